@@ -23,7 +23,8 @@ pub struct GateRule {
 
 /// The gating and cascade rules of a run (SPEC §2.1). Construct with [`StageGraphConfig::default`]
 /// or one of the checked loaders; once held, it is valid.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawGraph")]
 pub struct StageGraphConfig {
     stages: Vec<Stage>,
     gating_rules: BTreeMap<Stage, GateRule>,
@@ -190,7 +191,7 @@ impl StageGraphConfig {
             format: "JSON",
             message: e.to_string(),
         })?;
-        Self::from_raw(raw)
+        Self::try_from(raw)
     }
 
     /// Loads and validates a graph from TOML text.
@@ -202,10 +203,15 @@ impl StageGraphConfig {
             format: "TOML",
             message: e.to_string(),
         })?;
-        Self::from_raw(raw)
+        Self::try_from(raw)
     }
 
-    fn from_raw(raw: RawGraph) -> Result<Self, StageGraphError> {
+}
+
+impl TryFrom<RawGraph> for StageGraphConfig {
+    type Error = StageGraphError;
+
+    fn try_from(raw: RawGraph) -> Result<Self, StageGraphError> {
         let stages = match raw.stages {
             Some(names) => parse_stages(&names, "stages")?,
             None => Stage::ALL.to_vec(),
@@ -242,7 +248,9 @@ impl StageGraphConfig {
         graph.validate()?;
         Ok(graph)
     }
+}
 
+impl StageGraphConfig {
     /// Checks the invariants the run logic relies on: every stage known and listed once, no
     /// stage gated on itself, no cycle, and every cascade target downstream of its trigger.
     ///

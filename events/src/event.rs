@@ -1,0 +1,84 @@
+//! The vocabulary: what can happen to a run, as past-tense facts. Names and fields are a public
+//! contract (NATS subscribers read them): extend, never rename; a changed shape gets a new
+//! schema version and an upcast step.
+
+use dat_contracts::{Stage, StageGraphConfig, StageId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Where a stage's artifact lives: a `/`-separated folder relative to the data dir, never absolute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ArtifactRef(pub String);
+
+/// One fact about a run. Serialized adjacently tagged: `{"type": "StageLocked", "data": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum RunEvent {
+    /// The run exists. Its stage graph is recorded so that replay applies the same rules the
+    /// live actor did, whatever graph the daemon is started with later.
+    RunCreated {
+        /// Human name, if given.
+        name: Option<String>,
+        /// Extraction profile, if given.
+        profile_id: Option<String>,
+        /// The gating and cascade rules this run follows.
+        stage_graph: StageGraphConfig,
+    },
+    /// A stage was locked with these inputs; its artifact is at `artifact`.
+    StageLocked {
+        /// The stage.
+        stage: Stage,
+        /// Content address of `inputs`.
+        stage_id: StageId,
+        /// The full inputs the ID was computed from (user inputs + upstream IDs + content).
+        inputs: Map<String, Value>,
+        /// The artifact folder.
+        artifact: ArtifactRef,
+        /// Whether the work is already done (fast stages) or runs in the background.
+        completed: bool,
+        /// True when an artifact made earlier from identical inputs was reused, not recomputed.
+        reused: bool,
+    },
+    /// A stage was unlocked by the user.
+    StageUnlocked {
+        /// The stage.
+        stage: Stage,
+    },
+    /// Unlocking `trigger` also unlocked these locked stages (the cascade of the stage graph).
+    Cascaded {
+        /// The stage whose unlock caused the cascade.
+        trigger: Stage,
+        /// The stages unlocked by it, in pipeline order.
+        targets: Vec<Stage>,
+    },
+    /// An optional stage was skipped: it counts as locked and completed.
+    StageSkipped {
+        /// The stage.
+        stage: Stage,
+    },
+    /// The work of a locked stage finished.
+    StageCompleted {
+        /// The stage.
+        stage: Stage,
+        /// The lock it completed.
+        stage_id: StageId,
+    },
+    /// The run was deleted: it is no longer listed or served. Its log and artifacts stay.
+    RunDeleted {},
+}
+
+impl RunEvent {
+    /// The event's type name, as in the envelope's `type` (e.g. `StageLocked`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            RunEvent::RunCreated { .. } => "RunCreated",
+            RunEvent::StageLocked { .. } => "StageLocked",
+            RunEvent::StageUnlocked { .. } => "StageUnlocked",
+            RunEvent::Cascaded { .. } => "Cascaded",
+            RunEvent::StageSkipped { .. } => "StageSkipped",
+            RunEvent::StageCompleted { .. } => "StageCompleted",
+            RunEvent::RunDeleted {} => "RunDeleted",
+        }
+    }
+}
