@@ -205,7 +205,6 @@ impl StageGraphConfig {
         })?;
         Self::try_from(raw)
     }
-
 }
 
 impl TryFrom<RawGraph> for StageGraphConfig {

@@ -23,5 +23,7 @@ pub mod upcast;
 
 pub use envelope::{Envelope, RawEnvelope, Seq, Timestamp};
 pub use event::{ArtifactRef, RunEvent};
-pub use run::{decide, evolve, replay, Rejection, RunCommand, RunState, RunView, StageState, StageStatus};
+pub use run::{
+    decide, evolve, replay, Rejection, RunCommand, RunState, RunView, StageState, StageStatus,
+};
 pub use upcast::{UpcastError, CURRENT_SCHEMA_VERSION};

@@ -38,7 +38,10 @@ pub enum UpcastError {
 /// [`UpcastError`] for versions newer than this build or never written.
 pub fn upcast(mut raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
     if raw.schema_version > CURRENT_SCHEMA_VERSION {
-        return Err(UpcastError::FromTheFuture { event_id: raw.event_id, version: raw.schema_version });
+        return Err(UpcastError::FromTheFuture {
+            event_id: raw.event_id,
+            version: raw.schema_version,
+        });
     }
     while raw.schema_version < CURRENT_SCHEMA_VERSION {
         raw = step(raw)?;
@@ -48,5 +51,8 @@ pub fn upcast(mut raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
 
 /// One step `vN → vN+1`. Version 1 is the first schema, so there is nothing older to step from yet.
 fn step(raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
-    Err(UpcastError::UnknownVersion { event_id: raw.event_id, version: raw.schema_version })
+    Err(UpcastError::UnknownVersion {
+        event_id: raw.event_id,
+        version: raw.schema_version,
+    })
 }

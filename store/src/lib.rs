@@ -1,1 +1,21 @@
-//! placeholder
+//! Durable storage of dat: the append-only event log behind the [`EventLog`] trait (sled by
+//! default), the artifact folders stages write, and named cursors into the global event order.
+//!
+//! What it must never do: decide anything about runs (that is `dat-events`), or leak its backend
+//! through its API: errors are classified here ([`AppendError`], [`ReadError`]) so no caller
+//! names sled.
+//!
+//! # Layout
+//! - [`event_log`]: the [`EventLog`] trait, [`GlobalPos`] and the error types.
+//! - [`sled_log`]: [`SledLog`], the sled implementation (durable appends, global order, cursors).
+//! - [`artifacts`]: [`ArtifactStore`], per-run stage artifact folders written atomically.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod artifacts;
+pub mod event_log;
+pub mod sled_log;
+
+pub use artifacts::{ArtifactError, ArtifactStore};
+pub use event_log::{AppendError, EventLog, GlobalPos, OpenError, ReadError};
+pub use sled_log::{Durability, SledLog};

@@ -1,0 +1,149 @@
+//! The event log contract: per-run append with optimistic concurrency, durable before it
+//! returns, plus one global order across runs that subscribers (the NATS bridge) tail from a
+//! saved cursor.
+
+use dat_contracts::RunId;
+use dat_events::{Envelope, RawEnvelope, Seq};
+
+/// Position of an event in the global append order (across all runs). Increasing in append
+/// order; may have gaps. Subscribers save the last position they handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GlobalPos(pub u64);
+
+/// Why an append did not happen. Nothing was written in either case.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// Another writer got there first: reload the run, decide again. HTTP 409.
+    #[error("run {run}: expected last seq {expected}, log has {actual}")]
+    Conflict {
+        /// The run.
+        run: RunId,
+        /// The seq the caller expected to be last.
+        expected: Seq,
+        /// The seq that is last.
+        actual: Seq,
+    },
+    /// The envelopes do not continue the run's log (wrong run or seq). A bug in the caller.
+    #[error("run {run}: envelopes must continue the log at seq {next}")]
+    OutOfSequence {
+        /// The run.
+        run: RunId,
+        /// The seq the first envelope must have.
+        next: Seq,
+    },
+    /// The storage failed; logged with its cause. HTTP 500.
+    #[error("event log unavailable")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A stored event cannot be decoded (damaged log, or written by a newer dat). Log it; HTTP 500.
+    #[error("stored event {key} cannot be read: {reason}")]
+    Corrupt {
+        /// Which event (`run:seq` or a global position).
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// The storage failed; logged with its cause. HTTP 500.
+    #[error("event log unavailable")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why the log could not be opened. Shown at startup; exit code 2 for `Locked`.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process (a running daemon) holds the data dir: talk to it instead (`--server`).
+    #[error("the event log in {path} is in use by another dat process (a running daemon?)")]
+    Locked {
+        /// The log folder.
+        path: String,
+    },
+    /// The folder cannot be created or read.
+    #[error("cannot open the event log in {path}")]
+    Backend {
+        /// The log folder.
+        path: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// An append-only, per-run event log with a global order.
+///
+/// One writer per run (its actor) is the expected use; `append` still checks the expected seq
+/// so that a second writer can never overwrite or interleave silently.
+pub trait EventLog: Send + Sync {
+    /// Appends `events` (seq `expected + 1`, `+ 2`, …) to `run` if its last seq is `expected`.
+    /// Returns only once the events are durable (unless durability was turned off).
+    ///
+    /// # Errors
+    /// [`AppendError::Conflict`] when the last seq differs; [`AppendError::Backend`] on I/O failure.
+    fn append(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError>;
+
+    /// The events of `run` with seq greater than `after`, in order, as stored (not upcast).
+    ///
+    /// # Errors
+    /// [`ReadError`] on I/O failure or undecodable bytes.
+    fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, ReadError>;
+
+    /// The events of `run` with seq greater than `after`, upcast and typed.
+    ///
+    /// # Errors
+    /// [`ReadError`] on I/O failure or an event that cannot be upcast.
+    fn read(&self, run: RunId, after: Seq) -> Result<Vec<Envelope>, ReadError> {
+        self.read_raw(run, after)?
+            .into_iter()
+            .map(|raw| {
+                let key = raw.event_id.clone();
+                Envelope::from_raw(raw).map_err(|e| ReadError::Corrupt {
+                    key,
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The last seq of `run` (`Seq(0)` when it has no events).
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`] on I/O failure.
+    fn last_seq(&self, run: RunId) -> Result<Seq, ReadError>;
+
+    /// Every run that has events, newest first (run IDs are time-ordered).
+    ///
+    /// # Errors
+    /// [`ReadError`] on I/O failure.
+    fn list_runs(&self) -> Result<Vec<RunId>, ReadError>;
+
+    /// Up to `limit` durable events after `after` in global append order.
+    ///
+    /// # Errors
+    /// [`ReadError`] on I/O failure or undecodable bytes.
+    fn read_global(
+        &self,
+        after: GlobalPos,
+        limit: usize,
+    ) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError>;
+
+    /// The saved position of cursor `name` (`GlobalPos(0)` when never saved).
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`] on I/O failure.
+    fn load_cursor(&self, name: &str) -> Result<GlobalPos, ReadError>;
+
+    /// Saves cursor `name` durably.
+    ///
+    /// # Errors
+    /// [`AppendError::Backend`] on I/O failure.
+    fn save_cursor(&self, name: &str, pos: GlobalPos) -> Result<(), AppendError>;
+
+    /// Makes everything written so far durable (used at shutdown).
+    ///
+    /// # Errors
+    /// [`AppendError::Backend`] on I/O failure.
+    fn flush(&self) -> Result<(), AppendError>;
+}
