@@ -1,1 +1,23 @@
-//! placeholder
+//! The running system of dat: one actor per run that decides, appends and applies; the stage
+//! executors that do each stage's work; the workspace that keeps file access inside its root;
+//! and the registry that creates, finds and rehydrates run actors.
+//!
+//! Nothing here knows HTTP, NATS wire formats or the CLI; the binary wires these together.
+//! Actors never panic across their boundary: every handler returns a [`RunError`].
+//!
+//! # Layout
+//! - [`registry`]: [`Registry`], the only place run actors are started or found.
+//! - [`run`]: the run actor, its messages and [`RunError`].
+//! - [`stages`]: [`StageExecutor`], what a stage does when it locks, per stage.
+//! - [`workspace`]: [`Workspace`], resolving workspace paths on disk (symlinks included).
+#![forbid(unsafe_code)]
+
+pub mod registry;
+pub mod run;
+pub mod stages;
+pub mod workspace;
+
+pub use registry::{Registry, RegistryConfig, RunFilter};
+pub use run::{RunError, StageArtifact};
+pub use stages::{StageError, StageExecutor, Stages};
+pub use workspace::{Workspace, WorkspaceError};

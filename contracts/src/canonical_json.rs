@@ -73,11 +73,7 @@ fn python_float_repr(f: f64) -> String {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     if !(-4..16).contains(&exp) {
         let (head, tail) = digits.split_at(1);
-        let frac = if tail.is_empty() {
-            String::new()
-        } else {
-            format!(".{tail}")
-        };
+        let frac = if tail.is_empty() { String::new() } else { format!(".{tail}") };
         let exp_sign = if exp < 0 { '-' } else { '+' };
         return format!("{sign}{head}{frac}e{exp_sign}{:02}", exp.abs());
     }
@@ -124,10 +120,7 @@ mod tests {
     #[test]
     fn objects_sort_keys_and_drop_spaces() {
         let v = json!({"b": [1, 2.5, null], "a": {"z": true, "y": "x"}});
-        assert_eq!(
-            to_string(&v),
-            r#"{"a":{"y":"x","z":true},"b":[1,2.5,null]}"#
-        );
+        assert_eq!(to_string(&v), r#"{"a":{"y":"x","z":true},"b":[1,2.5,null]}"#);
     }
 
     #[test]
@@ -153,9 +146,6 @@ mod tests {
     fn strings_escape_like_python_ensure_ascii() {
         assert_eq!(to_string(&json!("é")), r#""\u00e9""#);
         assert_eq!(to_string(&json!("😀")), r#""\ud83d\ude00""#);
-        assert_eq!(
-            to_string(&json!("a\"b\\c\n\u{1}\u{7f}")),
-            r#""a\"b\\c\n\u0001\u007f""#
-        );
+        assert_eq!(to_string(&json!("a\"b\\c\n\u{1}\u{7f}")), r#""a\"b\\c\n\u0001\u007f""#);
     }
 }

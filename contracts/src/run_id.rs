@@ -80,9 +80,7 @@ mod tests {
     fn accepts_only_v7() {
         let v7 = "01936f0e-7b7a-7cc1-8a55-3f1a2b3c4d5e";
         assert_eq!(v7.parse::<RunId>().unwrap().to_string(), v7);
-        assert!("01936f0e-7b7a-4cc1-8a55-3f1a2b3c4d5e"
-            .parse::<RunId>()
-            .is_err());
+        assert!("01936f0e-7b7a-4cc1-8a55-3f1a2b3c4d5e".parse::<RunId>().is_err());
         assert!("not-a-uuid".parse::<RunId>().is_err());
     }
 }

@@ -70,9 +70,7 @@ pub enum StageGraphError {
     #[error("stage graph: gating rules form a cycle: {}", display_cycle(.0))]
     Cycle(Vec<Stage>),
     /// A cascade target that does not depend on its trigger, so unlocking would cut an unrelated stage.
-    #[error(
-        "stage graph: unlocking `{trigger}` cascades to `{target}`, which is not downstream of it"
-    )]
+    #[error("stage graph: unlocking `{trigger}` cascades to `{target}`, which is not downstream of it")]
     CascadeNotDownstream {
         /// The stage being unlocked.
         trigger: Stage,
@@ -82,11 +80,7 @@ pub enum StageGraphError {
 }
 
 fn display_cycle(cycle: &[Stage]) -> String {
-    cycle
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" -> ")
+    cycle.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" -> ")
 }
 
 /// The file format before names are checked: plain strings, so an unknown stage is reported
@@ -114,10 +108,7 @@ struct RawGate {
 }
 
 fn stage(name: &str, field: impl Into<String>) -> Result<Stage, StageGraphError> {
-    name.parse().map_err(|_| StageGraphError::UnknownStage {
-        name: name.to_owned(),
-        field: field.into(),
-    })
+    name.parse().map_err(|_| StageGraphError::UnknownStage { name: name.to_owned(), field: field.into() })
 }
 
 fn parse_stages(names: &[String], field: &str) -> Result<Vec<Stage>, StageGraphError> {
@@ -142,33 +133,9 @@ impl Default for StageGraphConfig {
             (Export, gate(&[Parse], &[Parse])),
         ]);
         let cascade_rules = BTreeMap::from([
-            (
-                Discovery,
-                vec![
-                    Selection,
-                    Context,
-                    TableAvailability,
-                    TableSelection,
-                    Preview,
-                    Parse,
-                    Export,
-                ],
-            ),
-            (
-                Selection,
-                vec![
-                    Context,
-                    TableAvailability,
-                    TableSelection,
-                    Preview,
-                    Parse,
-                    Export,
-                ],
-            ),
-            (
-                TableAvailability,
-                vec![TableSelection, Preview, Parse, Export],
-            ),
+            (Discovery, vec![Selection, Context, TableAvailability, TableSelection, Preview, Parse, Export]),
+            (Selection, vec![Context, TableAvailability, TableSelection, Preview, Parse, Export]),
+            (TableAvailability, vec![TableSelection, Preview, Parse, Export]),
             (TableSelection, vec![Preview, Parse, Export]),
             (Parse, vec![Export]),
         ]);
@@ -187,10 +154,8 @@ impl StageGraphConfig {
     /// # Errors
     /// [`StageGraphError`] naming the first problem found.
     pub fn from_json_str(text: &str) -> Result<Self, StageGraphError> {
-        let raw: RawGraph = serde_json::from_str(text).map_err(|e| StageGraphError::Syntax {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
+        let raw: RawGraph = serde_json::from_str(text)
+            .map_err(|e| StageGraphError::Syntax { format: "JSON", message: e.to_string() })?;
         Self::try_from(raw)
     }
 
@@ -199,10 +164,8 @@ impl StageGraphConfig {
     /// # Errors
     /// [`StageGraphError`] naming the first problem found.
     pub fn from_toml_str(text: &str) -> Result<Self, StageGraphError> {
-        let raw: RawGraph = toml::from_str(text).map_err(|e| StageGraphError::Syntax {
-            format: "TOML",
-            message: e.to_string(),
-        })?;
+        let raw: RawGraph =
+            toml::from_str(text).map_err(|e| StageGraphError::Syntax { format: "TOML", message: e.to_string() })?;
         Self::try_from(raw)
     }
 }
@@ -219,14 +182,8 @@ impl TryFrom<RawGraph> for StageGraphConfig {
         for (name, gate) in &raw.gating_rules {
             let field = format!("gating_rules.{name}");
             let rule = GateRule {
-                requires_locked: parse_stages(
-                    &gate.requires_locked,
-                    &format!("{field}.requires_locked"),
-                )?,
-                requires_completed: parse_stages(
-                    &gate.requires_completed,
-                    &format!("{field}.requires_completed"),
-                )?,
+                requires_locked: parse_stages(&gate.requires_locked, &format!("{field}.requires_locked"))?,
+                requires_completed: parse_stages(&gate.requires_completed, &format!("{field}.requires_completed"))?,
             };
             gating_rules.insert(stage(name, "gating_rules")?, rule);
         }
@@ -235,15 +192,8 @@ impl TryFrom<RawGraph> for StageGraphConfig {
             let targets = parse_stages(targets, &format!("cascade_rules.{name}"))?;
             cascade_rules.insert(stage(name, "cascade_rules")?, targets);
         }
-        let optional_stages = parse_stages(&raw.optional_stages, "optional_stages")?
-            .into_iter()
-            .collect();
-        let graph = StageGraphConfig {
-            stages,
-            gating_rules,
-            cascade_rules,
-            optional_stages,
-        };
+        let optional_stages = parse_stages(&raw.optional_stages, "optional_stages")?.into_iter().collect();
+        let graph = StageGraphConfig { stages, gating_rules, cascade_rules, optional_stages };
         graph.validate()?;
         Ok(graph)
     }
@@ -292,10 +242,7 @@ impl StageGraphConfig {
         }
         for (trigger, targets) in &self.cascade_rules {
             if let Some(target) = targets.iter().find(|t| !self.depends_on(**t, *trigger)) {
-                return Err(StageGraphError::CascadeNotDownstream {
-                    trigger: *trigger,
-                    target: *target,
-                });
+                return Err(StageGraphError::CascadeNotDownstream { trigger: *trigger, target: *target });
             }
         }
         Ok(())
@@ -328,19 +275,16 @@ impl StageGraphConfig {
 
     /// Direct gates of a stage: everything it requires locked or completed.
     fn needs(&self, stage: Stage) -> impl Iterator<Item = Stage> + '_ {
-        self.gating_rules.get(&stage).into_iter().flat_map(|r| {
-            r.requires_locked
-                .iter()
-                .chain(&r.requires_completed)
-                .copied()
-        })
+        self.gating_rules
+            .get(&stage)
+            .into_iter()
+            .flat_map(|r| r.requires_locked.iter().chain(&r.requires_completed).copied())
     }
 
     /// Whether `stage` transitively requires `upstream`. Terminates because the graph is acyclic
     /// (checked before this is called) and finite.
     fn depends_on(&self, stage: Stage, upstream: Stage) -> bool {
-        self.needs(stage)
-            .any(|n| n == upstream || self.depends_on(n, upstream))
+        self.needs(stage).any(|n| n == upstream || self.depends_on(n, upstream))
     }
 
     /// A cycle in the gating rules, as the path that closes it, if there is one.
@@ -370,9 +314,7 @@ impl StageGraphConfig {
             None
         }
         let mut done = BTreeSet::new();
-        self.stages
-            .iter()
-            .find_map(|s| visit(self, *s, &mut Vec::new(), &mut done))
+        self.stages.iter().find_map(|s| visit(self, *s, &mut Vec::new(), &mut done))
     }
 }
 
@@ -385,13 +327,7 @@ mod tests {
     fn default_is_valid_and_matches_spec() {
         let g = StageGraphConfig::default();
         g.validate().unwrap();
-        assert_eq!(
-            g.gate(Export),
-            GateRule {
-                requires_locked: vec![Parse],
-                requires_completed: vec![Parse]
-            }
-        );
+        assert_eq!(g.gate(Export), GateRule { requires_locked: vec![Parse], requires_completed: vec![Parse] });
         assert_eq!(g.gate(Discovery), GateRule::default());
         assert_eq!(g.cascade_targets(Parse), &[Export]);
         assert!(g.cascade_targets(Context).is_empty());
@@ -401,10 +337,7 @@ mod tests {
     #[test]
     fn default_round_trips_through_json() {
         let json = serde_json::to_string(&StageGraphConfig::default()).unwrap();
-        assert_eq!(
-            StageGraphConfig::from_json_str(&json).unwrap(),
-            StageGraphConfig::default()
-        );
+        assert_eq!(StageGraphConfig::from_json_str(&json).unwrap(), StageGraphConfig::default());
     }
 
     #[test]
@@ -424,10 +357,9 @@ mod tests {
 
     #[test]
     fn refuses_unknown_stage_naming_the_field() {
-        let err = StageGraphConfig::from_json_str(
-            r#"{"gating_rules": {"selection": {"requires_locked": ["discovry"]}}}"#,
-        )
-        .unwrap_err();
+        let err =
+            StageGraphConfig::from_json_str(r#"{"gating_rules": {"selection": {"requires_locked": ["discovry"]}}}"#)
+                .unwrap_err();
         assert_eq!(
             err,
             StageGraphError::UnknownStage {
@@ -439,10 +371,8 @@ mod tests {
 
     #[test]
     fn refuses_self_gate() {
-        let err = StageGraphConfig::from_json_str(
-            r#"{"gating_rules": {"parse": {"requires_locked": ["parse"]}}}"#,
-        )
-        .unwrap_err();
+        let err = StageGraphConfig::from_json_str(r#"{"gating_rules": {"parse": {"requires_locked": ["parse"]}}}"#)
+            .unwrap_err();
         assert_eq!(err, StageGraphError::SelfGate(Parse));
     }
 
@@ -453,10 +383,7 @@ mod tests {
             "discovery": {"requires_locked": ["parse"]},
             "parse": {"requires_completed": ["selection"]}}}"#;
         let err = StageGraphConfig::from_json_str(text).unwrap_err();
-        assert!(
-            matches!(err, StageGraphError::Cycle(ref c) if c.len() == 4 && c.first() == c.last()),
-            "{err}"
-        );
+        assert!(matches!(err, StageGraphError::Cycle(ref c) if c.len() == 4 && c.first() == c.last()), "{err}");
     }
 
     #[test]
@@ -464,21 +391,12 @@ mod tests {
         let text = r#"{"gating_rules": {"selection": {"requires_locked": ["discovery"]}},
                        "cascade_rules": {"selection": ["discovery"]}}"#;
         let err = StageGraphConfig::from_json_str(text).unwrap_err();
-        assert_eq!(
-            err,
-            StageGraphError::CascadeNotDownstream {
-                trigger: Selection,
-                target: Discovery
-            }
-        );
+        assert_eq!(err, StageGraphError::CascadeNotDownstream { trigger: Selection, target: Discovery });
     }
 
     #[test]
     fn refuses_bad_syntax_and_unknown_fields() {
-        assert!(matches!(
-            StageGraphConfig::from_json_str("{"),
-            Err(StageGraphError::Syntax { format: "JSON", .. })
-        ));
+        assert!(matches!(StageGraphConfig::from_json_str("{"), Err(StageGraphError::Syntax { format: "JSON", .. })));
         assert!(matches!(
             StageGraphConfig::from_toml_str("gates = 1"),
             Err(StageGraphError::Syntax { format: "TOML", .. })

@@ -100,26 +100,10 @@ mod tests {
     #[test]
     fn spec_vectors_hold() {
         let staged = [
-            (
-                Stage::Selection,
-                json!({"source_paths": null, "recursive": true}),
-                "selection_945d6933",
-            ),
-            (
-                Stage::Discovery,
-                json!({"root_path": "data"}),
-                "discovery_c3ce5b83",
-            ),
-            (
-                Stage::TableSelection,
-                json!({"tables": {"profile": ["run_summary"]}}),
-                "table_selection_1ae0708c",
-            ),
-            (
-                Stage::Context,
-                json!({"profile_id": null, "aggregation_levels": []}),
-                "context_aa8da3a2",
-            ),
+            (Stage::Selection, json!({"source_paths": null, "recursive": true}), "selection_945d6933"),
+            (Stage::Discovery, json!({"root_path": "data"}), "discovery_c3ce5b83"),
+            (Stage::TableSelection, json!({"tables": {"profile": ["run_summary"]}}), "table_selection_1ae0708c"),
+            (Stage::Context, json!({"profile_id": null, "aggregation_levels": []}), "context_aa8da3a2"),
         ];
         for (stage, inputs, id) in staged {
             assert_eq!(StageId::compute(stage, &obj(inputs)).as_str(), id);
@@ -140,12 +124,7 @@ mod tests {
     fn parse_accepts_only_well_formed_ids() {
         let id = StageId::parse("table_selection_1ae0708c").unwrap();
         assert_eq!(id.stage(), Stage::TableSelection);
-        for bad in [
-            "selection_945D6933",
-            "selection_945d693",
-            "nostage_945d6933",
-            "945d6933",
-        ] {
+        for bad in ["selection_945D6933", "selection_945d693", "nostage_945d6933", "945d6933"] {
             assert!(StageId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -169,15 +169,8 @@ struct ExportBody {
 
 fn body<T: DeserializeOwned>(stage: Stage, value: Value) -> Result<T, InputError> {
     // A missing body (`null`) is the same as `{}`: every field has a default or is reported missing.
-    let value = if value.is_null() {
-        Value::Object(Map::new())
-    } else {
-        value
-    };
-    serde_json::from_value(value).map_err(|e| InputError::Invalid {
-        stage,
-        message: e.to_string(),
-    })
+    let value = if value.is_null() { Value::Object(Map::new()) } else { value };
+    serde_json::from_value(value).map_err(|e| InputError::Invalid { stage, message: e.to_string() })
 }
 
 fn sorted_unique(mut items: Vec<String>) -> Vec<String> {
@@ -198,10 +191,7 @@ fn in_range(stage: Stage, field: &str, value: u64, max: u64) -> Result<u64, Inpu
     if (1..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(InputError::Invalid {
-            stage,
-            message: format!("{field} must be between 1 and {max}, got {value}"),
-        })
+        Err(InputError::Invalid { stage, message: format!("{field} must be between 1 and {max}, got {value}") })
     }
 }
 
@@ -226,10 +216,7 @@ impl LockRequest {
                 let b: SelectionBody = body(stage, value)?;
                 let files = match b.files {
                     Some(files) => {
-                        let mut paths = files
-                            .iter()
-                            .map(|f| WorkspacePath::parse(f))
-                            .collect::<Result<Vec<_>, _>>()?;
+                        let mut paths = files.iter().map(|f| WorkspacePath::parse(f)).collect::<Result<Vec<_>, _>>()?;
                         paths.sort();
                         paths.dedup();
                         Some(paths)
@@ -253,9 +240,7 @@ impl LockRequest {
             Stage::TableSelection => {
                 let b: TableSelectionBody = body(stage, value)?;
                 let tables = match b.tables {
-                    Some(ids) => Some(sorted_unique(
-                        ids.iter().map(|t| table_id(t)).collect::<Result<_, _>>()?,
-                    )),
+                    Some(ids) => Some(sorted_unique(ids.iter().map(|t| table_id(t)).collect::<Result<_, _>>()?)),
                     None => None,
                 };
                 LockRequest::TableSelection { tables }
@@ -263,31 +248,17 @@ impl LockRequest {
             Stage::Preview => {
                 let b: PreviewBody = body(stage, value)?;
                 LockRequest::Preview {
-                    rows: in_range(
-                        stage,
-                        "rows",
-                        b.rows.unwrap_or(MAX_PREVIEW_ROWS),
-                        MAX_PREVIEW_ROWS,
-                    )?,
+                    rows: in_range(stage, "rows", b.rows.unwrap_or(MAX_PREVIEW_ROWS), MAX_PREVIEW_ROWS)?,
                 }
             }
             Stage::Parse => {
                 let b: ParseBody = body(stage, value)?;
-                let chunk_rows = in_range(
-                    stage,
-                    "chunk_rows",
-                    b.chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS),
-                    10_000_000,
-                )?;
+                let chunk_rows = in_range(stage, "chunk_rows", b.chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS), 10_000_000)?;
                 LockRequest::Parse { chunk_rows }
             }
             Stage::Export => {
                 let b: ExportBody = body(stage, value)?;
-                LockRequest::Export {
-                    format: b.format,
-                    name: b.name,
-                    description: b.description,
-                }
+                LockRequest::Export { format: b.format, name: b.name, description: b.description }
             }
         })
     }
@@ -310,31 +281,18 @@ impl LockRequest {
     /// Upstream stage IDs (and, for discovery, the files found) are added by the caller.
     pub fn user_inputs(&self) -> Map<String, Value> {
         let value = match self {
-            LockRequest::Discovery {
-                root,
-                recursive,
-                include,
-                exclude,
-            } => serde_json::json!({
+            LockRequest::Discovery { root, recursive, include, exclude } => serde_json::json!({
                 "root": root, "recursive": recursive, "include": include, "exclude": exclude,
             }),
             LockRequest::Selection { files } => serde_json::json!({ "files": files }),
-            LockRequest::Context {
-                profile_id,
-                aggregation_levels,
-                values,
-            } => serde_json::json!({
+            LockRequest::Context { profile_id, aggregation_levels, values } => serde_json::json!({
                 "profile_id": profile_id, "aggregation_levels": aggregation_levels, "values": values,
             }),
             LockRequest::TableAvailability => serde_json::json!({}),
             LockRequest::TableSelection { tables } => serde_json::json!({ "tables": tables }),
             LockRequest::Preview { rows } => serde_json::json!({ "rows": rows }),
             LockRequest::Parse { chunk_rows } => serde_json::json!({ "chunk_rows": chunk_rows }),
-            LockRequest::Export {
-                format,
-                name,
-                description,
-            } => serde_json::json!({
+            LockRequest::Export { format, name, description } => serde_json::json!({
                 "format": format, "name": name, "description": description,
             }),
         };
@@ -352,27 +310,18 @@ mod tests {
 
     #[test]
     fn discovery_needs_root_and_fills_defaults() {
-        let req = LockRequest::parse(
-            Stage::Discovery,
-            json!({"root": "./data/", "exclude": ["b", "a"]}),
-        )
-        .unwrap();
+        let req = LockRequest::parse(Stage::Discovery, json!({"root": "./data/", "exclude": ["b", "a"]})).unwrap();
         assert_eq!(
             Value::Object(req.user_inputs()),
             json!({"root": "data", "recursive": true, "include": [], "exclude": ["a", "b"]})
         );
-        assert!(matches!(
-            LockRequest::parse(Stage::Discovery, json!({})),
-            Err(InputError::Invalid { .. })
-        ));
+        assert!(matches!(LockRequest::parse(Stage::Discovery, json!({})), Err(InputError::Invalid { .. })));
     }
 
     #[test]
     fn unknown_fields_are_refused() {
         let err = LockRequest::parse(Stage::Preview, json!({"rowz": 5})).unwrap_err();
-        assert!(
-            matches!(&err, InputError::Invalid { stage: Stage::Preview, message } if message.contains("rowz"))
-        );
+        assert!(matches!(&err, InputError::Invalid { stage: Stage::Preview, message } if message.contains("rowz")));
     }
 
     #[test]
@@ -380,38 +329,22 @@ mod tests {
         for (stage, body) in [
             (Stage::Discovery, json!({"root": "/etc"})),
             (Stage::Selection, json!({"files": ["data/../../x.csv"]})),
-            (
-                Stage::TableSelection,
-                json!({"tables": ["/abs.xlsx#Sheet1"]}),
-            ),
+            (Stage::TableSelection, json!({"tables": ["/abs.xlsx#Sheet1"]})),
         ] {
-            assert!(
-                matches!(
-                    LockRequest::parse(stage, body),
-                    Err(InputError::PathOutside(_))
-                ),
-                "{stage}"
-            );
+            assert!(matches!(LockRequest::parse(stage, body), Err(InputError::PathOutside(_))), "{stage}");
         }
     }
 
     #[test]
     fn selection_is_sorted_so_order_does_not_change_the_id() {
         let a = LockRequest::parse(Stage::Selection, json!({"files": ["b.csv", "a.csv"]})).unwrap();
-        let b = LockRequest::parse(
-            Stage::Selection,
-            json!({"files": ["a.csv", "./b.csv", "a.csv"]}),
-        )
-        .unwrap();
+        let b = LockRequest::parse(Stage::Selection, json!({"files": ["a.csv", "./b.csv", "a.csv"]})).unwrap();
         assert_eq!(a, b);
     }
 
     #[test]
     fn null_body_means_defaults_and_ranges_are_checked() {
-        assert_eq!(
-            LockRequest::parse(Stage::Parse, Value::Null).unwrap(),
-            LockRequest::Parse { chunk_rows: 50_000 }
-        );
+        assert_eq!(LockRequest::parse(Stage::Parse, Value::Null).unwrap(), LockRequest::Parse { chunk_rows: 50_000 });
         assert!(LockRequest::parse(Stage::Preview, json!({"rows": 0})).is_err());
         assert!(LockRequest::parse(Stage::Preview, json!({"rows": 101})).is_err());
         assert!(LockRequest::parse(Stage::Export, json!({"format": "xml"})).is_err());

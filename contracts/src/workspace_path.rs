@@ -16,9 +16,7 @@ pub struct WorkspacePath(String);
 /// A path that is absolute or escapes the workspace. HTTP 400 `path_outside_workspace`; the
 /// user gives a path relative to the workspace instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "path `{path}` is outside the workspace: {reason}; give a path relative to the workspace root"
-)]
+#[error("path `{path}` is outside the workspace: {reason}; give a path relative to the workspace root")]
 pub struct PathOutsideWorkspace {
     /// The path as given.
     pub path: String,
@@ -38,12 +36,7 @@ impl WorkspacePath {
     /// [`PathOutsideWorkspace`] for absolute paths (`/x`, `C:\x`, `\\server`), a `..` that
     /// climbs above the root, or a NUL byte.
     pub fn parse(path: &str) -> Result<Self, PathOutsideWorkspace> {
-        let refuse = |reason| {
-            Err(PathOutsideWorkspace {
-                path: path.to_owned(),
-                reason,
-            })
-        };
+        let refuse = |reason| Err(PathOutsideWorkspace { path: path.to_owned(), reason });
         if path.starts_with('/') || path.starts_with('\\') {
             return refuse("absolute path");
         }
@@ -135,25 +128,13 @@ mod tests {
             ("a/..", "."),
         ];
         for (given, normal) in cases {
-            assert_eq!(
-                WorkspacePath::parse(given).unwrap().as_str(),
-                normal,
-                "{given}"
-            );
+            assert_eq!(WorkspacePath::parse(given).unwrap().as_str(), normal, "{given}");
         }
     }
 
     #[test]
     fn refuses_absolute_and_escaping_paths() {
-        for bad in [
-            "/etc/passwd",
-            "..",
-            "../x",
-            "a/../../x",
-            "C:\\data",
-            "\\\\server\\share",
-            "a\0b",
-        ] {
+        for bad in ["/etc/passwd", "..", "../x", "a/../../x", "C:\\data", "\\\\server\\share", "a\0b"] {
             assert!(WorkspacePath::parse(bad).is_err(), "{bad:?}");
         }
     }

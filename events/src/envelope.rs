@@ -13,9 +13,7 @@ use crate::event::RunEvent;
 use crate::upcast::{upcast, UpcastError, CURRENT_SCHEMA_VERSION};
 
 /// Position of an event in its run's log: 1, 2, … with no gaps. `Seq(0)` is "before the first".
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Seq(pub u64);
 
@@ -115,12 +113,7 @@ pub enum DecodeError {
 impl Envelope {
     /// Wraps a new event for appending at `seq`, stamped with the current schema version.
     pub fn new(run_id: RunId, seq: Seq, at: Timestamp, event: RunEvent) -> Self {
-        Envelope {
-            run_id,
-            seq,
-            at,
-            event,
-        }
+        Envelope { run_id, seq, at, event }
     }
 
     /// `<run_id>:<seq>`.
@@ -132,10 +125,7 @@ impl Envelope {
     pub fn to_raw(&self) -> RawEnvelope {
         let tagged = serde_json::to_value(&self.event).unwrap_or(Value::Null);
         // Invariant: `RunEvent` always serializes adjacently tagged, as `{type, data}`.
-        let data = tagged
-            .get("data")
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Default::default()));
+        let data = tagged.get("data").cloned().unwrap_or_else(|| Value::Object(Default::default()));
         RawEnvelope {
             event_id: self.event_id(),
             run_id: self.run_id,
@@ -153,14 +143,8 @@ impl Envelope {
     /// [`DecodeError`] when the envelope cannot be upcast or its data does not fit its type.
     pub fn from_raw(raw: RawEnvelope) -> Result<Self, DecodeError> {
         let raw = upcast(raw)?;
-        let event =
-            serde_json::from_value(serde_json::json!({"type": raw.event_type, "data": raw.data}))?;
-        Ok(Envelope {
-            run_id: raw.run_id,
-            seq: raw.seq,
-            at: raw.at,
-            event,
-        })
+        let event = serde_json::from_value(serde_json::json!({"type": raw.event_type, "data": raw.data}))?;
+        Ok(Envelope { run_id: raw.run_id, seq: raw.seq, at: raw.at, event })
     }
 
     /// Decodes stored bytes (JSON of a [`RawEnvelope`]).

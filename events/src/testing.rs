@@ -12,26 +12,18 @@ use crate::run::{decide, replay, Rejection, RunCommand, RunState};
 /// The run every harness test talks about.
 pub fn test_run_id() -> RunId {
     // Invariant: a literal, valid UUIDv7.
-    "01936f0e-7b7a-7cc1-8a55-3f1a2b3c4d5e"
-        .parse()
-        .unwrap_or_else(|_| unreachable!())
+    "01936f0e-7b7a-7cc1-8a55-3f1a2b3c4d5e".parse().unwrap_or_else(|_| unreachable!())
 }
 
 /// Wraps events as the log would: seq 1, 2, … at a fixed time.
 pub fn envelopes(events: impl IntoIterator<Item = RunEvent>) -> Vec<Envelope> {
     let at = Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH);
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| Envelope::new(test_run_id(), Seq(i as u64 + 1), at, e))
-        .collect()
+    events.into_iter().enumerate().map(|(i, e)| Envelope::new(test_run_id(), Seq(i as u64 + 1), at, e)).collect()
 }
 
 /// The state after `events`.
 pub fn given(events: impl IntoIterator<Item = RunEvent>) -> Given {
-    Given {
-        state: replay(test_run_id(), &envelopes(events)),
-    }
+    Given { state: replay(test_run_id(), &envelopes(events)) }
 }
 
 /// A run with some history.
@@ -42,9 +34,7 @@ pub struct Given {
 impl Given {
     /// Decides `cmd` against the given history.
     pub fn when(self, cmd: RunCommand) -> Then {
-        Then {
-            result: decide(&self.state, cmd),
-        }
+        Then { result: decide(&self.state, cmd) }
     }
 }
 
@@ -69,11 +59,7 @@ impl Then {
 
 /// `RunCreated` with the default stage graph.
 pub fn created() -> RunEvent {
-    RunEvent::RunCreated {
-        name: None,
-        profile_id: None,
-        stage_graph: StageGraphConfig::default(),
-    }
+    RunEvent::RunCreated { name: None, profile_id: None, stage_graph: StageGraphConfig::default() }
 }
 
 /// Inputs that stand for "the user's inputs, variant `n`" of a stage.
@@ -107,21 +93,9 @@ pub fn locked(stage: Stage) -> RunEvent {
 /// The `LockStage` command that produces [`locked_with`]`(stage, n)`.
 pub fn lock_with(stage: Stage, n: u64) -> RunCommand {
     match locked_with(stage, n) {
-        RunEvent::StageLocked {
-            stage,
-            stage_id,
-            inputs,
-            artifact,
-            completed,
-            reused,
-        } => RunCommand::LockStage {
-            stage,
-            stage_id,
-            inputs,
-            artifact,
-            completed,
-            reused,
-        },
+        RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, reused } => {
+            RunCommand::LockStage { stage, stage_id, inputs, artifact, completed, reused }
+        }
         _ => unreachable!("locked_with builds StageLocked"),
     }
 }
@@ -133,10 +107,7 @@ pub fn lock(stage: Stage) -> RunCommand {
 
 /// `StageCompleted` for the lock made by [`locked`]`(stage)`.
 pub fn completed(stage: Stage) -> RunEvent {
-    RunEvent::StageCompleted {
-        stage,
-        stage_id: StageId::compute(stage, &inputs(0)),
-    }
+    RunEvent::StageCompleted { stage, stage_id: StageId::compute(stage, &inputs(0)) }
 }
 
 /// A created run with every stage up to and including `last` (pipeline order) locked and

@@ -15,7 +15,9 @@ pub const CURRENT_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpcastError {
     /// Written by a newer dat: upgrade dat to read this log (never guess at the newer shape).
-    #[error("event {event_id} has schema version {version}, newer than this dat ({CURRENT_SCHEMA_VERSION}): upgrade dat")]
+    #[error(
+        "event {event_id} has schema version {version}, newer than this dat ({CURRENT_SCHEMA_VERSION}): upgrade dat"
+    )]
     FromTheFuture {
         /// The event.
         event_id: String,
@@ -38,10 +40,7 @@ pub enum UpcastError {
 /// [`UpcastError`] for versions newer than this build or never written.
 pub fn upcast(mut raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
     if raw.schema_version > CURRENT_SCHEMA_VERSION {
-        return Err(UpcastError::FromTheFuture {
-            event_id: raw.event_id,
-            version: raw.schema_version,
-        });
+        return Err(UpcastError::FromTheFuture { event_id: raw.event_id, version: raw.schema_version });
     }
     while raw.schema_version < CURRENT_SCHEMA_VERSION {
         raw = step(raw)?;
@@ -51,8 +50,5 @@ pub fn upcast(mut raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
 
 /// One step `vN → vN+1`. Version 1 is the first schema, so there is nothing older to step from yet.
 fn step(raw: RawEnvelope) -> Result<RawEnvelope, UpcastError> {
-    Err(UpcastError::UnknownVersion {
-        event_id: raw.event_id,
-        version: raw.schema_version,
-    })
+    Err(UpcastError::UnknownVersion { event_id: raw.event_id, version: raw.schema_version })
 }

@@ -54,9 +54,7 @@ pub struct ArtifactStore {
 impl ArtifactStore {
     /// Artifacts under `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        ArtifactStore {
-            data_dir: data_dir.into(),
-        }
+        ArtifactStore { data_dir: data_dir.into() }
     }
 
     /// The reference of a stage's artifact folder, relative to the data dir.
@@ -73,18 +71,11 @@ impl ArtifactStore {
     ///
     /// # Errors
     /// [`ArtifactError::Io`] or [`ArtifactError::Corrupt`].
-    pub fn stored_inputs(
-        &self,
-        run: RunId,
-        stage_id: &StageId,
-    ) -> Result<Option<Map<String, Value>>, ArtifactError> {
+    pub fn stored_inputs(&self, run: RunId, stage_id: &StageId) -> Result<Option<Map<String, Value>>, ArtifactError> {
         let artifact = Self::reference(run, stage_id);
         match self.read_json(&artifact, INPUTS) {
             Ok(Value::Object(map)) => Ok(Some(map)),
-            Ok(_) => Err(ArtifactError::Corrupt {
-                artifact: artifact.0,
-                reason: "inputs are not an object".into(),
-            }),
+            Ok(_) => Err(ArtifactError::Corrupt { artifact: artifact.0, reason: "inputs are not an object".into() }),
             Err(ArtifactError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -107,22 +98,14 @@ impl ArtifactStore {
             return if &stored == inputs {
                 Ok(artifact)
             } else {
-                Err(ArtifactError::Collision {
-                    stage_id: stage_id.clone(),
-                })
+                Err(ArtifactError::Collision { stage_id: stage_id.clone() })
             };
         }
-        let io = |source| ArtifactError::Io {
-            artifact: artifact.0.clone(),
-            source,
-        };
+        let io = |source| ArtifactError::Io { artifact: artifact.0.clone(), source };
         let final_dir = self.dir(&artifact);
         let parent = final_dir.parent().unwrap_or(&self.data_dir);
         fs::create_dir_all(parent).map_err(io)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempdir_in(parent)
-            .map_err(io)?;
+        let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(io)?;
         write_synced(&tmp.path().join(INPUTS), &Value::Object(inputs.clone())).map_err(io)?;
         write_synced(&tmp.path().join(ARTIFACT), content).map_err(io)?;
         let tmp_path = tmp.keep();
@@ -131,9 +114,7 @@ impl ArtifactStore {
             // Lost a race with an identical writer: fine if the inputs match.
             return match self.stored_inputs(run, stage_id)? {
                 Some(stored) if &stored == inputs => Ok(artifact),
-                Some(_) => Err(ArtifactError::Collision {
-                    stage_id: stage_id.clone(),
-                }),
+                Some(_) => Err(ArtifactError::Collision { stage_id: stage_id.clone() }),
                 None => Err(io(e)),
             };
         }
@@ -155,17 +136,10 @@ impl ArtifactStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ArtifactError::NotFound(artifact.0.clone()))
             }
-            Err(source) => {
-                return Err(ArtifactError::Io {
-                    artifact: artifact.0.clone(),
-                    source,
-                })
-            }
+            Err(source) => return Err(ArtifactError::Io { artifact: artifact.0.clone(), source }),
         };
-        serde_json::from_slice(&bytes).map_err(|e| ArtifactError::Corrupt {
-            artifact: artifact.0.clone(),
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ArtifactError::Corrupt { artifact: artifact.0.clone(), reason: e.to_string() })
     }
 }
 
@@ -192,23 +166,12 @@ mod tests {
         let r = store.write(run, &id, &inputs(0), &content).unwrap();
         assert_eq!(r.0, format!("runs/{run}/{id}"));
         assert_eq!(store.read(&r).unwrap(), content);
-        assert_eq!(
-            store
-                .write(run, &id, &inputs(0), &serde_json::json!("other"))
-                .unwrap(),
-            r
-        );
-        assert_eq!(
-            store.read(&r).unwrap(),
-            content,
-            "same inputs: kept, not rewritten"
-        );
+        assert_eq!(store.write(run, &id, &inputs(0), &serde_json::json!("other")).unwrap(), r);
+        assert_eq!(store.read(&r).unwrap(), content, "same inputs: kept, not rewritten");
         let err = store.write(run, &id, &inputs(1), &content).unwrap_err();
         assert!(matches!(err, ArtifactError::Collision { .. }));
         assert_eq!(store.stored_inputs(run, &id).unwrap(), Some(inputs(0)));
-        let leftovers = fs::read_dir(dir.path().join("runs").join(run.to_string()))
-            .unwrap()
-            .count();
+        let leftovers = fs::read_dir(dir.path().join("runs").join(run.to_string())).unwrap().count();
         assert_eq!(leftovers, 1, "no temporary folders left behind");
     }
 }

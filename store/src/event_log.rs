@@ -99,10 +99,7 @@ pub trait EventLog: Send + Sync {
             .into_iter()
             .map(|raw| {
                 let key = raw.event_id.clone();
-                Envelope::from_raw(raw).map_err(|e| ReadError::Corrupt {
-                    key,
-                    reason: e.to_string(),
-                })
+                Envelope::from_raw(raw).map_err(|e| ReadError::Corrupt { key, reason: e.to_string() })
             })
             .collect()
     }
@@ -123,11 +120,7 @@ pub trait EventLog: Send + Sync {
     ///
     /// # Errors
     /// [`ReadError`] on I/O failure or undecodable bytes.
-    fn read_global(
-        &self,
-        after: GlobalPos,
-        limit: usize,
-    ) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError>;
+    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError>;
 
     /// The saved position of cursor `name` (`GlobalPos(0)` when never saved).
     ///

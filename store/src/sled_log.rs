@@ -41,9 +41,7 @@ pub struct SledLog {
     durable: AtomicU64,
 }
 
-fn backend(
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> Box<dyn std::error::Error + Send + Sync> {
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
 }
 
@@ -80,21 +78,12 @@ impl SledLog {
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("lock") =>
-            {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
                 OpenError::Locked { path: path.clone() }
             }
-            other => OpenError::Backend {
-                path: path.clone(),
-                source: backend(other),
-            },
+            other => OpenError::Backend { path: path.clone(), source: backend(other) },
         })?;
-        let open_err = |e: sled::Error| OpenError::Backend {
-            path: path.clone(),
-            source: backend(e),
-        };
+        let open_err = |e: sled::Error| OpenError::Backend { path: path.clone(), source: backend(e) };
         let log = db.open_tree("log").map_err(open_err)?;
         let cursors = db.open_tree("cursors").map_err(open_err)?;
         let last_global = log
@@ -116,18 +105,11 @@ impl SledLog {
     }
 
     fn head(&self, run: RunId) -> Result<Seq, sled::Error> {
-        Ok(Seq(self
-            .log
-            .get(head_key(run))?
-            .and_then(|v| be_u64(&v))
-            .unwrap_or(0)))
+        Ok(Seq(self.log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, ReadError> {
-        serde_json::from_slice(bytes).map_err(|e| ReadError::Corrupt {
-            key,
-            reason: e.to_string(),
-        })
+        serde_json::from_slice(bytes).map_err(|e| ReadError::Corrupt { key, reason: e.to_string() })
     }
 }
 
@@ -136,34 +118,21 @@ impl EventLog for SledLog {
         if events.is_empty() {
             return Ok(());
         }
-        let in_order = events
-            .iter()
-            .enumerate()
-            .all(|(i, e)| e.run_id == run && e.seq.0 == expected.0 + 1 + i as u64);
+        let in_order = events.iter().enumerate().all(|(i, e)| e.run_id == run && e.seq.0 == expected.0 + 1 + i as u64);
         if !in_order {
-            return Err(AppendError::OutOfSequence {
-                run,
-                next: expected.next(),
-            });
+            return Err(AppendError::OutOfSequence { run, next: expected.next() });
         }
         let last_pos = {
             // A poisoned mutex only means another append panicked mid-way; the counter is still
             // a valid lower bound, so keep going rather than refusing every later append.
             let mut next = self.next_global.lock().unwrap_or_else(|p| p.into_inner());
-            let actual = self
-                .head(run)
-                .map_err(|e| AppendError::Backend(backend(e)))?;
+            let actual = self.head(run).map_err(|e| AppendError::Backend(backend(e)))?;
             if actual != expected {
-                return Err(AppendError::Conflict {
-                    run,
-                    expected,
-                    actual,
-                });
+                return Err(AppendError::Conflict { run, expected, actual });
             }
             let mut batch = sled::Batch::default();
             for event in events {
-                let json = serde_json::to_vec(&event.to_raw())
-                    .map_err(|e| AppendError::Backend(backend(e)))?;
+                let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
                 batch.insert(event_key(run, event.seq), json);
                 let mut pointer = run.as_bytes().to_vec();
                 pointer.extend_from_slice(&event.seq.0.to_be_bytes());
@@ -172,15 +141,11 @@ impl EventLog for SledLog {
             }
             let last = expected.0 + events.len() as u64;
             batch.insert(head_key(run), &last.to_be_bytes());
-            self.log
-                .apply_batch(batch)
-                .map_err(|e| AppendError::Backend(backend(e)))?;
+            self.log.apply_batch(batch).map_err(|e| AppendError::Backend(backend(e)))?;
             *next - 1
         };
         if self.durability == Durability::Flush {
-            self.db
-                .flush()
-                .map_err(|e| AppendError::Backend(backend(e)))?;
+            self.db.flush().map_err(|e| AppendError::Backend(backend(e)))?;
         }
         // Everything committed before this flush began is now durable, including `last_pos`.
         self.durable.fetch_max(last_pos, Ordering::SeqCst);
@@ -211,78 +176,45 @@ impl EventLog for SledLog {
             .rev()
             .map(|key| {
                 let key = key.map_err(|e| ReadError::Backend(backend(e)))?;
-                let bytes: [u8; 16] = key
-                    .get(1..17)
-                    .and_then(|b| b.try_into().ok())
-                    .unwrap_or_default();
-                RunId::from_bytes(bytes).map_err(|e| ReadError::Corrupt {
-                    key: "run head".into(),
-                    reason: e.to_string(),
-                })
+                let bytes: [u8; 16] = key.get(1..17).and_then(|b| b.try_into().ok()).unwrap_or_default();
+                RunId::from_bytes(bytes)
+                    .map_err(|e| ReadError::Corrupt { key: "run head".into(), reason: e.to_string() })
             })
             .collect()
     }
 
-    fn read_global(
-        &self,
-        after: GlobalPos,
-        limit: usize,
-    ) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError> {
+    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError> {
         let durable = self.durable.load(Ordering::SeqCst);
         if after.0 >= durable {
             return Ok(vec![]);
         }
         let mut out = Vec::new();
-        for item in self
-            .log
-            .range(global_key(after.0 + 1)..=global_key(durable))
-            .take(limit)
-        {
+        for item in self.log.range(global_key(after.0 + 1)..=global_key(durable)).take(limit) {
             let (key, pointer) = item.map_err(|e| ReadError::Backend(backend(e)))?;
             let pos = be_u64(&key[1..]).unwrap_or(0);
-            let corrupt = || ReadError::Corrupt {
-                key: format!("global {pos}"),
-                reason: "bad pointer".into(),
-            };
-            let run_bytes: [u8; 16] = pointer
-                .get(..16)
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(corrupt)?;
+            let corrupt = || ReadError::Corrupt { key: format!("global {pos}"), reason: "bad pointer".into() };
+            let run_bytes: [u8; 16] = pointer.get(..16).and_then(|b| b.try_into().ok()).ok_or_else(corrupt)?;
             let run = RunId::from_bytes(run_bytes).map_err(|_| corrupt())?;
             let seq = Seq(be_u64(&pointer[16..]).ok_or_else(corrupt)?);
-            let bytes = self
-                .log
-                .get(event_key(run, seq))
-                .map_err(|e| ReadError::Backend(backend(e)))?;
+            let bytes = self.log.get(event_key(run, seq)).map_err(|e| ReadError::Backend(backend(e)))?;
             let bytes = bytes.ok_or_else(corrupt)?;
-            out.push((
-                GlobalPos(pos),
-                Self::decode(format!("{run}:{seq}"), &bytes)?,
-            ));
+            out.push((GlobalPos(pos), Self::decode(format!("{run}:{seq}"), &bytes)?));
         }
         Ok(out)
     }
 
     fn load_cursor(&self, name: &str) -> Result<GlobalPos, ReadError> {
-        let value = self
-            .cursors
-            .get(name)
-            .map_err(|e| ReadError::Backend(backend(e)))?;
+        let value = self.cursors.get(name).map_err(|e| ReadError::Backend(backend(e)))?;
         Ok(GlobalPos(value.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
     fn save_cursor(&self, name: &str, pos: GlobalPos) -> Result<(), AppendError> {
-        self.cursors
-            .insert(name, &pos.0.to_be_bytes())
-            .map_err(|e| AppendError::Backend(backend(e)))?;
+        self.cursors.insert(name, &pos.0.to_be_bytes()).map_err(|e| AppendError::Backend(backend(e)))?;
         self.flush()
     }
 
     fn flush(&self) -> Result<(), AppendError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| AppendError::Backend(backend(e)))
+        self.db.flush().map(|_| ()).map_err(|e| AppendError::Backend(backend(e)))
     }
 }
 
@@ -298,11 +230,7 @@ mod tests {
 
     fn envelopes(run: RunId, from: u64, events: Vec<RunEvent>) -> Vec<Envelope> {
         let at = Timestamp::from_datetime(chrono_epoch());
-        events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| Envelope::new(run, Seq(from + i as u64), at, e))
-            .collect()
+        events.into_iter().enumerate().map(|(i, e)| Envelope::new(run, Seq(from + i as u64), at, e)).collect()
     }
 
     fn chrono_epoch() -> chrono::DateTime<chrono::Utc> {
@@ -317,11 +245,7 @@ mod tests {
     fn appends_read_back_in_order_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let run = test_run_id();
-        let events = envelopes(
-            run,
-            1,
-            vec![created(), locked(dat_contracts::Stage::Discovery)],
-        );
+        let events = envelopes(run, 1, vec![created(), locked(dat_contracts::Stage::Discovery)]);
         {
             let log = open(dir.path());
             log.append(run, Seq(0), &events).unwrap();
@@ -338,22 +262,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path());
         let run = test_run_id();
-        log.append(run, Seq(0), &envelopes(run, 1, vec![created()]))
-            .unwrap();
-        let err = log
-            .append(run, Seq(0), &envelopes(run, 1, vec![created()]))
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            AppendError::Conflict {
-                expected: Seq(0),
-                actual: Seq(1),
-                ..
-            }
-        ));
-        let err = log
-            .append(run, Seq(1), &envelopes(run, 5, vec![created()]))
-            .unwrap_err();
+        log.append(run, Seq(0), &envelopes(run, 1, vec![created()])).unwrap();
+        let err = log.append(run, Seq(0), &envelopes(run, 1, vec![created()])).unwrap_err();
+        assert!(matches!(err, AppendError::Conflict { expected: Seq(0), actual: Seq(1), .. }));
+        let err = log.append(run, Seq(1), &envelopes(run, 5, vec![created()])).unwrap_err();
         assert!(matches!(err, AppendError::OutOfSequence { .. }));
         assert_eq!(log.read(run, Seq(0)).unwrap().len(), 1);
     }
@@ -364,22 +276,12 @@ mod tests {
         let (a, b) = (test_run_id(), other_run());
         {
             let log = open(dir.path());
-            log.append(a, Seq(0), &envelopes(a, 1, vec![created()]))
-                .unwrap();
-            log.append(b, Seq(0), &envelopes(b, 1, vec![created()]))
-                .unwrap();
-            log.append(
-                a,
-                Seq(1),
-                &envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)]),
-            )
-            .unwrap();
+            log.append(a, Seq(0), &envelopes(a, 1, vec![created()])).unwrap();
+            log.append(b, Seq(0), &envelopes(b, 1, vec![created()])).unwrap();
+            log.append(a, Seq(1), &envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)])).unwrap();
             let all = log.read_global(GlobalPos(0), 10).unwrap();
             let ids: Vec<_> = all.iter().map(|(_, e)| e.event_id.clone()).collect();
-            assert_eq!(
-                ids,
-                vec![format!("{a}:1"), format!("{b}:1"), format!("{a}:2")]
-            );
+            assert_eq!(ids, vec![format!("{a}:1"), format!("{b}:1"), format!("{a}:2")]);
             log.save_cursor("bridge", all[1].0).unwrap();
         }
         let log = open(dir.path());

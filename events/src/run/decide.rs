@@ -20,34 +20,18 @@ use crate::run::state::RunState;
 /// # Errors
 /// A [`Rejection`] saying why nothing may happen.
 pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejection> {
-    if let RunCommand::CreateRun {
-        name,
-        profile_id,
-        stage_graph,
-    } = cmd
-    {
+    if let RunCommand::CreateRun { name, profile_id, stage_graph } = cmd {
         if run.created_at.is_some() {
             return Err(Rejection::RunAlreadyExists);
         }
-        return Ok(vec![RunEvent::RunCreated {
-            name,
-            profile_id,
-            stage_graph,
-        }]);
+        return Ok(vec![RunEvent::RunCreated { name, profile_id, stage_graph }]);
     }
     if !run.exists() {
         return Err(Rejection::RunNotFound);
     }
     match cmd {
         RunCommand::CreateRun { .. } => Err(Rejection::RunAlreadyExists),
-        RunCommand::LockStage {
-            stage,
-            stage_id,
-            inputs,
-            artifact,
-            completed,
-            reused,
-        } => {
+        RunCommand::LockStage { stage, stage_id, inputs, artifact, completed, reused } => {
             check_gates(run, stage)?;
             if let Some(known) = run.artifacts.get(&stage_id) {
                 if known.inputs != inputs {
@@ -59,14 +43,7 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
                 return Ok(vec![]);
             }
             let mut events = unlock_events(run, stage);
-            events.push(RunEvent::StageLocked {
-                stage,
-                stage_id,
-                inputs,
-                artifact,
-                completed,
-                reused,
-            });
+            events.push(RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, reused });
             Ok(events)
         }
         RunCommand::UnlockStage { stage } => {
@@ -92,10 +69,7 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
             match (&status.stage_id, status.completed) {
                 (_, true) => Ok(vec![]),
                 (Some(stage_id), false) if status.is_locked() => {
-                    Ok(vec![RunEvent::StageCompleted {
-                        stage,
-                        stage_id: stage_id.clone(),
-                    }])
+                    Ok(vec![RunEvent::StageCompleted { stage, stage_id: stage_id.clone() }])
                 }
                 _ => Err(Rejection::StageNotLocked { stage }),
             }
@@ -116,19 +90,9 @@ pub fn upstream_inputs(run: &RunState, stage: Stage) -> Result<Map<String, Value
         return Err(Rejection::RunNotFound);
     }
     check_gates(run, stage)?;
-    let id_of = |s: Stage| {
-        run.status(s)
-            .stage_id
-            .as_ref()
-            .map_or(Value::Null, |id| Value::from(id.as_str()))
-    };
-    let mut upstream: Map<String, Value> = run
-        .stage_graph
-        .gate(stage)
-        .requires_locked
-        .into_iter()
-        .map(|s| (format!("{s}_id"), id_of(s)))
-        .collect();
+    let id_of = |s: Stage| run.status(s).stage_id.as_ref().map_or(Value::Null, |id| Value::from(id.as_str()));
+    let mut upstream: Map<String, Value> =
+        run.stage_graph.gate(stage).requires_locked.into_iter().map(|s| (format!("{s}_id"), id_of(s))).collect();
     if stage > Stage::Context && run.status(Stage::Context).stage_id.is_some() {
         upstream.insert("context_id".to_owned(), id_of(Stage::Context));
     }
@@ -146,27 +110,11 @@ fn in_graph(run: &RunState, stage: Stage) -> Result<(), Rejection> {
 fn check_gates(run: &RunState, stage: Stage) -> Result<(), Rejection> {
     in_graph(run, stage)?;
     let gate = run.stage_graph.gate(stage);
-    if let Some(needs) = gate
-        .requires_locked
-        .iter()
-        .find(|s| !run.status(**s).is_locked())
-    {
-        return Err(Rejection::GateNotMet {
-            stage,
-            needs: *needs,
-            completed: false,
-        });
+    if let Some(needs) = gate.requires_locked.iter().find(|s| !run.status(**s).is_locked()) {
+        return Err(Rejection::GateNotMet { stage, needs: *needs, completed: false });
     }
-    if let Some(needs) = gate
-        .requires_completed
-        .iter()
-        .find(|s| !run.status(**s).completed)
-    {
-        return Err(Rejection::GateNotMet {
-            stage,
-            needs: *needs,
-            completed: true,
-        });
+    if let Some(needs) = gate.requires_completed.iter().find(|s| !run.status(**s).completed) {
+        return Err(Rejection::GateNotMet { stage, needs: *needs, completed: true });
     }
     Ok(())
 }
@@ -176,20 +124,12 @@ fn unlock_events(run: &RunState, stage: Stage) -> Vec<RunEvent> {
     if !run.status(stage).is_locked() {
         return vec![];
     }
-    let mut targets: Vec<Stage> = run
-        .stage_graph
-        .cascade_targets(stage)
-        .iter()
-        .copied()
-        .filter(|t| run.status(*t).is_locked())
-        .collect();
+    let mut targets: Vec<Stage> =
+        run.stage_graph.cascade_targets(stage).iter().copied().filter(|t| run.status(*t).is_locked()).collect();
     targets.sort();
     let mut events = vec![RunEvent::StageUnlocked { stage }];
     if !targets.is_empty() {
-        events.push(RunEvent::Cascaded {
-            trigger: stage,
-            targets,
-        });
+        events.push(RunEvent::Cascaded { trigger: stage, targets });
     }
     events
 }

@@ -13,31 +13,15 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
     let at = Some(envelope.at);
     run.last_seq = envelope.seq;
     match &envelope.event {
-        RunEvent::RunCreated {
-            name,
-            profile_id,
-            stage_graph,
-        } => {
+        RunEvent::RunCreated { name, profile_id, stage_graph } => {
             run.created_at = at;
             run.name = name.clone();
             run.profile_id = profile_id.clone();
             run.stage_graph = stage_graph.clone();
         }
-        RunEvent::StageLocked {
-            stage,
-            stage_id,
-            inputs,
-            artifact,
-            completed,
-            ..
-        } => {
-            run.artifacts.insert(
-                stage_id.clone(),
-                LockedArtifact {
-                    inputs: inputs.clone(),
-                    artifact: artifact.clone(),
-                },
-            );
+        RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, .. } => {
+            run.artifacts
+                .insert(stage_id.clone(), LockedArtifact { inputs: inputs.clone(), artifact: artifact.clone() });
             let status = stage_mut(&mut run, *stage);
             *status = StageStatus {
                 state: StageState::Locked,
@@ -81,18 +65,13 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
 
 fn stage_mut(run: &mut RunState, stage: Stage) -> &mut StageStatus {
     // Invariant: `RunState::new` inserts all eight stages and nothing removes one.
-    run.stages
-        .entry(stage)
-        .or_insert_with(|| StageStatus::unlocked(stage))
+    run.stages.entry(stage).or_insert_with(|| StageStatus::unlocked(stage))
 }
 
 fn unlock(run: &mut RunState, stage: Stage, envelope: &Envelope) {
     let status = stage_mut(run, stage);
-    *status = StageStatus {
-        unlocked_at: Some(envelope.at),
-        locked_at: status.locked_at,
-        ..StageStatus::unlocked(stage)
-    };
+    *status =
+        StageStatus { unlocked_at: Some(envelope.at), locked_at: status.locked_at, ..StageStatus::unlocked(stage) };
 }
 
 /// Rebuilds a run's state from its events, in log order.

@@ -52,10 +52,7 @@ impl RunState {
             profile_id: None,
             stage_graph: StageGraphConfig::default(),
             deleted: false,
-            stages: Stage::ALL
-                .into_iter()
-                .map(|s| (s, StageStatus::unlocked(s)))
-                .collect(),
+            stages: Stage::ALL.into_iter().map(|s| (s, StageStatus::unlocked(s))).collect(),
             artifacts: BTreeMap::new(),
             last_seq: Seq(0),
         }

@@ -8,21 +8,13 @@ use crate::run::{upstream_inputs, Rejection, RunCommand};
 use crate::testing::*;
 
 fn gate(stage: Stage, needs: Stage, completed: bool) -> Rejection {
-    Rejection::GateNotMet {
-        stage,
-        needs,
-        completed,
-    }
+    Rejection::GateNotMet { stage, needs, completed }
 }
 
 /// Events that lock every stage up to (not including) `stage`, except `missing`.
 fn all_before_except(stage: Stage, missing: Stage) -> Vec<RunEvent> {
     let mut events = vec![created()];
-    for s in Stage::ALL
-        .into_iter()
-        .take_while(|s| *s < stage)
-        .filter(|s| *s != missing)
-    {
+    for s in Stage::ALL.into_iter().take_while(|s| *s < stage).filter(|s| *s != missing) {
         events.push(locked(s));
         if s.runs_in_background() {
             events.push(completed(s));
@@ -35,36 +27,28 @@ fn all_before_except(stage: Stage, missing: Stage) -> Vec<RunEvent> {
 
 #[test]
 fn discovery_has_no_gate() {
-    given([created()])
-        .when(lock(Discovery))
-        .then_events(vec![locked(Discovery)]);
+    given([created()]).when(lock(Discovery)).then_events(vec![locked(Discovery)]);
 }
 
 #[test]
 fn selection_waits_for_discovery() {
-    given([created()])
-        .when(lock(Selection))
-        .then_rejects(gate(Selection, Discovery, false));
-    given(all_before_except(Selection, Parse))
-        .when(lock(Selection))
-        .then_events(vec![locked(Selection)]);
+    given([created()]).when(lock(Selection)).then_rejects(gate(Selection, Discovery, false));
+    given(all_before_except(Selection, Parse)).when(lock(Selection)).then_events(vec![locked(Selection)]);
 }
 
 #[test]
 fn context_waits_for_selection() {
-    given(all_before_except(Context, Selection))
-        .when(lock(Context))
-        .then_rejects(gate(Context, Selection, false));
-    given(all_before_except(Context, Parse))
-        .when(lock(Context))
-        .then_events(vec![locked(Context)]);
+    given(all_before_except(Context, Selection)).when(lock(Context)).then_rejects(gate(Context, Selection, false));
+    given(all_before_except(Context, Parse)).when(lock(Context)).then_events(vec![locked(Context)]);
 }
 
 #[test]
 fn table_availability_waits_for_selection_not_context() {
-    given(all_before_except(TableAvailability, Selection))
-        .when(lock(TableAvailability))
-        .then_rejects(gate(TableAvailability, Selection, false));
+    given(all_before_except(TableAvailability, Selection)).when(lock(TableAvailability)).then_rejects(gate(
+        TableAvailability,
+        Selection,
+        false,
+    ));
     given(all_before_except(TableAvailability, Context))
         .when(lock(TableAvailability))
         .then_events(vec![locked(TableAvailability)]);
@@ -72,9 +56,11 @@ fn table_availability_waits_for_selection_not_context() {
 
 #[test]
 fn table_selection_waits_for_table_availability() {
-    given(all_before_except(TableSelection, TableAvailability))
-        .when(lock(TableSelection))
-        .then_rejects(gate(TableSelection, TableAvailability, false));
+    given(all_before_except(TableSelection, TableAvailability)).when(lock(TableSelection)).then_rejects(gate(
+        TableSelection,
+        TableAvailability,
+        false,
+    ));
     given(all_before_except(TableSelection, Context))
         .when(lock(TableSelection))
         .then_events(vec![locked(TableSelection)]);
@@ -82,38 +68,28 @@ fn table_selection_waits_for_table_availability() {
 
 #[test]
 fn preview_waits_for_table_selection() {
-    given(all_before_except(Preview, TableSelection))
-        .when(lock(Preview))
-        .then_rejects(gate(Preview, TableSelection, false));
-    given(all_before_except(Preview, Context))
-        .when(lock(Preview))
-        .then_events(vec![locked(Preview)]);
+    given(all_before_except(Preview, TableSelection)).when(lock(Preview)).then_rejects(gate(
+        Preview,
+        TableSelection,
+        false,
+    ));
+    given(all_before_except(Preview, Context)).when(lock(Preview)).then_events(vec![locked(Preview)]);
 }
 
 #[test]
 fn parse_waits_for_table_selection_not_preview() {
-    given(all_before_except(Parse, TableSelection))
-        .when(lock(Parse))
-        .then_rejects(gate(Parse, TableSelection, false));
-    given(all_before_except(Parse, Preview))
-        .when(lock(Parse))
-        .then_events(vec![locked(Parse)]);
+    given(all_before_except(Parse, TableSelection)).when(lock(Parse)).then_rejects(gate(Parse, TableSelection, false));
+    given(all_before_except(Parse, Preview)).when(lock(Parse)).then_events(vec![locked(Parse)]);
 }
 
 #[test]
 fn export_waits_for_parse_locked_and_completed() {
-    given(all_before_except(Export, Parse))
-        .when(lock(Export))
-        .then_rejects(gate(Export, Parse, false));
+    given(all_before_except(Export, Parse)).when(lock(Export)).then_rejects(gate(Export, Parse, false));
     let mut running = all_before_except(Export, Parse);
     running.push(locked(Parse)); // background: locked, not completed
-    given(running.clone())
-        .when(lock(Export))
-        .then_rejects(gate(Export, Parse, true));
+    given(running.clone()).when(lock(Export)).then_rejects(gate(Export, Parse, true));
     running.push(completed(Parse));
-    given(running)
-        .when(lock(Export))
-        .then_events(vec![locked(Export)]);
+    given(running).when(lock(Export)).then_events(vec![locked(Export)]);
 }
 
 // ---- cascade table: one test per row ----------------------------------------------------------
@@ -125,57 +101,31 @@ fn unlock(stage: Stage) -> RunCommand {
 fn cascade(trigger: Stage, targets: &[Stage]) -> Vec<RunEvent> {
     let mut events = vec![RunEvent::StageUnlocked { stage: trigger }];
     if !targets.is_empty() {
-        events.push(RunEvent::Cascaded {
-            trigger,
-            targets: targets.to_vec(),
-        });
+        events.push(RunEvent::Cascaded { trigger, targets: targets.to_vec() });
     }
     events
 }
 
 #[test]
 fn unlocking_discovery_unlocks_everything_locked() {
-    given(pipeline_through(Export))
-        .when(unlock(Discovery))
-        .then_events(cascade(
-            Discovery,
-            &[
-                Selection,
-                Context,
-                TableAvailability,
-                TableSelection,
-                Preview,
-                Parse,
-                Export,
-            ],
-        ));
+    given(pipeline_through(Export)).when(unlock(Discovery)).then_events(cascade(
+        Discovery,
+        &[Selection, Context, TableAvailability, TableSelection, Preview, Parse, Export],
+    ));
 }
 
 #[test]
 fn unlocking_selection_unlocks_everything_after_it() {
     given(pipeline_through(Export))
         .when(unlock(Selection))
-        .then_events(cascade(
-            Selection,
-            &[
-                Context,
-                TableAvailability,
-                TableSelection,
-                Preview,
-                Parse,
-                Export,
-            ],
-        ));
+        .then_events(cascade(Selection, &[Context, TableAvailability, TableSelection, Preview, Parse, Export]));
 }
 
 #[test]
 fn unlocking_table_availability_unlocks_table_selection_onwards() {
     given(pipeline_through(Export))
         .when(unlock(TableAvailability))
-        .then_events(cascade(
-            TableAvailability,
-            &[TableSelection, Preview, Parse, Export],
-        ));
+        .then_events(cascade(TableAvailability, &[TableSelection, Preview, Parse, Export]));
 }
 
 #[test]
@@ -187,17 +137,13 @@ fn unlocking_table_selection_unlocks_preview_parse_export() {
 
 #[test]
 fn unlocking_parse_unlocks_export() {
-    given(pipeline_through(Export))
-        .when(unlock(Parse))
-        .then_events(cascade(Parse, &[Export]));
+    given(pipeline_through(Export)).when(unlock(Parse)).then_events(cascade(Parse, &[Export]));
 }
 
 #[test]
 fn unlocking_optional_or_terminal_stages_cascades_nowhere() {
     for stage in [Context, Preview, Export] {
-        given(pipeline_through(Export))
-            .when(unlock(stage))
-            .then_events(cascade(stage, &[]));
+        given(pipeline_through(Export)).when(unlock(stage)).then_events(cascade(stage, &[]));
     }
 }
 
@@ -220,21 +166,15 @@ fn skipping_an_optional_stage_locks_and_completes_it() {
 #[test]
 fn skipping_a_required_stage_is_refused() {
     given(pipeline_through(Selection))
-        .when(RunCommand::SkipStage {
-            stage: TableAvailability,
-        })
-        .then_rejects(Rejection::NotOptional {
-            stage: TableAvailability,
-        });
+        .when(RunCommand::SkipStage { stage: TableAvailability })
+        .then_rejects(Rejection::NotOptional { stage: TableAvailability });
 }
 
 #[test]
 fn skipped_stage_satisfies_gates_and_chains_null() {
     let mut events = pipeline_through(TableSelection);
     events.push(RunEvent::StageSkipped { stage: Preview });
-    given(events.clone())
-        .when(lock(Parse))
-        .then_events(vec![locked(Parse)]);
+    given(events.clone()).when(lock(Parse)).then_events(vec![locked(Parse)]);
     let state = crate::run::replay(test_run_id(), &envelopes(events));
     assert_eq!(state.status(Preview).completed, true);
 }
@@ -243,13 +183,9 @@ fn skipped_stage_satisfies_gates_and_chains_null() {
 fn completing_a_running_stage_records_it_once() {
     let mut events = pipeline_through(TableSelection);
     events.push(locked(Parse));
-    given(events.clone())
-        .when(RunCommand::CompleteStage { stage: Parse })
-        .then_events(vec![completed(Parse)]);
+    given(events.clone()).when(RunCommand::CompleteStage { stage: Parse }).then_events(vec![completed(Parse)]);
     events.push(completed(Parse));
-    given(events)
-        .when(RunCommand::CompleteStage { stage: Parse })
-        .then_events(vec![]);
+    given(events).when(RunCommand::CompleteStage { stage: Parse }).then_events(vec![]);
 }
 
 #[test]
@@ -261,57 +197,33 @@ fn completing_an_unlocked_stage_is_refused() {
 
 #[test]
 fn relock_with_same_inputs_is_idempotent() {
-    given(pipeline_through(Selection))
-        .when(lock(Selection))
-        .then_events(vec![]);
+    given(pipeline_through(Selection)).when(lock(Selection)).then_events(vec![]);
 }
 
 #[test]
 fn relock_after_unlock_brings_the_same_id_back() {
     let mut events = pipeline_through(Selection);
     events.extend(cascade(Discovery, &[Selection]));
-    given(events)
-        .when(lock(Discovery))
-        .then_events(vec![locked(Discovery)]);
+    given(events).when(lock(Discovery)).then_events(vec![locked(Discovery)]);
 }
 
 #[test]
 fn relock_with_other_inputs_unlocks_the_cascade_first() {
     let mut expected = cascade(TableAvailability, &[TableSelection, Preview, Parse, Export]);
     expected.push(locked_with(TableAvailability, 1));
-    given(pipeline_through(Export))
-        .when(lock_with(TableAvailability, 1))
-        .then_events(expected);
+    given(pipeline_through(Export)).when(lock_with(TableAvailability, 1)).then_events(expected);
 }
 
 #[test]
 fn same_id_with_other_inputs_is_a_collision_and_changes_nothing() {
-    let RunCommand::LockStage {
-        stage,
-        stage_id,
-        artifact,
-        completed,
-        reused,
-        ..
-    } = lock(Discovery)
-    else {
+    let RunCommand::LockStage { stage, stage_id, artifact, completed, reused, .. } = lock(Discovery) else {
         unreachable!()
     };
-    let forged = RunCommand::LockStage {
-        stage,
-        stage_id: stage_id.clone(),
-        inputs: inputs(9),
-        artifact,
-        completed,
-        reused,
-    };
-    given([
-        created(),
-        locked(Discovery),
-        RunEvent::StageUnlocked { stage: Discovery },
-    ])
-    .when(forged)
-    .then_rejects(Rejection::IdCollision { stage_id });
+    let forged =
+        RunCommand::LockStage { stage, stage_id: stage_id.clone(), inputs: inputs(9), artifact, completed, reused };
+    given([created(), locked(Discovery), RunEvent::StageUnlocked { stage: Discovery }])
+        .when(forged)
+        .then_rejects(Rejection::IdCollision { stage_id });
 }
 
 #[test]
@@ -321,27 +233,15 @@ fn unlocking_a_never_locked_stage_changes_nothing() {
 
 #[test]
 fn commands_on_missing_or_deleted_runs_are_not_found() {
-    given([])
-        .when(lock(Discovery))
-        .then_rejects(Rejection::RunNotFound);
-    given([created(), RunEvent::RunDeleted {}])
-        .when(lock(Discovery))
-        .then_rejects(Rejection::RunNotFound);
-    given([created()])
-        .when(RunCommand::DeleteRun)
-        .then_events(vec![RunEvent::RunDeleted {}]);
+    given([]).when(lock(Discovery)).then_rejects(Rejection::RunNotFound);
+    given([created(), RunEvent::RunDeleted {}]).when(lock(Discovery)).then_rejects(Rejection::RunNotFound);
+    given([created()]).when(RunCommand::DeleteRun).then_events(vec![RunEvent::RunDeleted {}]);
 }
 
 #[test]
 fn creating_twice_is_refused() {
-    let create = RunCommand::CreateRun {
-        name: None,
-        profile_id: None,
-        stage_graph: Default::default(),
-    };
-    given([created()])
-        .when(create)
-        .then_rejects(Rejection::RunAlreadyExists);
+    let create = RunCommand::CreateRun { name: None, profile_id: None, stage_graph: Default::default() };
+    given([created()]).when(create).then_rejects(Rejection::RunAlreadyExists);
 }
 
 #[test]
@@ -350,33 +250,21 @@ fn upstream_inputs_chain_gate_ids_and_context() {
     let selection_id = StageId::compute(Selection, &inputs(0));
     let state = crate::run::replay(test_run_id(), &envelopes(events.clone()));
     let up = upstream_inputs(&state, TableAvailability).unwrap();
-    assert_eq!(
-        up,
-        serde_json::json!({"selection_id": selection_id.as_str()})
-            .as_object()
-            .cloned()
-            .unwrap()
-    );
+    assert_eq!(up, serde_json::json!({"selection_id": selection_id.as_str()}).as_object().cloned().unwrap());
 
     events.push(locked(Context));
     let state = crate::run::replay(test_run_id(), &envelopes(events));
     let up = upstream_inputs(&state, TableAvailability).unwrap();
     let context_id = StageId::compute(Context, &inputs(0));
     assert_eq!(up["context_id"], context_id.as_str());
-    assert_eq!(
-        upstream_inputs(&state, Export),
-        Err(gate(Export, Parse, false))
-    );
+    assert_eq!(upstream_inputs(&state, Export), Err(gate(Export, Parse, false)));
 }
 
 #[test]
 fn current_stage_skips_optional_stages_and_is_none_when_done() {
     let state = |events| crate::run::replay(test_run_id(), &envelopes(events));
     assert_eq!(state(vec![created()]).current_stage(), Some(Discovery));
-    assert_eq!(
-        state(pipeline_through(Selection)).current_stage(),
-        Some(TableAvailability)
-    );
+    assert_eq!(state(pipeline_through(Selection)).current_stage(), Some(TableAvailability));
     let mut running = pipeline_through(TableSelection);
     running.push(locked(Parse));
     assert_eq!(state(running).current_stage(), Some(Parse));

@@ -1,0 +1,235 @@
+//! The run actor. Handlers that change the run are atomic (no other message is handled until
+//! the append has landed and been applied), so the actor's state is always the fold of the
+//! log. Blocking work (files, fsync) runs on tokio's blocking pool, not on the actor's thread.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use chrono::Utc;
+use dat_contracts::{LockRequest, Stage, StageId};
+use dat_events::{decide, evolve, upstream_inputs, Envelope, Rejection, RunCommand, RunState, RunView, Seq, Timestamp};
+use dat_store::{ArtifactStore, EventLog};
+use serde_json::{Map, Value};
+
+use crate::run::error::RunError;
+use crate::run::messages::*;
+use crate::stages::{StageContext, Stages};
+use crate::workspace::Workspace;
+
+/// What every run actor shares: the log, artifacts, workspace and stage executors.
+pub(crate) struct RunDeps {
+    pub log: Arc<dyn EventLog>,
+    pub artifacts: ArtifactStore,
+    pub workspace: Workspace,
+    pub stages: Stages,
+}
+
+/// The single writer of one run.
+pub(crate) struct RunActor {
+    state: RunState,
+    deps: Arc<RunDeps>,
+}
+
+type Reply<T> = AtomicResponse<RunActor, Result<T, RunError>>;
+
+fn ready<T: 'static>(result: Result<T, RunError>) -> Reply<T> {
+    AtomicResponse::new(Box::pin(fut::ready(result)))
+}
+
+impl RunActor {
+    pub fn new(state: RunState, deps: Arc<RunDeps>) -> Self {
+        RunActor { state, deps }
+    }
+
+    /// Decide, append (durably, off the actor thread), apply, reply with the new view.
+    /// On an append failure the actor stops, so the registry rehydrates it from the log: the
+    /// log, not this actor's memory, says what happened.
+    fn commit(&mut self, cmd: RunCommand) -> ResponseActFuture<Self, Result<RunView, RunError>> {
+        let events = match decide(&self.state, cmd) {
+            Ok(events) => events,
+            Err(rejection) => return Box::pin(fut::ready(Err(rejection.into()))),
+        };
+        if events.is_empty() {
+            return Box::pin(fut::ready(Ok(RunView::from(&self.state))));
+        }
+        let run = self.state.run_id;
+        let expected = self.state.last_seq;
+        let at = Timestamp::from_datetime(Utc::now());
+        let envelopes: Vec<Envelope> =
+            events.into_iter().zip(1..).map(|(event, i)| Envelope::new(run, Seq(expected.0 + i), at, event)).collect();
+        let log = self.deps.log.clone();
+        let batch = envelopes.clone();
+        let append = async move { tokio::task::spawn_blocking(move || log.append(run, expected, &batch)).await };
+        Box::pin(append.into_actor(self).map(move |appended, act, ctx| {
+            let appended = appended.map_err(RunError::from).and_then(|r| r.map_err(RunError::from));
+            if let Err(e) = appended {
+                tracing::error!(run_id = %run, error = %e, "append failed; stopping the run actor");
+                ctx.stop();
+                return Err(e);
+            }
+            for envelope in &envelopes {
+                act.state = evolve(std::mem::replace(&mut act.state, RunState::new(run)), envelope);
+            }
+            Ok(RunView::from(&act.state))
+        }))
+    }
+
+    fn commit_atomic(&mut self, cmd: RunCommand) -> Reply<RunView> {
+        AtomicResponse::new(self.commit(cmd))
+    }
+}
+
+/// Computes the full inputs and stage ID of a lock, then reuses or produces its artifact.
+/// Runs on the blocking pool: executors read files.
+fn prepare_lock(
+    deps: &RunDeps,
+    run: &RunState,
+    request: LockRequest,
+    upstream: Map<String, Value>,
+) -> Result<RunCommand, RunError> {
+    let stage = request.stage();
+    let executor = deps.stages.get(stage);
+    let ctx = StageContext { run_id: run.run_id, run, workspace: &deps.workspace, artifacts: &deps.artifacts };
+    let mut inputs = request.user_inputs();
+    inputs.extend(upstream);
+    inputs.extend(executor.content_inputs(&ctx, &request)?);
+    let stage_id = StageId::compute(stage, &inputs);
+    let collision = || RunError::Rejected(Rejection::IdCollision { stage_id: stage_id.clone() });
+    let (artifact, reused) = match run.artifacts.get(&stage_id) {
+        Some(known) if known.inputs == inputs => (known.artifact.clone(), true),
+        Some(_) => return Err(collision()),
+        // Not in the log, but maybe on disk from a lock whose event never landed (a crash
+        // between writing the artifact and appending): identical inputs make it reusable.
+        None => match deps.artifacts.stored_inputs(run.run_id, &stage_id)? {
+            Some(stored) if stored == inputs => (ArtifactStore::reference(run.run_id, &stage_id), true),
+            Some(_) => return Err(collision()),
+            None => {
+                let content = executor.produce(&ctx, &request, &inputs)?;
+                (deps.artifacts.write(run.run_id, &stage_id, &inputs, &content)?, false)
+            }
+        },
+    };
+    Ok(RunCommand::LockStage { stage, stage_id, inputs, artifact, completed: !stage.runs_in_background(), reused })
+}
+
+impl Actor for RunActor {
+    type Context = Context<Self>;
+}
+
+impl Handler<CreateRun> for RunActor {
+    type Result = Reply<RunView>;
+
+    fn handle(&mut self, msg: CreateRun, _: &mut Context<Self>) -> Self::Result {
+        let CreateRun { name, profile_id, stage_graph } = msg;
+        self.commit_atomic(RunCommand::CreateRun { name, profile_id, stage_graph })
+    }
+}
+
+impl Handler<GetRun> for RunActor {
+    type Result = Result<RunView, RunError>;
+
+    fn handle(&mut self, _: GetRun, _: &mut Context<Self>) -> Self::Result {
+        if self.state.exists() {
+            Ok(RunView::from(&self.state))
+        } else {
+            Err(RunError::NotFound(self.state.run_id))
+        }
+    }
+}
+
+impl Handler<LockStage> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "lock", skip_all, fields(run_id = %self.state.run_id, stage = %msg.request.stage()))]
+    fn handle(&mut self, msg: LockStage, _: &mut Context<Self>) -> Self::Result {
+        let upstream = match upstream_inputs(&self.state, msg.request.stage()) {
+            Ok(upstream) => upstream,
+            Err(rejection) => return ready(Err(rejection.into())),
+        };
+        let deps = self.deps.clone();
+        let snapshot = self.state.clone();
+        let prepare = async move {
+            tokio::task::spawn_blocking(move || prepare_lock(&deps, &snapshot, msg.request, upstream)).await
+        };
+        AtomicResponse::new(Box::pin(prepare.into_actor(self).then(|prepared, act, _| {
+            match prepared.map_err(RunError::from).and_then(|r| r) {
+                Ok(cmd) => act.commit(cmd),
+                Err(e) => Box::pin(fut::ready(Err(e))),
+            }
+        })))
+    }
+}
+
+impl Handler<UnlockStage> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "unlock", skip_all, fields(run_id = %self.state.run_id, stage = %msg.stage))]
+    fn handle(&mut self, msg: UnlockStage, _: &mut Context<Self>) -> Self::Result {
+        self.commit_atomic(RunCommand::UnlockStage { stage: msg.stage })
+    }
+}
+
+impl Handler<SkipStage> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "skip", skip_all, fields(run_id = %self.state.run_id, stage = %msg.stage))]
+    fn handle(&mut self, msg: SkipStage, _: &mut Context<Self>) -> Self::Result {
+        self.commit_atomic(RunCommand::SkipStage { stage: msg.stage })
+    }
+}
+
+impl Handler<CompleteStage> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "complete", skip_all, fields(run_id = %self.state.run_id, stage = %msg.stage))]
+    fn handle(&mut self, msg: CompleteStage, _: &mut Context<Self>) -> Self::Result {
+        self.commit_atomic(RunCommand::CompleteStage { stage: msg.stage })
+    }
+}
+
+impl Handler<DeleteRun> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "delete", skip_all, fields(run_id = %self.state.run_id))]
+    fn handle(&mut self, _: DeleteRun, _: &mut Context<Self>) -> Self::Result {
+        self.commit_atomic(RunCommand::DeleteRun)
+    }
+}
+
+impl Handler<GetArtifact> for RunActor {
+    type Result = ResponseFuture<Result<StageArtifact, RunError>>;
+
+    fn handle(&mut self, msg: GetArtifact, _: &mut Context<Self>) -> Self::Result {
+        let found = self.locked_artifact(msg.stage);
+        let artifacts = self.deps.artifacts.clone();
+        Box::pin(async move {
+            let (stage_id, artifact, inputs) = found?;
+            let reference = artifact.clone();
+            let content = tokio::task::spawn_blocking(move || artifacts.read(&reference)).await??;
+            Ok(StageArtifact { stage: msg.stage, stage_id, artifact, inputs, content })
+        })
+    }
+}
+
+impl RunActor {
+    fn locked_artifact(
+        &self,
+        stage: Stage,
+    ) -> Result<(StageId, dat_events::ArtifactRef, Map<String, Value>), RunError> {
+        if !self.state.exists() {
+            return Err(RunError::NotFound(self.state.run_id));
+        }
+        let stage_id = self.state.status(stage).stage_id.clone().ok_or(RunError::NoArtifact(stage))?;
+        let known = self.state.artifacts.get(&stage_id).ok_or(RunError::NoArtifact(stage))?;
+        Ok((stage_id, known.artifact.clone(), known.inputs.clone()))
+    }
+}
+
+impl Handler<Shutdown> for RunActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
+        // Atomic handlers finish before this message is handled, so no append is cut short.
+        ctx.stop();
+    }
+}

@@ -1,0 +1,82 @@
+//! The requests a run actor answers, one struct each with its typed reply.
+
+use dat_contracts::{LockRequest, Stage, StageGraphConfig, StageId};
+use dat_events::{ArtifactRef, RunView};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::run::error::RunError;
+
+/// Create the run (first message to a new actor).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct CreateRun {
+    pub name: Option<String>,
+    pub profile_id: Option<String>,
+    pub stage_graph: StageGraphConfig,
+}
+
+/// The run resource.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct GetRun;
+
+/// Lock a stage with a parsed request.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct LockStage {
+    pub request: LockRequest,
+}
+
+/// Unlock a stage and its cascade.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct UnlockStage {
+    pub stage: Stage,
+}
+
+/// Skip an optional stage.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct SkipStage {
+    pub stage: Stage,
+}
+
+/// Mark a locked stage completed.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct CompleteStage {
+    pub stage: Stage,
+}
+
+/// Delete the run.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct DeleteRun;
+
+/// The artifact of a locked stage.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<StageArtifact, RunError>")]
+pub struct GetArtifact {
+    pub stage: Stage,
+}
+
+/// A stage's artifact as served by the artifact route.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageArtifact {
+    /// The stage.
+    pub stage: Stage,
+    /// Its current stage ID.
+    pub stage_id: StageId,
+    /// The artifact folder, relative to the data dir.
+    pub artifact: ArtifactRef,
+    /// The inputs the ID was computed from.
+    pub inputs: Map<String, Value>,
+    /// What the stage produced.
+    pub content: Value,
+}
+
+/// Stop after the current message (daemon shutdown).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;

@@ -1,0 +1,95 @@
+//! What a stage does when it locks. The run actor asks the stage's [`StageExecutor`] for the
+//! content part of the inputs (e.g. the files discovery found), computes the stage ID, and only
+//! if no artifact exists for that ID asks it to produce one. Each stage's real work plugs in
+//! here by registering its own executor in [`Stages`].
+
+mod record;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dat_contracts::{LockRequest, RunId, Stage};
+use dat_events::RunState;
+use dat_store::ArtifactStore;
+use serde_json::{Map, Value};
+
+pub use record::RecordInputs;
+
+use crate::workspace::{Workspace, WorkspaceError};
+
+/// Everything an executor may look at. `run` is a snapshot taken under the actor, so upstream
+/// artifacts it names are stable while the executor works.
+pub struct StageContext<'a> {
+    /// The run being locked.
+    pub run_id: RunId,
+    /// Its state at the time of the lock.
+    pub run: &'a RunState,
+    /// The workspace the run reads files from.
+    pub workspace: &'a Workspace,
+    /// Where artifacts (this run's upstream ones included) live.
+    pub artifacts: &'a ArtifactStore,
+}
+
+/// Why a stage could not do its work. Nothing was appended.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// A path in the request is unusable (outside, missing, unreadable). HTTP 400.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// The request does not fit what upstream stages produced. HTTP 400 with the message.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading or writing an artifact failed. HTTP 500 (or 409 for a collision).
+    #[error(transparent)]
+    Artifact(#[from] dat_store::ArtifactError),
+}
+
+/// One stage's work.
+pub trait StageExecutor: Send + Sync {
+    /// Inputs derived from content (files found, tables probed) that must enter the stage ID
+    /// besides the user's request and the upstream IDs. Called on every lock.
+    ///
+    /// # Errors
+    /// [`StageError`] when the request cannot be served.
+    fn content_inputs(&self, ctx: &StageContext<'_>, request: &LockRequest) -> Result<Map<String, Value>, StageError>;
+
+    /// Produces the artifact for `inputs` (the full inputs the ID was computed from). Called only
+    /// when no artifact exists for this ID yet.
+    ///
+    /// # Errors
+    /// [`StageError`] when the work fails.
+    fn produce(
+        &self,
+        ctx: &StageContext<'_>,
+        request: &LockRequest,
+        inputs: &Map<String, Value>,
+    ) -> Result<Value, StageError>;
+}
+
+/// The executor of every stage.
+#[derive(Clone)]
+pub struct Stages {
+    by_stage: BTreeMap<Stage, Arc<dyn StageExecutor>>,
+}
+
+impl Default for Stages {
+    /// Every stage records its inputs as its artifact ([`RecordInputs`]) until its real work
+    /// is registered.
+    fn default() -> Self {
+        let record: Arc<dyn StageExecutor> = Arc::new(RecordInputs);
+        Stages { by_stage: Stage::ALL.into_iter().map(|s| (s, record.clone())).collect() }
+    }
+}
+
+impl Stages {
+    /// Replaces the executor of `stage`.
+    pub fn with(mut self, stage: Stage, executor: Arc<dyn StageExecutor>) -> Self {
+        self.by_stage.insert(stage, executor);
+        self
+    }
+
+    /// The executor of `stage`.
+    pub fn get(&self, stage: Stage) -> Arc<dyn StageExecutor> {
+        self.by_stage.get(&stage).cloned().unwrap_or_else(|| Arc::new(RecordInputs))
+    }
+}
