@@ -1,0 +1,82 @@
+//! The command line: argument types and one module per group of commands. Commands print for
+//! their user on stdout, errors on stderr, and exit 0 (ok), 1 (failure) or 2 (usage/config).
+
+pub mod inspect;
+pub mod source;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ServeArgs;
+
+/// dat: turns a folder of instrument data files into one clean, audited dataset.
+#[derive(Debug, Parser)]
+#[command(name = "dat", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (HTTP API).
+    Serve(ServeArgs),
+    /// List runs, newest first.
+    Runs {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run and its stages.
+    Show {
+        /// Run id.
+        run: String,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print the run resource as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a run's events with their times and types.
+    Audit {
+        /// Run id.
+        run: String,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print the envelopes as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild a run's state from its log, as of any seq.
+    Replay {
+        /// Run id.
+        run: String,
+        /// Stop after this seq (default: the whole log).
+        #[arg(long)]
+        until: Option<u64>,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print the rebuilt run resource as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where inspection commands read runs from: the data dir directly, or a daemon.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Data dir to read offline [default: ./.dat].
+    #[arg(long, env = "DAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Ask this daemon instead of reading the data dir (e.g. http://127.0.0.1:8400).
+    #[arg(long, env = "DAT_SERVER")]
+    pub server: Option<String>,
+    /// Bearer token file for a daemon that requires one.
+    #[arg(long, env = "DAT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}

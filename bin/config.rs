@@ -1,0 +1,220 @@
+//! Daemon settings, layered: defaults < TOML config file (`--config`) < `DAT_*` environment <
+//! command-line flags. Everything is validated here, before anything binds or opens, and an
+//! error says what is wrong, where it came from and how to fix it (exit code 2).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use dat_contracts::StageGraphConfig;
+use serde::Deserialize;
+
+/// Default bind address (SPEC §11).
+pub const DEFAULT_BIND: &str = "127.0.0.1:8400";
+/// Default request body limit: lock bodies are small; 1 MiB leaves room for long file lists.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// How logs are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// `dat serve` flags. Every field is optional so that an absent flag does not mask the config
+/// file; `env` gives each its `DAT_*` variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML config file with any of the settings below.
+    #[arg(long, env = "DAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8400]; port 0 picks a free port.
+    #[arg(long, env = "DAT_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Workspace root: every path in requests and responses is relative to it [default: .].
+    #[arg(long, env = "DAT_WORKSPACE")]
+    pub workspace: Option<PathBuf>,
+    /// Where the event log and artifacts live [default: <workspace>/.dat].
+    #[arg(long, env = "DAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// File holding a bearer token every route but health requires.
+    #[arg(long, env = "DAT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Stage graph (JSON or TOML) replacing the default gates and cascades.
+    #[arg(long, env = "DAT_STAGE_GRAPH")]
+    pub stage_graph: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, env = "DAT_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Largest accepted request body in bytes [default: 1048576].
+    #[arg(long, env = "DAT_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+}
+
+/// The config file: the same names as the flags, in snake_case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    bind: Option<SocketAddr>,
+    workspace: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    stage_graph: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    body_limit: Option<usize>,
+}
+
+/// A bearer token. Never printed: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Whether `candidate` is this token.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.0 == candidate
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The daemon's validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Workspace root.
+    pub workspace: PathBuf,
+    /// Data dir.
+    pub data_dir: PathBuf,
+    /// Bearer token, if required.
+    pub token: Option<Token>,
+    /// Gating and cascade rules for new runs.
+    pub stage_graph: StageGraphConfig,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Request body limit in bytes.
+    pub body_limit: usize,
+}
+
+/// A setting that cannot be used. Printed as is; the process exits with code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} ({source_name}): {problem}\n  fix: {fix}")]
+pub struct ConfigError {
+    what: String,
+    source_name: String,
+    problem: String,
+    fix: String,
+}
+
+impl ConfigError {
+    /// A problem with setting `what`, taken from `source_name`, and how to fix it.
+    pub fn new(what: impl Into<String>, source_name: impl fmt::Display, problem: impl fmt::Display, fix: &str) -> Self {
+        ConfigError {
+            what: what.into(),
+            source_name: source_name.to_string(),
+            problem: problem.to_string(),
+            fix: fix.into(),
+        }
+    }
+}
+
+fn config_error(
+    what: impl Into<String>,
+    source_name: impl fmt::Display,
+    problem: impl fmt::Display,
+    fix: &str,
+) -> ConfigError {
+    ConfigError::new(what, source_name, problem, fix)
+}
+
+impl Settings {
+    /// Layers defaults, the config file, env and flags (clap has already merged the last two).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting, where it came from and how to fix it.
+    pub fn load(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_config_file(path)?,
+            None => FileSettings::default(),
+        };
+        let bind = match args.bind.or(file.bind) {
+            Some(bind) => bind,
+            None => DEFAULT_BIND.parse().map_err(|e| config_error("bind", "default", e, "report this bug"))?,
+        };
+        let workspace = args.workspace.or(file.workspace).unwrap_or_else(|| PathBuf::from("."));
+        if !workspace.is_dir() {
+            return Err(config_error(
+                "workspace",
+                workspace.display(),
+                "is not an existing folder",
+                "pass --workspace with the folder that holds your data",
+            ));
+        }
+        let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| workspace.join(".dat"));
+        let token = match args.token_file.or(file.token_file) {
+            Some(path) => Some(read_token(&path)?),
+            None => None,
+        };
+        let stage_graph = match args.stage_graph.or(file.stage_graph) {
+            Some(path) => load_stage_graph(&path)?,
+            None => StageGraphConfig::default(),
+        };
+        let body_limit = args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
+        Ok(Settings {
+            bind,
+            workspace,
+            data_dir,
+            token,
+            stage_graph,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            body_limit,
+        })
+    }
+}
+
+fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| config_error("config file", path.display(), e, "check the --config / DAT_CONFIG path"))?;
+    toml::from_str(&text).map_err(|e| {
+        config_error(
+            "config file",
+            path.display(),
+            e,
+            "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit",
+        )
+    })
+}
+
+fn read_token(path: &Path) -> Result<Token, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| config_error("token file", path.display(), e, "check the --token-file / DAT_TOKEN_FILE path"))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(config_error("token file", path.display(), "is empty", "write the bearer token into the file"));
+    }
+    Ok(Token(token.to_owned()))
+}
+
+/// Loads a stage graph file: `.toml` as TOML, anything else as JSON.
+///
+/// # Errors
+/// [`ConfigError`] when the file cannot be read or the graph is invalid.
+pub fn load_stage_graph(path: &Path) -> Result<StageGraphConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        config_error("stage graph", path.display(), e, "check the --stage-graph / DAT_STAGE_GRAPH path")
+    })?;
+    let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let graph = if is_toml { StageGraphConfig::from_toml_str(&text) } else { StageGraphConfig::from_json_str(&text) };
+    graph.map_err(|e| {
+        config_error("stage graph", path.display(), e, "fix the file, or drop --stage-graph to use the default graph")
+    })
+}

@@ -1,0 +1,102 @@
+//! `dat serve`: wires the store, the registry and the HTTP server together, and shuts them down
+//! in order when the shutdown future resolves: HTTP stops accepting and finishes in-flight
+//! requests, then run actors stop after their current append, then the log is flushed.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
+use dat_store::{ArtifactStore, Durability, SledLog};
+use utoipa_actix_web::AppExt;
+
+use crate::config::Settings;
+use crate::http;
+
+/// Where a running daemon announces itself, so offline commands can say who holds the data dir.
+pub const DAEMON_FILE: &str = "daemon.json";
+
+/// The event log's folder inside a data dir.
+pub fn log_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("log")
+}
+
+/// Runs the daemon on `listener` until `shutdown` resolves.
+///
+/// # Errors
+/// When the data dir cannot be opened (another daemon holds it) or the server fails.
+pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+    let log = SledLog::open(&log_dir(&settings.data_dir), Durability::Flush)?;
+    let workspace = Workspace::open(&settings.workspace)
+        .with_context(|| format!("cannot open workspace {}", settings.workspace.display()))?;
+    let registry = web::Data::new(Registry::new(RegistryConfig {
+        log: Arc::new(log),
+        artifacts: ArtifactStore::new(&settings.data_dir),
+        workspace,
+        stages: Stages::default(),
+        stage_graph: settings.stage_graph.clone(),
+    }));
+    let token = web::Data::new(settings.token.clone());
+    let body_limit = settings.body_limit;
+    let app_registry = registry.clone();
+    let server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .app_data(app_registry.clone())
+            .app_data(token.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
+            .configure(http::routes)
+            .split_for_parts();
+        app.service(web::resource("/api/dat/openapi.json").app_data(web::Data::new(api)).get(http::openapi_json))
+            .default_service(web::to(http::not_found))
+            .wrap(from_fn(http::auth::require_token))
+    })
+    .disable_signals()
+    .workers(2)
+    .listen(listener)?;
+    let address = server.addrs().first().copied().context("the server is not bound to any address")?;
+    let url = format!("http://{address}");
+    let daemon_file = settings.data_dir.join(DAEMON_FILE);
+    std::fs::write(&daemon_file, serde_json::json!({ "url": url, "pid": std::process::id() }).to_string())
+        .with_context(|| format!("cannot write {}", daemon_file.display()))?;
+    // The one line tests and scripts wait for; logs go to stderr.
+    println!("dat listening on {url}");
+    tracing::info!(%url, workspace = %settings.workspace.display(), data_dir = %settings.data_dir.display(), "daemon started");
+
+    let server = server.run();
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    shutdown.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    handle.stop(true).await;
+    let _ = serving.await;
+    registry.shutdown().await.context("final flush of the event log failed")?;
+    let _ = std::fs::remove_file(&daemon_file);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,44 @@
+//! The HTTP API of SPEC §11 on actix-web. One file per resource; the OpenAPI document is
+//! collected from the route definitions by utoipa and served at `/api/dat/openapi.json`.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+mod health;
+mod runs;
+mod stages;
+
+use actix_web::{web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use error::ApiError;
+
+/// Every documented route.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::health)
+        .service(runs::create_run)
+        .service(runs::list_runs)
+        .service(runs::get_run)
+        .service(runs::delete_run)
+        .service(runs::run_events)
+        .service(stages::stage_status)
+        .service(stages::lock_stage)
+        .service(stages::unlock_stage)
+        .service(stages::skip_stage)
+        .service(stages::complete_stage)
+        .service(stages::stage_artifact);
+}
+
+/// Serves the OpenAPI document held in app data.
+pub async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}
+
+/// Any route that does not exist: the one error shape, 404.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such route; see /api/dat/openapi.json",
+    ))
+}

@@ -1,0 +1,132 @@
+//! Run routes: create, list, get, delete, and the audit log of a run.
+
+use actix_web::web::{self, Bytes};
+use actix_web::{delete, get, post, HttpResponse};
+use dat_actors::{Registry, RunFilter};
+use dat_contracts::RunId;
+use dat_events::Seq;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::http::body::json_body;
+use crate::http::ApiError;
+
+/// Parses a run ID from the path; an ID that cannot exist is a 404 like an unknown one.
+pub fn run_id(raw: &str) -> Result<RunId, ApiError> {
+    raw.parse().map_err(|_| ApiError::run_not_found(raw))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRunBody {
+    name: Option<String>,
+    profile_id: Option<String>,
+}
+
+/// Create a run: `{name?, profile_id?}`.
+#[utoipa::path(
+    tag = "runs",
+    request_body(content = serde_json::Value, description = "`{\"name\": \"lot 42\", \"profile_id\": null}` (both optional)"),
+    responses((status = 201, description = "The run resource", body = serde_json::Value), (status = 400, description = "Bad body"))
+)]
+#[post("/api/dat/runs")]
+pub async fn create_run(
+    registry: web::Data<Registry>,
+    body: Result<Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CreateRunBody = json_body(body)?;
+    let view = registry.create(body.name, body.profile_id).await?;
+    tracing::info!(run_id = %view.run_id, "run created");
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+    before: Option<String>,
+}
+
+/// List runs, newest first: `?status=open|running|completed&limit=50&before=<run_id>`.
+#[utoipa::path(
+    tag = "runs",
+    params(
+        ("status" = Option<String>, Query, description = "open, running or completed"),
+        ("limit" = Option<usize>, Query, description = "At most this many (default 50)"),
+        ("before" = Option<String>, Query, description = "Only runs created before this run id (paging)"),
+    ),
+    responses((status = 200, description = "`{\"runs\": [run resource…]}`", body = serde_json::Value))
+)]
+#[get("/api/dat/runs")]
+pub async fn list_runs(
+    registry: web::Data<Registry>,
+    query: Result<web::Query<ListQuery>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.map_err(|e| {
+        ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_input", format!("bad query: {e}"))
+    })?;
+    let before = match &query.before {
+        Some(raw) => Some(
+            raw.parse::<RunId>()
+                .map_err(|e| ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_input", e.to_string()))?,
+        ),
+        None => None,
+    };
+    let filter = RunFilter { status: query.status.clone(), limit: query.limit, before };
+    let runs = registry.list(filter).await?;
+    Ok(HttpResponse::Ok().json(json!({ "runs": runs })))
+}
+
+/// The run resource.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id (UUIDv7)")),
+    responses((status = 200, description = "The run resource", body = serde_json::Value), (status = 404, description = "Unknown run"))
+)]
+#[get("/api/dat/runs/{run_id}")]
+pub async fn get_run(registry: web::Data<Registry>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let view = registry.get(run_id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Delete a run: it is no longer listed or served; its log and artifacts stay for audit.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown run"))
+)]
+#[delete("/api/dat/runs/{run_id}")]
+pub async fn delete_run(registry: web::Data<Registry>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    registry.delete(run_id(&path)?).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after: Option<u64>,
+}
+
+/// The audit log: the run's events with seq greater than `after`, as stored.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id"), ("after" = Option<u64>, Query, description = "Only events after this seq")),
+    responses((status = 200, description = "`{\"run_id\", \"events\": [envelope…]}`", body = serde_json::Value), (status = 404, description = "Unknown run"))
+)]
+#[get("/api/dat/runs/{run_id}/events")]
+pub async fn run_events(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+    query: Result<web::Query<EventsQuery>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let run = run_id(&path)?;
+    let after = query
+        .map_err(|e| {
+            ApiError::new(actix_web::http::StatusCode::BAD_REQUEST, "invalid_input", format!("bad query: {e}"))
+        })?
+        .after
+        .unwrap_or(0);
+    let events = registry.events(run, Seq(after)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "run_id": run, "events": events })))
+}
