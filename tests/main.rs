@@ -1,1 +1,10 @@
+//! End-to-end tests: each starts the real `dat` binary on a fresh temp data dir and drives it
+//! over HTTP and the CLI, as a user or another tool would. One test binary keeps link time down.
 
+mod support;
+
+mod bad_input;
+mod cli;
+mod concurrency;
+mod crash_recovery;
+mod lifecycle;

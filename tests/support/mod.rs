@@ -1,0 +1,5 @@
+//! Helpers shared by the end-to-end tests.
+
+pub mod daemon;
+
+pub use daemon::{dat, Daemon, Dirs};
