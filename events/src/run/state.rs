@@ -74,7 +74,8 @@ impl RunState {
     pub fn current_stage(&self) -> Option<Stage> {
         self.stage_graph.stages().iter().copied().find(|s| {
             let status = self.status(*s);
-            !self.stage_graph.is_optional(*s) && !(status.is_locked() && status.completed)
+            let done = status.is_locked() && status.completed;
+            !self.stage_graph.is_optional(*s) && !done
         })
     }
 }
