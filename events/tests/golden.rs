@@ -25,7 +25,8 @@ fn v1_log_replays_to_its_recorded_state() {
     assert!(!replay(run, &events).exists(), "the last event deletes the run");
 
     let types: std::collections::BTreeSet<_> = events.iter().map(|e| e.event.type_name()).collect();
-    for t in ["RunCreated", "StageLocked", "StageUnlocked", "Cascaded", "StageSkipped", "StageCompleted", "RunDeleted"] {
+    for t in ["RunCreated", "StageLocked", "StageUnlocked", "Cascaded", "StageSkipped", "StageCompleted", "RunDeleted"]
+    {
         assert!(types.contains(t), "golden log lacks {t}");
     }
 }
