@@ -12,6 +12,7 @@
 //! - [`workspace`]: [`Workspace`], resolving workspace paths on disk (symlinks included).
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod registry;
 pub mod run;
 pub mod stages;

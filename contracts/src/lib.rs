@@ -13,6 +13,7 @@
 //! - [`workspace_path`]: [`WorkspacePath`], a normalized path that cannot leave the workspace.
 //! - [`run_id`]: [`RunId`], the time-ordered identity of a run.
 //! - [`stage_inputs`]: [`LockRequest`], the typed lock body of each stage.
+//! - [`table`]: [`TableProbe`], [`TablePreview`] and the table statuses of SPEC §6.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod stage;
 pub mod stage_graph;
 pub mod stage_id;
 pub mod stage_inputs;
+pub mod table;
 pub mod workspace_path;
 
 pub use run_id::RunId;
@@ -29,4 +31,5 @@ pub use stage::{Stage, UnknownStage};
 pub use stage_graph::{GateRule, StageGraphConfig, StageGraphError};
 pub use stage_id::StageId;
 pub use stage_inputs::{ExportFormat, InputError, LockRequest};
+pub use table::{table_id, ColumnInfo, ColumnType, Sniff, TablePreview, TableProbe, TableStatus};
 pub use workspace_path::{PathOutsideWorkspace, WorkspacePath};
