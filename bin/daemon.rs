@@ -10,6 +10,8 @@ use std::sync::Arc;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use dat_actors::adapters::AdapterRegistry;
+use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
 use dat_store::{ArtifactStore, Durability, SledLog};
 use utoipa_actix_web::AppExt;
@@ -32,14 +34,17 @@ pub fn log_dir(data_dir: &Path) -> std::path::PathBuf {
 pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
-    let log = SledLog::open(&log_dir(&settings.data_dir), Durability::Flush)?;
+    let log = Arc::new(SledLog::open(&log_dir(&settings.data_dir), Durability::Flush)?);
     let workspace = Workspace::open(&settings.workspace)
         .with_context(|| format!("cannot open workspace {}", settings.workspace.display()))?;
+    let adapters = AdapterRegistry::default();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = ProbePool::start(cores, adapters.clone());
     let registry = web::Data::new(Registry::new(RegistryConfig {
-        log: Arc::new(log),
+        log: log.clone(),
         artifacts: ArtifactStore::new(&settings.data_dir),
         workspace,
-        stages: Stages::default(),
+        stages: Stages::standard(adapters.clone(), log, pool),
         stage_graph: settings.stage_graph.clone(),
     }));
     let token = web::Data::new(settings.token.clone());
@@ -50,6 +55,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .into_utoipa_app()
             .app_data(app_registry.clone())
             .app_data(token.clone())
+            .app_data(web::Data::new(adapters.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .configure(http::routes)
             .split_for_parts();

@@ -16,6 +16,7 @@ pub mod adapters;
 pub mod registry;
 pub mod run;
 pub mod stages;
+pub mod workers;
 pub mod workspace;
 
 pub use registry::{Registry, RegistryConfig, RunFilter};

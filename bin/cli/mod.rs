@@ -2,6 +2,7 @@
 //! their user on stdout, errors on stderr, and exit 0 (ok), 1 (failure) or 2 (usage/config).
 
 pub mod inspect;
+pub mod probe;
 pub mod source;
 
 use std::path::PathBuf;
@@ -49,6 +50,15 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
         /// Print the envelopes as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Probe files: their tables, statuses, columns and sniff results.
+    Probe {
+        /// Files to probe.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per table instead of a table.
         #[arg(long)]
         json: bool,
     },

@@ -1,6 +1,7 @@
 //! The HTTP API of SPEC §11 on actix-web. One file per resource; the OpenAPI document is
 //! collected from the route definitions by utoipa and served at `/api/dat/openapi.json`.
 
+mod adapters;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -16,6 +17,7 @@ pub use error::ApiError;
 /// Every documented route.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
+        .service(adapters::list_adapters)
         .service(runs::create_run)
         .service(runs::list_runs)
         .service(runs::get_run)

@@ -6,6 +6,7 @@
 //! trust what they hold.
 //!
 //! # Layout
+//! - [`artifacts`]: the typed content each stage's artifact holds.
 //! - [`stage`]: the [`Stage`] enum and its wire names.
 //! - [`stage_graph`]: [`StageGraphConfig`], the gating and cascade rules as data, validated.
 //! - [`canonical_json`]: the byte-exact JSON form that stage IDs hash.
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod artifacts;
 pub mod canonical_json;
 pub mod run_id;
 pub mod stage;

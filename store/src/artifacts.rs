@@ -62,6 +62,11 @@ impl ArtifactStore {
         ArtifactRef(format!("runs/{run}/{stage_id}"))
     }
 
+    /// The data dir (so scans can leave it out).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The absolute folder of an artifact (for the layers that read or write its files).
     pub fn dir(&self, artifact: &ArtifactRef) -> PathBuf {
         self.data_dir.join(&artifact.0)

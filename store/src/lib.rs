@@ -8,14 +8,17 @@
 //! # Layout
 //! - [`event_log`]: the [`EventLog`] trait, [`GlobalPos`] and the error types.
 //! - [`sled_log`]: [`SledLog`], the sled implementation (durable appends, global order, cursors).
+//! - [`fingerprints`]: [`FingerprintCache`], discovery's sha256 cache by path, size and mtime.
 //! - [`artifacts`]: [`ArtifactStore`], per-run stage artifact folders written atomically.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod artifacts;
 pub mod event_log;
+pub mod fingerprints;
 pub mod sled_log;
 
 pub use artifacts::{ArtifactError, ArtifactStore};
 pub use event_log::{AppendError, EventLog, GlobalPos, OpenError, ReadError};
+pub use fingerprints::{Fingerprint, FingerprintCache};
 pub use sled_log::{Durability, SledLog};

@@ -17,6 +17,7 @@ use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
 
 use crate::event_log::{AppendError, EventLog, GlobalPos, OpenError, ReadError};
+use crate::fingerprints::{Fingerprint, FingerprintCache};
 
 /// Whether appends wait for the disk. Turning it off is the operator's explicit choice (tests,
 /// benchmarks, throwaway runs): acknowledged events may then be lost in a crash.
@@ -33,6 +34,7 @@ pub struct SledLog {
     db: sled::Db,
     log: sled::Tree,
     cursors: sled::Tree,
+    fingerprints: sled::Tree,
     durability: Durability,
     /// Next global position. The mutex also serializes head check + batch of every append,
     /// which makes the conflict check exact and global positions commit in increasing order.
@@ -86,6 +88,7 @@ impl SledLog {
         let open_err = |e: sled::Error| OpenError::Backend { path: path.clone(), source: backend(e) };
         let log = db.open_tree("log").map_err(open_err)?;
         let cursors = db.open_tree("cursors").map_err(open_err)?;
+        let fingerprints = db.open_tree("fingerprints").map_err(open_err)?;
         let last_global = log
             .scan_prefix(b"g")
             .keys()
@@ -98,6 +101,7 @@ impl SledLog {
             db,
             log,
             cursors,
+            fingerprints,
             durability,
             next_global: Mutex::new(last_global + 1),
             durable: AtomicU64::new(last_global),
@@ -218,6 +222,23 @@ impl EventLog for SledLog {
     }
 }
 
+impl FingerprintCache for SledLog {
+    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, ReadError> {
+        let Some(bytes) = self.fingerprints.get(path).map_err(|e| ReadError::Backend(backend(e)))? else {
+            return Ok(None);
+        };
+        // A damaged entry is only a cache miss.
+        let cached: Option<Fingerprint> = serde_json::from_slice(&bytes).ok();
+        Ok(cached.filter(|f| f.size == size && f.mtime_ns == mtime_ns).map(|f| f.sha256))
+    }
+
+    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), ReadError> {
+        let bytes = serde_json::to_vec(fingerprint).map_err(|e| ReadError::Backend(backend(e)))?;
+        self.fingerprints.insert(path, bytes).map_err(|e| ReadError::Backend(backend(e)))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,6 +311,18 @@ mod tests {
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].1.event_id, format!("{a}:2"));
         assert_eq!(log.list_runs().unwrap(), vec![b, a], "newest first");
+    }
+
+    #[test]
+    fn fingerprints_are_valid_only_for_the_same_size_and_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let fp = Fingerprint { size: 10, mtime_ns: 5, sha256: "ab".into() };
+        log.remember("data/a.csv", &fp).unwrap();
+        assert_eq!(log.lookup("data/a.csv", 10, 5).unwrap(), Some("ab".into()));
+        assert_eq!(log.lookup("data/a.csv", 11, 5).unwrap(), None);
+        assert_eq!(log.lookup("data/a.csv", 10, 6).unwrap(), None);
+        assert_eq!(log.lookup("data/b.csv", 10, 5).unwrap(), None);
     }
 
     #[test]

@@ -29,6 +29,14 @@ impl Compression {
         }
     }
 
+    /// The file name suffix, without the dot.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gz",
+            Compression::Zstd => "zst",
+        }
+    }
+
     /// The name recorded in sniff results.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -3,18 +3,27 @@
 //! if no artifact exists for that ID asks it to produce one. Each stage's real work plugs in
 //! here by registering its own executor in [`Stages`].
 
+mod availability;
+mod discovery;
+mod preview;
 mod record;
+mod selection;
+mod table_selection;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use dat_contracts::{LockRequest, RunId, Stage};
 use dat_events::RunState;
-use dat_store::ArtifactStore;
+use dat_store::{ArtifactStore, FingerprintCache};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use record::RecordInputs;
 
+use crate::adapters::AdapterRegistry;
+use crate::workers::ProbePool;
 use crate::workspace::{Workspace, WorkspaceError};
 
 /// Everything an executor may look at. `run` is a snapshot taken under the actor, so upstream
@@ -42,6 +51,31 @@ pub enum StageError {
     /// Reading or writing an artifact failed. HTTP 500 (or 409 for a collision).
     #[error(transparent)]
     Artifact(#[from] dat_store::ArtifactError),
+}
+
+impl StageContext<'_> {
+    /// The artifact of `stage` as currently locked in this run, typed.
+    ///
+    /// # Errors
+    /// [`StageError::Invalid`] when `stage` is not locked (or skipped), [`StageError::Artifact`]
+    /// when its artifact cannot be read or has another shape.
+    pub fn upstream<T: DeserializeOwned>(&self, stage: Stage) -> Result<T, StageError> {
+        let not_locked = || StageError::Invalid(format!("{stage} is not locked with an artifact"));
+        let stage_id = self.run.status(stage).stage_id.as_ref().ok_or_else(not_locked)?;
+        let known = self.run.artifacts.get(stage_id).ok_or_else(not_locked)?;
+        let value = self.artifacts.read(&known.artifact)?;
+        serde_json::from_value(value).map_err(|e| {
+            StageError::Artifact(dat_store::ArtifactError::Corrupt {
+                artifact: known.artifact.0.clone(),
+                reason: e.to_string(),
+            })
+        })
+    }
+}
+
+/// Serializes an artifact's content (infallible for the plain data types of `dat_contracts`).
+pub(crate) fn to_content(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// One stage's work.
@@ -82,6 +116,16 @@ impl Default for Stages {
 }
 
 impl Stages {
+    /// The executors that do each stage's real work (parse and export still record inputs).
+    pub fn standard(adapters: AdapterRegistry, fingerprints: Arc<dyn FingerprintCache>, pool: ProbePool) -> Self {
+        Stages::default()
+            .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
+            .with(Stage::Selection, Arc::new(selection::Select))
+            .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone() }))
+            .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
+            .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
+    }
+
     /// Replaces the executor of `stage`.
     pub fn with(mut self, stage: Stage, executor: Arc<dyn StageExecutor>) -> Self {
         self.by_stage.insert(stage, executor);

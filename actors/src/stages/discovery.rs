@@ -1,0 +1,241 @@
+//! Discovery: scan a workspace folder, fingerprint every file (sha256, cached by path, size and
+//! mtime so unchanged files are not read again) and note which adapter reads it. The sorted
+//! `(path, size, sha256)` list enters the stage ID, so any content change gives new IDs.
+//!
+//! Choices: dot-folders (`.git`, `.dat`, …) and the data dir are not scanned; symlinked files
+//! are followed only when they stay inside the workspace (others are listed as skipped);
+//! symlinked folders are not followed (no loops). Globs match the path relative to the root,
+//! `*` also crossing `/`, so `*.csv` finds CSV files at any depth.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dat_contracts::artifacts::{DiscoveredFile, DiscoveryArtifact, SkippedEntry};
+use dat_contracts::{LockRequest, WorkspacePath};
+use dat_store::{Fingerprint, FingerprintCache};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::adapters::{AdapterRegistry, Compression};
+use crate::stages::{to_content, StageContext, StageError, StageExecutor};
+use crate::workspace::WorkspaceError;
+
+/// The discovery executor.
+pub struct Discover {
+    pub adapters: AdapterRegistry,
+    pub fingerprints: Arc<dyn FingerprintCache>,
+}
+
+/// What enters the stage ID besides the request: the files found.
+#[derive(Debug, Serialize, Deserialize)]
+struct Found {
+    files: Vec<FoundFile>,
+    skipped: Vec<SkippedEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FoundFile {
+    path: WorkspacePath,
+    size: u64,
+    sha256: String,
+}
+
+struct Candidate {
+    path: WorkspacePath,
+    disk: PathBuf,
+    size: u64,
+    mtime_ns: i128,
+}
+
+fn glob_set(patterns: &[String], field: &str) -> Result<Option<GlobSet>, StageError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|e| StageError::Invalid(format!("{field} pattern `{pattern}`: {e}")))?;
+        builder.add(glob);
+    }
+    builder.build().map(Some).map_err(|e| StageError::Invalid(format!("{field} patterns: {e}")))
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128)
+}
+
+/// Walks `root`, returning files (with metadata) and skipped entries.
+fn walk(
+    ctx: &StageContext<'_>,
+    root: &WorkspacePath,
+    recursive: bool,
+    include: Option<&GlobSet>,
+    exclude: Option<&GlobSet>,
+) -> Result<(Vec<Candidate>, Vec<SkippedEntry>), StageError> {
+    let root_disk = ctx.workspace.resolve(root)?;
+    if !root_disk.is_dir() {
+        return Err(StageError::Invalid(format!("discovery root `{root}` is not a folder")));
+    }
+    let data_dir = ctx.artifacts.data_dir().canonicalize().ok();
+    let io = |path: &WorkspacePath, source| StageError::Workspace(WorkspaceError::Io { path: path.clone(), source });
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    let mut folders = vec![(root.clone(), root_disk.clone())];
+    while let Some((folder, disk)) = folders.pop() {
+        let entries = std::fs::read_dir(&disk).map_err(|e| io(&folder, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| io(&folder, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(path) = folder.join(&name) else { continue };
+            let file_type = entry.file_type().map_err(|e| io(&path, e))?;
+            if file_type.is_dir() {
+                let hidden = name.starts_with('.') || data_dir.as_deref() == Some(entry.path().as_path());
+                if recursive && !hidden {
+                    folders.push((path, entry.path()));
+                }
+                continue;
+            }
+            let disk_path = if file_type.is_symlink() {
+                match ctx.workspace.resolve(&path) {
+                    Ok(real) if real.is_file() => real,
+                    Ok(_) => continue, // a symlinked folder: not followed
+                    Err(e) => {
+                        skipped.push(SkippedEntry { path, reason: e.to_string() });
+                        continue;
+                    }
+                }
+            } else {
+                entry.path()
+            };
+            let relative = relative_to(&path, root);
+            if include.is_some_and(|g| !g.is_match(&relative)) || exclude.is_some_and(|g| g.is_match(&relative)) {
+                continue;
+            }
+            let meta = std::fs::metadata(&disk_path).map_err(|e| io(&path, e))?;
+            files.push(Candidate { path, disk: disk_path, size: meta.len(), mtime_ns: mtime_ns(&meta) });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((files, skipped))
+}
+
+fn relative_to(path: &WorkspacePath, root: &WorkspacePath) -> String {
+    if root.is_root() {
+        return path.to_string();
+    }
+    path.as_str().strip_prefix(root.as_str()).map_or(path.as_str(), |r| r.trim_start_matches('/')).to_owned()
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Discover {
+    /// Fingerprints the candidates on as many threads as cores, using the cache.
+    fn fingerprint(&self, candidates: Vec<Candidate>) -> Result<Vec<FoundFile>, StageError> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(candidates.len().max(1));
+        let chunk = candidates.len().div_ceil(threads).max(1);
+        let results: Vec<Result<Vec<FoundFile>, StageError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = candidates
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(|c| self.fingerprint_one(c)).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(StageError::Invalid("hashing a file failed".into()))))
+                .collect()
+        });
+        let mut found = Vec::new();
+        for part in results {
+            found.extend(part?);
+        }
+        Ok(found)
+    }
+
+    fn fingerprint_one(&self, c: &Candidate) -> Result<FoundFile, StageError> {
+        let cached = self.fingerprints.lookup(c.path.as_str(), c.size, c.mtime_ns).ok().flatten();
+        let sha256 = match cached {
+            Some(sha) => sha,
+            None => {
+                let sha = sha256_file(&c.disk)
+                    .map_err(|source| StageError::Workspace(WorkspaceError::Io { path: c.path.clone(), source }))?;
+                let fingerprint = Fingerprint { size: c.size, mtime_ns: c.mtime_ns, sha256: sha.clone() };
+                if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
+                    tracing::warn!(path = %c.path, error = %e, "cannot cache a fingerprint");
+                }
+                sha
+            }
+        };
+        Ok(FoundFile { path: c.path.clone(), size: c.size, sha256 })
+    }
+
+    fn describe(&self, file: FoundFile) -> DiscoveredFile {
+        let name = file.path.segments().last().unwrap_or_default().to_ascii_lowercase();
+        let (stem, compression) = Compression::strip(&name);
+        let ext = stem.rsplit_once('.').map_or("", |(_, e)| e);
+        let extension = match compression {
+            Some(c) => format!("{ext}.{}", c.suffix()),
+            None => ext.to_owned(),
+        };
+        let adapter = self.adapters.for_name(&name).map(|(a, _)| a.id().to_owned());
+        DiscoveredFile {
+            path: file.path,
+            size: file.size,
+            extension,
+            supported: adapter.is_some(),
+            adapter,
+            sha256: file.sha256,
+        }
+    }
+}
+
+impl StageExecutor for Discover {
+    fn content_inputs(&self, ctx: &StageContext<'_>, request: &LockRequest) -> Result<Map<String, Value>, StageError> {
+        let LockRequest::Discovery { root, recursive, include, exclude } = request else {
+            return Err(StageError::Invalid("discovery needs a discovery request".into()));
+        };
+        let include = glob_set(include, "include")?;
+        let exclude = glob_set(exclude, "exclude")?;
+        let (candidates, skipped) = walk(ctx, root, *recursive, include.as_ref(), exclude.as_ref())?;
+        let found = Found { files: self.fingerprint(candidates)?, skipped };
+        match to_content(&found) {
+            Value::Object(map) => Ok(map),
+            _ => Ok(Map::new()),
+        }
+    }
+
+    fn produce(
+        &self,
+        _: &StageContext<'_>,
+        request: &LockRequest,
+        inputs: &Map<String, Value>,
+    ) -> Result<Value, StageError> {
+        let LockRequest::Discovery { root, .. } = request else {
+            return Err(StageError::Invalid("discovery needs a discovery request".into()));
+        };
+        let found: Found = serde_json::from_value(Value::Object(inputs.clone()))
+            .map_err(|e| StageError::Invalid(format!("discovery inputs: {e}")))?;
+        let files: Vec<DiscoveredFile> = found.files.into_iter().map(|f| self.describe(f)).collect();
+        let supported = files.iter().filter(|f| f.supported).count();
+        let artifact = DiscoveryArtifact {
+            root: root.clone(),
+            unsupported: files.len() - supported,
+            supported,
+            files,
+            skipped: found.skipped,
+        };
+        Ok(to_content(&artifact))
+    }
+}

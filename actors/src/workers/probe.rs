@@ -1,0 +1,112 @@
+//! The probe pool: `ProbeWorker` actors on a `SyncArbiter`, one thread per core, each probing
+//! or previewing one file at a time with its adapter. Stage executors (which run on tokio's
+//! blocking pool) hand a whole batch over and wait for all results.
+
+use std::path::PathBuf;
+
+use actix::prelude::*;
+use dat_contracts::{TablePreview, TableProbe, TableStatus, WorkspacePath};
+use futures_util::future::join_all;
+
+use crate::adapters::{preview_table, probe_file, AdapterRegistry, SourceFile};
+
+/// Probe every table of one file.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Vec<TableProbe>")]
+pub struct ProbeFile {
+    /// Workspace-relative path (the table id).
+    pub path: WorkspacePath,
+    /// Where it is on disk.
+    pub disk: PathBuf,
+}
+
+/// Preview one table.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<TablePreview, String>")]
+pub struct PreviewTable {
+    /// Workspace-relative path.
+    pub path: WorkspacePath,
+    /// Where it is on disk.
+    pub disk: PathBuf,
+    /// The sheet, for workbooks.
+    pub sheet: Option<String>,
+    /// Rows wanted.
+    pub rows: usize,
+}
+
+/// One worker thread.
+pub struct ProbeWorker {
+    adapters: AdapterRegistry,
+}
+
+impl Actor for ProbeWorker {
+    type Context = SyncContext<Self>;
+}
+
+fn unsupported(path: &WorkspacePath) -> String {
+    format!("{path}: no adapter reads this file type")
+}
+
+impl Handler<ProbeFile> for ProbeWorker {
+    type Result = Vec<TableProbe>;
+
+    fn handle(&mut self, msg: ProbeFile, _: &mut SyncContext<Self>) -> Vec<TableProbe> {
+        let name = msg.path.segments().last().unwrap_or_default().to_owned();
+        match self.adapters.for_name(&name) {
+            Some((adapter, compression)) => {
+                probe_file(adapter.as_ref(), &SourceFile { path: &msg.path, disk: &msg.disk, compression })
+            }
+            None => vec![TableProbe::failed(msg.path.as_str(), "none", TableStatus::Error, unsupported(&msg.path))],
+        }
+    }
+}
+
+impl Handler<PreviewTable> for ProbeWorker {
+    type Result = Result<TablePreview, String>;
+
+    fn handle(&mut self, msg: PreviewTable, _: &mut SyncContext<Self>) -> Self::Result {
+        let name = msg.path.segments().last().unwrap_or_default().to_owned();
+        let (adapter, compression) = self.adapters.for_name(&name).ok_or_else(|| unsupported(&msg.path))?;
+        let file = SourceFile { path: &msg.path, disk: &msg.disk, compression };
+        preview_table(adapter.as_ref(), &file, msg.sheet.as_deref(), msg.rows).map_err(|e| e.to_string())
+    }
+}
+
+/// The pool's address.
+#[derive(Clone)]
+pub struct ProbePool {
+    addr: Addr<ProbeWorker>,
+}
+
+impl ProbePool {
+    /// Starts `threads` workers; must be called inside an actix system.
+    pub fn start(threads: usize, adapters: AdapterRegistry) -> Self {
+        let addr = SyncArbiter::start(threads.max(1), move || ProbeWorker { adapters: adapters.clone() });
+        ProbePool { addr }
+    }
+
+    /// Probes every file, in parallel across the workers; results in the order of `jobs`.
+    /// Blocks the calling thread (call it from a blocking task).
+    pub fn probe_all(&self, jobs: Vec<ProbeFile>) -> Vec<Vec<TableProbe>> {
+        let sends = jobs.into_iter().map(|job| {
+            let path = job.path.clone();
+            let reply = self.addr.send(job);
+            async move {
+                reply.await.unwrap_or_else(|_| {
+                    let reason = "the probe worker stopped (the daemon is shutting down)";
+                    vec![TableProbe::failed(path.as_str(), "none", TableStatus::Error, reason)]
+                })
+            }
+        });
+        futures_executor::block_on(join_all(sends))
+    }
+
+    /// Previews every table, in parallel; results in the order of `jobs`. Blocks like [`Self::probe_all`].
+    pub fn preview_all(&self, jobs: Vec<PreviewTable>) -> Vec<Result<TablePreview, String>> {
+        let sends = jobs.into_iter().map(|job| {
+            let reply = self.addr.send(job);
+            async move { reply.await.unwrap_or_else(|_| Err("the probe worker stopped".to_owned())) }
+        });
+        futures_executor::block_on(join_all(sends))
+    }
+}

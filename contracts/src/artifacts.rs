@@ -1,0 +1,108 @@
+//! The content of each stage's artifact (`artifact.json`), typed, so that a stage reads what
+//! its upstream stage wrote without guessing at JSON. Paths are workspace-relative.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::table::{TablePreview, TableProbe, TableStatus};
+use crate::workspace_path::WorkspacePath;
+
+/// One file found by discovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveredFile {
+    /// Workspace-relative path.
+    pub path: WorkspacePath,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lower-case extension (`csv.gz` for compressed files), empty when none.
+    pub extension: String,
+    /// The adapter that reads it, if any.
+    pub adapter: Option<String>,
+    /// Lower-case hex sha256 of the content.
+    pub sha256: String,
+    /// Whether an adapter reads it.
+    pub supported: bool,
+}
+
+/// Discovery's artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscoveryArtifact {
+    /// The scanned folder.
+    pub root: WorkspacePath,
+    /// Every file found, sorted by path.
+    pub files: Vec<DiscoveredFile>,
+    /// How many files an adapter reads.
+    pub supported: usize,
+    /// How many it does not.
+    pub unsupported: usize,
+    /// Entries left out of the scan, and why (e.g. a symlink leading outside the workspace).
+    pub skipped: Vec<SkippedEntry>,
+}
+
+/// An entry discovery did not list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedEntry {
+    /// Workspace-relative path.
+    pub path: WorkspacePath,
+    /// Why it was left out.
+    pub reason: String,
+}
+
+/// Selection's artifact: the chosen files, sorted by path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionArtifact {
+    /// The chosen files.
+    pub files: Vec<DiscoveredFile>,
+}
+
+/// Table availability's artifact: every table of the selected files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityArtifact {
+    /// One probe result per table, sorted by table id.
+    pub tables: Vec<TableProbe>,
+    /// How many tables have each status.
+    pub counts: BTreeMap<TableStatus, usize>,
+}
+
+/// A table chosen by table selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectedTable {
+    /// `path` or `path#sheet`.
+    pub table_id: String,
+    /// The file.
+    pub file: WorkspacePath,
+    /// The sheet, for workbooks.
+    pub sheet: Option<String>,
+    /// The adapter that reads it.
+    pub adapter: String,
+    /// Its probe status.
+    pub status: TableStatus,
+}
+
+/// Table selection's artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSelectionArtifact {
+    /// The chosen tables, sorted by table id.
+    pub tables: Vec<SelectedTable>,
+}
+
+/// One table's preview, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewedTable {
+    /// The table.
+    pub table_id: String,
+    /// Sample rows, with `_source_file` and `_source_table` as the last two columns.
+    pub preview: Option<TablePreview>,
+    /// Why the table could not be previewed.
+    pub error: Option<String>,
+}
+
+/// Preview's artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviewArtifact {
+    /// Rows requested per table.
+    pub rows: u64,
+    /// One entry per selected table, in table id order.
+    pub tables: Vec<PreviewedTable>,
+}

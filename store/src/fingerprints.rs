@@ -1,0 +1,33 @@
+//! The content-fingerprint cache of discovery: sha256 by workspace-relative path, valid while
+//! the file's size and modification time are unchanged, so a re-scan of unchanged files does
+//! not read them again. A cache only: losing it costs a re-hash, never correctness.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event_log::ReadError;
+
+/// A file's content hash and the metadata it was taken under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Size in bytes when hashed.
+    pub size: u64,
+    /// Modification time (ns since the epoch) when hashed.
+    pub mtime_ns: i128,
+    /// Lower-case hex sha256 of the bytes.
+    pub sha256: String,
+}
+
+/// Where fingerprints are kept.
+pub trait FingerprintCache: Send + Sync {
+    /// The cached fingerprint of `path`, if still valid for `size` and `mtime_ns`.
+    ///
+    /// # Errors
+    /// [`ReadError`] when the cache cannot be read (callers may just re-hash).
+    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, ReadError>;
+
+    /// Remembers a fingerprint (not flushed: it is a cache).
+    ///
+    /// # Errors
+    /// [`ReadError::Backend`] when it cannot be written (callers may ignore it).
+    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), ReadError>;
+}
