@@ -161,9 +161,15 @@ fn stage_status_route_and_openapi_document() {
 fn a_custom_stage_graph_changes_the_gates() {
     let dirs = crate::support::Dirs::new();
     let graph = dirs.workspace.join("graph.toml");
-    // Selection needs nothing here.
-    std::fs::write(&graph, "[gating_rules.table_availability]\nrequires_locked = [\"selection\"]\n").unwrap();
-    let d = Daemon::start_with(dirs, &["--stage-graph", graph.to_str().unwrap()]);
-    let run = d.create_run();
-    d.lock(&run, "selection", "{}");
+    // Context needs only discovery here (the default needs selection).
+    std::fs::write(&graph, "[gating_rules.context]\nrequires_locked = [\"discovery\"]\n").unwrap();
+    let custom = Daemon::start_with(dirs, &["--stage-graph", graph.to_str().unwrap()]);
+    let default = Daemon::start();
+    for d in [&custom, &default] {
+        let run = d.create_run();
+        d.lock(&run, "discovery", r#"{"root": "data"}"#);
+        let (status, body) = d.stage(&run, "context", "lock", "{}");
+        let expected = if std::ptr::eq(d, &custom) { 200 } else { 400 };
+        assert_eq!(status, expected, "{body}");
+    }
 }

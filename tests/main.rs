@@ -8,3 +8,5 @@ mod cli;
 mod concurrency;
 mod crash_recovery;
 mod lifecycle;
+mod probe;
+mod stages;

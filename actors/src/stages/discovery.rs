@@ -5,7 +5,8 @@
 //! Choices: dot-folders (`.git`, `.dat`, …) and the data dir are not scanned; symlinked files
 //! are followed only when they stay inside the workspace (others are listed as skipped);
 //! symlinked folders are not followed (no loops). Globs match the path relative to the root,
-//! `*` also crossing `/`, so `*.csv` finds CSV files at any depth.
+//! `*` also crossing `/`, so `*.csv` finds CSV files at any depth, and ignore case like the
+//! extension lookup does (`*.csv` matches `F.CSV`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use dat_contracts::artifacts::{DiscoveredFile, DiscoveryArtifact, SkippedEntry};
 use dat_contracts::{LockRequest, WorkspacePath};
 use dat_store::{Fingerprint, FingerprintCache};
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -56,7 +57,10 @@ fn glob_set(patterns: &[String], field: &str) -> Result<Option<GlobSet>, StageEr
     }
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
-        let glob = Glob::new(pattern).map_err(|e| StageError::Invalid(format!("{field} pattern `{pattern}`: {e}")))?;
+        let glob = GlobBuilder::new(pattern)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| StageError::Invalid(format!("{field} pattern `{pattern}`: {e}")))?;
         builder.add(glob);
     }
     builder.build().map(Some).map_err(|e| StageError::Invalid(format!("{field} patterns: {e}")))
