@@ -243,3 +243,93 @@ impl StageExecutor for Discover {
         Ok(to_content(&artifact))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dat_events::testing::test_run_id;
+    use dat_events::RunState;
+    use dat_store::{ArtifactStore, Durability, SledLog};
+
+    use crate::workspace::Workspace;
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        workspace: Workspace,
+        artifacts: ArtifactStore,
+        log: Arc<SledLog>,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = tmp.path().join("ws");
+        std::fs::create_dir_all(ws.join("data/deep")).unwrap();
+        std::fs::create_dir_all(ws.join("data/.hidden")).unwrap();
+        std::fs::write(ws.join("data/a.csv"), "x\n1\n").unwrap();
+        std::fs::write(ws.join("data/deep/b.json"), "[]").unwrap();
+        std::fs::write(ws.join("data/.hidden/c.csv"), "x\n").unwrap();
+        let log = Arc::new(SledLog::open(&tmp.path().join("log"), Durability::Buffered).unwrap());
+        Fixture {
+            workspace: Workspace::open(&ws).unwrap(),
+            artifacts: ArtifactStore::new(tmp.path().join("data-dir")),
+            log,
+            _tmp: tmp,
+        }
+    }
+
+    fn scan(f: &Fixture, body: serde_json::Value) -> Found {
+        let discover = Discover { adapters: AdapterRegistry::default(), fingerprints: f.log.clone() };
+        let run = RunState::new(test_run_id());
+        let ctx = StageContext { run_id: run.run_id, run: &run, workspace: &f.workspace, artifacts: &f.artifacts };
+        let request = LockRequest::parse(dat_contracts::Stage::Discovery, body).unwrap();
+        serde_json::from_value(Value::Object(discover.content_inputs(&ctx, &request).unwrap())).unwrap()
+    }
+
+    fn paths(found: &Found) -> Vec<&str> {
+        found.files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    #[test]
+    fn scans_recursively_skipping_dot_folders_and_honours_recursive_false() {
+        let f = fixture();
+        assert_eq!(paths(&scan(&f, serde_json::json!({"root": "data"}))), ["data/a.csv", "data/deep/b.json"]);
+        assert_eq!(paths(&scan(&f, serde_json::json!({"root": "data", "recursive": false}))), ["data/a.csv"]);
+        let only_json = scan(&f, serde_json::json!({"root": "data", "exclude": ["*.CSV"]}));
+        assert_eq!(paths(&only_json), ["data/deep/b.json"]);
+    }
+
+    #[test]
+    fn unchanged_files_are_not_read_again() {
+        let f = fixture();
+        let first = scan(&f, serde_json::json!({"root": "data"}));
+        let expected: String = Sha256::digest(b"x\n1\n").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(first.files[0].sha256, expected);
+        // Plant a different hash for the same path, size and mtime: a re-scan that trusts the
+        // cache reports it, which shows the file was not read again.
+        let meta = std::fs::metadata(f.workspace.root().join("data/a.csv")).unwrap();
+        let planted = Fingerprint { size: meta.len(), mtime_ns: mtime_ns(&meta), sha256: "cached".into() };
+        f.log.remember("data/a.csv", &planted).unwrap();
+        assert_eq!(scan(&f, serde_json::json!({"root": "data"})).files[0].sha256, "cached");
+        // A changed file (other size) is read again.
+        std::fs::write(f.workspace.root().join("data/a.csv"), "x\n1\n2\n").unwrap();
+        assert_ne!(scan(&f, serde_json::json!({"root": "data"})).files[0].sha256, "cached");
+    }
+
+    #[test]
+    fn bad_globs_and_missing_roots_are_request_errors() {
+        let f = fixture();
+        let discover = Discover { adapters: AdapterRegistry::default(), fingerprints: f.log.clone() };
+        let run = RunState::new(test_run_id());
+        let ctx = StageContext { run_id: run.run_id, run: &run, workspace: &f.workspace, artifacts: &f.artifacts };
+        let bad_glob =
+            LockRequest::parse(dat_contracts::Stage::Discovery, serde_json::json!({"root": "data", "include": ["[a"]}));
+        assert!(
+            matches!(discover.content_inputs(&ctx, &bad_glob.unwrap()), Err(StageError::Invalid(m)) if m.contains("[a"))
+        );
+        let missing = LockRequest::parse(dat_contracts::Stage::Discovery, serde_json::json!({"root": "nope"})).unwrap();
+        assert!(matches!(
+            discover.content_inputs(&ctx, &missing),
+            Err(StageError::Workspace(WorkspaceError::NotFound(_)))
+        ));
+    }
+}
