@@ -70,7 +70,7 @@ fn stages_scan_probe_select_and_preview_a_mixed_folder() {
     assert_eq!(a["sha256"], expected_sha.as_str());
     assert_eq!(
         (a["adapter"].as_str(), a["supported"].as_bool(), a["size"].as_u64()),
-        (Some("csv"), Some(true), Some(46))
+        (Some("csv"), Some(true), Some(50))
     );
     assert_eq!(files[5]["supported"], false, "notes.bin has no adapter");
     assert_eq!(files[6]["adapter"], "csv", "extension case is ignored");

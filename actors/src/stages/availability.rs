@@ -17,10 +17,6 @@ pub struct ProbeTables {
 }
 
 impl StageExecutor for ProbeTables {
-    fn content_inputs(&self, _: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        Ok(Map::new()) // the selection ID already addresses the files' content
-    }
-
     fn produce(&self, ctx: &StageContext<'_>, _: &LockRequest, _: &Map<String, Value>) -> Result<Value, StageError> {
         let selection: SelectionArtifact = ctx.upstream(Stage::Selection)?;
         let mut tables: Vec<TableProbe> = Vec::new();

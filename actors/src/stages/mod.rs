@@ -80,15 +80,19 @@ pub(crate) fn to_content(value: &impl Serialize) -> Value {
 
 /// One stage's work.
 pub trait StageExecutor: Send + Sync {
-    /// Inputs derived from content (files found, tables probed) that must enter the stage ID
-    /// besides the user's request and the upstream IDs. Called on every lock.
+    /// Inputs derived from content (e.g. the files discovery found) that must enter the stage
+    /// ID besides the user's request and the upstream IDs. Called on every lock. Most stages
+    /// have none: the upstream ID they chain already addresses the content they read.
     ///
     /// # Errors
     /// [`StageError`] when the request cannot be served.
-    fn content_inputs(&self, ctx: &StageContext<'_>, request: &LockRequest) -> Result<Map<String, Value>, StageError>;
+    fn content_inputs(&self, _ctx: &StageContext<'_>, _request: &LockRequest) -> Result<Map<String, Value>, StageError> {
+        Ok(Map::new())
+    }
 
     /// Produces the artifact for `inputs` (the full inputs the ID was computed from). Called only
-    /// when no artifact exists for this ID yet.
+    /// when no artifact exists for this ID yet, so this is also where a request that does not
+    /// fit the upstream artifacts is refused (an existing artifact was checked when it was made).
     ///
     /// # Errors
     /// [`StageError`] when the work fails.

@@ -15,10 +15,6 @@ pub struct PreviewTables {
 }
 
 impl StageExecutor for PreviewTables {
-    fn content_inputs(&self, _: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        Ok(Map::new())
-    }
-
     fn produce(
         &self,
         ctx: &StageContext<'_>,

@@ -32,11 +32,6 @@ fn chosen(ctx: &StageContext<'_>, request: &LockRequest) -> Result<SelectionArti
 }
 
 impl StageExecutor for Select {
-    fn content_inputs(&self, ctx: &StageContext<'_>, request: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        chosen(ctx, request)?; // refuse a bad list before an ID is computed
-        Ok(Map::new())
-    }
-
     fn produce(
         &self,
         ctx: &StageContext<'_>,

@@ -56,11 +56,6 @@ fn chosen(ctx: &StageContext<'_>, request: &LockRequest) -> Result<TableSelectio
 }
 
 impl StageExecutor for SelectTables {
-    fn content_inputs(&self, ctx: &StageContext<'_>, request: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        chosen(ctx, request)?;
-        Ok(Map::new())
-    }
-
     fn produce(
         &self,
         ctx: &StageContext<'_>,
