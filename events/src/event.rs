@@ -64,6 +64,48 @@ pub enum RunEvent {
         /// The lock it completed.
         stage_id: StageId,
     },
+    /// A table of a background stage was written to its checkpoint file (renamed into place,
+    /// so it is complete). A resumed stage reuses it instead of reading the table again.
+    Checkpointed {
+        /// The stage.
+        stage: Stage,
+        /// The lock the work belongs to.
+        stage_id: StageId,
+        /// The table.
+        table_id: String,
+        /// Rows written.
+        rows: u64,
+        /// The checkpoint file, relative to the data dir.
+        artifact: ArtifactRef,
+    },
+    /// The background work of a stage failed as a whole (a single bad table does not fail it).
+    StageFailed {
+        /// The stage.
+        stage: Stage,
+        /// The lock that failed.
+        stage_id: StageId,
+        /// Why, for the user.
+        error: String,
+    },
+    /// Someone asked a running stage to stop.
+    CancelRequested {
+        /// The running stage.
+        stage: Stage,
+        /// Its lock.
+        stage_id: StageId,
+        /// Why, as given.
+        reason: Option<String>,
+        /// Who asked, as given.
+        by: Option<String>,
+    },
+    /// A running stage stopped at a checkpoint boundary after a cancel; it is unlocked and its
+    /// completed checkpoints are kept for a resume.
+    StageCancelled {
+        /// The stage.
+        stage: Stage,
+        /// The lock that was cancelled.
+        stage_id: StageId,
+    },
     /// The run was deleted: it is no longer listed or served. Its log and artifacts stay.
     RunDeleted {},
 }
@@ -78,6 +120,10 @@ impl RunEvent {
             RunEvent::Cascaded { .. } => "Cascaded",
             RunEvent::StageSkipped { .. } => "StageSkipped",
             RunEvent::StageCompleted { .. } => "StageCompleted",
+            RunEvent::Checkpointed { .. } => "Checkpointed",
+            RunEvent::StageFailed { .. } => "StageFailed",
+            RunEvent::CancelRequested { .. } => "CancelRequested",
+            RunEvent::StageCancelled { .. } => "StageCancelled",
             RunEvent::RunDeleted {} => "RunDeleted",
         }
     }

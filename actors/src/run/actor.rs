@@ -95,21 +95,22 @@ fn prepare_lock(
     inputs.extend(executor.content_inputs(&ctx, &request)?);
     let stage_id = StageId::compute(stage, &inputs);
     let collision = || RunError::Rejected(Rejection::IdCollision { stage_id: stage_id.clone() });
-    let (artifact, reused) = match run.artifacts.get(&stage_id) {
-        Some(known) if known.inputs == inputs => (known.artifact.clone(), true),
+    let fast = !stage.runs_in_background();
+    let (artifact, reused, completed) = match run.artifacts.get(&stage_id) {
+        Some(known) if known.inputs == inputs => (known.artifact.clone(), true, fast || known.completed),
         Some(_) => return Err(collision()),
         // Not in the log, but maybe on disk from a lock whose event never landed (a crash
         // between writing the artifact and appending): identical inputs make it reusable.
         None => match deps.artifacts.stored_inputs(run.run_id, &stage_id)? {
-            Some(stored) if stored == inputs => (ArtifactStore::reference(run.run_id, &stage_id), true),
+            Some(stored) if stored == inputs => (ArtifactStore::reference(run.run_id, &stage_id), true, fast),
             Some(_) => return Err(collision()),
             None => {
                 let content = executor.produce(&ctx, &request, &inputs)?;
-                (deps.artifacts.write(run.run_id, &stage_id, &inputs, &content)?, false)
+                (deps.artifacts.write(run.run_id, &stage_id, &inputs, &content)?, false, fast)
             }
         },
     };
-    Ok(RunCommand::LockStage { stage, stage_id, inputs, artifact, completed: !stage.runs_in_background(), reused })
+    Ok(RunCommand::LockStage { stage, stage_id, inputs, artifact, completed, reused })
 }
 
 impl Actor for RunActor {

@@ -48,8 +48,48 @@ pub enum RunCommand {
         /// The stage.
         stage: Stage,
     },
+    /// Record a table a background stage finished.
+    RecordCheckpoint {
+        /// The stage.
+        stage: Stage,
+        /// The lock the work belongs to.
+        stage_id: StageId,
+        /// The table.
+        table_id: String,
+        /// Rows written.
+        rows: u64,
+        /// The checkpoint file.
+        artifact: ArtifactRef,
+    },
+    /// Record how a background stage's work ended.
+    FinishStage {
+        /// The stage.
+        stage: Stage,
+        /// The lock the work belongs to.
+        stage_id: StageId,
+        /// How it ended.
+        outcome: StageOutcome,
+    },
+    /// Ask every running stage of the run to stop.
+    CancelRun {
+        /// Why.
+        reason: Option<String>,
+        /// Who asks.
+        by: Option<String>,
+    },
     /// Delete the run (its log and artifacts stay for audit).
     DeleteRun,
+}
+
+/// How background work ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// All done.
+    Completed,
+    /// Failed as a whole, with the reason.
+    Failed(String),
+    /// Stopped at a checkpoint boundary after a cancel.
+    Cancelled,
 }
 
 /// Why a command was refused. Nothing was appended; each variant's doc says how to answer.
@@ -90,6 +130,16 @@ pub enum Rejection {
         /// The colliding ID.
         stage_id: StageId,
     },
+    /// A background job reports for a lock that is no longer current (the stage was unlocked
+    /// or re-locked): the job stops. Never reaches HTTP.
+    #[error("stage `{stage}` is no longer locked with the work being reported")]
+    StaleWork {
+        /// The stage.
+        stage: Stage,
+    },
+    /// Cancel with nothing running. HTTP 409 `nothing_running`.
+    #[error("nothing is running in this run")]
+    NothingRunning,
     /// Completing a stage that is not locked. HTTP 409 `stage_not_locked`: lock it first.
     #[error("stage `{stage}` is not locked")]
     StageNotLocked {

@@ -12,7 +12,7 @@ use dat_contracts::Stage;
 use serde_json::{Map, Value};
 
 use crate::event::RunEvent;
-use crate::run::command::{Rejection, RunCommand};
+use crate::run::command::{Rejection, RunCommand, StageOutcome};
 use crate::run::state::RunState;
 
 /// Decides what `cmd` does to `run`.
@@ -39,11 +39,14 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
                 }
             }
             let status = run.status(stage);
+            let locked =
+                RunEvent::StageLocked { stage, stage_id: stage_id.clone(), inputs, artifact, completed, reused };
+            // The same lock again changes nothing, unless its work failed: then it starts over.
             if status.is_locked() && status.stage_id.as_ref() == Some(&stage_id) {
-                return Ok(vec![]);
+                return Ok(if status.error.is_some() { vec![locked] } else { vec![] });
             }
             let mut events = unlock_events(run, stage);
-            events.push(RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, reused });
+            events.push(locked);
             Ok(events)
         }
         RunCommand::UnlockStage { stage } => {
@@ -74,6 +77,37 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
                 _ => Err(Rejection::StageNotLocked { stage }),
             }
         }
+        RunCommand::RecordCheckpoint { stage, stage_id, table_id, rows, artifact } => {
+            if !is_running(run, stage, &stage_id) {
+                return Err(Rejection::StaleWork { stage });
+            }
+            Ok(vec![RunEvent::Checkpointed { stage, stage_id, table_id, rows, artifact }])
+        }
+        RunCommand::FinishStage { stage, stage_id, outcome } => {
+            if !is_running(run, stage, &stage_id) {
+                return Ok(vec![]); // the lock moved on; its outcome no longer matters
+            }
+            Ok(vec![match outcome {
+                StageOutcome::Completed => RunEvent::StageCompleted { stage, stage_id },
+                StageOutcome::Failed(error) => RunEvent::StageFailed { stage, stage_id, error },
+                StageOutcome::Cancelled => RunEvent::StageCancelled { stage, stage_id },
+            }])
+        }
+        RunCommand::CancelRun { reason, by } => {
+            let events: Vec<RunEvent> = run
+                .running_stages()
+                .map(|(stage, stage_id)| RunEvent::CancelRequested {
+                    stage,
+                    stage_id: stage_id.clone(),
+                    reason: reason.clone(),
+                    by: by.clone(),
+                })
+                .collect();
+            if events.is_empty() {
+                return Err(Rejection::NothingRunning);
+            }
+            Ok(events)
+        }
         RunCommand::DeleteRun => Ok(vec![RunEvent::RunDeleted {}]),
     }
 }
@@ -97,6 +131,11 @@ pub fn upstream_inputs(run: &RunState, stage: Stage) -> Result<Map<String, Value
         upstream.insert("context_id".to_owned(), id_of(Stage::Context));
     }
     Ok(upstream)
+}
+
+fn is_running(run: &RunState, stage: Stage, stage_id: &dat_contracts::StageId) -> bool {
+    let status = run.status(stage);
+    status.running && status.stage_id.as_ref() == Some(stage_id)
 }
 
 fn in_graph(run: &RunState, stage: Stage) -> Result<(), Rejection> {

@@ -5,7 +5,7 @@ use dat_contracts::{RunId, Stage};
 
 use crate::envelope::Envelope;
 use crate::event::RunEvent;
-use crate::run::state::{LockedArtifact, RunState};
+use crate::run::state::{Checkpoint, LockedArtifact, RunState};
 use crate::run::view::{StageState, StageStatus};
 
 /// Applies one event.
@@ -20,8 +20,10 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
             run.stage_graph = stage_graph.clone();
         }
         RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, .. } => {
-            run.artifacts
-                .insert(stage_id.clone(), LockedArtifact { inputs: inputs.clone(), artifact: artifact.clone() });
+            run.artifacts.insert(
+                stage_id.clone(),
+                LockedArtifact { inputs: inputs.clone(), artifact: artifact.clone(), completed: *completed },
+            );
             let status = stage_mut(&mut run, *stage);
             *status = StageStatus {
                 state: StageState::Locked,
@@ -52,11 +54,28 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
                 ..StageStatus::unlocked(*stage)
             };
         }
-        RunEvent::StageCompleted { stage, .. } => {
+        RunEvent::StageCompleted { stage, stage_id } => {
+            if let Some(known) = run.artifacts.get_mut(stage_id) {
+                known.completed = true;
+            }
             let status = stage_mut(&mut run, *stage);
             status.completed = true;
             status.running = false;
             status.completed_at = at;
+        }
+        RunEvent::Checkpointed { stage_id, table_id, rows, artifact, .. } => {
+            let checkpoint = Checkpoint { rows: *rows, artifact: artifact.clone() };
+            run.checkpoints.entry(stage_id.clone()).or_default().insert(table_id.clone(), checkpoint);
+        }
+        RunEvent::StageFailed { stage, error, .. } => {
+            let status = stage_mut(&mut run, *stage);
+            status.running = false;
+            status.error = Some(error.clone());
+        }
+        RunEvent::CancelRequested { .. } => {} // the log records who asked; the stage runs until it stops
+        RunEvent::StageCancelled { stage, .. } => {
+            unlock(&mut run, *stage, envelope);
+            stage_mut(&mut run, *stage).cancelled = true;
         }
         RunEvent::RunDeleted {} => run.deleted = true,
     }

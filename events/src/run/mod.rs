@@ -7,10 +7,10 @@ mod evolve;
 mod state;
 mod view;
 
-pub use command::{Rejection, RunCommand};
+pub use command::{Rejection, RunCommand, StageOutcome};
 pub use decide::{decide, upstream_inputs};
 pub use evolve::{evolve, replay};
-pub use state::{LockedArtifact, RunState};
+pub use state::{Checkpoint, LockedArtifact, RunState};
 pub use view::{RunView, StageState, StageStatus};
 
 #[cfg(test)]

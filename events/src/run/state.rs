@@ -17,6 +17,18 @@ pub struct LockedArtifact {
     pub inputs: Map<String, Value>,
     /// Where it is.
     pub artifact: ArtifactRef,
+    /// Whether the work that made it completed (always true for fast stages), so a re-lock with
+    /// the same inputs is complete at once.
+    pub completed: bool,
+}
+
+/// A table a background stage finished: its checkpoint file and row count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Rows written.
+    pub rows: u64,
+    /// The checkpoint file.
+    pub artifact: ArtifactRef,
 }
 
 /// A run as of some seq of its log.
@@ -38,6 +50,9 @@ pub struct RunState {
     pub stages: BTreeMap<Stage, StageStatus>,
     /// Every artifact any lock of this run produced, by stage ID (never forgotten on unlock).
     pub artifacts: BTreeMap<StageId, LockedArtifact>,
+    /// Checkpointed tables of background stages, by stage ID and table id (kept across
+    /// unlocks and cancels, so a re-lock with the same inputs resumes).
+    pub checkpoints: BTreeMap<StageId, BTreeMap<String, Checkpoint>>,
     /// The last applied seq: the expected seq for the next append.
     pub last_seq: Seq,
 }
@@ -54,6 +69,7 @@ impl RunState {
             deleted: false,
             stages: Stage::ALL.into_iter().map(|s| (s, StageStatus::unlocked(s))).collect(),
             artifacts: BTreeMap::new(),
+            checkpoints: BTreeMap::new(),
             last_seq: Seq(0),
         }
     }
@@ -67,6 +83,11 @@ impl RunState {
     pub fn status(&self, stage: Stage) -> &StageStatus {
         // Invariant: `new` inserts all eight stages and nothing removes one.
         &self.stages[&stage]
+    }
+
+    /// Stages whose background work is running.
+    pub fn running_stages(&self) -> impl Iterator<Item = (Stage, &StageId)> + '_ {
+        self.stages.values().filter(|s| s.running).filter_map(|s| s.stage_id.as_ref().map(|id| (s.stage, id)))
     }
 
     /// The first required stage of the graph that is not locked and completed; `None` when the

@@ -270,3 +270,92 @@ fn current_stage_skips_optional_stages_and_is_none_when_done() {
     assert_eq!(state(running).current_stage(), Some(Parse));
     assert_eq!(state(pipeline_through(Export)).current_stage(), None);
 }
+
+// ---- background stages: checkpoints, outcomes, cancel ----------------------------------------
+
+fn parse_id() -> StageId {
+    StageId::compute(Parse, &inputs(0))
+}
+
+fn running_parse() -> Vec<RunEvent> {
+    let mut events = pipeline_through(TableSelection);
+    events.push(locked(Parse));
+    events
+}
+
+fn checkpoint(table: &str) -> RunCommand {
+    RunCommand::RecordCheckpoint {
+        stage: Parse,
+        stage_id: parse_id(),
+        table_id: table.into(),
+        rows: 10,
+        artifact: artifact(&parse_id()),
+    }
+}
+
+fn checkpointed(table: &str) -> RunEvent {
+    RunEvent::Checkpointed {
+        stage: Parse,
+        stage_id: parse_id(),
+        table_id: table.into(),
+        rows: 10,
+        artifact: artifact(&parse_id()),
+    }
+}
+
+fn finish(outcome: crate::run::StageOutcome) -> RunCommand {
+    RunCommand::FinishStage { stage: Parse, stage_id: parse_id(), outcome }
+}
+
+#[test]
+fn checkpoints_are_recorded_only_for_the_running_lock() {
+    given(running_parse()).when(checkpoint("a.csv")).then_events(vec![checkpointed("a.csv")]);
+    let mut unlocked = running_parse();
+    unlocked.push(RunEvent::StageUnlocked { stage: Parse });
+    given(unlocked).when(checkpoint("a.csv")).then_rejects(Rejection::StaleWork { stage: Parse });
+}
+
+#[test]
+fn outcomes_complete_fail_or_cancel_the_running_stage() {
+    use crate::run::StageOutcome::*;
+    given(running_parse()).when(finish(Completed)).then_events(vec![completed(Parse)]);
+    given(running_parse()).when(finish(Failed("disk full".into()))).then_events(vec![RunEvent::StageFailed {
+        stage: Parse,
+        stage_id: parse_id(),
+        error: "disk full".into(),
+    }]);
+    given(running_parse())
+        .when(finish(Cancelled))
+        .then_events(vec![RunEvent::StageCancelled { stage: Parse, stage_id: parse_id() }]);
+    given(pipeline_through(Export)).when(finish(Completed)).then_events(vec![]);
+}
+
+#[test]
+fn cancel_asks_running_stages_and_refuses_when_nothing_runs() {
+    let cancel = || RunCommand::CancelRun { reason: Some("wrong lot".into()), by: Some("ana".into()) };
+    given(running_parse()).when(cancel()).then_events(vec![RunEvent::CancelRequested {
+        stage: Parse,
+        stage_id: parse_id(),
+        reason: Some("wrong lot".into()),
+        by: Some("ana".into()),
+    }]);
+    given(pipeline_through(Export)).when(cancel()).then_rejects(Rejection::NothingRunning);
+}
+
+#[test]
+fn a_cancelled_stage_is_unlocked_keeps_its_checkpoints_and_resumes_on_relock() {
+    let mut events = running_parse();
+    events.push(checkpointed("a.csv"));
+    events.push(RunEvent::StageCancelled { stage: Parse, stage_id: parse_id() });
+    let state = crate::run::replay(test_run_id(), &envelopes(events.clone()));
+    assert!(!state.status(Parse).is_locked() && state.status(Parse).cancelled);
+    assert_eq!(state.checkpoints[&parse_id()]["a.csv"].rows, 10);
+    given(events).when(lock(Parse)).then_events(vec![locked(Parse)]);
+}
+
+#[test]
+fn a_failed_stage_starts_over_when_locked_again() {
+    let mut events = running_parse();
+    events.push(RunEvent::StageFailed { stage: Parse, stage_id: parse_id(), error: "disk full".into() });
+    given(events).when(lock(Parse)).then_events(vec![locked(Parse)]);
+}
