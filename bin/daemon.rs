@@ -46,6 +46,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         workspace,
         stages: Stages::standard(adapters.clone(), log, pool),
         stage_graph: settings.stage_graph.clone(),
+        progress: Default::default(),
     }));
     let token = web::Data::new(settings.token.clone());
     let body_limit = settings.body_limit;

@@ -133,6 +133,7 @@ fn main() {
             workspace: Workspace::open(&workspace).expect("workspace"),
             stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters)),
             stage_graph: StageGraphConfig::default(),
+        progress: Default::default(),
         });
         let lock = |stage, body: serde_json::Value| LockRequest::parse(stage, body).expect("body");
         for pass in ["first scan", "cached re-scan"] {

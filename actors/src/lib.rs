@@ -7,18 +7,21 @@
 //!
 //! # Layout
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
+//! - [`progress`]: [`ProgressHub`], live progress of background work.
 //! - [`run`]: the run actor, its messages and [`RunError`].
 //! - [`stages`]: [`StageExecutor`], what a stage does when it locks, per stage.
 //! - [`workspace`]: [`Workspace`], resolving workspace paths on disk (symlinks included).
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod progress;
 pub mod registry;
 pub mod run;
 pub mod stages;
 pub mod workers;
 pub mod workspace;
 
+pub use progress::{Progress, ProgressHub};
 pub use registry::{Registry, RegistryConfig, RunFilter};
 pub use run::{RunError, StageArtifact};
 pub use stages::{StageError, StageExecutor, Stages};

@@ -10,6 +10,7 @@ use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::{replay, RawEnvelope, RunState, RunView, Seq};
 use dat_store::{ArtifactStore, EventLog};
 
+use crate::progress::{Progress, ProgressHub};
 use crate::run::messages::*;
 use crate::run::{RunActor, RunDeps, RunError, StageArtifact};
 use crate::stages::Stages;
@@ -27,6 +28,8 @@ pub struct RegistryConfig {
     pub stages: Stages,
     /// The rules new runs are created with (existing runs keep the ones they recorded).
     pub stage_graph: StageGraphConfig,
+    /// Where background work publishes progress.
+    pub progress: ProgressHub,
 }
 
 /// Which runs to list.
@@ -65,9 +68,9 @@ pub struct Registry {
 impl Registry {
     /// A registry; must be called inside an actix system.
     pub fn new(config: RegistryConfig) -> Self {
-        let RegistryConfig { log, artifacts, workspace, stages, stage_graph } = config;
+        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress } = config;
         Registry {
-            deps: Arc::new(RunDeps { log, artifacts, workspace, stages }),
+            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress }),
             stage_graph,
             arbiter: Arbiter::new(),
             runs: tokio::sync::Mutex::new(HashMap::new()),
@@ -162,6 +165,19 @@ impl Registry {
         addr.do_send(Shutdown);
         self.runs.lock().await.remove(&run);
         Ok(())
+    }
+
+    /// Asks the run's running stages to stop at their next boundary.
+    ///
+    /// # Errors
+    /// [`RunError::Rejected`] with `NothingRunning` when no stage runs.
+    pub async fn cancel(&self, run: RunId, reason: Option<String>, by: Option<String>) -> Result<RunView, RunError> {
+        self.actor(run).await?.send(CancelRun { reason, by }).await?
+    }
+
+    /// Live progress of every run's background work.
+    pub fn progress(&self) -> tokio::sync::broadcast::Receiver<Progress> {
+        self.deps.progress.subscribe()
     }
 
     /// The artifact of a locked stage.

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(runs::get_run)
         .service(runs::delete_run)
         .service(runs::run_events)
+        .service(runs::cancel_run)
         .service(stages::stage_status)
         .service(stages::lock_stage)
         .service(stages::unlock_stage)

@@ -130,3 +130,30 @@ pub async fn run_events(
     let events = registry.events(run, Seq(after)).await?;
     Ok(HttpResponse::Ok().json(json!({ "run_id": run, "events": events })))
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    reason: Option<String>,
+    by: Option<String>,
+}
+
+/// Ask the run's running stages (parse, export) to stop at their next table or chunk boundary.
+/// The stage becomes unlocked with `cancelled: true` once it has stopped; finished tables stay
+/// checkpointed, so locking again with the same inputs resumes.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id")),
+    request_body(content = serde_json::Value, description = "`{\"reason\": \"…\", \"by\": \"…\"}` (both optional)"),
+    responses((status = 202, description = "The run resource; the stage stops shortly", body = serde_json::Value), (status = 409, description = "Nothing is running"))
+)]
+#[post("/api/dat/runs/{run_id}/cancel")]
+pub async fn cancel_run(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+    body: Result<Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CancelBody = json_body(body)?;
+    let view = registry.cancel(run_id(&path)?, body.reason, body.by).await?;
+    Ok(HttpResponse::Accepted().json(view))
+}

@@ -2,16 +2,22 @@
 //! the append has landed and been applied), so the actor's state is always the fold of the
 //! log. Blocking work (files, fsync) runs on tokio's blocking pool, not on the actor's thread.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use chrono::Utc;
 use dat_contracts::{LockRequest, Stage, StageId};
-use dat_events::{decide, evolve, upstream_inputs, Envelope, Rejection, RunCommand, RunState, RunView, Seq, Timestamp};
+use dat_events::{
+    decide, evolve, upstream_inputs, Envelope, Rejection, RunCommand, RunEvent, RunState, RunView, Seq, Timestamp,
+};
 use dat_store::{ArtifactStore, EventLog};
 use serde_json::{Map, Value};
 
+use crate::progress::ProgressHub;
 use crate::run::error::RunError;
+use crate::run::job;
 use crate::run::messages::*;
 use crate::stages::{StageContext, Stages};
 use crate::workspace::Workspace;
@@ -22,12 +28,15 @@ pub(crate) struct RunDeps {
     pub artifacts: ArtifactStore,
     pub workspace: Workspace,
     pub stages: Stages,
+    pub progress: ProgressHub,
 }
 
 /// The single writer of one run.
 pub(crate) struct RunActor {
     state: RunState,
     deps: Arc<RunDeps>,
+    /// Background work in flight, by stage: the lock it works for and its stop flag.
+    jobs: HashMap<Stage, (StageId, Arc<AtomicBool>)>,
 }
 
 type Reply<T> = AtomicResponse<RunActor, Result<T, RunError>>;
@@ -38,7 +47,52 @@ fn ready<T: 'static>(result: Result<T, RunError>) -> Reply<T> {
 
 impl RunActor {
     pub fn new(state: RunState, deps: Arc<RunDeps>) -> Self {
-        RunActor { state, deps }
+        RunActor { state, deps, jobs: HashMap::new() }
+    }
+
+    /// Starts background work for `stage`'s current lock (a no-op without background work).
+    fn start_job(&mut self, stage: Stage, ctx: &mut Context<Self>) {
+        let Some(stage_id) = self.state.status(stage).stage_id.clone() else { return };
+        if let Some(stop) = job::spawn(ctx.address(), self.deps.clone(), self.state.clone(), stage) {
+            tracing::info!(run_id = %self.state.run_id, %stage, %stage_id, "background work started");
+            self.jobs.insert(stage, (stage_id, stop));
+        }
+    }
+
+    /// Tells the job of `stage` to stop at its next boundary.
+    fn stop_job(&mut self, stage: Stage) {
+        if let Some((_, stop)) = self.jobs.remove(&stage) {
+            stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Starts, stops and forgets background work as the applied events say.
+    fn after_commit(&mut self, envelopes: &[Envelope], ctx: &mut Context<Self>) {
+        for envelope in envelopes {
+            match &envelope.event {
+                RunEvent::StageLocked { stage, completed: false, .. } => {
+                    self.stop_job(*stage);
+                    self.start_job(*stage, ctx);
+                }
+                RunEvent::StageUnlocked { stage } | RunEvent::StageSkipped { stage } => self.stop_job(*stage),
+                RunEvent::Cascaded { targets, .. } => targets.iter().for_each(|t| self.stop_job(*t)),
+                RunEvent::CancelRequested { stage, .. } => {
+                    if let Some((_, stop)) = self.jobs.get(stage) {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+                RunEvent::StageCompleted { stage, .. }
+                | RunEvent::StageFailed { stage, .. }
+                | RunEvent::StageCancelled { stage, .. } => {
+                    self.jobs.remove(stage);
+                }
+                RunEvent::RunDeleted {} => {
+                    let stages: Vec<Stage> = self.jobs.keys().copied().collect();
+                    stages.into_iter().for_each(|s| self.stop_job(s));
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Decide, append (durably, off the actor thread), apply, reply with the new view.
@@ -70,6 +124,7 @@ impl RunActor {
             for envelope in &envelopes {
                 act.state = evolve(std::mem::replace(&mut act.state, RunState::new(run)), envelope);
             }
+            act.after_commit(&envelopes, ctx);
             Ok(RunView::from(&act.state))
         }))
     }
@@ -115,6 +170,48 @@ fn prepare_lock(
 
 impl Actor for RunActor {
     type Context = Context<Self>;
+
+    /// A rehydrated run whose background stage was running when the daemon stopped resumes it:
+    /// checkpointed tables are reused, the rest are done again.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let running: Vec<Stage> = self.state.running_stages().map(|(stage, _)| stage).collect();
+        for stage in running {
+            self.start_job(stage, ctx);
+        }
+    }
+}
+
+impl Handler<RecordCheckpoint> for RunActor {
+    type Result = AtomicResponse<Self, Result<(), RunError>>;
+
+    fn handle(&mut self, msg: RecordCheckpoint, _: &mut Context<Self>) -> Self::Result {
+        let RecordCheckpoint { stage, stage_id, table_id, rows, artifact } = msg;
+        let cmd = RunCommand::RecordCheckpoint { stage, stage_id, table_id, rows, artifact };
+        AtomicResponse::new(Box::pin(self.commit(cmd).map(|result, _, _| result.map(|_| ()))))
+    }
+}
+
+impl Handler<FinishJob> for RunActor {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: FinishJob, _: &mut Context<Self>) -> Self::Result {
+        let FinishJob { stage, stage_id, outcome } = msg;
+        let cmd = RunCommand::FinishStage { stage, stage_id, outcome };
+        AtomicResponse::new(Box::pin(self.commit(cmd).map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::error!(%stage, error = %e, "cannot record the end of background work");
+            }
+        })))
+    }
+}
+
+impl Handler<CancelRun> for RunActor {
+    type Result = Reply<RunView>;
+
+    #[tracing::instrument(name = "cancel", skip_all, fields(run_id = %self.state.run_id))]
+    fn handle(&mut self, msg: CancelRun, _: &mut Context<Self>) -> Self::Result {
+        self.commit_atomic(RunCommand::CancelRun { reason: msg.reason, by: msg.by })
+    }
 }
 
 impl Handler<CreateRun> for RunActor {
@@ -231,6 +328,10 @@ impl Handler<Shutdown> for RunActor {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) {
         // Atomic handlers finish before this message is handled, so no append is cut short.
+        // Background work stops at its next boundary; its checkpoints are in the log, and the
+        // stage resumes when the run is next loaded.
+        let stages: Vec<Stage> = self.jobs.keys().copied().collect();
+        stages.into_iter().for_each(|s| self.stop_job(s));
         ctx.stop();
     }
 }

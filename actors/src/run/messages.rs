@@ -1,7 +1,7 @@
 //! The requests a run actor answers, one struct each with its typed reply.
 
 use dat_contracts::{LockRequest, Stage, StageGraphConfig, StageId};
-use dat_events::{ArtifactRef, RunView};
+use dat_events::{ArtifactRef, RunView, StageOutcome};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -80,3 +80,31 @@ pub struct StageArtifact {
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
 pub struct Shutdown;
+
+/// A background job finished a table (sent by its reporter; the reply says whether to go on).
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<(), RunError>")]
+pub struct RecordCheckpoint {
+    pub stage: Stage,
+    pub stage_id: StageId,
+    pub table_id: String,
+    pub rows: u64,
+    pub artifact: ArtifactRef,
+}
+
+/// A background job ended.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "()")]
+pub struct FinishJob {
+    pub stage: Stage,
+    pub stage_id: StageId,
+    pub outcome: StageOutcome,
+}
+
+/// Ask running stages to stop.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct CancelRun {
+    pub reason: Option<String>,
+    pub by: Option<String>,
+}

@@ -3,6 +3,7 @@
 
 mod actor;
 mod error;
+mod job;
 pub(crate) mod messages;
 
 pub(crate) use actor::{RunActor, RunDeps};

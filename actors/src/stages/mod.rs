@@ -4,6 +4,7 @@
 //! here by registering its own executor in [`Stages`].
 
 mod availability;
+pub mod background;
 mod discovery;
 mod preview;
 mod record;
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use background::{BackgroundWork, Job, JobEnd, Reporter, Stopped};
 pub use record::RecordInputs;
 
 use crate::adapters::AdapterRegistry;
@@ -102,6 +104,12 @@ pub trait StageExecutor: Send + Sync {
         request: &LockRequest,
         inputs: &Map<String, Value>,
     ) -> Result<Value, StageError>;
+
+    /// The work that runs after the lock is recorded, for stages that run in the background.
+    /// `None` (the default) leaves such a stage running until the complete route is called.
+    fn background(&self) -> Option<&dyn BackgroundWork> {
+        None
+    }
 }
 
 /// The executor of every stage.
