@@ -24,7 +24,7 @@ pub mod upcast;
 pub use envelope::{Envelope, RawEnvelope, Seq, Timestamp};
 pub use event::{ArtifactRef, RunEvent};
 pub use run::{
-    decide, evolve, replay, upstream_inputs, Rejection, RunCommand, RunState, RunView, StageOutcome, StageState,
-    StageStatus,
+    decide, evolve, replay, upstream_inputs, Checkpoint, Rejection, RunCommand, RunState, RunView, StageOutcome,
+    StageState, StageStatus,
 };
 pub use upcast::{UpcastError, CURRENT_SCHEMA_VERSION};

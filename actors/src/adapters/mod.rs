@@ -6,6 +6,7 @@
 //! `error` and the reason. [`probe_file`] adds the last line of defence: a missing file is
 //! `missing`, and a reader that panics on hostile bytes is caught and reported as `error`.
 
+mod cells;
 mod excel;
 mod json;
 mod parquet;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 use dat_contracts::{TablePreview, TableProbe, TableStatus};
 use serde::Serialize;
 
-pub use source::{Compression, SourceFile};
+pub use source::{Compression, Counting, SourceFile};
 
 /// Why a preview could not be read. The preview records it for the table; the run goes on.
 #[derive(Debug, thiserror::Error)]

@@ -1,9 +1,11 @@
 //! A file handed to an adapter: its workspace path (for ids and messages, never absolute) and
 //! its place on disk, plus the compression its name declares.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use dat_contracts::WorkspacePath;
 
@@ -62,12 +64,62 @@ impl SourceFile<'_> {
     ///
     /// # Errors
     /// The I/O error of opening the file or starting the decoder.
-    pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        let file = BufReader::with_capacity(256 * 1024, File::open(self.disk)?);
+    pub fn open(&self) -> io::Result<Box<dyn Read>> {
+        self.decode(BufReader::with_capacity(256 * 1024, File::open(self.disk)?))
+    }
+
+    /// Like [`Self::open`], plus a counter of the bytes taken from the file on disk so far
+    /// (compressed bytes for compressed files), for estimating a whole file from a sample.
+    ///
+    /// # Errors
+    /// The I/O error of opening the file or starting the decoder.
+    pub fn open_counted(&self) -> io::Result<(Box<dyn Read>, ByteCount)> {
+        // A small buffer under the decoder keeps the counter close to what was decoded.
+        let (disk, from_disk) = Counting::new(BufReader::with_capacity(64 * 1024, File::open(self.disk)?));
+        Ok((self.decode(disk)?, from_disk))
+    }
+
+    fn decode(&self, raw: impl BufRead + 'static) -> io::Result<Box<dyn Read>> {
         Ok(match self.compression {
-            None => Box::new(file),
-            Some(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(file)),
-            Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+            None => Box::new(raw),
+            Some(Compression::Gzip) => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+            Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::with_buffer(raw)?),
         })
+    }
+}
+
+/// A running count of bytes, shared between a [`Counting`] reader and whoever estimates from it.
+pub type ByteCount = Rc<Cell<u64>>;
+
+/// A reader that counts the bytes taken from it, by `read` or by `consume`.
+pub struct Counting<R> {
+    inner: R,
+    count: ByteCount,
+}
+
+impl<R> Counting<R> {
+    /// Wraps `inner`; the counter starts at 0.
+    pub fn new(inner: R) -> (Self, ByteCount) {
+        let count = Rc::new(Cell::new(0));
+        (Counting { inner, count: count.clone() }, count)
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.count.set(self.count.get() + amount as u64);
+        self.inner.consume(amount);
     }
 }

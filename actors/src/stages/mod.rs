@@ -88,7 +88,11 @@ pub trait StageExecutor: Send + Sync {
     ///
     /// # Errors
     /// [`StageError`] when the request cannot be served.
-    fn content_inputs(&self, _ctx: &StageContext<'_>, _request: &LockRequest) -> Result<Map<String, Value>, StageError> {
+    fn content_inputs(
+        &self,
+        _ctx: &StageContext<'_>,
+        _request: &LockRequest,
+    ) -> Result<Map<String, Value>, StageError> {
         Ok(Map::new())
     }
 
