@@ -145,6 +145,19 @@ fn summary(event: &RawEnvelope) -> String {
             format!("{} -> {}", text("trigger"), targets.join(", "))
         }
         "RunCreated" => or_dash(d.get("name").and_then(Value::as_str)),
+        "Checkpointed" => format!(
+            "{} {} ({} rows)",
+            text("stage"),
+            text("table_id"),
+            d.get("rows").and_then(Value::as_u64).unwrap_or(0)
+        ),
+        "StageFailed" => format!("{}: {}", text("stage"), text("error")),
+        "CancelRequested" => format!(
+            "{} by {} ({})",
+            text("stage"),
+            or_dash(d.get("by").and_then(Value::as_str)),
+            or_dash(d.get("reason").and_then(Value::as_str))
+        ),
         _ => text("stage"),
     }
 }

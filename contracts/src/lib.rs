@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`artifacts`]: the typed content each stage's artifact holds.
+//! - [`bundle`]: the manifests and report parse and export write.
 //! - [`stage`]: the [`Stage`] enum and its wire names.
 //! - [`stage_graph`]: [`StageGraphConfig`], the gating and cascade rules as data, validated.
 //! - [`canonical_json`]: the byte-exact JSON form that stage IDs hash.
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod artifacts;
+pub mod bundle;
 pub mod canonical_json;
 pub mod run_id;
 pub mod stage;

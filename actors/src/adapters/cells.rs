@@ -39,7 +39,7 @@ impl TypeTally {
 }
 
 /// The narrowest type that holds values of both types.
-fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
+pub(crate) fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
     use ColumnType::{Date, Datetime, Float, Int, Null, String};
     match (a, b) {
         (a, b) if a == b => a,

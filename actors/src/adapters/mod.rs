@@ -6,12 +6,12 @@
 //! `error` and the reason. [`probe_file`] adds the last line of defence: a missing file is
 //! `missing`, and a reader that panics on hostile bytes is caught and reported as `error`.
 
-mod cells;
-mod excel;
-mod json;
-mod parquet;
+pub(crate) mod cells;
+pub(crate) mod excel;
+pub(crate) mod json;
+pub(crate) mod parquet;
 mod source;
-mod text;
+pub(crate) mod text;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;

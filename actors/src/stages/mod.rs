@@ -6,6 +6,7 @@
 mod availability;
 pub mod background;
 mod discovery;
+pub(crate) mod parse;
 mod preview;
 mod record;
 mod selection;
@@ -75,6 +76,11 @@ impl StageContext<'_> {
     }
 }
 
+/// Threads for file work: one per core.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Serializes an artifact's content (infallible for the plain data types of `dat_contracts`).
 pub(crate) fn to_content(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
@@ -134,12 +140,14 @@ impl Default for Stages {
 impl Stages {
     /// The executors that do each stage's real work (parse and export still record inputs).
     pub fn standard(adapters: AdapterRegistry, fingerprints: Arc<dyn FingerprintCache>, pool: ProbePool) -> Self {
+        let parse_adapters = adapters.clone();
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
             .with(Stage::Selection, Arc::new(selection::Select))
             .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone() }))
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
+            .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores() }))
     }
 
     /// Replaces the executor of `stage`.

@@ -9,7 +9,7 @@ use serde_json::Value;
 ///
 /// Excel stores every number as a float, so a whole number reads as `Int`; a date with no time
 /// of day reads as `Date`, one with a time as `Datetime`; times of day and durations are text.
-pub(super) fn kind(cell: &Data) -> ColumnType {
+pub(crate) fn kind(cell: &Data) -> ColumnType {
     match cell {
         Data::Int(_) => ColumnType::Int,
         Data::Float(f) if is_whole(*f) => ColumnType::Int,
@@ -29,7 +29,7 @@ pub(super) fn kind(cell: &Data) -> ColumnType {
 
 /// The cell as a preview value: numbers and booleans as JSON ones, dates as ISO 8601 strings,
 /// empty and error cells as `null`.
-pub(super) fn to_json(cell: &Data) -> Value {
+pub(crate) fn to_json(cell: &Data) -> Value {
     match cell {
         Data::Int(i) => Value::from(*i),
         // A whole float within ±2^53 is exactly an i64, so the cast loses nothing.

@@ -1,7 +1,7 @@
 //! Workbooks (xlsx, xlsm, xls, xlsb, ods): every sheet is a table with id `path#sheet`. The
 //! header is the first non-empty row of the sheet's used range; the rows below it are the data.
 
-mod cell;
+pub(crate) mod cell;
 
 use std::fs::File;
 use std::io::BufReader;
@@ -48,38 +48,61 @@ impl Adapter for ExcelAdapter {
 
     /// With no `sheet`, the first sheet.
     fn preview(&self, file: &SourceFile<'_>, sheet: Option<&str>, rows: usize) -> Result<TablePreview, AdapterError> {
-        let path = file.path.as_str();
-        let format_error = |message: String| AdapterError::Format { path: path.to_owned(), message };
-        let mut workbook = open(file).map_err(format_error)?;
-        let names = workbook.sheet_names();
-        let name = match sheet {
-            Some(wanted) => names.iter().find(|n| n.as_str() == wanted),
-            None => names.first(),
-        }
-        .cloned()
-        .ok_or_else(|| AdapterError::NoSuchTable {
-            path: path.to_owned(),
-            table: sheet.unwrap_or_default().to_owned(),
-        })?;
-        let range = workbook.worksheet_range(&name).map_err(|e| format_error(format!("sheet `{name}`: {e}")))?;
-        let table = table_id(path, Some(&name));
-        let Some(layout) = Layout::of(&range) else {
-            return Ok(TablePreview { table_id: table, columns: vec![], rows: vec![], total_estimate: Some(0) });
+        let sheet = read_sheet(file, sheet)?;
+        let Some(layout) = sheet.layout else {
+            return Ok(TablePreview {
+                table_id: sheet.table_id,
+                columns: vec![],
+                rows: vec![],
+                total_estimate: Some(0),
+            });
         };
         let width = layout.names.len();
-        let preview_rows = range
+        let preview_rows = sheet
+            .range
             .rows()
             .skip(layout.first_data)
             .take(rows)
             .map(|row| (0..width).map(|i| row.get(i).map_or(serde_json::Value::Null, cell::to_json)).collect())
             .collect();
         Ok(TablePreview {
-            table_id: table,
+            table_id: sheet.table_id,
             columns: layout.names,
             rows: preview_rows,
             total_estimate: Some(layout.data_rows as u64),
         })
     }
+}
+
+/// One sheet's cells, read whole (calamine has no streaming reader), with its layout.
+pub(crate) struct SheetCells {
+    /// `path#Sheet`.
+    pub(crate) table_id: String,
+    /// Every cell of the used range.
+    pub(crate) range: calamine::Range<calamine::Data>,
+    /// Header names and where data starts; `None` for a sheet without cells.
+    pub(crate) layout: Option<Layout>,
+}
+
+/// Reads `sheet` (the first sheet when `None`).
+///
+/// # Errors
+/// [`AdapterError::NoSuchTable`] for an unknown sheet, [`AdapterError::Format`] when the
+/// workbook or sheet cannot be read.
+pub(crate) fn read_sheet(file: &SourceFile<'_>, sheet: Option<&str>) -> Result<SheetCells, AdapterError> {
+    let path = file.path.as_str();
+    let format_error = |message: String| AdapterError::Format { path: path.to_owned(), message };
+    let mut workbook = open(file).map_err(format_error)?;
+    let names = workbook.sheet_names();
+    let name = match sheet {
+        Some(wanted) => names.iter().find(|n| n.as_str() == wanted),
+        None => names.first(),
+    }
+    .cloned()
+    .ok_or_else(|| AdapterError::NoSuchTable { path: path.to_owned(), table: sheet.unwrap_or_default().to_owned() })?;
+    let range = workbook.worksheet_range(&name).map_err(|e| format_error(format!("sheet `{name}`: {e}")))?;
+    let layout = Layout::of(&range);
+    Ok(SheetCells { table_id: table_id(path, Some(&name)), range, layout })
 }
 
 /// Opens the workbook with the reader its extension names (case ignored).
@@ -163,11 +186,11 @@ fn probe_sheet(workbook: &mut Sheets<BufReader<File>>, path: &str, sheet: &Sheet
 }
 
 /// Where a sheet's table sits in its used range.
-struct Layout {
+pub(crate) struct Layout {
     /// Column names from the header row, one per column of the range, made unique.
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// Index (within the range) of the first data row: the row after the header.
-    first_data: usize,
+    pub(crate) first_data: usize,
     /// Rows below the header, blank ones included: exact, as the whole range is loaded.
     data_rows: usize,
     /// Renamed repeated header names.

@@ -14,7 +14,7 @@ use serde_json::{Number, Value};
 pub(super) const NULL_TOKENS: &[&str] = &["null", "NULL", "Null", "NaN", "nan", "N/A", "n/a", "#N/A"];
 
 /// Whether a cell is null: empty, blank or one of [`NULL_TOKENS`].
-pub(super) fn is_null(cell: &str) -> bool {
+pub(crate) fn is_null(cell: &str) -> bool {
     let cell = cell.trim();
     cell.is_empty() || NULL_TOKENS.contains(&cell)
 }
@@ -22,7 +22,7 @@ pub(super) fn is_null(cell: &str) -> bool {
 /// The type of one cell on its own: `Null` for empty, blank and null-token cells, `String`
 /// for anything that is not a number, bool, date or date-time. Columns combine these with
 /// [`TypeTally`](crate::adapters::cells::TypeTally), the rules every adapter shares.
-pub(super) fn cell_type(cell: &str) -> ColumnType {
+pub(crate) fn cell_type(cell: &str) -> ColumnType {
     let cell = cell.trim();
     if is_null(cell) {
         ColumnType::Null
@@ -64,7 +64,7 @@ pub(super) fn typed_value(cell: Option<&str>, dtype: ColumnType) -> Value {
 }
 
 /// Digits with an optional sign, no leading zero (`0` itself is fine), within `i64`.
-fn parse_int(cell: &str) -> Option<i64> {
+pub(crate) fn parse_int(cell: &str) -> Option<i64> {
     let digits = cell.strip_prefix(['+', '-']).unwrap_or(cell);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || has_leading_zero(digits) {
         return None;
@@ -74,7 +74,7 @@ fn parse_int(cell: &str) -> Option<i64> {
 
 /// `[sign] digits [. digits] [e [sign] digits]` with a `.` or an exponent, finite; no
 /// `inf`/`nan` spellings and no leading zero in the whole part.
-fn parse_float(cell: &str) -> Option<f64> {
+pub(crate) fn parse_float(cell: &str) -> Option<f64> {
     let body = cell.strip_prefix(['+', '-']).unwrap_or(cell);
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(at) => (body.get(..at)?, Some(body.get(at + 1..)?)),
@@ -104,7 +104,7 @@ fn has_leading_zero(digits: &str) -> bool {
     digits.len() > 1 && digits.starts_with('0')
 }
 
-fn parse_bool(cell: &str) -> Option<bool> {
+pub(crate) fn parse_bool(cell: &str) -> Option<bool> {
     if cell.eq_ignore_ascii_case("true") {
         Some(true)
     } else if cell.eq_ignore_ascii_case("false") {
@@ -116,7 +116,15 @@ fn parse_bool(cell: &str) -> Option<bool> {
 
 /// Exactly `YYYY-MM-DD`, a real calendar day.
 fn is_date(cell: &str) -> bool {
-    has_date_shape(cell) && cell.len() == 10 && NaiveDate::parse_from_str(cell, "%Y-%m-%d").is_ok()
+    parse_date(cell).is_some()
+}
+
+/// The day of an exact `YYYY-MM-DD` cell.
+pub(crate) fn parse_date(cell: &str) -> Option<NaiveDate> {
+    if !(has_date_shape(cell) && cell.len() == 10) {
+        return None;
+    }
+    NaiveDate::parse_from_str(cell, "%Y-%m-%d").ok()
 }
 
 /// Naive layouts accepted besides RFC 3339 (which needs an offset or `Z`).
@@ -132,12 +140,21 @@ const NAIVE_DATETIME_FORMATS: &[&str] = &[
 /// ISO 8601 date-time: `2026-11-20T08:00:00Z`, `2026-11-20 08:00:00`, with optional fraction
 /// and offset.
 fn is_datetime(cell: &str) -> bool {
+    parse_datetime(cell).is_some()
+}
+
+/// The instant of an ISO 8601 date-time cell, in UTC when it carries an offset (naive
+/// date-times are taken as they are: dat does not guess time zones).
+pub(crate) fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
     if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
-        return false;
+        return None;
     }
-    DateTime::parse_from_rfc3339(cell).is_ok()
-        || NAIVE_DATETIME_FORMATS.iter().any(|f| NaiveDateTime::parse_from_str(cell, f).is_ok())
-        || NAIVE_DATETIME_FORMATS.iter().any(|f| DateTime::parse_from_str(cell, f).is_ok())
+    if let Ok(at) = DateTime::parse_from_rfc3339(cell) {
+        return Some(at.naive_utc());
+    }
+    NAIVE_DATETIME_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(cell, f).ok()).or_else(|| {
+        NAIVE_DATETIME_FORMATS.iter().find_map(|f| DateTime::parse_from_str(cell, f).ok().map(|d| d.naive_utc()))
+    })
 }
 
 /// Starts with `dddd-dd-dd`.

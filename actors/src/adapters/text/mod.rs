@@ -15,8 +15,9 @@
 mod analyse;
 mod decode;
 mod header;
-mod infer;
+pub(crate) mod infer;
 mod preview;
+pub(crate) mod records;
 mod sample;
 mod sniff;
 mod transcode;
