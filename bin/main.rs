@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Run(args) => cli::run::run(args),
         Command::Runs { source, json } => inspect_with(&source, |s| inspect::runs(s, json)),
         Command::Show { run, source, json } => inspect_with(&source, |s| inspect::show(s, &run, json)),
         Command::Audit { run, source, json } => inspect_with(&source, |s| inspect::audit(s, &run, json)),

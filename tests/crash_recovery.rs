@@ -29,7 +29,8 @@ fn acknowledged_changes_survive_sigkill_and_equal_replay() {
     acknowledged.push(d.lock(&run, "selection", "{}"));
     acknowledged.push(d.lock(&run, "table_availability", "{}"));
     acknowledged.push(d.lock(&run, "table_selection", "{}"));
-    acknowledged.push(d.lock(&run, "parse", "{}"));
+    d.lock(&run, "parse", "{}");
+    acknowledged.push(d.wait_completed(&run, "parse"));
     let last = acknowledged.last().unwrap().clone();
     let log_len = d.audit(&run).len();
 
@@ -41,8 +42,8 @@ fn acknowledged_changes_survive_sigkill_and_equal_replay() {
     let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (1..=log_len as u64).collect::<Vec<_>>());
     // The restarted daemon keeps working on the rehydrated run.
-    let after_restart = d.stage(&run, "parse", "complete", "").1;
-    assert_eq!(after_restart["stages"]["parse"]["completed"], true);
+    let after_restart = d.stage(&run, "table_availability", "unlock", "").1;
+    assert_eq!(after_restart["stages"]["parse"]["state"], "unlocked");
 
     let (code, dirs) = d.stop();
     assert_eq!(code, Some(0), "SIGTERM is a clean shutdown");

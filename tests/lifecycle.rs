@@ -37,18 +37,13 @@ fn a_run_walks_all_stages_with_gates_skips_and_cascades() {
     d.lock(&run, "table_selection", "{}");
     d.stage(&run, "preview", "skip", "");
 
-    // Parse runs in the background: locked at once, not completed; export waits for it.
+    // Parse runs in the background: locked at once, not completed; it completes by itself.
     let view = d.lock(&run, "parse", r#"{"chunk_rows": 1000}"#);
-    assert_eq!(view["stages"]["parse"]["running"], true);
-    assert_eq!(view["current_stage"], "parse");
-    let (status, err) = d.stage(&run, "export", "lock", r#"{"format": "csv"}"#);
-    assert_eq!(status, 400);
-    assert_eq!(err["error"]["details"]["needs_completed"], true);
-    let view = d.stage(&run, "parse", "complete", "").1;
+    assert_eq!(view["stages"]["parse"]["completed"], false);
+    let view = d.wait_completed(&run, "parse");
     assert_eq!(state(&view, "parse"), ("locked".into(), true));
-    let view = d.lock(&run, "export", r#"{"format": "csv", "name": "lot 42"}"#);
-    let view =
-        if view["stages"]["export"]["completed"] == true { view } else { d.stage(&run, "export", "complete", "").1 };
+    d.lock(&run, "export", r#"{"format": "csv", "name": "lot 42"}"#);
+    let view = d.wait_completed(&run, "export");
     assert_eq!(view["current_stage"], Value::Null, "every stage done");
 
     // Unlocking table_availability cascades to table_selection, preview, parse, export.

@@ -3,6 +3,7 @@
 
 pub mod inspect;
 pub mod probe;
+pub mod run;
 pub mod source;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon (HTTP API).
     Serve(ServeArgs),
+    /// Turn a folder into one dataset: every stage with defaults, then a summary.
+    Run(run::RunArgs),
     /// List runs, newest first.
     Runs {
         #[command(flatten)]

@@ -111,6 +111,9 @@ impl From<Rejection> for ApiError {
             Rejection::IdCollision { stage_id } => {
                 Self::new(StatusCode::CONFLICT, "id_collision", message).with_details(json!({ "stage_id": stage_id }))
             }
+            Rejection::StageRunning { stage } => {
+                Self::new(StatusCode::CONFLICT, "stage_running", message).with_details(json!({ "stage": stage }))
+            }
             Rejection::NothingRunning => Self::new(StatusCode::CONFLICT, "nothing_running", message),
             Rejection::StaleWork { .. } => Self::internal(&r),
             Rejection::StageNotLocked { stage } => {

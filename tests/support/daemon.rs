@@ -158,6 +158,16 @@ impl Daemon {
         view
     }
 
+    /// Waits until `stage` has completed (its background work done) and returns the run.
+    pub fn wait_completed(&self, run: &str, stage: &str) -> Value {
+        wait_for(60, || {
+            let view = self.run(run);
+            let status = &view["stages"][stage];
+            assert!(status["error"].is_null(), "{stage} failed: {}", status["error"]);
+            (status["completed"] == true).then_some(view)
+        })
+    }
+
     /// The run resource.
     pub fn run(&self, run: &str) -> Value {
         let (status, view) = self.get(&format!("/api/dat/runs/{run}"));
@@ -192,7 +202,6 @@ fn send_sigterm(pid: i32) {
 }
 
 /// Polls `f` until it returns `Some`, failing after `secs` seconds.
-#[allow(dead_code)]
 pub fn wait_for<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {

@@ -281,7 +281,8 @@ impl Handler<CompleteStage> for RunActor {
 
     #[tracing::instrument(name = "complete", skip_all, fields(run_id = %self.state.run_id, stage = %msg.stage))]
     fn handle(&mut self, msg: CompleteStage, _: &mut Context<Self>) -> Self::Result {
-        self.commit_atomic(RunCommand::CompleteStage { stage: msg.stage })
+        let work_in_progress = self.jobs.contains_key(&msg.stage);
+        self.commit_atomic(RunCommand::CompleteStage { stage: msg.stage, work_in_progress })
     }
 }
 

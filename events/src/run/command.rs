@@ -47,6 +47,9 @@ pub enum RunCommand {
     CompleteStage {
         /// The stage.
         stage: Stage,
+        /// Whether dat's own background work for it is in progress (it completes the stage
+        /// itself; completing it from outside would declare unfinished work done).
+        work_in_progress: bool,
     },
     /// Record a table a background stage finished.
     RecordCheckpoint {
@@ -140,6 +143,13 @@ pub enum Rejection {
     /// Cancel with nothing running. HTTP 409 `nothing_running`.
     #[error("nothing is running in this run")]
     NothingRunning,
+    /// Completing a stage whose own background work is still running. HTTP 409
+    /// `stage_running`: wait for it (it completes by itself) or cancel it.
+    #[error("stage `{stage}` is still running; it completes by itself")]
+    StageRunning {
+        /// The stage.
+        stage: Stage,
+    },
     /// Completing a stage that is not locked. HTTP 409 `stage_not_locked`: lock it first.
     #[error("stage `{stage}` is not locked")]
     StageNotLocked {

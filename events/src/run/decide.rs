@@ -66,8 +66,11 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
             events.push(RunEvent::StageSkipped { stage });
             Ok(events)
         }
-        RunCommand::CompleteStage { stage } => {
+        RunCommand::CompleteStage { stage, work_in_progress } => {
             in_graph(run, stage)?;
+            if work_in_progress {
+                return Err(Rejection::StageRunning { stage });
+            }
             let status = run.status(stage);
             match (&status.stage_id, status.completed) {
                 (_, true) => Ok(vec![]),

@@ -183,15 +183,17 @@ fn skipped_stage_satisfies_gates_and_chains_null() {
 fn completing_a_running_stage_records_it_once() {
     let mut events = pipeline_through(TableSelection);
     events.push(locked(Parse));
-    given(events.clone()).when(RunCommand::CompleteStage { stage: Parse }).then_events(vec![completed(Parse)]);
+    given(events.clone())
+        .when(RunCommand::CompleteStage { stage: Parse, work_in_progress: false })
+        .then_events(vec![completed(Parse)]);
     events.push(completed(Parse));
-    given(events).when(RunCommand::CompleteStage { stage: Parse }).then_events(vec![]);
+    given(events).when(RunCommand::CompleteStage { stage: Parse, work_in_progress: false }).then_events(vec![]);
 }
 
 #[test]
 fn completing_an_unlocked_stage_is_refused() {
     given(pipeline_through(Selection))
-        .when(RunCommand::CompleteStage { stage: Parse })
+        .when(RunCommand::CompleteStage { stage: Parse, work_in_progress: false })
         .then_rejects(Rejection::StageNotLocked { stage: Parse });
 }
 
@@ -358,4 +360,11 @@ fn a_failed_stage_starts_over_when_locked_again() {
     let mut events = running_parse();
     events.push(RunEvent::StageFailed { stage: Parse, stage_id: parse_id(), error: "disk full".into() });
     given(events).when(lock(Parse)).then_events(vec![locked(Parse)]);
+}
+
+#[test]
+fn a_stage_doing_its_own_work_cannot_be_completed_from_outside() {
+    given(running_parse())
+        .when(RunCommand::CompleteStage { stage: Parse, work_in_progress: true })
+        .then_rejects(Rejection::StageRunning { stage: Parse });
 }

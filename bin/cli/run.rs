@@ -1,0 +1,241 @@
+//! `dat run FOLDER`: the whole pipeline in one command, in this process. FOLDER is the
+//! workspace; every stage is locked with its defaults (context and preview skipped), with a
+//! progress bar while parse and export work, then a summary. The exported dataset is copied
+//! to `--out` as `data.<ext>` + `manifest.json`. Exits 1 when no table could be parsed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use clap::Args;
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use dat_actors::adapters::AdapterRegistry;
+use dat_actors::workers::ProbePool;
+use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
+use dat_contracts::bundle::{parse_files, ParseManifest, PrepReport};
+use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
+use dat_events::RunView;
+use dat_store::{ArtifactStore, Durability, SledLog};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+
+use crate::daemon::log_dir;
+
+/// `dat run` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The folder to turn into a dataset (the workspace).
+    pub folder: PathBuf,
+    /// Export format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub export: ExportFormatArg,
+    /// Where the dataset is written.
+    #[arg(long, default_value = "dat-out")]
+    pub out: PathBuf,
+    /// Data dir for the log and artifacts [default: FOLDER/.dat].
+    #[arg(long, env = "DAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The export formats, for clap.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[allow(missing_docs)]
+pub enum ExportFormatArg {
+    Parquet,
+    Csv,
+    Tsv,
+    Json,
+    Jsonl,
+    Xlsx,
+}
+
+impl ExportFormatArg {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormatArg::Parquet => "parquet",
+            ExportFormatArg::Csv => "csv",
+            ExportFormatArg::Tsv => "tsv",
+            ExportFormatArg::Json => "json",
+            ExportFormatArg::Jsonl => "jsonl",
+            ExportFormatArg::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// When a stage fails, the data dir is held by a daemon, or no table could be parsed.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(pipeline(args))
+}
+
+fn lock(stage: Stage, body: Value) -> anyhow::Result<LockRequest> {
+    Ok(LockRequest::parse(stage, body)?)
+}
+
+async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let workspace = Workspace::open(&args.folder).with_context(|| format!("cannot open {}", args.folder.display()))?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| args.folder.join(".dat"));
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let log = Arc::new(SledLog::open(&log_dir(&data_dir), Durability::Flush)?);
+    let adapters = AdapterRegistry::default();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let registry = Registry::new(RegistryConfig {
+        log: log.clone(),
+        artifacts: ArtifactStore::new(&data_dir),
+        workspace,
+        stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters)),
+        stage_graph: StageGraphConfig::default(),
+        progress: Default::default(),
+    });
+    let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());
+    let run = registry.create(name, None).await?.run_id;
+    let outcome = walk(&registry, run, &args).await;
+    registry.shutdown().await?;
+    let (view, format) = outcome?;
+    summarize(&data_dir, run, &view, &args, format, started.elapsed())
+}
+
+async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result<(RunView, &'static str)> {
+    let spinner = ProgressBar::new_spinner();
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    for (stage, body) in [
+        (Stage::Discovery, json!({"root": "."})),
+        (Stage::Selection, json!({})),
+        (Stage::TableAvailability, json!({})),
+        (Stage::TableSelection, json!({})),
+    ] {
+        spinner.set_message(format!("{stage}…"));
+        registry.lock(run, lock(stage, body)?).await?;
+        if stage == Stage::Selection {
+            registry.skip(run, Stage::Context).await?;
+        }
+    }
+    registry.skip(run, Stage::Preview).await?;
+    spinner.finish_and_clear();
+    registry.lock(run, lock(Stage::Parse, json!({}))?).await?;
+    wait(registry, run, Stage::Parse).await?;
+    let format = args.export.name();
+    registry.lock(run, lock(Stage::Export, json!({ "format": format }))?).await?;
+    let view = wait(registry, run, Stage::Export).await?;
+    Ok((view, format))
+}
+
+/// Waits for a background stage, drawing its progress.
+async fn wait(registry: &Registry, run: RunId, stage: Stage) -> anyhow::Result<RunView> {
+    let mut updates = registry.progress();
+    let bar = ProgressBar::new(100);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:8} [{bar:40}] {pos:>3}% {prefix}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(stage.to_string());
+    loop {
+        while let Ok(progress) = updates.try_recv() {
+            if progress.run_id == run && progress.stage == stage {
+                bar.set_position(progress.percent as u64);
+                bar.set_prefix(format!(
+                    "{}/{} tables, {} rows",
+                    progress.tables_done, progress.tables_total, progress.rows
+                ));
+            }
+        }
+        let view = registry.get(run).await?;
+        let status = view.stages.get(&stage).ok_or_else(|| anyhow!("no {stage} in this run"))?;
+        if let Some(error) = &status.error {
+            bar.abandon();
+            bail!("{stage} failed: {error}");
+        }
+        if status.completed {
+            bar.set_position(100);
+            bar.finish_and_clear();
+            return Ok(view);
+        }
+        if !status.running {
+            bar.abandon();
+            bail!("{stage} stopped before completing");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+fn artifact_dir(data_dir: &Path, view: &RunView, stage: Stage) -> anyhow::Result<PathBuf> {
+    let id =
+        view.stages.get(&stage).and_then(|s| s.stage_id.clone()).ok_or_else(|| anyhow!("{stage} is not locked"))?;
+    Ok(data_dir.join("runs").join(view.run_id.to_string()).join(id.to_string()))
+}
+
+fn summarize(
+    data_dir: &Path,
+    run: RunId,
+    view: &RunView,
+    args: &RunArgs,
+    format: &str,
+    elapsed: Duration,
+) -> anyhow::Result<()> {
+    let discovery: Value = read_json(&artifact_dir(data_dir, view, Stage::Discovery)?.join("artifact.json"))?;
+    let availability: Value =
+        read_json(&artifact_dir(data_dir, view, Stage::TableAvailability)?.join("artifact.json"))?;
+    let parse_dir = artifact_dir(data_dir, view, Stage::Parse)?;
+    let manifest: ParseManifest = read_json(&parse_dir.join(parse_files::MANIFEST))?;
+    let report: PrepReport = read_json(&parse_dir.join(parse_files::PREP_REPORT))?;
+    let export: Value = read_json(&artifact_dir(data_dir, view, Stage::Export)?.join("artifact.json"))?;
+    let dataset_id =
+        export.get("dataset_id").and_then(Value::as_str).ok_or_else(|| anyhow!("export names no dataset"))?;
+    let dataset_dir = data_dir.join("datasets").join(dataset_id);
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let data_file = format!("data.{format}");
+    for name in [data_file.as_str(), "manifest.json"] {
+        std::fs::copy(dataset_dir.join(name), args.out.join(name))
+            .with_context(|| format!("cannot copy {name} to {}", args.out.display()))?;
+    }
+
+    let parsed = report.tables.iter().filter(|t| t.status == "parsed").count();
+    let failed = report.tables.len() - parsed;
+    let counts = availability.get("counts").cloned().unwrap_or(Value::Null);
+    let statuses = counts
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY);
+    let number = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let rows = [
+        ("run", run.to_string()),
+        (
+            "files",
+            format!(
+                "{} found, {} supported",
+                number(&discovery, "supported") + number(&discovery, "unsupported"),
+                number(&discovery, "supported")
+            ),
+        ),
+        ("tables", statuses),
+        ("parsed", format!("{parsed} parsed, {failed} failed")),
+        ("rows", manifest.rows.to_string()),
+        ("columns", manifest.columns.len().to_string()),
+        ("rejects", manifest.rejects.to_string()),
+        ("time", format!("{:.2} s", elapsed.as_secs_f64())),
+        ("output", args.out.join(&data_file).display().to_string()),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_owned(), v]);
+    }
+    println!("{t}");
+    for table in report.tables.iter().filter(|t| t.status != "parsed") {
+        eprintln!("failed: {}: {}", table.table_id, table.warnings.join("; "));
+    }
+    if parsed == 0 {
+        bail!("no table could be parsed");
+    }
+    Ok(())
+}
