@@ -8,5 +8,6 @@ mod cli;
 mod concurrency;
 mod crash_recovery;
 mod lifecycle;
+mod parse;
 mod probe;
 mod stages;

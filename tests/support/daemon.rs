@@ -32,6 +32,13 @@ impl Dirs {
     }
 }
 
+impl Dirs {
+    /// The same workspace with another data dir (kept alive with these dirs).
+    pub fn with_data_dir(&self, data_dir: &Path) -> Dirs {
+        Dirs { _tmp: self._tmp.clone(), workspace: self.workspace.clone(), data_dir: data_dir.to_path_buf() }
+    }
+}
+
 /// Runs the `dat` CLI to completion.
 pub fn dat(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dat")).args(args).output().expect("run dat")
