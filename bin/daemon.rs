@@ -11,6 +11,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use dat_actors::adapters::AdapterRegistry;
+use dat_actors::datasets::Datasets;
 use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
 use dat_store::{ArtifactStore, Durability, SledLog};
@@ -40,15 +41,18 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = ProbePool::start(cores, adapters.clone());
+    // Exported datasets: written by the export stage, served by `/api/datasets`.
+    let datasets_dir = settings.data_dir.join("datasets");
     let registry = web::Data::new(Registry::new(RegistryConfig {
         log: log.clone(),
         artifacts: ArtifactStore::new(&settings.data_dir),
         workspace,
-        stages: Stages::standard(adapters.clone(), log, pool),
+        stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone()),
         stage_graph: settings.stage_graph.clone(),
         progress: Default::default(),
     }));
     let token = web::Data::new(settings.token.clone());
+    let datasets = web::Data::new(Datasets::new(datasets_dir));
     let body_limit = settings.body_limit;
     let app_registry = registry.clone();
     let server = HttpServer::new(move || {
@@ -56,6 +60,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .into_utoipa_app()
             .app_data(app_registry.clone())
             .app_data(token.clone())
+            .app_data(datasets.clone())
             .app_data(web::Data::new(adapters.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .configure(http::routes)
@@ -65,6 +70,8 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .wrap(from_fn(http::auth::require_token))
     })
     .disable_signals()
+    // Long-lived progress streams must not hold shutdown up: they are cut after this grace.
+    .shutdown_timeout(3)
     .workers(2)
     .listen(listener)?;
     let address = server.addrs().first().copied().context("the server is not bound to any address")?;

@@ -116,3 +116,35 @@ fn identical_input_gives_identical_ids_and_bytes_and_an_edit_changes_both() {
     assert_ne!(view_d["stages"]["parse"]["stage_id"], view_a["stages"]["parse"]["stage_id"]);
     assert_ne!(dataset(&d, &run_d, &view_d), bytes);
 }
+
+#[test]
+fn progress_streams_as_server_sent_events_while_parse_works() {
+    use std::io::BufRead;
+    let d = Daemon::start_with(drift_dirs(), &[]);
+    let run = d.create_run();
+    for (stage, body) in [
+        ("discovery", r#"{"root": "data"}"#),
+        ("selection", "{}"),
+        ("table_availability", "{}"),
+        ("table_selection", "{}"),
+    ] {
+        d.lock(&run, stage, body);
+    }
+    let response = ureq::get(&format!("{}/api/dat/runs/{run}/progress", d.url)).call().expect("progress stream");
+    assert_eq!(response.content_type(), "text/event-stream");
+    let reader = std::io::BufReader::new(response.into_reader());
+    d.lock(&run, "parse", "{}");
+    let mut last = Value::Null;
+    for line in reader.lines() {
+        let line = line.expect("line");
+        if let Some(data) = line.strip_prefix("data: ") {
+            last = serde_json::from_str(data).expect("progress JSON");
+            if last["tables_done"] == last["tables_total"] {
+                break;
+            }
+        }
+    }
+    assert_eq!(last["run_id"], run.as_str());
+    assert_eq!(last["stage"], "parse");
+    assert_eq!(last["tables_total"], 5);
+}

@@ -131,7 +131,12 @@ fn main() {
             log: log.clone(),
             artifacts: ArtifactStore::new(tmp.path().join("data")),
             workspace: Workspace::open(&workspace).expect("workspace"),
-            stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters)),
+            stages: Stages::standard(
+                adapters.clone(),
+                log,
+                ProbePool::start(cores, adapters),
+                tmp.path().join("data/datasets"),
+            ),
             stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
         });

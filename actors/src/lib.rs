@@ -6,6 +6,7 @@
 //! Actors never panic across their boundary: every handler returns a [`RunError`].
 //!
 //! # Layout
+//! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
 //! - [`progress`]: [`ProgressHub`], live progress of background work.
 //! - [`run`]: the run actor, its messages and [`RunError`].
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod datasets;
 pub mod progress;
 pub mod registry;
 pub mod run;

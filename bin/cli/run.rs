@@ -87,7 +87,7 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         log: log.clone(),
         artifacts: ArtifactStore::new(&data_dir),
         workspace,
-        stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters)),
+        stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters), data_dir.join("datasets")),
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
     });

@@ -4,6 +4,7 @@
 mod adapters;
 pub mod auth;
 pub mod body;
+mod datasets;
 pub mod error;
 mod health;
 mod runs;
@@ -24,12 +25,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(runs::delete_run)
         .service(runs::run_events)
         .service(runs::cancel_run)
+        .service(runs::run_progress)
         .service(stages::stage_status)
         .service(stages::lock_stage)
         .service(stages::unlock_stage)
         .service(stages::skip_stage)
         .service(stages::complete_stage)
-        .service(stages::stage_artifact);
+        .service(stages::stage_artifact)
+        .service(datasets::list_datasets)
+        .service(datasets::get_dataset)
+        .service(datasets::preview_dataset)
+        .service(datasets::dataset_lineage);
 }
 
 /// Serves the OpenAPI document held in app data.

@@ -157,3 +157,37 @@ pub async fn cancel_run(
     let view = registry.cancel(run_id(&path)?, body.reason, body.by).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
+
+/// Live progress of the run's background work as server-sent events: one `progress` event per
+/// update (`{run_id, stage, tables_done, tables_total, rows, bytes, percent}`), a comment line
+/// every 15 s to keep the connection open. Progress is not logged; a client that connects late
+/// sees updates from then on.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id")),
+    responses((status = 200, description = "text/event-stream of progress events"), (status = 404, description = "Unknown run"))
+)]
+#[get("/api/dat/runs/{run_id}/progress")]
+pub async fn run_progress(registry: web::Data<Registry>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let run = run_id(&path)?;
+    registry.get(run).await?;
+    let updates = registry.progress();
+    let stream = futures_util::stream::unfold(updates, move |mut updates| async move {
+        loop {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(15), updates.recv()).await;
+            let frame = match next {
+                Err(_) => ": keep-alive\n\n".to_owned(),
+                Ok(Ok(progress)) if progress.run_id == run => {
+                    format!("event: progress\ndata: {}\n\n", serde_json::to_string(&progress).unwrap_or_default())
+                }
+                Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+            };
+            return Some((Ok::<_, actix_web::Error>(web::Bytes::from(frame)), updates));
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(stream))
+}

@@ -6,6 +6,7 @@
 mod availability;
 pub mod background;
 mod discovery;
+pub(crate) mod export;
 pub(crate) mod parse;
 mod preview;
 mod record;
@@ -138,8 +139,13 @@ impl Default for Stages {
 }
 
 impl Stages {
-    /// The executors that do each stage's real work (parse and export still record inputs).
-    pub fn standard(adapters: AdapterRegistry, fingerprints: Arc<dyn FingerprintCache>, pool: ProbePool) -> Self {
+    /// The executors that do each stage's real work; exported datasets go to `datasets_dir`.
+    pub fn standard(
+        adapters: AdapterRegistry,
+        fingerprints: Arc<dyn FingerprintCache>,
+        pool: ProbePool,
+        datasets_dir: std::path::PathBuf,
+    ) -> Self {
         let parse_adapters = adapters.clone();
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
@@ -148,6 +154,7 @@ impl Stages {
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
             .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores() }))
+            .with(Stage::Export, Arc::new(export::ExportDataset { datasets_dir }))
     }
 
     /// Replaces the executor of `stage`.
