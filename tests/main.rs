@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod concurrency;
 mod crash_recovery;
+mod export;
 mod lifecycle;
 mod parse;
 mod probe;

@@ -27,6 +27,11 @@ impl TypeTally {
         });
     }
 
+    /// Whether the column is already text, which no further cell can change.
+    pub(crate) fn is_string(&self) -> bool {
+        self.seen == Some(ColumnType::String)
+    }
+
     /// Marks the column nullable (a row lacked it, or a cell could not be read as a value).
     pub(crate) fn mark_null(&mut self) {
         self.nullable = true;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use dat_contracts::{TablePreview, TableProbe, TableStatus};
 use serde::Serialize;
 
-pub use source::{Compression, Counting, SourceFile};
+pub use source::{ByteCount, Compression, Counting, SourceFile};
 
 /// Why a preview could not be read. The preview records it for the table; the run goes on.
 #[derive(Debug, thiserror::Error)]

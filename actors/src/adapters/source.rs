@@ -1,11 +1,11 @@
 //! A file handed to an adapter: its workspace path (for ids and messages, never absolute) and
 //! its place on disk, plus the compression its name declares.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use dat_contracts::WorkspacePath;
 
@@ -64,7 +64,7 @@ impl SourceFile<'_> {
     ///
     /// # Errors
     /// The I/O error of opening the file or starting the decoder.
-    pub fn open(&self) -> io::Result<Box<dyn Read>> {
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         self.decode(BufReader::with_capacity(256 * 1024, File::open(self.disk)?))
     }
 
@@ -73,13 +73,13 @@ impl SourceFile<'_> {
     ///
     /// # Errors
     /// The I/O error of opening the file or starting the decoder.
-    pub fn open_counted(&self) -> io::Result<(Box<dyn Read>, ByteCount)> {
+    pub fn open_counted(&self) -> io::Result<(Box<dyn Read + Send>, ByteCount)> {
         // A small buffer under the decoder keeps the counter close to what was decoded.
         let (disk, from_disk) = Counting::new(BufReader::with_capacity(64 * 1024, File::open(self.disk)?));
         Ok((self.decode(disk)?, from_disk))
     }
 
-    fn decode(&self, raw: impl BufRead + 'static) -> io::Result<Box<dyn Read>> {
+    fn decode(&self, raw: impl BufRead + Send + 'static) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self.compression {
             None => Box::new(raw),
             Some(Compression::Gzip) => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
@@ -89,7 +89,7 @@ impl SourceFile<'_> {
 }
 
 /// A running count of bytes, shared between a [`Counting`] reader and whoever estimates from it.
-pub type ByteCount = Rc<Cell<u64>>;
+pub type ByteCount = Arc<AtomicU64>;
 
 /// A reader that counts the bytes taken from it, by `read` or by `consume`.
 pub struct Counting<R> {
@@ -100,7 +100,7 @@ pub struct Counting<R> {
 impl<R> Counting<R> {
     /// Wraps `inner`; the counter starts at 0.
     pub fn new(inner: R) -> (Self, ByteCount) {
-        let count = Rc::new(Cell::new(0));
+        let count = Arc::new(AtomicU64::new(0));
         (Counting { inner, count: count.clone() }, count)
     }
 }
@@ -108,7 +108,7 @@ impl<R> Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.count.set(self.count.get() + n as u64);
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -119,7 +119,7 @@ impl<R: BufRead> BufRead for Counting<R> {
     }
 
     fn consume(&mut self, amount: usize) {
-        self.count.set(self.count.get() + amount as u64);
+        self.count.fetch_add(amount as u64, Ordering::Relaxed);
         self.inner.consume(amount);
     }
 }

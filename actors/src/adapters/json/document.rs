@@ -7,17 +7,16 @@
 //! An array is read element by element and only up to the probe budget; a single object is read
 //! whole (keeping only its keys and value types, so memory stays small but time is linear).
 
-use std::cell::Cell;
 use std::fmt;
 use std::io::BufRead;
-use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use dat_contracts::{ColumnType, TablePreview, TableProbe, TableStatus};
 use serde::de::{self, Deserialize, DeserializeSeed, SeqAccess, Visitor};
 
 use super::shape::{describe, Element, ElementSeed, Kind};
 use super::{message, unreadable, Input, Scan, PREVIEW_BYTES};
-use crate::adapters::{AdapterError, SourceFile};
+use crate::adapters::{AdapterError, ByteCount, SourceFile};
 
 /// How many skipped elements a warning lists by number.
 const LISTED_ELEMENTS: usize = 10;
@@ -218,7 +217,7 @@ fn first_token(reader: &mut dyn BufRead) -> std::io::Result<(Option<u8>, Offset)
 struct ArraySeed<'a> {
     doc: &'a mut Document,
     keep: usize,
-    consumed: Rc<Cell<u64>>,
+    consumed: ByteCount,
 }
 
 impl<'de> DeserializeSeed<'de> for ArraySeed<'_> {
@@ -240,7 +239,7 @@ impl<'de> Visitor<'de> for ArraySeed<'_> {
         loop {
             let keeping = self.doc.scan.kept.len() < self.keep;
             let spent = Input::budget_spent(&self.consumed);
-            if (spent && !keeping) || self.consumed.get() >= PREVIEW_BYTES {
+            if (spent && !keeping) || self.consumed.load(Ordering::Relaxed) >= PREVIEW_BYTES {
                 // Ending early: serde_json would reject the unread rest, so stop with an error
                 // and let `stopped` tell the caller it was ours.
                 self.doc.stopped = true;

@@ -2,6 +2,7 @@
 //! not a JSON object is skipped and named in a warning (`partial`); if no line is good, `error`.
 
 use std::io::{BufRead, Read};
+use std::sync::atomic::Ordering;
 
 use dat_contracts::{TablePreview, TableProbe, TableStatus};
 use serde::de::DeserializeSeed;
@@ -93,7 +94,8 @@ fn read(input: &mut Input, keep: usize) -> std::io::Result<Lines> {
     let mut number = 0u64;
     let complete = loop {
         let keeping = lines.scan.kept.len() < keep;
-        if (Input::budget_spent(&input.consumed) && !keeping) || input.consumed.get() >= PREVIEW_BYTES {
+        if (Input::budget_spent(&input.consumed) && !keeping) || input.consumed.load(Ordering::Relaxed) >= PREVIEW_BYTES
+        {
             break false;
         }
         buf.clear();

@@ -12,16 +12,15 @@ mod document;
 mod lines;
 mod shape;
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader};
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dat_contracts::{ColumnType, TablePreview, TableProbe, TableStatus};
 use serde_json::Value;
 
 use self::shape::ColumnSet;
-use crate::adapters::{Adapter, AdapterError, Counting, SourceFile};
+use crate::adapters::{Adapter, AdapterError, ByteCount, Counting, SourceFile};
 
 /// Decoded bytes the probe reads before it stops and estimates: column types over thousands of
 /// typical rows, while a probe of a huge file stays cheap.
@@ -86,11 +85,11 @@ impl Adapter for JsonlAdapter {
 struct Input {
     reader: Box<dyn BufRead>,
     /// Decoded bytes the parser has taken: the probe budget.
-    consumed: Rc<Cell<u64>>,
+    consumed: ByteCount,
     /// Decoded bytes the decoder has produced (at most one buffer ahead of `consumed`).
-    produced: Rc<Cell<u64>>,
+    produced: ByteCount,
     /// Bytes taken from the file on disk for those.
-    from_disk: Rc<Cell<u64>>,
+    from_disk: ByteCount,
     /// The file's size on disk.
     size: u64,
 }
@@ -108,14 +107,18 @@ impl Input {
     }
 
     /// Whether the parser has read the probe's budget.
-    fn budget_spent(consumed: &Cell<u64>) -> bool {
-        consumed.get() >= PROBE_BYTES
+    fn budget_spent(consumed: &AtomicU64) -> bool {
+        consumed.load(Ordering::Relaxed) >= PROBE_BYTES
     }
 
     /// Rows in the whole file, scaled from `rows` read so far: by the share of the decoded
     /// stream the parser took, then by the share of the file on disk the decoder took.
     fn estimate(&self, rows: u64) -> u64 {
-        let (consumed, produced, from_disk) = (self.consumed.get(), self.produced.get(), self.from_disk.get());
+        let (consumed, produced, from_disk) = (
+            self.consumed.load(Ordering::Relaxed),
+            self.produced.load(Ordering::Relaxed),
+            self.from_disk.load(Ordering::Relaxed),
+        );
         let scaled = u128::from(rows) * u128::from(produced) * u128::from(self.size)
             / (u128::from(consumed.max(1)) * u128::from(from_disk.max(1)));
         u64::try_from(scaled).unwrap_or(u64::MAX).max(rows)

@@ -58,7 +58,7 @@ impl SampleError {
 }
 
 /// The sample, and the stream positioned right after it (for the preview to read on).
-pub(super) fn read_sample(file: &SourceFile<'_>) -> Result<(Sample, Box<dyn Read>), SampleError> {
+pub(super) fn read_sample(file: &SourceFile<'_>) -> Result<(Sample, Box<dyn Read + Send>), SampleError> {
     let disk = File::open(file.disk).map_err(SampleError::Io)?;
     let disk_size = disk.metadata().map_err(SampleError::Io)?.len();
     if disk_size == 0 {
@@ -73,6 +73,7 @@ pub(super) fn read_sample(file: &SourceFile<'_>) -> Result<(Sample, Box<dyn Read
     let mut raw = Vec::with_capacity(SAMPLE_BYTES + 1);
     stream.by_ref().take(SAMPLE_BYTES as u64 + 1).read_to_end(&mut raw).map_err(classify)?;
     let complete = raw.len() <= SAMPLE_BYTES;
-    let disk_read = if file.compression.is_some() { consumed.get() } else { raw.len() as u64 };
+    let disk_read =
+        if file.compression.is_some() { consumed.load(std::sync::atomic::Ordering::Relaxed) } else { raw.len() as u64 };
     Ok((Sample { raw, complete, disk_size, disk_read }, stream))
 }

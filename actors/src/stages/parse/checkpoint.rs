@@ -55,28 +55,31 @@ pub(crate) fn load(dir: &Path) -> Option<TableCheckpoint> {
     serde_json::from_slice(&fs::read(dir.join(TABLE_FILE)).ok()?).ok()
 }
 
+/// What reading any table needs: where files are, how to read them, and whom to tell.
+pub(crate) struct Reading<'a> {
+    pub(crate) adapters: &'a AdapterRegistry,
+    pub(crate) workspace: &'a Workspace,
+    /// Rows per chunk for files above [`STREAM_ABOVE_BYTES`].
+    pub(crate) chunk_rows: usize,
+    /// Told the rows of each chunk written.
+    pub(crate) on_chunk: &'a (dyn Fn(u64) + Sync),
+    /// Asked between chunks.
+    pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
+}
+
 /// Reads `table` into the checkpoint folder `dir` (replacing any partial attempt).
-/// `should_stop` is asked between chunks.
 ///
 /// # Errors
 /// [`ReadError::Failed`] when the table cannot be read (nothing is left behind),
 /// [`ReadError::Stopped`] when asked to stop.
-pub(crate) fn write(
-    adapters: &AdapterRegistry,
-    workspace: &Workspace,
-    table: &SelectedTable,
-    dir: &Path,
-    chunk_rows: usize,
-    on_chunk: &(dyn Fn(u64) + Sync),
-    should_stop: &(dyn Fn() -> bool + Sync),
-) -> Result<TableCheckpoint, ReadError> {
+pub(crate) fn write(reading: &Reading<'_>, table: &SelectedTable, dir: &Path) -> Result<TableCheckpoint, ReadError> {
     let parent = dir.parent().ok_or_else(|| ReadError::Failed("bad checkpoint folder".into()))?;
     fs::create_dir_all(parent).map_err(|e| ReadError::Failed(format!("cannot create checkpoints: {e}")))?;
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempdir_in(parent)
         .map_err(|e| ReadError::Failed(format!("cannot create a checkpoint: {e}")))?;
-    let checkpoint = fill(adapters, workspace, table, tmp.path(), chunk_rows, on_chunk, should_stop)?;
+    let checkpoint = fill(reading, table, tmp.path())?;
     let bytes = serde_json::to_vec(&checkpoint).map_err(|e| ReadError::Failed(e.to_string()))?;
     fs::write(tmp.path().join(TABLE_FILE), bytes).map_err(|e| ReadError::Failed(format!("cannot write: {e}")))?;
     if dir.exists() {
@@ -90,21 +93,13 @@ pub(crate) fn write(
     Ok(checkpoint)
 }
 
-fn fill(
-    adapters: &AdapterRegistry,
-    workspace: &Workspace,
-    table: &SelectedTable,
-    dir: &Path,
-    chunk_rows: usize,
-    on_chunk: &(dyn Fn(u64) + Sync),
-    should_stop: &(dyn Fn() -> bool + Sync),
-) -> Result<TableCheckpoint, ReadError> {
-    let disk = workspace.resolve(&table.file).map_err(|e| ReadError::Failed(e.to_string()))?;
+fn fill(reading: &Reading<'_>, table: &SelectedTable, dir: &Path) -> Result<TableCheckpoint, ReadError> {
+    let disk = reading.workspace.resolve(&table.file).map_err(|e| ReadError::Failed(e.to_string()))?;
     let size = fs::metadata(&disk).map(|m| m.len()).map_err(|e| ReadError::Failed(format!("cannot read: {e}")))?;
     let name = table.file.segments().last().unwrap_or_default().to_owned();
-    let compression = adapters.for_name(&name).and_then(|(_, c)| c);
+    let compression = reading.adapters.for_name(&name).and_then(|(_, c)| c);
     let source = SourceFile { path: &table.file, disk: &disk, compression };
-    let chunk_rows = if size > STREAM_ABOVE_BYTES { chunk_rows.max(1) } else { usize::MAX };
+    let chunk_rows = if size > STREAM_ABOVE_BYTES { reading.chunk_rows.max(1) } else { usize::MAX };
     let mut checkpoint = TableCheckpoint {
         table_id: table.table_id.clone(),
         columns: vec![],
@@ -114,7 +109,7 @@ fn fill(
         rejects: vec![],
     };
     let mut emit = |mut frame: DataFrame, types: Vec<ColumnType>| -> Result<(), ReadError> {
-        if should_stop() {
+        if (reading.should_stop)() {
             return Err(ReadError::Stopped);
         }
         for (column, dtype) in frame.columns().iter().zip(types) {
@@ -127,11 +122,12 @@ fn fill(
         }
         let path = part_file(dir, checkpoint.parts.len());
         let file = fs::File::create(&path).map_err(|e| ReadError::Failed(format!("cannot write a part: {e}")))?;
-        ParquetWriter::new(file).finish(&mut frame)?;
+        // Parts are read once more, by assembly: fast LZ4 rather than the dataset's zstd.
+        ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw).finish(&mut frame)?;
         let rows = frame.height() as u64;
         checkpoint.rows += rows;
         checkpoint.parts.push(rows);
-        on_chunk(rows);
+        (reading.on_chunk)(rows);
         Ok(())
     };
     let rejects = read_table(&source, &table.adapter, table.sheet.as_deref(), chunk_rows, &mut emit)?;

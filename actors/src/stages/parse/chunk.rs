@@ -4,6 +4,8 @@
 //! by the probe's rules (int → float → string, date → datetime → string), so parse and probe
 //! agree on what a column is.
 
+use std::borrow::Cow;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use dat_contracts::ColumnType;
 use polars::prelude::*;
@@ -28,7 +30,64 @@ pub(crate) enum Cell {
     Bool(bool),
 }
 
+/// A cell that can be read as each column type; `None` when it is null or does not fit.
+/// Shared by [`Cell`] and raw text cells (`Option<&str>`, `None` for null) so that every
+/// reader converts values by the same rules.
+pub(crate) trait TypedCell {
+    /// The type of this cell on its own.
+    fn column_type(&self) -> ColumnType;
+    fn as_i64(&self) -> Option<i64>;
+    fn as_f64(&self) -> Option<f64>;
+    fn as_bool(&self) -> Option<bool>;
+    fn as_date(&self) -> Option<NaiveDate>;
+    fn as_datetime(&self) -> Option<NaiveDateTime>;
+    fn as_text(&self) -> Option<Cow<'_, str>>;
+}
+
+/// Text cells: trimmed before they are typed; kept as written when they are strings.
+impl TypedCell for Option<&str> {
+    fn column_type(&self) -> ColumnType {
+        self.map_or(ColumnType::Null, infer::cell_type)
+    }
+
+    fn as_i64(&self) -> Option<i64> {
+        infer::parse_int(self.as_ref()?.trim())
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        let t = self.as_ref()?.trim();
+        infer::parse_float(t).or_else(|| infer::parse_int(t).map(|i| i as f64))
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        infer::parse_bool(self.as_ref()?.trim())
+    }
+
+    fn as_date(&self) -> Option<NaiveDate> {
+        infer::parse_date(self.as_ref()?.trim())
+    }
+
+    fn as_datetime(&self) -> Option<NaiveDateTime> {
+        let t = self.as_ref()?.trim();
+        infer::parse_datetime(t).or_else(|| infer::parse_date(t).and_then(|d| d.and_hms_opt(0, 0, 0)))
+    }
+
+    fn as_text(&self) -> Option<Cow<'_, str>> {
+        self.map(Cow::Borrowed)
+    }
+}
+
 impl Cell {
+    /// The cell as text to be typed, when it is one.
+    fn text(&self) -> Option<&str> {
+        match self {
+            Cell::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl TypedCell for Cell {
     fn column_type(&self) -> ColumnType {
         match self {
             Cell::Null => ColumnType::Null,
@@ -43,8 +102,7 @@ impl Cell {
     fn as_i64(&self) -> Option<i64> {
         match self {
             Cell::Int(i) => Some(*i),
-            Cell::Text(t) => infer::parse_int(t.trim()),
-            _ => None,
+            _ => self.text().as_i64(),
         }
     }
 
@@ -52,43 +110,32 @@ impl Cell {
         match self {
             Cell::Int(i) => Some(*i as f64),
             Cell::Float(f) => Some(*f),
-            Cell::Text(t) => infer::parse_float(t.trim()).or_else(|| infer::parse_int(t.trim()).map(|i| i as f64)),
-            _ => None,
+            _ => self.text().as_f64(),
         }
     }
 
     fn as_bool(&self) -> Option<bool> {
         match self {
             Cell::Bool(b) => Some(*b),
-            Cell::Text(t) => infer::parse_bool(t.trim()),
-            _ => None,
-        }
-    }
-
-    fn as_datetime(&self) -> Option<NaiveDateTime> {
-        match self {
-            Cell::Text(t) => {
-                let t = t.trim();
-                infer::parse_datetime(t).or_else(|| infer::parse_date(t).and_then(|d| d.and_hms_opt(0, 0, 0)))
-            }
-            _ => None,
+            _ => self.text().as_bool(),
         }
     }
 
     fn as_date(&self) -> Option<NaiveDate> {
-        match self {
-            Cell::Text(t) => infer::parse_date(t.trim()),
-            _ => None,
-        }
+        self.text().as_date()
     }
 
-    fn as_text(&self) -> Option<String> {
+    fn as_datetime(&self) -> Option<NaiveDateTime> {
+        self.text().as_datetime()
+    }
+
+    fn as_text(&self) -> Option<Cow<'_, str>> {
         match self {
             Cell::Null => None,
-            Cell::Text(t) | Cell::Str(t) => Some(t.clone()),
-            Cell::Int(i) => Some(i.to_string()),
-            Cell::Float(f) => Some(f.to_string()),
-            Cell::Bool(b) => Some(b.to_string()),
+            Cell::Text(t) | Cell::Str(t) => Some(Cow::Borrowed(t)),
+            Cell::Int(i) => Some(Cow::Owned(i.to_string())),
+            Cell::Float(f) => Some(Cow::Owned(f.to_string())),
+            Cell::Bool(b) => Some(Cow::Owned(b.to_string())),
         }
     }
 }
@@ -163,7 +210,7 @@ impl ChunkBuilder {
             let mut tally = TypeTally::default();
             cells.iter().for_each(|c| tally.observe(c.column_type()));
             let dtype = tally.info(name.as_str()).dtype;
-            columns.push(build_series(name, &cells, dtype)?.into());
+            columns.push(build_series(name, cells.as_slice(), dtype)?.into());
             types.push(dtype);
         }
         self.rows = 0;
@@ -183,12 +230,13 @@ pub(crate) fn polars_type(dtype: ColumnType) -> DataType {
     }
 }
 
-fn build_series(name: &str, cells: &[Cell], dtype: ColumnType) -> PolarsResult<Series> {
+/// A column of `dtype` from its cells (all of which fit `dtype`, or are null).
+pub(crate) fn build_series<C: TypedCell>(name: &str, cells: &[C], dtype: ColumnType) -> PolarsResult<Series> {
     let name: PlSmallStr = name.into();
     Ok(match dtype {
-        ColumnType::Int => Series::new(name, cells.iter().map(Cell::as_i64).collect::<Vec<_>>()),
-        ColumnType::Float => Series::new(name, cells.iter().map(Cell::as_f64).collect::<Vec<_>>()),
-        ColumnType::Bool => Series::new(name, cells.iter().map(Cell::as_bool).collect::<Vec<_>>()),
+        ColumnType::Int => Series::new(name, cells.iter().map(C::as_i64).collect::<Vec<_>>()),
+        ColumnType::Float => Series::new(name, cells.iter().map(C::as_f64).collect::<Vec<_>>()),
+        ColumnType::Bool => Series::new(name, cells.iter().map(C::as_bool).collect::<Vec<_>>()),
         ColumnType::Date => {
             let epoch = NaiveDate::default();
             let days: Vec<Option<i32>> =
@@ -200,7 +248,10 @@ fn build_series(name: &str, cells: &[Cell], dtype: ColumnType) -> PolarsResult<S
                 cells.iter().map(|c| c.as_datetime().map(|d| d.and_utc().timestamp_micros())).collect();
             Series::new(name, micros).cast(&polars_type(ColumnType::Datetime))?
         }
-        _ => Series::new(name, cells.iter().map(Cell::as_text).collect::<Vec<_>>()),
+        _ => {
+            let text: StringChunked = cells.iter().map(|c| c.as_text()).collect();
+            text.with_name(name).into_series()
+        }
     })
 }
 

@@ -8,6 +8,8 @@ mod assemble;
 mod checkpoint;
 pub(crate) mod chunk;
 mod read;
+mod read_json;
+mod text_chunk;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -107,6 +109,17 @@ impl BackgroundWork for ParseDataset {
         let results: Vec<Mutex<Option<Result<checkpoint::TableCheckpoint, String>>>> =
             selected.tables.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
+        let on_chunk = |rows| {
+            tally.rows.fetch_add(rows, Ordering::Relaxed);
+            publish();
+        };
+        let reading = checkpoint::Reading {
+            adapters: &self.adapters,
+            workspace: job.ctx.workspace,
+            chunk_rows,
+            on_chunk: &on_chunk,
+            should_stop: &should_stop,
+        };
         std::thread::scope(|scope| {
             for _ in 0..self.workers.max(1) {
                 scope.spawn(|| loop {
@@ -119,39 +132,25 @@ impl BackgroundWork for ParseDataset {
                     let reused = job.checkpoint(&table.table_id).and_then(|_| checkpoint::load(&dir));
                     let outcome = match reused {
                         Some(done) => Ok(done),
-                        None => {
-                            let on_chunk = |rows| {
-                                tally.rows.fetch_add(rows, Ordering::Relaxed);
-                                publish();
-                            };
-                            match checkpoint::write(
-                                &self.adapters,
-                                job.ctx.workspace,
-                                table,
-                                &dir,
-                                chunk_rows,
-                                &on_chunk,
-                                &should_stop,
-                            ) {
-                                Ok(done) => {
-                                    let artifact = dat_events::ArtifactRef(format!(
-                                        "{}/{}/{}",
-                                        job.artifact.0,
-                                        parse_files::CHECKPOINTS,
-                                        checkpoint::folder_name(&table.table_id)
-                                    ));
-                                    if report.checkpoint(&table.table_id, done.rows, artifact).is_err() {
-                                        stopped.store(true, Ordering::SeqCst);
-                                    }
-                                    Ok(done)
-                                }
-                                Err(ReadError::Stopped) => {
+                        None => match checkpoint::write(&reading, table, &dir) {
+                            Ok(done) => {
+                                let artifact = dat_events::ArtifactRef(format!(
+                                    "{}/{}/{}",
+                                    job.artifact.0,
+                                    parse_files::CHECKPOINTS,
+                                    checkpoint::folder_name(&table.table_id)
+                                ));
+                                if report.checkpoint(&table.table_id, done.rows, artifact).is_err() {
                                     stopped.store(true, Ordering::SeqCst);
-                                    break;
                                 }
-                                Err(ReadError::Failed(reason)) => Err(reason),
+                                Ok(done)
                             }
-                        }
+                            Err(ReadError::Stopped) => {
+                                stopped.store(true, Ordering::SeqCst);
+                                break;
+                            }
+                            Err(ReadError::Failed(reason)) => Err(reason),
+                        },
                     };
                     tally.tables_done.fetch_add(1, Ordering::Relaxed);
                     tally.bytes_done.fetch_add(size_of(table.file.as_str()), Ordering::Relaxed);

@@ -6,16 +6,15 @@
 //! placed); a shorter row is kept with nulls. A JSON array element that is not an object is
 //! rejected with its element number as its line. Nested JSON values are kept as JSON text.
 
-use std::io::{BufRead, BufReader};
-
 use dat_contracts::ColumnType;
 use polars::prelude::*;
 use serde_json::Value;
 
 use super::chunk::{Cell, ChunkBuilder};
+use super::read_json;
+use super::text_chunk::TextChunk;
 use crate::adapters::excel::{cell as excel_cell, read_sheet};
-use crate::adapters::text::infer::is_null;
-use crate::adapters::text::records::open_records;
+use crate::adapters::text::records::{open_records, TextRecords};
 use crate::adapters::SourceFile;
 
 /// A row that could not be parsed.
@@ -60,8 +59,8 @@ pub(crate) fn read_table(
 ) -> Result<Vec<Reject>, ReadError> {
     match adapter {
         "csv" => read_delimited(file, chunk_rows, emit),
-        "jsonl" => read_json_lines(file, chunk_rows, emit),
-        "json" => read_json(file, chunk_rows, emit),
+        "jsonl" => read_json::read_json_lines(file, chunk_rows, emit),
+        "json" => read_json::read_json(file, chunk_rows, emit),
         "excel" => read_excel(file, sheet, chunk_rows, emit),
         "parquet" => read_parquet(file, chunk_rows, emit),
         other => Err(ReadError::Failed(format!("no reader for adapter `{other}`"))),
@@ -69,7 +68,12 @@ pub(crate) fn read_table(
 }
 
 /// Emits the builder's rows when it holds `chunk_rows` of them (or `force`, at the end).
-fn flush(builder: &mut ChunkBuilder, chunk_rows: usize, force: bool, emit: &mut Emit<'_>) -> Result<(), ReadError> {
+pub(super) fn flush(
+    builder: &mut ChunkBuilder,
+    chunk_rows: usize,
+    force: bool,
+    emit: &mut Emit<'_>,
+) -> Result<(), ReadError> {
     if builder.rows() >= chunk_rows || (force && builder.rows() > 0) {
         let (frame, types) = builder.take_frame()?;
         emit(frame, types)?;
@@ -77,26 +81,55 @@ fn flush(builder: &mut ChunkBuilder, chunk_rows: usize, force: bool, emit: &mut 
     Ok(())
 }
 
+/// Delimited text is read on two threads: a scanner splits records into chunks while this
+/// thread types the previous chunk and hands it on, so one large file keeps two cores busy.
+/// At most one finished chunk waits between them, which bounds memory.
 fn read_delimited(file: &SourceFile<'_>, chunk_rows: usize, emit: &mut Emit<'_>) -> Result<Vec<Reject>, ReadError> {
     let prefer_tab = file.path.as_str().to_ascii_lowercase().contains(".tsv");
-    let Some(mut table) = open_records(file, prefer_tab).map_err(|e| ReadError::Failed(e.to_string()))? else {
+    let Some(table) = open_records(file, prefer_tab).map_err(|e| ReadError::Failed(e.to_string()))? else {
         return Ok(vec![]);
     };
+    let (chunks, received) = std::sync::mpsc::sync_channel::<TextChunk>(1);
+    std::thread::scope(|scope| {
+        let scanner = scope.spawn(move || scan_records(table, chunk_rows, chunks));
+        let mut written = Ok(());
+        for chunk in received.iter() {
+            written = chunk.into_frame().map_err(ReadError::from).and_then(|(frame, types)| emit(frame, types));
+            if written.is_err() {
+                break;
+            }
+        }
+        drop(received); // a scanner still sending learns that nobody listens, and stops
+        let scanned = scanner.join().unwrap_or_else(|_| Err(ReadError::Failed("the text reader failed".into())));
+        written.and(scanned)
+    })
+}
+
+/// Reads every record of `table` into chunks of `chunk_rows` rows sent to `chunks`; returns
+/// the rejected records, or [`ReadError::Stopped`] when the receiver went away.
+fn scan_records(
+    mut table: TextRecords,
+    chunk_rows: usize,
+    chunks: std::sync::mpsc::SyncSender<TextChunk>,
+) -> Result<Vec<Reject>, ReadError> {
     let width = table.columns.len();
-    let mut builder = ChunkBuilder::new(table.columns);
+    let names = table.names();
+    let mut chunk = TextChunk::new(names.clone());
     let mut rejects = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
         match table.reader.read_record(&mut record) {
             Ok(false) => break,
-            Ok(true) => {
+            Ok(true) if record.len() > width => {
                 let line = record.position().map_or(0, |p| p.line());
-                if record.len() > width {
-                    rejects.push(Reject { line, reason: format!("{} fields, the header has {width}", record.len()) });
-                    continue;
+                rejects.push(Reject { line, reason: format!("{} fields, the header has {width}", record.len()) });
+            }
+            Ok(true) => {
+                chunk.push_record(&record);
+                if chunk.rows() >= chunk_rows {
+                    let full = std::mem::replace(&mut chunk, TextChunk::new(names.clone()));
+                    chunks.send(full).map_err(|_| ReadError::Stopped)?;
                 }
-                builder.push_row(record.iter().map(|c| if is_null(c) { Cell::Null } else { Cell::Text(c.to_owned()) }));
-                flush(&mut builder, chunk_rows, false, emit)?;
             }
             Err(e) => match e.kind() {
                 csv::ErrorKind::Io(_) => {
@@ -109,78 +142,9 @@ fn read_delimited(file: &SourceFile<'_>, chunk_rows: usize, emit: &mut Emit<'_>)
             },
         }
     }
-    flush(&mut builder, chunk_rows, true, emit)?;
-    Ok(rejects)
-}
-
-/// A JSON value as a cell: nested values as their JSON text.
-fn json_cell(value: Value) -> Cell {
-    match value {
-        Value::Null => Cell::Null,
-        Value::Bool(b) => Cell::Bool(b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Cell::Int(i),
-            None => n.as_f64().map_or(Cell::Null, Cell::Float),
-        },
-        Value::String(s) => Cell::Str(s),
-        nested => Cell::Str(nested.to_string()),
+    if chunk.rows() > 0 {
+        chunks.send(chunk).map_err(|_| ReadError::Stopped)?;
     }
-}
-
-fn push_object(builder: &mut ChunkBuilder, object: serde_json::Map<String, Value>) {
-    let cells = object.into_iter().map(|(k, v)| (builder.column_index(&k), json_cell(v))).collect();
-    builder.push_sparse(cells);
-}
-
-fn read_json_lines(file: &SourceFile<'_>, chunk_rows: usize, emit: &mut Emit<'_>) -> Result<Vec<Reject>, ReadError> {
-    let reader = BufReader::new(file.open().map_err(|e| ReadError::Failed(format!("cannot open: {e}")))?);
-    let mut builder = ChunkBuilder::new(vec![]);
-    let mut rejects = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index as u64 + 1;
-        let line = line.map_err(|e| ReadError::Failed(format!("line {line_no} cannot be read: {e}")))?;
-        let text = line.trim().trim_start_matches('\u{feff}');
-        if text.is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(object)) => {
-                push_object(&mut builder, object);
-                flush(&mut builder, chunk_rows, false, emit)?;
-            }
-            Ok(_) => rejects.push(Reject { line: line_no, reason: "not a JSON object".into() }),
-            Err(e) => rejects.push(Reject { line: line_no, reason: e.to_string() }),
-        }
-    }
-    flush(&mut builder, chunk_rows, true, emit)?;
-    Ok(rejects)
-}
-
-/// A `.json` file is read whole (documents are small in practice; JSONL streams).
-fn read_json(file: &SourceFile<'_>, chunk_rows: usize, emit: &mut Emit<'_>) -> Result<Vec<Reject>, ReadError> {
-    let reader = BufReader::new(file.open().map_err(|e| ReadError::Failed(format!("cannot open: {e}")))?);
-    let document: Value =
-        serde_json::from_reader(reader).map_err(|e| ReadError::Failed(format!("invalid JSON: {e}")))?;
-    let mut builder = ChunkBuilder::new(vec![]);
-    let mut rejects = Vec::new();
-    match document {
-        Value::Object(object) => push_object(&mut builder, object),
-        Value::Array(items) => {
-            for (index, item) in items.into_iter().enumerate() {
-                match item {
-                    Value::Object(object) => {
-                        push_object(&mut builder, object);
-                        flush(&mut builder, chunk_rows, false, emit)?;
-                    }
-                    _ => {
-                        rejects.push(Reject { line: index as u64 + 1, reason: "array element is not an object".into() })
-                    }
-                }
-            }
-        }
-        _ => return Err(ReadError::Failed("a JSON file must hold an object or an array of objects".into())),
-    }
-    flush(&mut builder, chunk_rows, true, emit)?;
     Ok(rejects)
 }
 
