@@ -5,8 +5,10 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use dat_actors::bridge::NatsUrl;
 use dat_contracts::StageGraphConfig;
 use serde::Deserialize;
 
@@ -14,6 +16,9 @@ use serde::Deserialize;
 pub const DEFAULT_BIND: &str = "127.0.0.1:8400";
 /// Default request body limit: lock bodies are small; 1 MiB leaves room for long file lists.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default interval between saves of the NATS bridge's cursor: each save is an fsync, and a
+/// crash re-publishes at most this much (JetStream drops the copies by message id).
+pub const DEFAULT_NATS_CURSOR_SAVE_MS: u64 = 200;
 
 /// How logs are written to stderr.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ValueEnum)]
@@ -54,6 +59,13 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes [default: 1048576].
     #[arg(long, env = "DAT_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// NATS server to publish every event (JetStream) and live progress to, e.g.
+    /// nats://127.0.0.1:4222 [default: none, the bridge is off].
+    #[arg(long, env = "DAT_NATS_URL")]
+    pub nats: Option<String>,
+    /// How often the NATS bridge saves its acknowledged position, in milliseconds [default: 200].
+    #[arg(long, env = "DAT_NATS_CURSOR_SAVE_MS")]
+    pub nats_cursor_save_ms: Option<u64>,
 }
 
 /// The config file: the same names as the flags, in snake_case.
@@ -67,6 +79,8 @@ struct FileSettings {
     stage_graph: Option<PathBuf>,
     log_format: Option<LogFormat>,
     body_limit: Option<usize>,
+    nats: Option<String>,
+    nats_cursor_save_ms: Option<u64>,
 }
 
 /// A bearer token. Never printed: `Debug` shows `***`.
@@ -103,6 +117,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Request body limit in bytes.
     pub body_limit: usize,
+    /// The NATS server of the bridge; `None` turns the bridge off.
+    pub nats: Option<NatsUrl>,
+    /// How often the bridge saves its cursor.
+    pub nats_cursor_save: Duration,
 }
 
 /// A setting that cannot be used. Printed as is; the process exits with code 2.
@@ -169,6 +187,13 @@ impl Settings {
             None => StageGraphConfig::default(),
         };
         let body_limit = args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
+        let nats = match (args.nats, file.nats) {
+            (Some(url), _) => Some(parse_nats(&url, "--nats / DAT_NATS_URL")?),
+            (None, Some(url)) => Some(parse_nats(&url, "config file key nats")?),
+            (None, None) => None,
+        };
+        let nats_cursor_save_ms =
+            args.nats_cursor_save_ms.or(file.nats_cursor_save_ms).unwrap_or(DEFAULT_NATS_CURSOR_SAVE_MS);
         Ok(Settings {
             bind,
             workspace,
@@ -177,8 +202,21 @@ impl Settings {
             stage_graph,
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
             body_limit,
+            nats,
+            nats_cursor_save: Duration::from_millis(nats_cursor_save_ms),
         })
     }
+}
+
+fn parse_nats(url: &str, source_name: &str) -> Result<NatsUrl, ConfigError> {
+    NatsUrl::parse(url).map_err(|e| {
+        config_error(
+            "nats",
+            source_name,
+            e,
+            "pass the NATS server as nats://HOST:PORT, or leave it out to run without NATS",
+        )
+    })
 }
 
 fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -189,7 +227,7 @@ fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
             "config file",
             path.display(),
             e,
-            "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit",
+            "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit, nats, nats_cursor_save_ms",
         )
     })
 }

@@ -1,19 +1,22 @@
 //! `dat serve`: wires the store, the registry and the HTTP server together, and shuts them down
 //! in order when the shutdown future resolves: HTTP stops accepting and finishes in-flight
-//! requests, then run actors stop after their current append, then the log is flushed.
+//! requests, then run actors stop after their current append, then the NATS bridge publishes
+//! what is left (for up to [`BRIDGE_GRACE`]) and saves its cursor, then the log is flushed.
 
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use dat_actors::adapters::AdapterRegistry;
+use dat_actors::bridge::{self, AppendSignal, BridgeConfig, BridgeSettings, BridgeStatus};
 use dat_actors::datasets::Datasets;
 use dat_actors::workers::ProbePool;
-use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
+use dat_actors::{ProgressHub, Registry, RegistryConfig, Stages, Workspace};
 use dat_store::{ArtifactStore, Durability, SledLog};
 use utoipa_actix_web::AppExt;
 
@@ -22,6 +25,10 @@ use crate::http;
 
 /// Where a running daemon announces itself, so offline commands can say who holds the data dir.
 pub const DAEMON_FILE: &str = "daemon.json";
+
+/// How long the NATS bridge may take at shutdown to publish what is left and await its acks.
+/// Short: whatever it does not publish now it publishes after the next start.
+pub const BRIDGE_GRACE: Duration = Duration::from_secs(3);
 
 /// The event log's folder inside a data dir.
 pub fn log_dir(data_dir: &Path) -> std::path::PathBuf {
@@ -43,14 +50,35 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let pool = ProbePool::start(cores, adapters.clone());
     // Exported datasets: written by the export stage, served by `/api/datasets`.
     let datasets_dir = settings.data_dir.join("datasets");
-    let registry = web::Data::new(Registry::new(RegistryConfig {
-        log: log.clone(),
-        artifacts: ArtifactStore::new(&settings.data_dir),
-        workspace,
-        stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone()),
-        stage_graph: settings.stage_graph.clone(),
-        progress: Default::default(),
-    }));
+    let progress = ProgressHub::default();
+    // Started before the registry, so nothing appends while it counts its backlog.
+    let appended = AppendSignal::default();
+    let bridge = match &settings.nats {
+        Some(url) => Some(
+            bridge::start(BridgeConfig {
+                url: url.clone(),
+                log: log.clone(),
+                signal: appended.clone(),
+                progress: Some(progress.clone()),
+                settings: BridgeSettings { cursor_save: settings.nats_cursor_save, ..Default::default() },
+            })
+            .await
+            .context("cannot start the NATS bridge")?,
+        ),
+        None => None,
+    };
+    let nats_status = web::Data::new(bridge.as_ref().map_or_else(BridgeStatus::disabled, |b| b.status()));
+    let registry = web::Data::new(Registry::with_append_signal(
+        RegistryConfig {
+            log: log.clone(),
+            artifacts: ArtifactStore::new(&settings.data_dir),
+            workspace,
+            stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone()),
+            stage_graph: settings.stage_graph.clone(),
+            progress,
+        },
+        appended,
+    ));
     let token = web::Data::new(settings.token.clone());
     let datasets = web::Data::new(Datasets::new(datasets_dir));
     let body_limit = settings.body_limit;
@@ -61,6 +89,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .app_data(app_registry.clone())
             .app_data(token.clone())
             .app_data(datasets.clone())
+            .app_data(nats_status.clone())
             .app_data(web::Data::new(adapters.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .configure(http::routes)
@@ -81,7 +110,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         .with_context(|| format!("cannot write {}", daemon_file.display()))?;
     // The one line tests and scripts wait for; logs go to stderr.
     println!("dat listening on {url}");
-    tracing::info!(%url, workspace = %settings.workspace.display(), data_dir = %settings.data_dir.display(), "daemon started");
+    tracing::info!(%url, workspace = %settings.workspace.display(), data_dir = %settings.data_dir.display(), nats = ?settings.nats, "daemon started");
 
     let server = server.run();
     let handle = server.handle();
@@ -91,6 +120,12 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     handle.stop(true).await;
     let _ = serving.await;
     registry.shutdown().await.context("final flush of the event log failed")?;
+    if let Some(bridge) = bridge {
+        tracing::info!("NATS bridge: publishing what is left and saving the cursor");
+        if let Err(e) = bridge.shutdown(BRIDGE_GRACE).await {
+            tracing::error!(error = %e, "NATS bridge cursor not saved; the next start re-publishes (de-duplicated)");
+        }
+    }
     let _ = std::fs::remove_file(&daemon_file);
     tracing::info!("stopped");
     Ok(())

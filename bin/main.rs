@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Show { run, source, json } => inspect_with(&source, |s| inspect::show(s, &run, json)),
         Command::Audit { run, source, json } => inspect_with(&source, |s| inspect::audit(s, &run, json)),
         Command::Probe { files, json } => cli::probe::probe(&files, json),
+        Command::Events(command) => cli::events::run(command),
         Command::Replay { run, until, source, json } => {
             inspect_with(&source, |s| inspect::replay_run(s, &run, until, json))
         }

@@ -9,6 +9,7 @@ mod concurrency;
 mod crash_recovery;
 mod export;
 mod lifecycle;
+mod nats;
 mod parse;
 mod probe;
 mod stages;

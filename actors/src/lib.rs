@@ -2,10 +2,12 @@
 //! executors that do each stage's work; the workspace that keeps file access inside its root;
 //! and the registry that creates, finds and rehydrates run actors.
 //!
-//! Nothing here knows HTTP, NATS wire formats or the CLI; the binary wires these together.
+//! Nothing here knows HTTP or the CLI; the binary wires these together. NATS appears only in
+//! [`bridge`].
 //! Actors never panic across their boundary: every handler returns a [`RunError`].
 //!
 //! # Layout
+//! - [`bridge`]: the NATS bridge (events to JetStream, progress to core NATS, `events tail`).
 //! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
 //! - [`progress`]: [`ProgressHub`], live progress of background work.
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod adapters;
+pub mod bridge;
 pub mod datasets;
 pub mod progress;
 pub mod registry;

@@ -10,6 +10,7 @@ use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::{replay, RawEnvelope, RunState, RunView, Seq};
 use dat_store::{ArtifactStore, EventLog};
 
+use crate::bridge::AppendSignal;
 use crate::progress::{Progress, ProgressHub};
 use crate::run::messages::*;
 use crate::run::{RunActor, RunDeps, RunError, StageArtifact};
@@ -68,9 +69,16 @@ pub struct Registry {
 impl Registry {
     /// A registry; must be called inside an actix system.
     pub fn new(config: RegistryConfig) -> Self {
+        Self::with_append_signal(config, AppendSignal::default())
+    }
+
+    /// A registry whose run actors poke `appended` after every successful append (the NATS
+    /// bridge waits on it). A separate constructor so that callers without a bridge keep
+    /// building [`RegistryConfig`] as before.
+    pub fn with_append_signal(config: RegistryConfig, appended: AppendSignal) -> Self {
         let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress } = config;
         Registry {
-            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress }),
+            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended }),
             stage_graph,
             arbiter: Arbiter::new(),
             runs: tokio::sync::Mutex::new(HashMap::new()),

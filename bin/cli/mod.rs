@@ -1,6 +1,7 @@
 //! The command line: argument types and one module per group of commands. Commands print for
 //! their user on stdout, errors on stderr, and exit 0 (ok), 1 (failure) or 2 (usage/config).
 
+pub mod events;
 pub mod inspect;
 pub mod probe;
 pub mod run;
@@ -65,6 +66,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Follow the events the daemon publishes on NATS (`dat serve --nats`).
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Rebuild a run's state from its log, as of any seq.
     Replay {
         /// Run id.

@@ -15,6 +15,7 @@ use dat_events::{
 use dat_store::{ArtifactStore, EventLog};
 use serde_json::{Map, Value};
 
+use crate::bridge::AppendSignal;
 use crate::progress::ProgressHub;
 use crate::run::error::RunError;
 use crate::run::job;
@@ -29,6 +30,9 @@ pub(crate) struct RunDeps {
     pub workspace: Workspace,
     pub stages: Stages,
     pub progress: ProgressHub,
+    /// Poked after every successful append so the NATS bridge publishes without polling; never
+    /// waits.
+    pub appended: AppendSignal,
 }
 
 /// The single writer of one run.
@@ -121,6 +125,7 @@ impl RunActor {
                 ctx.stop();
                 return Err(e);
             }
+            act.deps.appended.appended(envelopes.len());
             for envelope in &envelopes {
                 act.state = evolve(std::mem::replace(&mut act.state, RunState::new(run)), envelope);
             }
