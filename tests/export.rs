@@ -91,7 +91,8 @@ fn same_text(expected: &Value, text: &str) -> bool {
         Value::Null => text.is_empty(),
         Value::Number(n) => text.parse::<f64>().ok() == n.as_f64(),
         Value::String(s) => text == s,
-        other => text == other.to_string(),
+        Value::Bool(b) => text == b.to_string(),
+        other => panic!("unexpected value {other}"),
     }
 }
 
@@ -181,4 +182,43 @@ fn every_export_format_reads_back_as_the_parsed_dataset() {
             _ => check_xlsx(&out, &names, &expected),
         }
     }
+}
+
+#[test]
+fn exported_datasets_are_listed_previewed_and_traced_over_http() {
+    let dirs = crate::support::Dirs::new();
+    let d = crate::support::Daemon::start_with(dirs, &[]);
+    let run = d.create_run();
+    for (stage, body) in [("discovery", r#"{"root": "data"}"#), ("selection", "{}"), ("table_availability", "{}")] {
+        d.lock(&run, stage, body);
+    }
+    d.lock(&run, "table_selection", "{}");
+    d.lock(&run, "parse", "{}");
+    d.wait_completed(&run, "parse");
+    d.lock(&run, "export", r#"{"format": "csv", "name": "lot 42"}"#);
+    let view = d.wait_completed(&run, "export");
+
+    let (status, list) = d.get("/api/datasets");
+    assert_eq!(status, 200, "{list}");
+    let datasets = list["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), 1, "{list}");
+    let id = datasets[0]["dataset_id"].as_str().unwrap();
+    assert_eq!(datasets[0]["name"], "lot 42");
+    assert_eq!(datasets[0]["run_id"], run.as_str());
+    assert_eq!(datasets[0]["stage_ids"]["export"], view["stages"]["export"]["stage_id"]);
+
+    let (status, manifest) = d.get(&format!("/api/datasets/{id}"));
+    assert_eq!((status, manifest["row_count"].as_u64()), (200, Some(2)), "{manifest}");
+    let (status, preview) = d.get(&format!("/api/datasets/{id}/preview?rows=1"));
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["rows"].as_array().unwrap().len(), 1, "{preview}");
+    assert!(preview["columns"].as_array().unwrap().iter().any(|c| c == "_source_file"), "{preview}");
+    let (status, lineage) = d.get(&format!("/api/datasets/{id}/lineage"));
+    assert_eq!(status, 200, "{lineage}");
+    assert_eq!(lineage["source_files"], serde_json::json!(["data/a.csv", "data/b.csv"]), "{lineage}");
+
+    let (status, missing) = d.get("/api/datasets/ds_nope");
+    assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("dataset_not_found")), "{missing}");
+    let (status, bad) = d.get(&format!("/api/datasets/{id}/preview?rows=0"));
+    assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("invalid_input")), "{bad}");
 }

@@ -1,5 +1,6 @@
 //! Dataset routes: the catalogue of exported datasets (`/api/datasets`, outside `/api/dat`
 //! because datasets outlive the runs that made them): list, manifest, preview and lineage.
+//! Catalogue work reads files, so it runs on the blocking pool, off the async workers.
 
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
@@ -9,29 +10,6 @@ use serde_json::json;
 
 use crate::http::ApiError;
 
-/// A catalogue error in the one error shape: an unknown id is a 404 `dataset_not_found`; an
-/// unreadable data file is a 500 whose cause goes to the log only.
-fn api_error(e: DatasetError) -> ApiError {
-    match e {
-        DatasetError::NotFound(id) => {
-            ApiError::new(StatusCode::NOT_FOUND, "dataset_not_found", format!("dataset {id} not found"))
-                .with_details(json!({ "dataset_id": id }))
-        }
-        DatasetError::Unreadable { .. } => {
-            tracing::error!(error = %e, "dataset unreadable");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the daemon log has the cause")
-        }
-    }
-}
-
-/// The catalogue work reads files: keep it off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    web::block(work).await.map_err(|e| {
-        tracing::error!(error = %e, "dataset task failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the daemon log has the cause")
-    })
-}
-
 /// List datasets, newest first.
 #[utoipa::path(
     tag = "datasets",
@@ -39,7 +17,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 )]
 #[get("/api/datasets")]
 pub async fn list_datasets(datasets: web::Data<Datasets>) -> Result<HttpResponse, ApiError> {
-    let all = blocking(move || datasets.list()).await?;
+    let all = web::block(move || datasets.list()).await?;
     Ok(HttpResponse::Ok().json(json!({ "datasets": all })))
 }
 
@@ -55,12 +33,12 @@ pub async fn list_datasets(datasets: web::Data<Datasets>) -> Result<HttpResponse
 #[get("/api/datasets/{id}")]
 pub async fn get_dataset(datasets: web::Data<Datasets>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let found = blocking({
+    let found = web::block({
         let id = id.clone();
         move || datasets.get(&id)
     })
     .await?;
-    let manifest = found.ok_or_else(|| api_error(DatasetError::NotFound(id)))?;
+    let manifest = found.ok_or(DatasetError::NotFound(id))?;
     Ok(HttpResponse::Ok().json(manifest))
 }
 
@@ -100,7 +78,7 @@ pub async fn preview_dataset(
         ));
     }
     let id = path.into_inner();
-    let preview = blocking(move || datasets.preview(&id, rows)).await?.map_err(api_error)?;
+    let preview = web::block(move || datasets.preview(&id, rows)).await??;
     Ok(HttpResponse::Ok().json(preview))
 }
 
@@ -117,6 +95,6 @@ pub async fn preview_dataset(
 #[get("/api/datasets/{id}/lineage")]
 pub async fn dataset_lineage(datasets: web::Data<Datasets>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let lineage = blocking(move || datasets.lineage(&id)).await?.map_err(api_error)?;
+    let lineage = web::block(move || datasets.lineage(&id)).await??;
     Ok(HttpResponse::Ok().json(lineage))
 }

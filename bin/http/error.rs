@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use dat_actors::datasets::DatasetError;
 use dat_actors::{RunError, StageError, WorkspaceError};
 use dat_contracts::{InputError, UnknownStage};
 use dat_events::Rejection;
@@ -161,5 +162,24 @@ impl From<RunError> for ApiError {
             RunError::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
             RunError::Append(_) | RunError::Read(_) | RunError::Internal(_) => Self::internal(&e),
         }
+    }
+}
+
+impl From<DatasetError> for ApiError {
+    fn from(e: DatasetError) -> Self {
+        match e {
+            DatasetError::NotFound(id) => {
+                Self::new(StatusCode::NOT_FOUND, "dataset_not_found", format!("dataset {id} not found"))
+                    .with_details(json!({ "dataset_id": id }))
+            }
+            DatasetError::Unreadable { .. } => Self::internal(&e),
+        }
+    }
+}
+
+/// A blocking task (file work kept off the async workers) that could not finish.
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(&e)
     }
 }

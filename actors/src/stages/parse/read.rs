@@ -3,8 +3,7 @@
 //! a table fails only when the file itself cannot be read.
 //!
 //! Choices: a delimited row with more fields than the header is rejected (its cells cannot be
-//! placed); a shorter row is kept with nulls. A JSON array element that is not an object is
-//! rejected with its element number as its line. Nested JSON values are kept as JSON text.
+//! placed); a shorter row is kept with nulls. JSON readers live in `read_json`.
 
 use dat_contracts::ColumnType;
 use polars::prelude::*;
