@@ -193,6 +193,26 @@ fn parse_progress_is_published_on_core_nats() {
     }
 }
 
+/// Starts `dat events tail ARGS` (with `DAT_NATS_URL` set) and a thread passing its lines on.
+fn spawn_tail(args: &[&str], nats_url: &str) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dat"))
+        .args(["events", "tail"])
+        .args(args)
+        .env("DAT_NATS_URL", nats_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
 #[test]
 fn events_tail_prints_events_as_they_arrive() {
     let nats = NatsServer::start();
@@ -202,19 +222,7 @@ fn events_tail_prints_events_as_they_arrive() {
     let js = Js::connect(&nats.url);
     assert_stream_holds(&js, &[d.audit(&run)]);
 
-    let mut tail = Command::new(env!("CARGO_BIN_EXE_dat"))
-        .args(["events", "tail", "--nats", &nats.url, "--run", &run, "--from-start", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = tail.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut tail, rx) = spawn_tail(&["--nats", &nats.url, "--run", &run, "--from-start", "--json"], &nats.url);
     let next_line = || -> Value {
         let line = rx.recv_timeout(Duration::from_secs(30)).expect("a line from dat events tail");
         serde_json::from_str(&line).expect("one JSON envelope per line")
@@ -228,6 +236,15 @@ fn events_tail_prints_events_as_they_arrive() {
     assert_eq!(live["data"]["stage"], "selection");
     let _ = tail.kill();
     let _ = tail.wait();
+
+    // Human form: one line per event with its time, run, seq, type and stage.
+    let (mut human, rx) = spawn_tail(&["--from-start"], &nats.url);
+    let first = rx.recv_timeout(Duration::from_secs(30)).expect("a line");
+    let second = rx.recv_timeout(Duration::from_secs(30)).expect("a second line");
+    let _ = human.kill();
+    let _ = human.wait();
+    assert!(first.contains(&run) && first.contains(" 1 RunCreated"), "{first}");
+    assert!(second.ends_with(" 2 StageLocked discovery"), "{second}");
 
     // NATS unreachable: a clear message and exit code 1.
     let unreachable = format!("nats://127.0.0.1:{}", free_port());
