@@ -137,6 +137,7 @@ pub async fn start(config: BridgeConfig) -> Result<BridgeHandle, BridgeError> {
         settings,
         acked,
         last_save: Instant::now(),
+        saving: None,
     };
     let task = tokio::spawn(supervise::supervise(publisher, url, stop_rx, current));
     let forwarder = progress.map(|hub| tokio::spawn(progress::forward(hub.subscribe(), current_rx)));

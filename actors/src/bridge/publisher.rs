@@ -14,8 +14,10 @@ use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::Context;
 use async_nats::HeaderMap;
 use dat_events::RawEnvelope;
-use dat_store::{EventLog, GlobalPos};
+use dat_store::{AppendError, EventLog, GlobalPos};
+use futures_util::FutureExt;
 use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
 
 use crate::bridge::cursor::Cursor;
 use crate::bridge::error::BridgeError;
@@ -40,6 +42,9 @@ pub(crate) struct Publisher {
     /// Highest position JetStream acknowledged; every event up to it is in the stream.
     pub(crate) acked: GlobalPos,
     pub(crate) last_save: Instant,
+    /// A save running in the background: saves are fsyncs, so the pump does not wait for them;
+    /// at most one runs at a time.
+    pub(crate) saving: Option<JoinHandle<Result<(), AppendError>>>,
 }
 
 /// Whether shutdown was asked for (or its sender is gone, which means the same).
@@ -86,10 +91,9 @@ impl Publisher {
             }
             let due = self.save_due();
             if due.is_some_and(|d| d.is_zero()) {
-                self.save().await?;
-                continue;
+                self.save_in_background();
             }
-            let save_wait = due.unwrap_or(self.settings.poll);
+            let save_wait = due.filter(|d| !d.is_zero()).unwrap_or(self.settings.poll);
             tokio::select! {
                 () = self.signal.wait() => {}
                 () = lost.notified() => return Err(BridgeError::ConnectionLost),
@@ -114,9 +118,31 @@ impl Publisher {
             self.status.set_acked(pos);
         }
         if self.save_due().is_some_and(|d| d.is_zero()) {
-            self.save().await?;
+            self.save_in_background();
         }
         Ok(())
+    }
+
+    /// Starts saving the acknowledged position unless a save is still running. A failed save
+    /// is only logged: the position stays in memory and the next save carries it.
+    fn save_in_background(&mut self) {
+        if let Some(saving) = self.saving.take_if(|s| s.is_finished()) {
+            match saving.now_or_never() {
+                Some(Ok(Err(e))) => {
+                    tracing::warn!(error = %e, "NATS bridge cursor not saved; retrying at the next interval")
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "NATS bridge cursor save failed; retrying at the next interval")
+                }
+                Some(Ok(Ok(()))) | None => {}
+            }
+        }
+        if self.saving.is_some() {
+            return;
+        }
+        let (cursor, acked) = (self.cursor.clone(), self.acked);
+        self.saving = Some(tokio::spawn(async move { cursor.save(acked).await }));
+        self.last_save = Instant::now();
     }
 
     /// How long until the acknowledged position should be saved; `None` when it is saved.
@@ -124,11 +150,14 @@ impl Publisher {
         (self.acked > self.cursor.saved()).then(|| self.settings.cursor_save.saturating_sub(self.last_save.elapsed()))
     }
 
-    /// Saves the acknowledged position now.
+    /// Waits for a background save, then saves the acknowledged position now (at shutdown).
     ///
     /// # Errors
     /// [`BridgeError::Store`] when the store refuses.
     pub(crate) async fn save(&mut self) -> Result<(), BridgeError> {
+        if let Some(saving) = self.saving.take() {
+            let _ = saving.await;
+        }
         self.cursor.save(self.acked).await.map_err(BridgeError::store)?;
         self.last_save = Instant::now();
         Ok(())
