@@ -127,6 +127,32 @@ fn a_nats_outage_mid_run_loses_and_doubles_nothing() {
 }
 
 #[test]
+fn nats_killed_while_many_runs_change_keeps_every_runs_order() {
+    let mut nats = NatsServer::start();
+    let d = nats_daemon(Dirs::new(), &nats.url, &[]);
+    let runs: Vec<String> = (0..8).map(|_| d.create_run()).collect();
+    for run in &runs {
+        d.lock(run, "discovery", r#"{"root": "data"}"#);
+    }
+    let js = Js::connect(&nats.url);
+    // Whatever is in flight when the server dies, and however soon it is back, the stream
+    // ends up with each event once, in each run's order.
+    std::thread::scope(|scope| {
+        for run in &runs {
+            let d = &d;
+            scope.spawn(move || stage_changes(d, run, 15));
+        }
+        wait_for(60, || (js.count() >= 40).then_some(()));
+        nats.kill();
+        nats.restart();
+    });
+    wait_caught_up(&d, "connected");
+    let js = Js::connect(&nats.url);
+    let logs: Vec<Vec<Value>> = runs.iter().map(|run| d.audit(run)).collect();
+    assert_stream_holds(&js, &logs);
+}
+
+#[test]
 fn a_daemon_killed_before_saving_its_cursor_publishes_each_event_once() {
     let nats = NatsServer::start();
     let dead_nats = format!("nats://127.0.0.1:{}", free_port());
