@@ -278,3 +278,20 @@ fn events_tail_prints_events_as_they_arrive() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach NATS"), "{out:?}");
 }
+
+#[test]
+fn the_nats_url_comes_from_the_config_file_and_a_bad_one_is_a_usage_error() {
+    let nats = NatsServer::start();
+    let dirs = Dirs::new();
+    let config = dirs.data_dir.with_extension("toml");
+    std::fs::write(&config, format!("nats = \"{}\"\nnats_cursor_save_ms = 50\n", nats.url)).unwrap();
+    let d = Daemon::start_with(dirs.clone(), &["--config", config.to_str().unwrap()]);
+    wait_caught_up(&d, "connected");
+    drop(d);
+
+    let workspace = dirs.workspace.to_str().unwrap();
+    let out = dat(&["serve", "--workspace", workspace, "--nats", "http://[::1"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nats") && stderr.contains("fix:"), "{stderr}");
+}
