@@ -82,7 +82,7 @@ impl Publisher {
             }
             if let Some(front) = in_flight.pop_front() {
                 front.ack.await.map_err(|e| BridgeError::jetstream("publish ack", e))?;
-                self.on_acked(front.pos).await?;
+                self.on_acked(front.pos);
                 continue;
             }
             // Idle: everything in the log is acknowledged.
@@ -111,7 +111,7 @@ impl Publisher {
             .map_err(BridgeError::store)
     }
 
-    async fn on_acked(&mut self, pos: GlobalPos) -> Result<(), BridgeError> {
+    fn on_acked(&mut self, pos: GlobalPos) {
         if pos > self.acked {
             self.acked = pos;
             self.signal.acked(1);
@@ -120,7 +120,6 @@ impl Publisher {
         if self.save_due().is_some_and(|d| d.is_zero()) {
             self.save_in_background();
         }
-        Ok(())
     }
 
     /// Starts saving the acknowledged position unless a save is still running. A failed save
