@@ -19,7 +19,7 @@ fn new_run() -> RunId {
 fn event(n: u64) -> RunEvent {
     if n == 1 {
         RunEvent::RunCreated { name: Some("bench".into()), profile_id: None, stage_graph: StageGraphConfig::default() }
-    } else if n % 2 == 0 {
+    } else if n.is_multiple_of(2) {
         locked_with(Stage::Discovery, n % 7)
     } else {
         RunEvent::StageUnlocked { stage: Stage::Discovery }

@@ -176,7 +176,7 @@ fn skipped_stage_satisfies_gates_and_chains_null() {
     events.push(RunEvent::StageSkipped { stage: Preview });
     given(events.clone()).when(lock(Parse)).then_events(vec![locked(Parse)]);
     let state = crate::run::replay(test_run_id(), &envelopes(events));
-    assert_eq!(state.status(Preview).completed, true);
+    assert!(state.status(Preview).completed);
 }
 
 #[test]

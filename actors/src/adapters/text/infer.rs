@@ -13,23 +13,33 @@ use serde_json::{Number, Value};
 /// they are real values too often (a country code, a category).
 pub(super) const NULL_TOKENS: &[&str] = &["null", "NULL", "Null", "NaN", "nan", "N/A", "n/a", "#N/A"];
 
+/// `cell` without surrounding whitespace. Most cells have none: they are returned at once,
+/// without the scan `str::trim` makes (this runs for every cell parse reads).
+pub(crate) fn trim(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => cell,
+        _ => cell.trim(),
+    }
+}
+
 /// Whether a cell is null: empty, blank or one of [`NULL_TOKENS`].
 pub(crate) fn is_null(cell: &str) -> bool {
-    let cell = cell.trim();
-    cell.is_empty() || NULL_TOKENS.contains(&cell)
+    let cell = trim(cell);
+    // Every token is 3 or 4 bytes and starts with `n`, `N` or `#`: most cells are ruled out
+    // before any comparison.
+    cell.is_empty()
+        || (cell.len() <= 4 && matches!(cell.as_bytes()[0], b'n' | b'N' | b'#') && NULL_TOKENS.contains(&cell))
 }
 
 /// The type of one cell on its own: `Null` for empty, blank and null-token cells, `String`
 /// for anything that is not a number, bool, date or date-time. Columns combine these with
 /// [`TypeTally`](crate::adapters::cells::TypeTally), the rules every adapter shares.
 pub(crate) fn cell_type(cell: &str) -> ColumnType {
-    let cell = cell.trim();
+    let cell = trim(cell);
     if is_null(cell) {
         ColumnType::Null
-    } else if parse_int(cell).is_some() {
-        ColumnType::Int
-    } else if parse_float(cell).is_some() {
-        ColumnType::Float
+    } else if let Some(number) = number_kind(cell) {
+        number
     } else if parse_bool(cell).is_some() {
         ColumnType::Bool
     } else if is_date(cell) {
@@ -48,7 +58,7 @@ pub(super) fn typed_value(cell: Option<&str>, dtype: ColumnType) -> Value {
     let Some(cell) = cell.filter(|c| !is_null(c)) else {
         return Value::Null;
     };
-    let trimmed = cell.trim();
+    let trimmed = trim(cell);
     let typed = match dtype {
         ColumnType::Int => parse_int(trimmed).map(Value::from),
         ColumnType::Float => parse_float(trimmed)
@@ -65,43 +75,65 @@ pub(super) fn typed_value(cell: Option<&str>, dtype: ColumnType) -> Value {
 
 /// Digits with an optional sign, no leading zero (`0` itself is fine), within `i64`.
 pub(crate) fn parse_int(cell: &str) -> Option<i64> {
-    let digits = cell.strip_prefix(['+', '-']).unwrap_or(cell);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || has_leading_zero(digits) {
-        return None;
-    }
-    cell.parse().ok()
+    (number_kind(cell)? == ColumnType::Int).then(|| cell.parse().ok()).flatten()
 }
 
 /// `[sign] digits [. digits] [e [sign] digits]` with a `.` or an exponent, finite; no
 /// `inf`/`nan` spellings and no leading zero in the whole part.
 pub(crate) fn parse_float(cell: &str) -> Option<f64> {
-    let body = cell.strip_prefix(['+', '-']).unwrap_or(cell);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(at) => (body.get(..at)?, Some(body.get(at + 1..)?)),
-        None => (body, None),
-    };
-    let (whole, fraction) = match mantissa.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (mantissa, None),
-    };
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && all_digits(e)
-    });
-    let mantissa_ok = all_digits(whole)
-        && fraction.is_none_or(all_digits)
-        && whole.len() + fraction.map_or(0, str::len) > 0
-        && !has_leading_zero(whole);
-    if !(exponent_ok && mantissa_ok && (fraction.is_some() || exponent.is_some())) {
-        return None;
-    }
-    cell.parse::<f64>().ok().filter(|f| f.is_finite())
+    (number_kind(cell)? == ColumnType::Float).then(|| cell.parse::<f64>().ok()).flatten().filter(|f| f.is_finite())
 }
 
-/// `007`: a code, not a number.
-fn has_leading_zero(digits: &str) -> bool {
-    digits.len() > 1 && digits.starts_with('0')
+/// Whether `cell` is an int (`Int`), a float (`Float`) or no number (`None`), by the rules of
+/// [`parse_int`] and [`parse_float`], in one pass over its bytes: it runs for every cell parse
+/// reads, so it parses a number only when the shape alone cannot tell (an int of 19 digits or
+/// more may not fit `i64`; a float with an exponent or 300 digits may not be finite).
+fn number_kind(cell: &str) -> Option<ColumnType> {
+    let b = cell.as_bytes();
+    let digits_from = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let start = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut at = digits_from(start);
+    let whole = at - start;
+    if whole > 1 && b[start] == b'0' {
+        return None; // `007`: a code, not a number
+    }
+    if at == b.len() {
+        return match whole {
+            0 => None,
+            1..=18 => Some(ColumnType::Int),
+            _ => cell.parse::<i64>().is_ok().then_some(ColumnType::Int),
+        };
+    }
+    let mut fraction = None;
+    if b[at] == b'.' {
+        let end = digits_from(at + 1);
+        fraction = Some(end - at - 1);
+        at = end;
+    }
+    if whole + fraction.unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut exponent = false;
+    if matches!(b.get(at), Some(b'e' | b'E')) {
+        let digits = at + 1 + usize::from(matches!(b.get(at + 1), Some(b'+' | b'-')));
+        at = digits_from(digits);
+        if at == digits {
+            return None;
+        }
+        exponent = true;
+    }
+    if at != b.len() || (fraction.is_none() && !exponent) {
+        return None;
+    }
+    if exponent || whole >= 300 {
+        return cell.parse::<f64>().ok().filter(|f| f.is_finite()).map(|_| ColumnType::Float);
+    }
+    Some(ColumnType::Float)
 }
 
 pub(crate) fn parse_bool(cell: &str) -> Option<bool> {

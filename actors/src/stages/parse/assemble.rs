@@ -98,6 +98,8 @@ fn conform(
 }
 
 /// Writes `dataset.parquet` (to a temporary name, renamed when complete); returns its rows.
+/// A second thread reads and conforms the next part while this one encodes the last, one part
+/// ahead at most, so memory stays bounded by a few chunks.
 ///
 /// # Errors
 /// A polars or I/O error: the stage fails, nothing half-written is left under the final name.
@@ -105,29 +107,66 @@ pub(crate) fn write_dataset(
     tables: &[Parsed<'_>],
     columns: &[(String, ColumnType)],
     path: &Path,
-    should_stop: &dyn Fn() -> bool,
+    should_stop: &(dyn Fn() -> bool + Sync),
 ) -> PolarsResult<Option<u64>> {
     let tmp = path.with_extension("parquet.tmp");
-    let file = fs::File::create(&tmp)?;
-    let mut writer = ParquetWriter::new(file).batched(&schema(columns))?;
-    let mut rows = 0u64;
-    for parsed in tables {
-        let mut first_row = 0u64;
-        for index in 0..parsed.checkpoint.parts.len() {
-            if should_stop() {
-                drop(writer);
-                let _ = fs::remove_file(&tmp);
-                return Ok(None);
+    let written = std::thread::scope(|scope| {
+        let (parts, received) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
+        scope.spawn(move || {
+            for parsed in tables {
+                let mut first_row = 0u64;
+                for index in 0..parsed.checkpoint.parts.len() {
+                    let part = fs::File::open(part_file(&parsed.dir, index))
+                        .map_err(PolarsError::from)
+                        .and_then(|file| ParquetReader::new(file).finish())
+                        .and_then(|part| {
+                            let height = part.height() as u64;
+                            let conformed = conform(part, columns, parsed.table, first_row);
+                            first_row += height;
+                            conformed
+                        });
+                    let failed = part.is_err();
+                    if parts.send(part).is_err() || failed || should_stop() {
+                        return;
+                    }
+                }
             }
-            let part = ParquetReader::new(fs::File::open(part_file(&parsed.dir, index))?).finish()?;
-            let height = part.height() as u64;
-            writer.write_batch(&conform(part, columns, parsed.table, first_row)?)?;
-            first_row += height;
-            rows += height;
+        });
+        write_parts(&tmp, columns, received, should_stop)
+    });
+    match written {
+        Ok(Some(rows)) => {
+            fs::rename(&tmp, path)?;
+            Ok(Some(rows))
+        }
+        other => {
+            let _ = fs::remove_file(&tmp);
+            other
         }
     }
+}
+
+/// Writes the conformed parts as they arrive; `None` when asked to stop.
+fn write_parts(
+    tmp: &Path,
+    columns: &[(String, ColumnType)],
+    parts: std::sync::mpsc::Receiver<PolarsResult<DataFrame>>,
+    should_stop: &dyn Fn() -> bool,
+) -> PolarsResult<Option<u64>> {
+    let mut writer = ParquetWriter::new(fs::File::create(tmp)?).batched(&schema(columns))?;
+    let mut rows = 0u64;
+    for part in parts {
+        if should_stop() {
+            return Ok(None);
+        }
+        let part = part?;
+        rows += part.height() as u64;
+        writer.write_batch(&part)?;
+    }
+    if should_stop() {
+        return Ok(None);
+    }
     writer.finish()?;
-    fs::rename(&tmp, path)?;
     Ok(Some(rows))
 }
 

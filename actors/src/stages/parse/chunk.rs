@@ -51,24 +51,24 @@ impl TypedCell for Option<&str> {
     }
 
     fn as_i64(&self) -> Option<i64> {
-        infer::parse_int(self.as_ref()?.trim())
+        infer::parse_int(infer::trim(self.as_ref()?))
     }
 
     fn as_f64(&self) -> Option<f64> {
-        let t = self.as_ref()?.trim();
+        let t = infer::trim(self.as_ref()?);
         infer::parse_float(t).or_else(|| infer::parse_int(t).map(|i| i as f64))
     }
 
     fn as_bool(&self) -> Option<bool> {
-        infer::parse_bool(self.as_ref()?.trim())
+        infer::parse_bool(infer::trim(self.as_ref()?))
     }
 
     fn as_date(&self) -> Option<NaiveDate> {
-        infer::parse_date(self.as_ref()?.trim())
+        infer::parse_date(infer::trim(self.as_ref()?))
     }
 
     fn as_datetime(&self) -> Option<NaiveDateTime> {
-        let t = self.as_ref()?.trim();
+        let t = infer::trim(self.as_ref()?);
         infer::parse_datetime(t).or_else(|| infer::parse_date(t).and_then(|d| d.and_hms_opt(0, 0, 0)))
     }
 
