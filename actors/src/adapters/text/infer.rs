@@ -195,3 +195,43 @@ fn has_date_shape(cell: &str) -> bool {
     b.len() >= 10
         && b.iter().take(10).enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_documented_rules() {
+        let ints = ["0", "-0", "+5", "42", "-17", "9223372036854775807", "-9223372036854775808"];
+        for cell in ints {
+            assert_eq!(cell_type(cell), ColumnType::Int, "{cell}");
+            assert_eq!(parse_int(cell), cell.parse().ok(), "{cell}");
+        }
+        let floats = ["1.5", "-0.25", "5.", ".5", "1e5", "2.5E-3", "+1.0e+2", "0.0"];
+        for cell in floats {
+            assert_eq!(cell_type(cell), ColumnType::Float, "{cell}");
+            assert_eq!(parse_float(cell), cell.parse().ok(), "{cell}");
+        }
+        // Codes, out-of-range numbers, other spellings and half numbers stay text.
+        let text = ["007", "00.5", "9223372036854775808", "1e999", "1,5", "1,000", "inf", "NaN1", "-", ".", "1e", "e5"];
+        for cell in text {
+            assert_eq!(cell_type(cell), ColumnType::String, "{cell}");
+            assert_eq!((parse_int(cell), parse_float(cell)), (None, None), "{cell}");
+        }
+        assert_eq!(parse_float("1e5"), Some(100_000.0));
+        assert_eq!(parse_int("5"), Some(5));
+        assert_eq!(parse_float("5"), None, "a whole number is an int, not a float");
+    }
+
+    #[test]
+    fn cells_are_trimmed_and_null_tokens_are_null() {
+        assert_eq!(cell_type(" 42 "), ColumnType::Int);
+        assert_eq!(cell_type("\u{a0}1.5\u{a0}"), ColumnType::Float, "any whitespace is trimmed");
+        for cell in ["", "   ", "null", "NULL", " NaN ", "N/A", "#N/A"] {
+            assert!(is_null(cell), "{cell:?}");
+        }
+        for cell in ["NA", "None", "nullable", "n"] {
+            assert!(!is_null(cell), "{cell:?}");
+        }
+    }
+}
