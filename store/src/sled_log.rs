@@ -72,6 +72,9 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
+/// How long [`SledLog::open`] waits for a lock held by a log that is closing.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
 impl SledLog {
     /// Opens (or creates) the log in `dir`.
     ///
@@ -79,12 +82,34 @@ impl SledLog {
     /// [`OpenError::Locked`] when another process holds it; [`OpenError::Backend`] otherwise.
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                OpenError::Locked { path: path.clone() }
+        // With `Flush`, every append flushes itself: no background flusher is needed, and
+        // without one a dropped log lets go of its file lock at once.
+        let flush_every_ms = match durability {
+            Durability::Flush => None,
+            Durability::Buffered => Some(500),
+        };
+        let attempt = || {
+            sled::Config::new().path(dir).flush_every_ms(flush_every_ms).open().map_err(|e| match e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+                {
+                    OpenError::Locked { path: path.clone() }
+                }
+                other => OpenError::Backend { path: path.clone(), source: backend(other) },
+            })
+        };
+        // A log just dropped (in this process, or by a process that is exiting) may keep its
+        // file lock until sled's background threads have stopped: a lock is only reported once
+        // it outlasts that.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        let db = loop {
+            match attempt() {
+                Err(OpenError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
             }
-            other => OpenError::Backend { path: path.clone(), source: backend(other) },
-        })?;
+        };
         let open_err = |e: sled::Error| OpenError::Backend { path: path.clone(), source: backend(e) };
         let log = db.open_tree("log").map_err(open_err)?;
         let cursors = db.open_tree("cursors").map_err(open_err)?;
