@@ -72,8 +72,11 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
-/// How long [`SledLog::open`] waits for a lock held by a log that is closing.
-const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+/// sled's background flush period.
+const FLUSH_EVERY_MS: u64 = 50;
+/// How long [`SledLog::open`] waits for a lock held by a log that is closing (a few flusher
+/// periods).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl SledLog {
     /// Opens (or creates) the log in `dir`.
@@ -82,12 +85,10 @@ impl SledLog {
     /// [`OpenError::Locked`] when another process holds it; [`OpenError::Backend`] otherwise.
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
-        // With `Flush`, every append flushes itself: no background flusher is needed, and
-        // without one a dropped log lets go of its file lock at once.
-        let flush_every_ms = match durability {
-            Durability::Flush => None,
-            Durability::Buffered => Some(500),
-        };
+        // sled's background flusher keeps explicit flushes short (appends are a third faster
+        // with it, see benches/event_log.rs); a short period also means a dropped log lets go
+        // of its file lock soon, as the flusher holds it until its next wake-up.
+        let flush_every_ms = Some(FLUSH_EVERY_MS);
         let attempt = || {
             sled::Config::new().path(dir).flush_every_ms(flush_every_ms).open().map_err(|e| match e {
                 sled::Error::Io(io)
