@@ -122,8 +122,12 @@ fn fill(reading: &Reading<'_>, table: &SelectedTable, dir: &Path) -> Result<Tabl
         }
         let path = part_file(dir, checkpoint.parts.len());
         let file = fs::File::create(&path).map_err(|e| ReadError::Failed(format!("cannot write a part: {e}")))?;
-        // Parts are read once more, by assembly: fast LZ4 rather than the dataset's zstd.
-        ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw).finish(&mut frame)?;
+        // Parts are read once more, by assembly only: fast LZ4 rather than the dataset's zstd,
+        // and no statistics (nothing filters on them).
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
+            .finish(&mut frame)?;
         let rows = frame.height() as u64;
         checkpoint.rows += rows;
         checkpoint.parts.push(rows);
