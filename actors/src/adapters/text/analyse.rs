@@ -35,16 +35,42 @@ pub(super) struct Analysis {
     pub(super) warnings: Vec<String>,
 }
 
-/// Reads the sample. `prefer_tab` is set for `.tsv` files.
-///
-/// The row count is exact when the sample is the whole file. Otherwise it is the data rows of
-/// the sample times the (estimated, see [`Sample::estimated_size`]) size of the file over the
-/// bytes those rows took, so files with rows of even length come out close. The last record of
-/// a partial sample is cut and left out, unless it is the only data row.
+/// How a file is laid out, from its sample: all that reading its records needs.
+#[derive(Debug)]
+pub(super) struct Layout {
+    /// The sniffed encoding.
+    pub(super) encoding: TextEncoding,
+    /// The sniffed delimiter and quote.
+    pub(super) dialect: Dialect,
+    /// Whether the first row is a header.
+    pub(super) header: bool,
+    /// Column names in file order, made unique.
+    pub(super) names: Vec<String>,
+}
+
+/// The layout, and what [`analyse`] reads on from.
+struct Sniffed {
+    layout: Layout,
+    /// The decoded sample.
+    text: String,
+    /// Whether bytes were replaced while decoding.
+    replaced: bool,
+    /// The first records, read to decide on the header.
+    head: Vec<Row>,
+    /// Problems so far.
+    warnings: Vec<String>,
+}
+
+/// Sniffs the sample's layout only: encoding, dialect, header and column names. Parse needs
+/// no more, since it types every cell itself; [`analyse`] goes on to type the sample.
 ///
 /// # Errors
 /// The reason the file is not delimited text (binary data).
-pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, String> {
+pub(super) fn layout(sample: &Sample, prefer_tab: bool) -> Result<Layout, String> {
+    sniff(sample, prefer_tab).map(|s| s.layout)
+}
+
+fn sniff(sample: &Sample, prefer_tab: bool) -> Result<Sniffed, String> {
     let encoding = detect(&sample.raw);
     let Decoded { text, replaced } = decode(&sample.raw, encoding, sample.complete);
     if looks_binary(&text) {
@@ -56,8 +82,8 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, Str
     let sniff_text = if sample.complete { text.as_str() } else { up_to_last_line(&text) };
     let dialect = sniff_dialect(sniff_text, prefer_tab);
 
-    let mut rows = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
-    let head: Vec<Row> = rows.by_ref().take(HEADER_RECORDS + 1).collect();
+    let rows = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
+    let head: Vec<Row> = rows.take(HEADER_RECORDS + 1).collect();
     // A partial sample's last record is cut: keep it out of the header decision.
     let judged = match head.len() {
         n if n <= HEADER_RECORDS && !sample.complete && n >= 2 => head.get(..n - 1).unwrap_or_default(),
@@ -70,6 +96,25 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, Str
     let width = head.first().map_or(0, |r| r.record.len());
     let (names, name_warnings) = column_names(head.first().filter(|_| header).map(|r| &r.record), width);
     warnings.extend(name_warnings);
+    Ok(Sniffed { layout: Layout { encoding, dialect, header, names }, text, replaced, head, warnings })
+}
+
+/// Reads the sample. `prefer_tab` is set for `.tsv` files.
+///
+/// The row count is exact when the sample is the whole file. Otherwise it is the data rows of
+/// the sample times the (estimated, see [`Sample::estimated_size`]) size of the file over the
+/// bytes those rows took, so files with rows of even length come out close. The last record of
+/// a partial sample is cut and left out, unless it is the only data row.
+///
+/// # Errors
+/// The reason the file is not delimited text (binary data).
+pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, String> {
+    let Sniffed { layout: Layout { encoding, dialect, header, names }, text, replaced, head, mut warnings } =
+        sniff(sample, prefer_tab)?;
+    // Read on after the records `sniff` took.
+    let mut rows = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
+    rows.by_ref().take(head.len()).for_each(drop);
+    let width = head.first().map_or(0, |r| r.record.len());
     let header_end = if header { head.first().map_or(0, |r| r.end) } else { 0 };
 
     let mut stats = DataStats::new(width, header_end);

@@ -5,7 +5,7 @@ use dat_contracts::TablePreview;
 use serde_json::Value;
 
 use super::infer::typed_value;
-use super::records::{format_error, open_records};
+use super::records::{format_error, open_typed_records};
 use crate::adapters::{AdapterError, SourceFile};
 
 /// Up to `rows` data rows, one value per column in file order: short rows padded with `null`,
@@ -17,16 +17,15 @@ use crate::adapters::{AdapterError, SourceFile};
 /// text or its compressed stream is corrupt.
 pub(super) fn preview(file: &SourceFile<'_>, rows: usize, prefer_tab: bool) -> Result<TablePreview, AdapterError> {
     let table_id = file.path.as_str().to_owned();
-    let Some(table) = open_records(file, prefer_tab)? else {
+    let Some((table, sampled)) = open_typed_records(file, prefer_tab)? else {
         return Ok(TablePreview { table_id, columns: vec![], rows: vec![], total_estimate: Some(0) });
     };
-    let columns = table.names();
     let mut out = Vec::new();
     for record in table.reader.into_records().take(rows) {
         let record = record.map_err(|e| format_error(file, format!("cannot read row {}: {e}", out.len() + 1)))?;
         let cells: Vec<Value> =
-            table.columns.iter().enumerate().map(|(i, column)| typed_value(record.get(i), column.dtype)).collect();
+            sampled.columns.iter().enumerate().map(|(i, column)| typed_value(record.get(i), column.dtype)).collect();
         out.push(cells);
     }
-    Ok(TablePreview { table_id, columns, rows: out, total_estimate: Some(table.rows_estimate) })
+    Ok(TablePreview { table_id, columns: table.names, rows: out, total_estimate: Some(sampled.rows_estimate) })
 }
