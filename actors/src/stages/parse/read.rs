@@ -111,8 +111,8 @@ fn scan_records(
     chunk_rows: usize,
     chunks: std::sync::mpsc::SyncSender<TextChunk>,
 ) -> Result<Vec<Reject>, ReadError> {
-    let width = table.columns.len();
-    let names = table.names();
+    let width = table.names.len();
+    let names = table.names.clone();
     let mut chunk = TextChunk::new(names.clone());
     let mut rejects = Vec::new();
     let mut record = csv::StringRecord::new();
