@@ -17,12 +17,8 @@ const HEADER_RECORDS: usize = 500;
 /// What the probe learned; the preview reads rows with the same settings and types.
 #[derive(Debug)]
 pub(super) struct Analysis {
-    /// The sniffed encoding.
-    pub(super) encoding: TextEncoding,
-    /// The sniffed delimiter and quote.
-    pub(super) dialect: Dialect,
-    /// Whether the first row is a header.
-    pub(super) header: bool,
+    /// Encoding, dialect, header and column names.
+    pub(super) layout: Layout,
     /// Columns in file order, types inferred from the sample.
     pub(super) columns: Vec<ColumnInfo>,
     /// `available`, `partial` or `empty`.
@@ -109,10 +105,10 @@ fn sniff(sample: &Sample, prefer_tab: bool) -> Result<Sniffed, String> {
 /// # Errors
 /// The reason the file is not delimited text (binary data).
 pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, String> {
-    let Sniffed { layout: Layout { encoding, dialect, header, names }, text, replaced, head, mut warnings } =
-        sniff(sample, prefer_tab)?;
+    let Sniffed { layout, text, replaced, head, mut warnings } = sniff(sample, prefer_tab)?;
+    let (encoding, header) = (layout.encoding, layout.header);
     // Read on after the records `sniff` took.
-    let mut rows = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
+    let mut rows = Rows { reader: layout.dialect.reader(text.as_bytes()), record: StringRecord::new() };
     rows.by_ref().take(head.len()).for_each(drop);
     let width = head.first().map_or(0, |r| r.record.len());
     let header_end = if header { head.first().map_or(0, |r| r.end) } else { 0 };
@@ -148,8 +144,8 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, Str
     } else {
         TableStatus::Available
     };
-    let columns = names.into_iter().zip(stats.types).map(|(name, tally)| tally.info(name)).collect();
-    Ok(Analysis { encoding, dialect, header, columns, status, rows, exact, warnings })
+    let columns = layout.names.iter().zip(stats.types).map(|(name, tally)| tally.info(name.as_str())).collect();
+    Ok(Analysis { layout, columns, status, rows, exact, warnings })
 }
 
 /// Warnings about how the bytes were decoded: the Windows-1252 fallback, replaced bytes.

@@ -51,9 +51,7 @@ pub(crate) fn open_typed_records(
 ) -> Result<Option<(TextRecords, SampleTypes)>, AdapterError> {
     open(file, |sample| {
         let analysis = analyse(sample, prefer_tab)?;
-        let names = analysis.columns.iter().map(|c| c.name.clone()).collect();
-        let layout = Layout { encoding: analysis.encoding, dialect: analysis.dialect, header: analysis.header, names };
-        Ok((layout, SampleTypes { columns: analysis.columns, rows_estimate: analysis.rows }))
+        Ok((analysis.layout, SampleTypes { columns: analysis.columns, rows_estimate: analysis.rows }))
     })
 }
 
