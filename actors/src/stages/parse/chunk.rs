@@ -202,20 +202,34 @@ impl ChunkBuilder {
     /// # Errors
     /// A polars error (a bug: every column is built with one length and a valid type).
     pub(crate) fn take_frame(&mut self) -> PolarsResult<(DataFrame, Vec<ColumnType>)> {
-        let height = self.rows;
-        let mut columns = Vec::with_capacity(self.names.len());
-        let mut types = Vec::with_capacity(self.names.len());
-        for (name, cells) in self.names.iter().zip(&mut self.columns) {
+        let height = std::mem::take(&mut self.rows);
+        let columns = self.names.iter().zip(&mut self.columns).map(|(name, cells)| {
             let cells = std::mem::take(cells);
             let mut tally = TypeTally::default();
             cells.iter().for_each(|c| tally.observe(c.column_type()));
-            let dtype = tally.info(name.as_str()).dtype;
-            columns.push(build_series(name, cells.as_slice(), dtype)?.into());
-            types.push(dtype);
-        }
-        self.rows = 0;
-        Ok((DataFrame::new(height, columns)?, types))
+            (name.as_str(), cells, tally)
+        });
+        typed_frame(height, columns)
     }
+}
+
+/// A frame of `height` rows from each column's name, cells and tally: every column becomes
+/// the narrowest type its tally allows. Returns the frame and the column types.
+///
+/// # Errors
+/// A polars error (a bug: every column has `height` cells and a valid type).
+pub(crate) fn typed_frame<'n, C: TypedCell>(
+    height: usize,
+    columns: impl Iterator<Item = (&'n str, Vec<C>, TypeTally)>,
+) -> PolarsResult<(DataFrame, Vec<ColumnType>)> {
+    let mut series = Vec::new();
+    let mut types = Vec::new();
+    for (name, cells, tally) in columns {
+        let dtype = tally.info(name).dtype;
+        series.push(build_series(name, &cells, dtype)?.into());
+        types.push(dtype);
+    }
+    Ok((DataFrame::new(height, series)?, types))
 }
 
 /// The polars type dat stores a column type as.
@@ -231,7 +245,7 @@ pub(crate) fn polars_type(dtype: ColumnType) -> DataType {
 }
 
 /// A column of `dtype` from its cells (all of which fit `dtype`, or are null).
-pub(crate) fn build_series<C: TypedCell>(name: &str, cells: &[C], dtype: ColumnType) -> PolarsResult<Series> {
+fn build_series<C: TypedCell>(name: &str, cells: &[C], dtype: ColumnType) -> PolarsResult<Series> {
     let name: PlSmallStr = name.into();
     Ok(match dtype {
         ColumnType::Int => Series::new(name, cells.iter().map(C::as_i64).collect::<Vec<_>>()),

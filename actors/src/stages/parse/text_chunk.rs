@@ -5,7 +5,7 @@
 use dat_contracts::ColumnType;
 use polars::prelude::*;
 
-use super::chunk::build_series;
+use super::chunk::typed_frame;
 use crate::adapters::cells::TypeTally;
 use crate::adapters::text::infer;
 
@@ -83,14 +83,8 @@ impl TextChunk {
     /// # Errors
     /// A polars error (a bug: every column has one length and a valid type).
     pub(crate) fn into_frame(self) -> PolarsResult<(DataFrame, Vec<ColumnType>)> {
-        let mut columns = Vec::with_capacity(self.names.len());
-        let mut types = Vec::with_capacity(self.names.len());
-        for (name, column) in self.names.iter().zip(&self.columns) {
-            let dtype = column.tally.info(name.as_str()).dtype;
-            columns.push(build_series(name, column.cells().as_slice(), dtype)?.into());
-            types.push(dtype);
-        }
-        Ok((DataFrame::new(self.rows, columns)?, types))
+        let columns = self.names.iter().zip(&self.columns).map(|(name, c)| (name.as_str(), c.cells(), c.tally));
+        typed_frame(self.rows, columns)
     }
 }
 
