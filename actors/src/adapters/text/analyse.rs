@@ -44,15 +44,13 @@ pub(super) struct Layout {
     pub(super) names: Vec<String>,
 }
 
-/// The layout, and what [`analyse`] reads on from.
-struct Sniffed {
+/// The layout, and where [`analyse`] reads on from.
+struct Sniffed<'t> {
     layout: Layout,
-    /// The decoded sample.
-    text: String,
-    /// Whether bytes were replaced while decoding.
-    replaced: bool,
     /// The first records, read to decide on the header.
     head: Vec<Row>,
+    /// The records after `head`.
+    rest: Rows<'t>,
     /// Problems so far.
     warnings: Vec<String>,
 }
@@ -63,23 +61,32 @@ struct Sniffed {
 /// # Errors
 /// The reason the file is not delimited text (binary data).
 pub(super) fn layout(sample: &Sample, prefer_tab: bool) -> Result<Layout, String> {
-    sniff(sample, prefer_tab).map(|s| s.layout)
+    let (encoding, Decoded { text, replaced }) = decode_text(sample)?;
+    Ok(sniff(sample, encoding, &text, replaced, prefer_tab).layout)
 }
 
-fn sniff(sample: &Sample, prefer_tab: bool) -> Result<Sniffed, String> {
+/// The sample decoded with its detected encoding.
+///
+/// # Errors
+/// The reason the file is not delimited text (binary data).
+fn decode_text(sample: &Sample) -> Result<(TextEncoding, Decoded), String> {
     let encoding = detect(&sample.raw);
-    let Decoded { text, replaced } = decode(&sample.raw, encoding, sample.complete);
-    if looks_binary(&text) {
+    let decoded = decode(&sample.raw, encoding, sample.complete);
+    if looks_binary(&decoded.text) {
         return Err("not a text file: it holds binary data (NUL or other control bytes); \
                     check that it really is delimited text"
             .to_owned());
     }
+    Ok((encoding, decoded))
+}
+
+fn sniff<'t>(sample: &Sample, encoding: TextEncoding, text: &'t str, replaced: bool, prefer_tab: bool) -> Sniffed<'t> {
     let mut warnings = encoding_warnings(encoding, replaced);
-    let sniff_text = if sample.complete { text.as_str() } else { up_to_last_line(&text) };
+    let sniff_text = if sample.complete { text } else { up_to_last_line(text) };
     let dialect = sniff_dialect(sniff_text, prefer_tab);
 
-    let rows = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
-    let head: Vec<Row> = rows.take(HEADER_RECORDS + 1).collect();
+    let mut rest = Rows { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
+    let head: Vec<Row> = rest.by_ref().take(HEADER_RECORDS + 1).collect();
     // A partial sample's last record is cut: keep it out of the header decision.
     let judged = match head.len() {
         n if n <= HEADER_RECORDS && !sample.complete && n >= 2 => head.get(..n - 1).unwrap_or_default(),
@@ -92,7 +99,7 @@ fn sniff(sample: &Sample, prefer_tab: bool) -> Result<Sniffed, String> {
     let width = head.first().map_or(0, |r| r.record.len());
     let (names, name_warnings) = column_names(head.first().filter(|_| header).map(|r| &r.record), width);
     warnings.extend(name_warnings);
-    Ok(Sniffed { layout: Layout { encoding, dialect, header, names }, text, replaced, head, warnings })
+    Sniffed { layout: Layout { encoding, dialect, header, names }, head, rest, warnings }
 }
 
 /// Reads the sample. `prefer_tab` is set for `.tsv` files.
@@ -105,17 +112,15 @@ fn sniff(sample: &Sample, prefer_tab: bool) -> Result<Sniffed, String> {
 /// # Errors
 /// The reason the file is not delimited text (binary data).
 pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, String> {
-    let Sniffed { layout, text, replaced, head, mut warnings } = sniff(sample, prefer_tab)?;
-    let (encoding, header) = (layout.encoding, layout.header);
-    // Read on after the records `sniff` took.
-    let mut rows = Rows { reader: layout.dialect.reader(text.as_bytes()), record: StringRecord::new() };
-    rows.by_ref().take(head.len()).for_each(drop);
+    let (encoding, Decoded { text, replaced }) = decode_text(sample)?;
+    let Sniffed { layout, head, rest, mut warnings } = sniff(sample, encoding, &text, replaced, prefer_tab);
+    let header = layout.header;
     let width = head.first().map_or(0, |r| r.record.len());
     let header_end = if header { head.first().map_or(0, |r| r.end) } else { 0 };
 
     let mut stats = DataStats::new(width, header_end);
     let mut pending: Option<Row> = None;
-    for row in head.into_iter().skip(usize::from(header)).chain(rows) {
+    for row in head.into_iter().skip(usize::from(header)).chain(rest) {
         if let Some(previous) = pending.replace(row) {
             stats.add(&previous);
         }
