@@ -28,13 +28,23 @@ impl TableStatus {
 }
 
 /// The type of a column as far as the probe could tell from what it read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// On the wire a type is one string: `int`, `float`, …, and `decimal(P,S)` for a decimal of
+/// precision `P` (1–38 digits) and scale `S`, so that a decimal keeps both through every file.
+/// `struct` and `list` values are held as their JSON text (compact, keys in file order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnType {
     /// Whole numbers.
     Int,
     /// Numbers with a fraction (or mixed whole and fractional).
     Float,
+    /// Exact decimals (Parquet DECIMAL): `precision` digits in all, `scale` after the point.
+    Decimal {
+        /// Digits in all, 1..=38.
+        precision: u8,
+        /// Digits after the point, at most `precision`.
+        scale: u8,
+    },
     /// true/false.
     Bool,
     /// Calendar dates.
@@ -43,14 +53,80 @@ pub enum ColumnType {
     Datetime,
     /// Text (or a mix the probe cannot narrow down).
     String,
-    /// Nested objects (JSON, Parquet structs).
+    /// Nested objects (JSON, Parquet structs and maps), held as JSON text.
     Struct,
-    /// Nested arrays.
+    /// Nested arrays, held as JSON text.
     List,
     /// Raw bytes.
     Binary,
     /// Only nulls were seen.
     Null,
+}
+
+impl ColumnType {
+    /// The largest precision a decimal can have (what 128 bits hold).
+    pub const MAX_DECIMAL_PRECISION: u8 = 38;
+
+    /// The wire name: `int`, `float`, `decimal(10,2)`, …
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow::Borrowed;
+        match self {
+            ColumnType::Int => Borrowed("int"),
+            ColumnType::Float => Borrowed("float"),
+            ColumnType::Decimal { precision, scale } => format!("decimal({precision},{scale})").into(),
+            ColumnType::Bool => Borrowed("bool"),
+            ColumnType::Date => Borrowed("date"),
+            ColumnType::Datetime => Borrowed("datetime"),
+            ColumnType::String => Borrowed("string"),
+            ColumnType::Struct => Borrowed("struct"),
+            ColumnType::List => Borrowed("list"),
+            ColumnType::Binary => Borrowed("binary"),
+            ColumnType::Null => Borrowed("null"),
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else (or a decimal out of range).
+    pub fn parse(name: &str) -> Option<ColumnType> {
+        Some(match name {
+            "int" => ColumnType::Int,
+            "float" => ColumnType::Float,
+            "bool" => ColumnType::Bool,
+            "date" => ColumnType::Date,
+            "datetime" => ColumnType::Datetime,
+            "string" => ColumnType::String,
+            "struct" => ColumnType::Struct,
+            "list" => ColumnType::List,
+            "binary" => ColumnType::Binary,
+            "null" => ColumnType::Null,
+            other => {
+                let (p, s) = other.strip_prefix("decimal(")?.strip_suffix(')')?.split_once(',')?;
+                let (precision, scale) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+                if !(1..=Self::MAX_DECIMAL_PRECISION).contains(&precision) || scale > precision {
+                    return None;
+                }
+                ColumnType::Decimal { precision, scale }
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for ColumnType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        ColumnType::parse(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown column type `{name}`")))
+    }
 }
 
 /// One column of a table.

@@ -1,0 +1,225 @@
+//! An open workbook and the rows of its sheets, one row at a time. xlsx/xlsm and xlsb sheets are
+//! streamed cell by cell from the zip (calamine's cells readers): memory holds the shared
+//! strings and one row, whatever the sheet's size. `.xls` and `.ods` have no such reader in
+//! calamine (it loads them whole), so they are read only up to a size limit.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::ControlFlow;
+
+use calamine::{open_workbook, DataRef, Ods, Reader, Sheet, Xls, Xlsb, Xlsx};
+use dat_contracts::ColumnType;
+
+use super::cell::{as_ref, is_error, typed_text};
+
+type Disk = BufReader<File>;
+
+/// A workbook opened for reading its sheets.
+pub(super) enum Book {
+    /// Streamed.
+    Xlsx(Xlsx<Disk>),
+    /// Streamed.
+    Xlsb(Xlsb<Disk>),
+    /// Read whole by calamine, under the size limit.
+    Xls(Xls<Disk>),
+    /// Read whole by calamine, under the size limit.
+    Ods(Ods<Disk>),
+}
+
+/// One row of a sheet: its cells' types and texts, back to back.
+#[derive(Debug, Default)]
+pub(super) struct Row {
+    /// The row's index in the sheet, from 0.
+    pub(super) index: u32,
+    /// Each cell's column (from 0), type and text range; error cells are `Null` with their
+    /// spelling as text (for header names).
+    pub(super) cells: Vec<(u32, ColumnType, std::ops::Range<usize>)>,
+    pub(super) text: String,
+    /// Cells holding Excel errors.
+    pub(super) errors: u64,
+    /// The row's text passed the cap: its cells past that are not kept.
+    pub(super) too_long: bool,
+}
+
+impl Row {
+    fn clear(&mut self, index: u32) {
+        self.index = index;
+        self.cells.clear();
+        self.text.clear();
+        self.errors = 0;
+        self.too_long = false;
+    }
+
+    /// Whether the row has no value (only empty, blank or error cells).
+    pub(super) fn is_blank(&self) -> bool {
+        self.cells.iter().all(|(_, kind, _)| *kind == ColumnType::Null)
+    }
+
+    /// A cell's text.
+    pub(super) fn text(&self, range: &std::ops::Range<usize>) -> &str {
+        self.text.get(range.clone()).unwrap_or_default()
+    }
+
+    fn push(&mut self, column: u32, cell: &DataRef<'_>, cap: usize) {
+        if self.too_long {
+            return;
+        }
+        let start = self.text.len();
+        let mut kind = typed_text(cell, &mut self.text);
+        if is_error(cell) {
+            self.errors += 1;
+            self.text.push_str(&super::cell::header_text(cell));
+            kind = ColumnType::Null;
+        }
+        if self.text.len() > cap {
+            self.too_long = true;
+            self.text.truncate(start);
+            return;
+        }
+        self.cells.push((column, kind, start..self.text.len()));
+    }
+}
+
+/// Why a sheet could not be read (on).
+pub(super) type SheetError = String;
+
+impl Book {
+    /// Opens the workbook with the reader its extension names (case ignored). `.xls` and
+    /// `.ods` above `whole_limit` bytes are refused before calamine loads them.
+    ///
+    /// # Errors
+    /// Why it is not a readable workbook (not one at all, truncated, encrypted, too large for a
+    /// format read whole), naming no path.
+    pub(super) fn open(disk: &std::path::Path, ext: &str, whole_limit: u64) -> Result<Book, String> {
+        if matches!(ext, "xls" | "ods") {
+            let size = std::fs::metadata(disk).map_err(|e| format!("cannot read the file: {e}"))?.len();
+            if size > whole_limit {
+                return Err(format!(
+                    "{ext} workbooks are read whole and this one is {} MiB, above the limit of {} MiB \
+                     (setting whole_workbook_limit_mib); save it as xlsx, which is streamed",
+                    size.div_ceil(1 << 20),
+                    whole_limit >> 20
+                ));
+            }
+        }
+        let opened = match ext {
+            "xls" => open_workbook::<Xls<_>, _>(disk).map(Book::Xls).map_err(|e| e.to_string()),
+            "xlsb" => open_workbook::<Xlsb<_>, _>(disk).map(Book::Xlsb).map_err(|e| e.to_string()),
+            "ods" => open_workbook::<Ods<_>, _>(disk).map(Book::Ods).map_err(|e| e.to_string()),
+            _ => open_workbook::<Xlsx<_>, _>(disk).map(Book::Xlsx).map_err(|e| e.to_string()),
+        };
+        opened.map_err(|e| format!("not a readable {ext} workbook (wrong format, truncated or encrypted): {e}"))
+    }
+
+    /// The sheets, in workbook order.
+    pub(super) fn sheets(&self) -> Vec<Sheet> {
+        match self {
+            Book::Xlsx(b) => b.sheets_metadata().to_vec(),
+            Book::Xlsb(b) => b.sheets_metadata().to_vec(),
+            Book::Xls(b) => b.sheets_metadata().to_vec(),
+            Book::Ods(b) => b.sheets_metadata().to_vec(),
+        }
+    }
+
+    /// Hands each non-empty row of `sheet` to `on_row`, in order, until it breaks. The
+    /// declared dimensions (`(first row, first column)`, `(last row, last column)`) come first,
+    /// when the sheet declares them.
+    ///
+    /// # Errors
+    /// Why the sheet cannot be read (on).
+    pub(super) fn rows(
+        &mut self,
+        sheet: &str,
+        cap: usize,
+        on_dimensions: &mut dyn FnMut(Option<((u32, u32), (u32, u32))>),
+        on_row: &mut dyn FnMut(&Row) -> ControlFlow<()>,
+    ) -> Result<(), SheetError> {
+        let mut rows = Rows { row: Row::default(), started: false, cap, on_row };
+        match self {
+            Book::Xlsx(book) => {
+                let mut cells = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+                on_dimensions(declared(cells.dimensions()));
+                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                    if rows.cell(cell.get_position(), cell.get_value()).is_break() {
+                        return Ok(());
+                    }
+                }
+            }
+            Book::Xlsb(book) => {
+                let mut cells = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+                on_dimensions(declared(cells.dimensions()));
+                while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+                    if rows.cell(cell.get_position(), cell.get_value()).is_break() {
+                        return Ok(());
+                    }
+                }
+            }
+            Book::Xls(book) => {
+                let range = book.worksheet_range(sheet).map_err(|e| e.to_string())?;
+                whole(&range, &mut rows, on_dimensions);
+                return Ok(());
+            }
+            Book::Ods(book) => {
+                let range = book.worksheet_range(sheet).map_err(|e| e.to_string())?;
+                whole(&range, &mut rows, on_dimensions);
+                return Ok(());
+            }
+        }
+        rows.finish();
+        Ok(())
+    }
+}
+
+/// The rows of a sheet calamine loaded whole.
+fn whole(
+    range: &calamine::Range<calamine::Data>,
+    rows: &mut Rows<'_>,
+    on_dimensions: &mut dyn FnMut(Option<((u32, u32), (u32, u32))>),
+) {
+    on_dimensions(range.start().zip(range.end()));
+    for (row, column, value) in range.used_cells() {
+        let (start_row, start_column) = range.start().unwrap_or_default();
+        let at = (start_row + row as u32, start_column + column as u32);
+        if rows.cell(at, &as_ref(value)).is_break() {
+            return;
+        }
+    }
+    rows.finish();
+}
+
+/// Declared dimensions, unless the sheet declared none (calamine then gives all zeros).
+fn declared(d: calamine::Dimensions) -> Option<((u32, u32), (u32, u32))> {
+    (d.end != (0, 0) || d.start != (0, 0)).then_some((d.start, d.end))
+}
+
+/// Gathers cells (given in row order) into rows.
+struct Rows<'f> {
+    row: Row,
+    started: bool,
+    cap: usize,
+    on_row: &'f mut dyn FnMut(&Row) -> ControlFlow<()>,
+}
+
+impl Rows<'_> {
+    fn cell(&mut self, (row, column): (u32, u32), value: &DataRef<'_>) -> ControlFlow<()> {
+        if matches!(value, DataRef::Empty) {
+            return ControlFlow::Continue(());
+        }
+        if !self.started || row != self.row.index {
+            if self.started && (self.on_row)(&self.row).is_break() {
+                return ControlFlow::Break(());
+            }
+            self.started = true;
+            self.row.clear(row);
+        }
+        self.row.push(column, value, self.cap);
+        ControlFlow::Continue(())
+    }
+
+    fn finish(&mut self) {
+        if self.started {
+            let _ = (self.on_row)(&self.row);
+            self.started = false;
+        }
+    }
+}

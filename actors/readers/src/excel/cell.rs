@@ -1,0 +1,166 @@
+//! One workbook cell as a typed text cell: the type the shared typing rules give it and its
+//! text. Dates become ISO 8601 text here, so no caller has to know Excel's serial day numbers.
+//!
+//! Excel stores every number as a float, so a whole number reads as `int` (its digits); another
+//! number as `float` (the shortest text that reads back as the same float); a date with no time
+//! of day as `date`, one with a time as `datetime`; times of day and durations as text; blank
+//! strings and error cells (`#DIV/0!`…) as null (error cells are counted by the reader).
+
+use calamine::{Data, DataRef, ExcelDateTime};
+use dat_contracts::ColumnType;
+
+use crate::typing::float_text;
+
+/// A cell's type, its text appended to `out`; `Null` appends nothing.
+pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
+    use std::fmt::Write;
+    match cell {
+        DataRef::Int(i) => {
+            let _ = write!(out, "{i}");
+            ColumnType::Int
+        }
+        DataRef::Float(f) if is_whole(*f) => {
+            // A whole float within ±2^53 is exactly an i64, so the cast loses nothing.
+            let _ = write!(out, "{}", *f as i64);
+            ColumnType::Int
+        }
+        DataRef::Float(f) if f.is_finite() => {
+            out.push_str(&float_text(*f));
+            ColumnType::Float
+        }
+        DataRef::Float(f) => {
+            out.push_str(&float_text(*f));
+            ColumnType::String
+        }
+        DataRef::Bool(b) => {
+            out.push_str(if *b { "true" } else { "false" });
+            ColumnType::Bool
+        }
+        DataRef::String(s) if s.trim().is_empty() => ColumnType::Null,
+        DataRef::SharedString(s) if s.trim().is_empty() => ColumnType::Null,
+        DataRef::String(s) | DataRef::DurationIso(s) => {
+            out.push_str(s);
+            ColumnType::String
+        }
+        DataRef::SharedString(s) => {
+            out.push_str(s);
+            ColumnType::String
+        }
+        DataRef::DateTime(dt) => {
+            let (kind, text) = serial(dt);
+            out.push_str(&text);
+            kind
+        }
+        DataRef::DateTimeIso(s) => {
+            out.push_str(s);
+            iso_kind(s)
+        }
+        DataRef::Error(_) | DataRef::Empty => ColumnType::Null,
+    }
+}
+
+/// Whether the cell holds an Excel error value (`#DIV/0!`, `#N/A`…).
+pub(super) fn is_error(cell: &DataRef<'_>) -> bool {
+    matches!(cell, DataRef::Error(_))
+}
+
+/// The cell as a column name (header row): its text, or an error's own spelling.
+pub(super) fn header_text(cell: &DataRef<'_>) -> String {
+    if let DataRef::Error(e) = cell {
+        return e.to_string();
+    }
+    let mut out = String::new();
+    typed_text(cell, &mut out);
+    out
+}
+
+/// A cell of a sheet read whole, as the streamed readers give cells.
+pub(super) fn as_ref(cell: &Data) -> DataRef<'_> {
+    match cell {
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+        Data::Empty => DataRef::Empty,
+    }
+}
+
+/// Whole and small enough (|f| < 2^53) to be an exact integer.
+fn is_whole(f: f64) -> bool {
+    f.is_finite() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0
+}
+
+/// Type of an ISO 8601 text date (ODS): `2024-01-31` is a date, with a `T` a datetime, anything
+/// else (a time, a duration) text.
+fn iso_kind(s: &str) -> ColumnType {
+    let date_part = s.split('T').next().unwrap_or(s);
+    let looks_like_date = date_part.len() == 10 && date_part.as_bytes().get(4) == Some(&b'-');
+    match (looks_like_date, s.contains('T')) {
+        (true, false) => ColumnType::Date,
+        (true, true) => ColumnType::Datetime,
+        _ => ColumnType::String,
+    }
+}
+
+/// An Excel serial date as ISO 8601 text and its type: a calendar day is a `date`, a day with a
+/// time a `datetime`, a time of day (`12:30:00`) or a duration (`PT5400S`) text.
+fn serial(dt: &ExcelDateTime) -> (ColumnType, String) {
+    let value = dt.as_f64();
+    if dt.is_duration() {
+        return (ColumnType::String, format!("PT{}S", seconds_text(value * 86_400.0)));
+    }
+    let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
+    let time = if ms > 0 { format!("{h:02}:{mi:02}:{s:02}.{ms:03}") } else { format!("{h:02}:{mi:02}:{s:02}") };
+    if (0.0..1.0).contains(&value) {
+        (ColumnType::String, time)
+    } else if (h, mi, s, ms) == (0, 0, 0, 0) {
+        (ColumnType::Date, format!("{y:04}-{mo:02}-{d:02}"))
+    } else {
+        (ColumnType::Datetime, format!("{y:04}-{mo:02}-{d:02}T{time}"))
+    }
+}
+
+/// Seconds with at most millisecond precision and no trailing zeros.
+fn seconds_text(seconds: f64) -> String {
+    let text = format!("{seconds:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use calamine::ExcelDateTimeType;
+
+    use super::*;
+
+    fn typed(cell: DataRef<'_>) -> (ColumnType, String) {
+        let mut out = String::new();
+        (typed_text(&cell, &mut out), out)
+    }
+
+    fn date(serial: f64) -> DataRef<'static> {
+        DataRef::DateTime(ExcelDateTime::new(serial, ExcelDateTimeType::DateTime, false))
+    }
+
+    #[test]
+    fn whole_floats_are_ints_and_dates_are_iso_8601() {
+        assert_eq!(typed(DataRef::Float(3.0)), (ColumnType::Int, "3".into()));
+        assert_eq!(typed(DataRef::Float(3.5)), (ColumnType::Float, "3.5".into()));
+        assert_eq!(typed(date(45306.0)), (ColumnType::Date, "2024-01-15".into()));
+        assert_eq!(typed(date(45306.5)), (ColumnType::Datetime, "2024-01-15T12:00:00".into()));
+        assert_eq!(typed(date(0.25)), (ColumnType::String, "06:00:00".into()));
+        assert_eq!(typed(DataRef::SharedString("  ")), (ColumnType::Null, String::new()));
+    }
+
+    #[test]
+    fn iso_text_dates_and_durations() {
+        assert_eq!(typed(DataRef::DateTimeIso("2024-01-15".into())).0, ColumnType::Date);
+        assert_eq!(typed(DataRef::DateTimeIso("2024-01-15T10:00:00".into())).0, ColumnType::Datetime);
+        assert_eq!(typed(DataRef::DateTimeIso("10:00:00".into())).0, ColumnType::String);
+        let duration = DataRef::DateTime(ExcelDateTime::new(1.0625, ExcelDateTimeType::TimeDelta, false));
+        assert_eq!(typed(duration).1, "PT91800S");
+    }
+}

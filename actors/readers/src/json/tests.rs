@@ -1,0 +1,237 @@
+//! JSON and JSON Lines files written to a temp dir, plus the shared fixtures.
+
+use std::io::Write;
+use std::path::Path;
+
+use dat_contracts::{ColumnType, TablePreview, TableProbe, TableStatus, WorkspacePath};
+use serde_json::json;
+
+use super::{JsonAdapter, JsonlAdapter, PROBE_BYTES};
+use crate::{Adapter, ReadError, Compression, SourceFile};
+
+fn probe(adapter: &dyn Adapter, dir: &Path, name: &str, compression: Option<Compression>) -> TableProbe {
+    let path = WorkspacePath::parse(name).unwrap();
+    let disk = dir.join(name);
+    let mut tables = adapter.probe(&SourceFile::new(&path, &disk, compression), &crate::ReadOptions::default());
+    assert_eq!(tables.len(), 1);
+    tables.remove(0)
+}
+
+fn probe_text(adapter: &dyn Adapter, name: &str, text: &str) -> TableProbe {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    probe(adapter, dir.path(), name, None)
+}
+
+fn preview_text(adapter: &dyn Adapter, name: &str, text: &str, rows: usize) -> Result<TablePreview, ReadError> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), text).unwrap();
+    let path = WorkspacePath::parse(name).unwrap();
+    let disk = dir.path().join(name);
+    adapter.preview(&SourceFile::new(&path, &disk, None), None, rows)
+}
+
+fn columns(table: &TableProbe) -> Vec<(&str, ColumnType, bool)> {
+    table.columns.iter().map(|c| (c.name.as_str(), c.dtype, c.nullable)).collect()
+}
+
+#[test]
+fn an_array_of_objects_is_one_table_with_the_union_of_keys_in_first_seen_order() {
+    let table = probe_text(&JsonAdapter, "a.json", r#"[{"a": 1, "b": "x"}, {"b": "y", "c": 2.5}, {"a": 3, "c": 4}]"#);
+    assert_eq!((table.table_id.as_str(), table.status), ("a.json", TableStatus::Available));
+    assert_eq!((table.row_estimate, table.row_count_exact), (Some(3), true));
+    assert_eq!(
+        columns(&table),
+        [("a", ColumnType::Int, true), ("b", ColumnType::String, true), ("c", ColumnType::Float, true)]
+    );
+}
+
+#[test]
+fn a_single_object_is_one_row_and_nested_values_are_struct_and_list_columns() {
+    let text = r#"{"lot": "L1", "meta": {"tool": "T"}, "sites": [{"id": 1}, {"id": 2}], "n": null}"#;
+    let table = probe_text(&JsonAdapter, "one.json", text);
+    assert_eq!(table.status, TableStatus::Available);
+    assert_eq!((table.row_estimate, table.row_count_exact), (Some(1), true));
+    assert_eq!(
+        columns(&table),
+        [
+            ("lot", ColumnType::String, false),
+            ("meta", ColumnType::Struct, false),
+            ("sites", ColumnType::List, false),
+            ("n", ColumnType::Null, true),
+        ]
+    );
+    let preview = preview_text(&JsonAdapter, "one.json", text, 10).unwrap();
+    assert_eq!(preview.rows, [vec![json!("L1"), json!({"tool": "T"}), json!([{"id": 1}, {"id": 2}]), json!(null)]]);
+}
+
+#[test]
+fn a_scalar_document_is_an_error() {
+    for text in ["42", "\"x\"", "null"] {
+        let table = probe_text(&JsonAdapter, "s.json", text);
+        assert_eq!(table.status, TableStatus::Error, "{text}");
+        let reason = table.error.unwrap();
+        assert!(reason.contains("a JSON file must hold an object or an array of objects"), "{reason}");
+    }
+}
+
+#[test]
+fn invalid_json_is_an_error_with_line_and_column() {
+    let table = probe_text(&JsonAdapter, "bad.json", "\n\n[{\"a\": 1},\n {\"a\": }]");
+    assert_eq!(table.status, TableStatus::Error);
+    let reason = table.error.unwrap();
+    assert!(reason.contains("invalid JSON at line 4 column 8: expected value"), "{reason}");
+}
+
+#[test]
+fn an_empty_array_or_blank_file_is_empty() {
+    assert_eq!(probe_text(&JsonAdapter, "e.json", " [ ] ").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JsonAdapter, "e.json", "").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JsonAdapter, "e.json", " \n ").status, TableStatus::Empty);
+}
+
+#[test]
+fn non_objects_in_an_array_are_skipped_when_few_and_an_error_when_most() {
+    let partial = probe_text(&JsonAdapter, "m.json", r#"[{"a": 1}, 2, {"a": 3}]"#);
+    assert_eq!((partial.status, partial.row_estimate), (TableStatus::Partial, Some(2)));
+    assert_eq!(partial.warnings, ["element 2 is a number, not an object"]);
+    let error = probe_text(&JsonAdapter, "m.json", r#"[1, 2, {"a": 3}]"#);
+    assert_eq!(error.status, TableStatus::Error);
+    assert!(error.error.unwrap().contains("2 of the 3 elements read are bad"));
+}
+
+#[test]
+fn a_utf8_bom_is_skipped() {
+    let table = probe_text(&JsonAdapter, "bom.json", "\u{feff}[{\"a\": 1}]");
+    assert_eq!(table.status, TableStatus::Available);
+}
+
+#[test]
+fn gzip_and_zstd_json_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = br#"[{"a": 1}, {"a": 2}]"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text).unwrap();
+    std::fs::write(dir.path().join("a.json.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("a.json.zst"), zstd::encode_all(&text[..], 3).unwrap()).unwrap();
+    for (name, compression) in [("a.json.gz", Compression::Gzip), ("a.json.zst", Compression::Zstd)] {
+        let table = probe(&JsonAdapter, dir.path(), name, Some(compression));
+        assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(2), true));
+    }
+}
+
+#[test]
+fn a_large_array_is_probed_from_its_first_mib_and_estimated() {
+    let row = r#"{"id": 123456, "name": "some name", "value": 1.5}"#;
+    let rows = 2 * PROBE_BYTES as usize / row.len();
+    let text = format!("[{}]", vec![row; rows].join(","));
+    let table = probe_text(&JsonAdapter, "big.json", &text);
+    assert_eq!(table.status, TableStatus::Available);
+    assert!(!table.row_count_exact);
+    let estimate = table.row_estimate.unwrap() as f64;
+    assert!((estimate / rows as f64 - 1.0).abs() < 0.05, "{estimate} vs {rows}");
+}
+
+#[test]
+fn json_preview_gives_the_first_objects_with_nulls_for_missing_keys() {
+    let preview = preview_text(&JsonAdapter, "p.json", r#"[{"a": 1}, {"b": true}, {"a": 3}]"#, 2).unwrap();
+    assert_eq!(preview.columns, ["a", "b"]);
+    assert_eq!(preview.rows, [vec![json!(1), json!(null)], vec![json!(null), json!(true)]]);
+    assert_eq!(preview.total_estimate, Some(3));
+    assert!(matches!(preview_text(&JsonAdapter, "p.json", "42", 2), Err(ReadError::Format { .. })));
+}
+
+#[test]
+fn jsonl_with_one_bad_line_is_partial_and_names_the_line() {
+    let table = probe_text(&JsonlAdapter, "a.jsonl", "{\"a\": 1}\n\n{\"a\": 2\n[1]\n{\"a\": 3, \"b\": \"x\"}\n");
+    assert_eq!(table.status, TableStatus::Partial);
+    assert_eq!((table.row_estimate, table.row_count_exact), (Some(2), true));
+    assert_eq!(
+        table.warnings,
+        ["line 3: EOF while parsing an object at column 7", "line 4: an array is not a JSON object"]
+    );
+    assert_eq!(columns(&table), [("a", ColumnType::Int, false), ("b", ColumnType::String, true)]);
+}
+
+#[test]
+fn jsonl_all_good_is_available_with_an_exact_count() {
+    let table = probe_text(&JsonlAdapter, "a.ndjson", "{\"a\": 1}\r\n{\"a\": 2}\r\n{\"a\": 3}");
+    assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(3), true));
+}
+
+#[test]
+fn jsonl_all_bad_is_an_error_and_no_lines_is_empty() {
+    let bad = probe_text(&JsonlAdapter, "a.jsonl", "nope\n{\n");
+    assert_eq!(bad.status, TableStatus::Error);
+    assert!(bad.error.unwrap().contains("line 1: "));
+    let empty = probe_text(&JsonlAdapter, "a.jsonl", "");
+    assert_eq!((empty.status, empty.row_estimate), (TableStatus::Empty, Some(0)));
+    assert_eq!(probe_text(&JsonlAdapter, "a.jsonl", "\n  \n").status, TableStatus::Empty);
+}
+
+#[test]
+fn a_large_jsonl_file_is_probed_from_its_first_mib_and_estimated() {
+    let line = "{\"id\": 1234567, \"name\": \"a name\"}\n";
+    let lines = 3 * PROBE_BYTES as usize / line.len();
+    let table = probe_text(&JsonlAdapter, "big.jsonl", &line.repeat(lines));
+    assert!(!table.row_count_exact);
+    let estimate = table.row_estimate.unwrap() as f64;
+    assert!((estimate / lines as f64 - 1.0).abs() < 0.05, "{estimate} vs {lines}");
+}
+
+#[test]
+fn jsonl_preview_skips_bad_lines() {
+    let preview = preview_text(&JsonlAdapter, "p.jsonl", "{\"a\": 1}\nbad\n{\"a\": 2}\n{\"a\": 3}\n", 2).unwrap();
+    assert_eq!(preview.rows, [vec![json!(1)], vec![json!(2)]]);
+    assert_eq!(preview.total_estimate, Some(3));
+}
+
+fn fixture(relative: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")).join(relative);
+    path.exists().then_some(path)
+}
+
+fn probe_fixture(adapter: &dyn Adapter, relative: &str) -> Option<TableProbe> {
+    let disk = fixture(relative)?;
+    let path = WorkspacePath::parse(relative).unwrap();
+    let mut tables = adapter.probe(&SourceFile::new(&path, &disk, None), &crate::ReadOptions::default());
+    assert_eq!(tables.len(), 1);
+    Some(tables.remove(0))
+}
+
+#[test]
+fn the_basic_fixtures_probe_as_expected() {
+    let expected = [
+        ("id", ColumnType::Int, false),
+        ("name", ColumnType::String, false),
+        ("value", ColumnType::Float, true),
+        ("active", ColumnType::Bool, false),
+    ];
+    if let Some(table) = probe_fixture(&JsonAdapter, "basic/sample.json") {
+        assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
+        assert_eq!(columns(&table), expected);
+    }
+    if let Some(table) = probe_fixture(&JsonlAdapter, "basic/sample.jsonl") {
+        assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
+        assert_eq!(columns(&table), expected);
+    }
+    if let Some(table) = probe_fixture(&JsonAdapter, "basic/invalid.json") {
+        assert_eq!(table.status, TableStatus::Error);
+        assert!(table.error.unwrap().starts_with("invalid JSON at line"));
+    }
+}
+
+#[test]
+fn the_cdsem_fixtures_are_each_one_table() {
+    let Some(dir) = fixture("cdsem") else { return };
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let table = probe_fixture(&JsonAdapter, &format!("cdsem/{name}")).unwrap();
+        assert_eq!(table.status, TableStatus::Available, "{name}: {:?}", table.error);
+        assert_eq!(table.row_estimate, Some(1), "{name}");
+        assert!(table.columns.iter().any(|c| c.name == "metadata" && c.dtype == ColumnType::Struct), "{name}");
+    }
+}

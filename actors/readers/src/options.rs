@@ -1,0 +1,57 @@
+//! The limits every reader works within. Each buffer that file content can grow has one here,
+//! so that no file, whatever its size or shape, can take more memory than these allow.
+
+use serde::{Deserialize, Serialize};
+
+/// How tables are read: chunk sizes and the limits that keep memory bounded.
+///
+/// The defaults keep `dat run` under 200 MiB of peak memory on any input (SPEC §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadOptions {
+    /// Rows per chunk handed to the sink (SPEC §7 default: 50,000).
+    pub chunk_rows: usize,
+    /// Bytes of cell text per chunk: a chunk is handed over when it holds this much, whatever
+    /// its row count, so wide or long rows never make a chunk large.
+    pub chunk_bytes: usize,
+    /// The longest record (a delimited row, a JSON Lines line, a JSON array element, a sheet
+    /// row) a reader keeps. A longer one is a reject naming where it began; reading resumes
+    /// after it (for delimited text: at the line after the one it began on).
+    pub record_cap: usize,
+    /// Decompressed bytes a compressed file may yield; `None` (the default): no limit, since
+    /// chunking already bounds memory. A file past it is an `error` table.
+    pub decompressed_limit: Option<u64>,
+    /// The most columns a table may have (Excel's own limit): a record that would add more (a
+    /// sheet cell further right, a JSON key beyond them) is a reject, so that no file can make a
+    /// chunk of millions of columns.
+    pub max_columns: usize,
+    /// The largest `.xls` or `.ods` file read: calamine reads those whole, so a bigger one is
+    /// an `error` table saying so (xlsx/xlsm/xlsb are streamed and have no such limit).
+    pub whole_workbook_limit: u64,
+}
+
+impl ReadOptions {
+    /// The default chunk size in rows.
+    pub const CHUNK_ROWS: usize = 50_000;
+    /// The default record cap: 16 MiB.
+    pub const RECORD_CAP: usize = 16 << 20;
+    /// The default limit for workbooks read whole: 16 MiB on disk.
+    pub const WHOLE_WORKBOOK_LIMIT: u64 = 16 << 20;
+
+    /// These options with another chunk size (at least one row).
+    pub fn with_chunk_rows(self, chunk_rows: usize) -> Self {
+        ReadOptions { chunk_rows: chunk_rows.max(1), ..self }
+    }
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            chunk_rows: Self::CHUNK_ROWS,
+            chunk_bytes: 32 << 20,
+            record_cap: Self::RECORD_CAP,
+            decompressed_limit: None,
+            max_columns: 16_384,
+            whole_workbook_limit: Self::WHOLE_WORKBOOK_LIMIT,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Parquet files: one table each. The probe reads the footer alone (schema and row count), so
+//! even a file of many gigabytes costs it one small read at its end; it calls a file
+//! `available` only when every column has a reading rule, so parse can read what the probe
+//! admits. Reading goes through Arrow (the reference decoder: every physical and logical type,
+//! int96, v1 and v2 data pages, dictionary, byte-stream-split and delta encodings, nested
+//! groups) in batches sized so a batch stays within the chunk limits.
+
+mod convert;
+mod json;
+mod schema;
+
+use std::collections::HashSet;
+use std::fs::File;
+
+use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ::parquet::basic::LogicalType;
+use dat_contracts::{TableProbe, TableStatus};
+
+use self::convert::Losses;
+use crate::chunk::Chunk;
+use crate::sink::{ReadEnd, ReadError, Sink};
+use crate::{Adapter, ReadOptions, SourceFile};
+
+/// Parquet (`.parquet`, `.pq`).
+pub struct ParquetAdapter;
+
+impl Adapter for ParquetAdapter {
+    fn id(&self) -> &'static str {
+        "parquet"
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["parquet", "pq"]
+    }
+    fn compressible(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Apache Parquet: columns and row count from the footer; every column type read; nested values as JSON text"
+    }
+
+    fn probe(&self, file: &SourceFile<'_>, _: &ReadOptions) -> Vec<TableProbe> {
+        let path = file.path.as_str();
+        let failed = |reason: String| vec![TableProbe::failed(path, "parquet", TableStatus::Error, reason)];
+        let opened = match open(file) {
+            Ok(opened) => opened,
+            Err(reason) => return failed(reason),
+        };
+        let Ok(rows) = u64::try_from(opened.builder.metadata().file_metadata().num_rows()) else {
+            return failed("corrupt footer: negative row count".to_owned());
+        };
+        let columns: Result<Vec<_>, String> = opened
+            .builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| schema::column(f, opened.uuids.contains(f.name())))
+            .collect();
+        let columns = match columns {
+            Ok(columns) => columns,
+            Err(reason) => return failed(reason),
+        };
+        let status = if rows == 0 { TableStatus::Empty } else { TableStatus::Available };
+        vec![TableProbe {
+            columns,
+            row_estimate: Some(rows),
+            row_count_exact: true,
+            error: None,
+            ..TableProbe::failed(path, self.id(), status, "")
+        }]
+    }
+
+    fn read(
+        &self,
+        file: &SourceFile<'_>,
+        table: Option<&str>,
+        options: &ReadOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<ReadEnd, ReadError> {
+        let path = file.path.as_str();
+        if let Some(table) = table {
+            return Err(ReadError::NoSuchTable { path: path.to_owned(), table: table.to_owned() });
+        }
+        let Opened { builder, uuids } = open(file).map_err(|e| ReadError::format(path, e))?;
+        let batch_rows = batch_rows(&builder, options);
+        let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let reader = builder
+            .with_batch_size(batch_rows)
+            .build()
+            .map_err(|e| ReadError::format(path, format!("not a readable Parquet file: {e}")))?;
+        let mut losses = Losses::default();
+        let mut row = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|e| ReadError::format(path, format!("rows after {row} cannot be read: {e}")))?;
+            let mut columns = Vec::with_capacity(names.len());
+            for (name, array) in names.iter().zip(batch.columns()) {
+                let values = convert::values(name, array.as_ref(), uuids.contains(name), &mut losses)
+                    .map_err(|e| ReadError::format(path, e))?;
+                columns.push(values);
+            }
+            let rows = batch.num_rows() as u64;
+            let source_rows = (row + 1..=row + rows).collect();
+            row += rows;
+            sink.chunk(Chunk { names: names.clone(), columns, source_rows })?;
+        }
+        Ok(ReadEnd { warnings: losses.warnings() })
+    }
+}
+
+/// A file with its footer read.
+struct Opened {
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    /// Top-level columns annotated as UUIDs (read as their text).
+    uuids: HashSet<String>,
+}
+
+/// Opens the file and reads its footer.
+///
+/// # Errors
+/// Why the footer cannot be read (bad magic, truncated, corrupt metadata, a schema Arrow cannot
+/// decode), naming no path.
+fn open(file: &SourceFile<'_>) -> Result<Opened, String> {
+    let disk = File::open(file.disk).map_err(|e| format!("cannot open the file: {e}"))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(disk)
+        .map_err(|e| format!("not a readable Parquet file (corrupt or truncated): {e}"))?;
+    let root = builder.metadata().file_metadata().schema_descr().root_schema();
+    let uuids = root
+        .get_fields()
+        .iter()
+        .filter(|f| f.is_primitive() && matches!(f.get_basic_info().logical_type_ref(), Some(LogicalType::Uuid)))
+        .map(|f| f.name().to_owned())
+        .collect();
+    Ok(Opened { builder, uuids })
+}
+
+/// Rows per batch: `chunk_rows`, fewer when the file's rows are wide, so that a batch holds
+/// about `chunk_bytes` of decoded data.
+fn batch_rows(builder: &ParquetRecordBatchReaderBuilder<File>, options: &ReadOptions) -> usize {
+    let groups = builder.metadata().row_groups();
+    let bytes: i64 = groups.iter().map(|g| g.total_byte_size()).sum();
+    let rows: i64 = groups.iter().map(|g| g.num_rows()).sum();
+    let per_row = usize::try_from(bytes / rows.max(1)).unwrap_or(1).max(1);
+    (options.chunk_bytes / per_row).clamp(1, options.chunk_rows.max(1))
+}
+
+#[cfg(test)]
+mod tests;

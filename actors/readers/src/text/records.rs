@@ -1,0 +1,332 @@
+//! Every record of a delimited text file, read with the probe's own sniff (encoding, delimiter,
+//! quote, header) by a tokenizer whose memory is bounded by the record cap.
+//!
+//! Records are tokenized by `csv-core` (the engine of the `csv` crate the sniffer uses, so both
+//! split fields alike) over a buffer this module owns. The buffer keeps the bytes of the record
+//! being read from its first byte; a record that passes the cap (an unterminated quote, binary
+//! junk, one giant line) is given up: it is reported with the line it began on, and reading
+//! resumes at the line after that one, re-reading the retained bytes, so no later row is lost
+//! and no more than the cap is ever held.
+
+use std::io::{Cursor, Read};
+use std::sync::atomic::Ordering;
+
+use csv_core::ReadRecordResult;
+
+use super::analyse::{layout, TextLayout};
+use super::sample::{read_sample, SampleError};
+use super::transcode::Utf8Reader;
+use crate::sink::ReadError;
+use crate::source::{ByteCount, SourceFile};
+
+/// Bytes read from the decoded stream at a time.
+const READ_BYTES: usize = 256 * 1024;
+
+/// A text table opened for reading its records.
+pub(super) struct TextRecords {
+    /// Column names in file order (made unique), as the probe reports them.
+    pub(super) names: Vec<String>,
+    /// The records after the header.
+    pub(super) records: RecordReader<Box<dyn Read + Send>>,
+    /// Malformed byte sequences the decoder replaced with U+FFFD so far.
+    pub(super) replaced: ByteCount,
+}
+
+/// Opens `file` for reading all its records; `None` for a file without any bytes.
+///
+/// # Errors
+/// [`ReadError`] when the file cannot be read or is not text.
+pub(super) fn open_records(
+    file: &SourceFile<'_>,
+    prefer_tab: bool,
+    record_cap: usize,
+) -> Result<Option<TextRecords>, ReadError> {
+    let path = file.path.as_str();
+    let (sample, rest) = read_sample(file).map_err(|e| match e {
+        SampleError::Io(source) => ReadError::io(path, source),
+        compressed @ SampleError::Compressed(..) => ReadError::format(path, compressed.reason()),
+    })?;
+    if sample.raw.is_empty() {
+        return Ok(None);
+    }
+    let TextLayout { encoding, dialect, header, names } =
+        layout(&sample, prefer_tab).map_err(|e| ReadError::format(path, e))?;
+    let mut raw = Cursor::new(sample.raw);
+    raw.set_position(encoding.bom_len(raw.get_ref()) as u64);
+    let replaced = ByteCount::default();
+    let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(raw.chain(rest), encoding, replaced.clone()));
+    let mut records = RecordReader::new(text, dialect.core(), record_cap);
+    if header {
+        match records.next().map_err(|e| ReadError::io(path, e))? {
+            Some(Record::TooLong { .. }) => {
+                return Err(ReadError::format(path, "the header row is longer than the record cap"))
+            }
+            Some(Record::Fields { .. }) | None => {}
+        }
+    }
+    Ok(Some(TextRecords { names, records, replaced }))
+}
+
+impl TextRecords {
+    /// Malformed sequences replaced so far.
+    pub(super) fn replaced(&self) -> u64 {
+        self.replaced.load(Ordering::Relaxed)
+    }
+}
+
+/// One record, or the news that one was too long.
+#[derive(Debug)]
+pub(super) enum Record<'r> {
+    /// A record's fields.
+    Fields {
+        /// The line it began on (from 1).
+        line: u64,
+        /// Its fields.
+        fields: Fields<'r>,
+    },
+    /// A record passed the cap; reading goes on at the line after `line`.
+    TooLong {
+        /// The line it began on.
+        line: u64,
+        /// Its first bytes.
+        head: &'r [u8],
+    },
+}
+
+/// The fields of one record.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Fields<'r> {
+    text: &'r str,
+    ends: &'r [usize],
+}
+
+impl<'r> Fields<'r> {
+    /// How many fields.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The fields in order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &'r str> + 'r {
+        let (text, ends) = (self.text, self.ends);
+        let mut start = 0;
+        ends.iter().map(move |&end| {
+            let field = text.get(start..end).unwrap_or_default();
+            start = end;
+            field
+        })
+    }
+
+    /// The record's text (fields back to back), for a reject's snippet.
+    pub(super) fn raw(&self) -> &'r [u8] {
+        self.text.as_bytes()
+    }
+}
+
+/// Records of UTF-8 text with a cap on each record's size.
+pub(super) struct RecordReader<R> {
+    src: R,
+    core: csv_core::Reader,
+    /// Input: `buf[start..end]` is held, `buf[pos..end]` is not yet tokenized.
+    buf: Vec<u8>,
+    start: usize,
+    pos: usize,
+    end: usize,
+    /// The source is exhausted.
+    eof: bool,
+    /// Field bytes of the current record, and where each field ends.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    /// The line `buf[pos]` is on.
+    line: u64,
+    cap: usize,
+}
+
+impl<R: Read> RecordReader<R> {
+    pub(super) fn new(src: R, core: csv_core::Reader, cap: usize) -> Self {
+        RecordReader {
+            src,
+            core,
+            buf: vec![0; READ_BYTES],
+            start: 0,
+            pos: 0,
+            end: 0,
+            eof: false,
+            out: vec![0; 4096],
+            ends: vec![0; 64],
+            line: 1,
+            cap: cap.max(1),
+        }
+    }
+
+    /// The next record, `None` at the end.
+    ///
+    /// # Errors
+    /// The I/O error of reading (or decompressing) the source.
+    pub(super) fn next(&mut self) -> std::io::Result<Option<Record<'_>>> {
+        if !self.skip_blank_lines()? {
+            return Ok(None);
+        }
+        self.start = self.pos;
+        let first_line = self.line;
+        let (mut out_len, mut fields) = (0, 0);
+        loop {
+            let input = self.buf.get(self.pos..self.end).unwrap_or_default();
+            let (out, ends) = (&mut self.out[out_len..], &mut self.ends[fields..]);
+            let (result, read, written, ended) = self.core.read_record(input, out, ends);
+            self.line += memchr::memchr_iter(b'\n', input.get(..read).unwrap_or_default()).count() as u64;
+            self.pos += read;
+            out_len += written;
+            fields += ended;
+            if self.pos - self.start > self.cap || out_len > self.cap {
+                return self.give_up(first_line).map(Some);
+            }
+            match result {
+                ReadRecordResult::InputEmpty => {
+                    if !self.eof {
+                        self.fill()?;
+                    }
+                }
+                ReadRecordResult::OutputFull => {
+                    let grown = (self.out.len() * 2).min(self.cap + 1).max(self.out.len() + 1);
+                    self.out.resize(grown, 0);
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    let grown = self.ends.len() * 2;
+                    self.ends.resize(grown, 0);
+                }
+                ReadRecordResult::Record => {
+                    let bytes = self.out.get(..out_len).unwrap_or_default();
+                    let ends = self.ends.get(..fields).unwrap_or_default();
+                    // The input is UTF-8 from the decoder and fields split at ASCII bytes;
+                    // anything else is replaced rather than trusted.
+                    let text = match std::str::from_utf8(bytes) {
+                        Ok(text) => text,
+                        Err(_) => return Ok(Some(Record::TooLong { line: first_line, head: bytes })),
+                    };
+                    return Ok(Some(Record::Fields { line: first_line, fields: Fields { text, ends } }));
+                }
+                ReadRecordResult::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Skips line ends before a record (as `csv-core` does), counting lines; false at the end.
+    fn skip_blank_lines(&mut self) -> std::io::Result<bool> {
+        loop {
+            while let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) {
+                match b {
+                    b'\n' => self.line += 1,
+                    b'\r' => {}
+                    _ => return Ok(true),
+                }
+                self.pos += 1;
+            }
+            if self.eof {
+                return Ok(false);
+            }
+            self.start = self.pos;
+            self.fill()?;
+        }
+    }
+
+    /// Gives up the record begun at `first_line`: resumes after its first line end (within the
+    /// held bytes, or further on when the first line itself is longer than the cap).
+    fn give_up(&mut self, first_line: u64) -> std::io::Result<Record<'_>> {
+        self.core.reset();
+        let held = self.buf.get(self.start..self.pos).unwrap_or_default();
+        match memchr::memchr(b'\n', held) {
+            Some(at) => self.pos = self.start + at + 1,
+            None => loop {
+                let rest = self.buf.get(self.pos..self.end).unwrap_or_default();
+                if let Some(at) = memchr::memchr(b'\n', rest) {
+                    self.pos += at + 1;
+                    break;
+                }
+                self.pos = self.end;
+                if self.eof {
+                    break;
+                }
+                // Keep only the head of the record (for the reject) while skipping the rest.
+                let keep = (self.start + crate::sink::Reject::SNIPPET_BYTES).min(self.end);
+                self.end = keep;
+                self.pos = keep;
+                self.fill()?;
+            },
+        }
+        self.line = first_line + 1;
+        let head_end = (self.start + crate::sink::Reject::SNIPPET_BYTES).min(self.end).min(self.pos.max(self.start));
+        Ok(Record::TooLong { line: first_line, head: self.buf.get(self.start..head_end).unwrap_or_default() })
+    }
+
+    /// Reads more of the source after `end`, first moving the held bytes to the front.
+    fn fill(&mut self) -> std::io::Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.pos -= self.start;
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grown = self.buf.len() * 2;
+            self.buf.resize(grown, 0);
+        }
+        let n = loop {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        self.end += n;
+        self.eof = n == 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record as (line, fields) or (line, "TOO LONG").
+    fn records(text: &str, cap: usize) -> Vec<(u64, Vec<String>)> {
+        let core = csv_core::ReaderBuilder::new().build();
+        let mut reader = RecordReader::new(text.as_bytes(), core, cap);
+        let mut out = vec![];
+        while let Some(record) = reader.next().unwrap() {
+            out.push(match record {
+                Record::Fields { line, fields } => (line, fields.iter().map(str::to_owned).collect()),
+                Record::TooLong { line, .. } => (line, vec!["TOO LONG".to_owned()]),
+            });
+        }
+        out
+    }
+
+    fn row(line: u64, fields: &[&str]) -> (u64, Vec<String>) {
+        (line, fields.iter().map(|f| (*f).to_owned()).collect())
+    }
+
+    #[test]
+    fn records_carry_the_line_they_begin_on() {
+        let text = "a,b\n\n1,\"x\ny\"\r\n2,z";
+        assert_eq!(records(text, 1 << 20), [row(1, &["a", "b"]), row(3, &["1", "x\ny"]), row(5, &["2", "z"])]);
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_given_up_and_reading_resumes_on_the_next_line() {
+        let mut text = String::from("a,b\n1,\"open\n");
+        for i in 0..2_000 {
+            text.push_str(&format!("{i},row\n"));
+        }
+        let got = records(&text, 4096);
+        assert_eq!(got[1], row(2, &["TOO LONG"]));
+        assert_eq!(got[2], row(3, &["0", "row"]), "the line after the one the record began on");
+        assert_eq!(got.len(), 2 + 2_000, "every later row is kept");
+        assert_eq!(got.last(), Some(&row(2_002, &["1999", "row"])));
+    }
+
+    #[test]
+    fn one_giant_line_is_skipped_whole() {
+        let text = format!("a\n{}\nafter\n", "x".repeat(100_000));
+        assert_eq!(records(&text, 1000), [row(1, &["a"]), row(2, &["TOO LONG"]), row(3, &["after"])]);
+    }
+}

@@ -1,0 +1,433 @@
+//! The one set of cell rules every adapter, the probe and parse share: which text is null, what
+//! is a number, a bool, a date or a date-time; how a column's type widens cell by cell and file
+//! by file; and how column names are made unique. Probe and parse call these same functions, so
+//! they agree on every column's type.
+//!
+//! Choices SPEC leaves open: cells are trimmed before they are typed; besides empty cells, the
+//! tokens in [`NULL_TOKENS`] are nulls; numbers with a leading zero (`007`) or beyond `i64`
+//! stay text (codes and ids keep their digits); `1,5` and `1,000` are text, not numbers.
+//! Widening: int + float → float, date + datetime → datetime, decimals widen to hold both
+//! (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that ends
+//! as string keeps every cell's text as it was read.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use dat_contracts::{ColumnInfo, ColumnType};
+
+/// Cell values read as null, besides empty and blank cells. `NA` and `None` are not among them:
+/// they are real values too often (a country code, a category).
+pub const NULL_TOKENS: &[&str] = &["null", "NULL", "Null", "NaN", "nan", "N/A", "n/a", "#N/A"];
+
+/// `cell` without surrounding whitespace. Most cells have none: they are returned at once,
+/// without the scan `str::trim` makes (this runs for every cell parse reads).
+pub fn trim(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => cell,
+        _ => cell.trim(),
+    }
+}
+
+/// Whether a cell is null: empty, blank or one of [`NULL_TOKENS`].
+pub fn is_null(cell: &str) -> bool {
+    let cell = trim(cell);
+    // Every token is 3 or 4 bytes and starts with `n`, `N` or `#`: most cells are ruled out
+    // before any comparison.
+    cell.is_empty()
+        || (cell.len() <= 4 && matches!(cell.as_bytes()[0], b'n' | b'N' | b'#') && NULL_TOKENS.contains(&cell))
+}
+
+/// The type of one cell on its own: `Null` for empty, blank and null-token cells, `String`
+/// for anything that is not a number, bool, date or date-time. Columns combine these with
+/// [`TypeTally`], the rules every adapter shares.
+pub fn cell_type(cell: &str) -> ColumnType {
+    let cell = trim(cell);
+    if is_null(cell) {
+        ColumnType::Null
+    } else if let Some(number) = number_kind(cell) {
+        number
+    } else if parse_bool(cell).is_some() {
+        ColumnType::Bool
+    } else if is_date(cell) {
+        ColumnType::Date
+    } else if is_datetime(cell) {
+        ColumnType::Datetime
+    } else {
+        ColumnType::String
+    }
+}
+
+/// Digits with an optional sign, no leading zero (`0` itself is fine), within `i64`.
+pub fn parse_int(cell: &str) -> Option<i64> {
+    (number_kind(cell)? == ColumnType::Int).then(|| cell.parse().ok()).flatten()
+}
+
+/// `[sign] digits [. digits] [e [sign] digits]` with a `.` or an exponent, finite; no
+/// `inf`/`nan` spellings and no leading zero in the whole part.
+pub fn parse_float(cell: &str) -> Option<f64> {
+    (number_kind(cell)? == ColumnType::Float).then(|| cell.parse::<f64>().ok()).flatten().filter(|f| f.is_finite())
+}
+
+/// Whether `cell` is an int (`Int`), a float (`Float`) or no number (`None`), by the rules of
+/// [`parse_int`] and [`parse_float`], in one pass over its bytes: it runs for every cell parse
+/// reads, so it parses a number only when the shape alone cannot tell (an int of 19 digits or
+/// more may not fit `i64`; a float with an exponent or 300 digits may not be finite).
+pub(crate) fn number_kind(cell: &str) -> Option<ColumnType> {
+    let b = cell.as_bytes();
+    let digits_from = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
+    };
+    let start = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut at = digits_from(start);
+    let whole = at - start;
+    if whole > 1 && b[start] == b'0' {
+        return None; // `007`: a code, not a number
+    }
+    if at == b.len() {
+        return match whole {
+            0 => None,
+            1..=18 => Some(ColumnType::Int),
+            _ => cell.parse::<i64>().is_ok().then_some(ColumnType::Int),
+        };
+    }
+    let mut fraction = None;
+    if b[at] == b'.' {
+        let end = digits_from(at + 1);
+        fraction = Some(end - at - 1);
+        at = end;
+    }
+    if whole + fraction.unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut exponent = false;
+    if matches!(b.get(at), Some(b'e' | b'E')) {
+        let digits = at + 1 + usize::from(matches!(b.get(at + 1), Some(b'+' | b'-')));
+        at = digits_from(digits);
+        if at == digits {
+            return None;
+        }
+        exponent = true;
+    }
+    if at != b.len() || (fraction.is_none() && !exponent) {
+        return None;
+    }
+    if exponent || whole >= 300 {
+        return cell.parse::<f64>().ok().filter(|f| f.is_finite()).map(|_| ColumnType::Float);
+    }
+    Some(ColumnType::Float)
+}
+
+pub fn parse_bool(cell: &str) -> Option<bool> {
+    if cell.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if cell.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Exactly `YYYY-MM-DD`, a real calendar day.
+fn is_date(cell: &str) -> bool {
+    parse_date(cell).is_some()
+}
+
+/// The day of an exact `YYYY-MM-DD` cell.
+pub fn parse_date(cell: &str) -> Option<NaiveDate> {
+    if !(has_date_shape(cell) && cell.len() == 10) {
+        return None;
+    }
+    NaiveDate::parse_from_str(cell, "%Y-%m-%d").ok()
+}
+
+/// Naive layouts accepted besides RFC 3339 (which needs an offset or `Z`).
+const NAIVE_DATETIME_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f%z",
+];
+
+/// ISO 8601 date-time: `2026-11-20T08:00:00Z`, `2026-11-20 08:00:00`, with optional fraction
+/// and offset.
+fn is_datetime(cell: &str) -> bool {
+    parse_datetime(cell).is_some()
+}
+
+/// The instant of an ISO 8601 date-time cell, in UTC when it carries an offset (naive
+/// date-times are taken as they are: dat does not guess time zones).
+pub fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
+    if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(cell) {
+        return Some(at.naive_utc());
+    }
+    NAIVE_DATETIME_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(cell, f).ok()).or_else(|| {
+        NAIVE_DATETIME_FORMATS.iter().find_map(|f| DateTime::parse_from_str(cell, f).ok().map(|d| d.naive_utc()))
+    })
+}
+
+/// A cell of an int or float column as a float (`2` → `2.0`).
+pub fn as_f64(cell: &str) -> Option<f64> {
+    let t = trim(cell);
+    parse_float(t).or_else(|| parse_int(t).map(|i| i as f64))
+}
+
+/// A cell of a date or datetime column as a date-time (a date is its midnight).
+pub fn as_datetime(cell: &str) -> Option<NaiveDateTime> {
+    let t = trim(cell);
+    parse_datetime(t).or_else(|| parse_date(t).and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+/// Days since 1970-01-01, as Parquet and Arrow store dates.
+pub fn epoch_days(date: NaiveDate) -> i32 {
+    // Every NaiveDate is within ±262,143 years: its day count fits an i32.
+    i32::try_from((date - NaiveDate::default()).num_days()).unwrap_or(i32::MAX)
+}
+
+/// Microseconds since 1970-01-01T00:00:00, as dat stores date-times.
+pub fn epoch_micros(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp_micros()
+}
+
+/// How date-times are written as text everywhere (a widened column, previews, exports): ISO
+/// 8601 with a `T`, and fractional seconds only when there are any.
+pub const ISO_DATETIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// A date stored as days since 1970-01-01, as `YYYY-MM-DD` (`None` outside chrono's range).
+pub fn date_text(days: i32) -> Option<String> {
+    NaiveDate::default().checked_add_signed(chrono::Duration::days(i64::from(days))).map(|d| d.to_string())
+}
+
+/// A date-time stored as microseconds since the epoch, as [`ISO_DATETIME`] text.
+pub fn datetime_text(micros: i64) -> Option<String> {
+    DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc().format(ISO_DATETIME).to_string())
+}
+
+/// A float as the shortest text that reads back as the same float (`1.0`, `0.1`, `1e21`).
+pub fn float_text(f: f64) -> String {
+    format!("{f:?}")
+}
+
+/// An unscaled decimal as its exact text: `1230` at scale 2 is `12.30`.
+pub fn decimal_text(unscaled: i128, scale: u8) -> String {
+    let digits = unscaled.unsigned_abs().to_string();
+    let sign = if unscaled < 0 { "-" } else { "" };
+    let scale = usize::from(scale);
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
+
+/// Bytes as lowercase hex, how binary values are written as text.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Starts with `dddd-dd-dd`.
+fn has_date_shape(cell: &str) -> bool {
+    let b = cell.as_bytes();
+    b.len() >= 10
+        && b.iter().take(10).enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
+/// The running type of one column, widened cell by cell.
+///
+/// Rules (the probe's, recorded here): a null or absent cell only makes the column nullable;
+/// int and float widen to float; date and datetime widen to datetime; any other mix is string,
+/// the one type every value can be read as. A column that only ever held nulls is `null`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeTally {
+    seen: Option<ColumnType>,
+    nullable: bool,
+}
+
+impl TypeTally {
+    /// Widens the column with one cell's type; `ColumnType::Null` marks it nullable.
+    pub fn observe(&mut self, cell: ColumnType) {
+        if cell == ColumnType::Null {
+            self.nullable = true;
+            return;
+        }
+        self.seen = Some(match self.seen {
+            None => cell,
+            Some(current) => widen(current, cell),
+        });
+    }
+
+    /// Whether the column is already text, which no further cell can change.
+    pub fn is_string(&self) -> bool {
+        self.seen == Some(ColumnType::String)
+    }
+
+    /// Marks the column nullable (a row lacked it, or a cell could not be read as a value).
+    pub fn mark_null(&mut self) {
+        self.nullable = true;
+    }
+
+    /// The column's type so far (`null` when only nulls were seen).
+    pub fn column_type(&self) -> ColumnType {
+        self.seen.unwrap_or(ColumnType::Null)
+    }
+
+    /// The column as the probe reports it.
+    pub fn info(&self, name: impl Into<String>) -> ColumnInfo {
+        ColumnInfo { name: name.into(), dtype: self.column_type(), nullable: self.nullable }
+    }
+}
+
+/// The narrowest type that holds values of both types.
+pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
+    use ColumnType::{Date, Datetime, Decimal, Float, Int, Null, String};
+    match (a, b) {
+        (a, b) if a == b => a,
+        (Null, other) | (other, Null) => other,
+        (Int, Float) | (Float, Int) => Float,
+        (Date, Datetime) | (Datetime, Date) => Datetime,
+        (Decimal { precision, scale }, Int) | (Int, Decimal { precision, scale }) => {
+            decimal_union((precision, scale), INT_AS_DECIMAL)
+        }
+        (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
+            decimal_union((p1, s1), (p2, s2))
+        }
+        _ => String,
+    }
+}
+
+/// The decimal an i64 always fits: 19 digits, none after the point.
+const INT_AS_DECIMAL: (u8, u8) = (19, 0);
+
+/// The decimal holding both: the most digits before the point and after it, or string when
+/// that passes 38 digits (text keeps every value exactly, a float would not).
+fn decimal_union((p1, s1): (u8, u8), (p2, s2): (u8, u8)) -> ColumnType {
+    let scale = s1.max(s2);
+    let whole = (p1 - s1.min(p1)).max(p2 - s2.min(p2));
+    let precision = whole.saturating_add(scale);
+    if precision > ColumnType::MAX_DECIMAL_PRECISION {
+        ColumnType::String
+    } else {
+        ColumnType::Decimal { precision: precision.max(1), scale }
+    }
+}
+
+/// Gives every column a usable, unique name: a blank name becomes `column_<n>` (1-based
+/// position) and a repeated one gets `_2`, `_3`… Returns the names and one warning per rename
+/// of a repeated name (blank names are expected and not warned about).
+pub fn unique_names(raw: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    let mut names: Vec<String> = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, name) in raw.into_iter().enumerate() {
+        let trimmed = name.trim();
+        let base = if trimmed.is_empty() { format!("column_{}", i + 1) } else { trimmed.to_owned() };
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while names.contains(&candidate) {
+            candidate = format!("{base}_{n}");
+            n += 1;
+        }
+        if candidate != base {
+            warnings.push(format!("column name `{base}` is repeated; column {} is named `{candidate}`", i + 1));
+        }
+        names.push(candidate);
+    }
+    (names, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_documented_rules() {
+        let ints = ["0", "-0", "+5", "42", "-17", "9223372036854775807", "-9223372036854775808"];
+        for cell in ints {
+            assert_eq!(cell_type(cell), ColumnType::Int, "{cell}");
+            assert_eq!(parse_int(cell), cell.parse().ok(), "{cell}");
+        }
+        let floats = ["1.5", "-0.25", "5.", ".5", "1e5", "2.5E-3", "+1.0e+2", "0.0"];
+        for cell in floats {
+            assert_eq!(cell_type(cell), ColumnType::Float, "{cell}");
+            assert_eq!(parse_float(cell), cell.parse().ok(), "{cell}");
+        }
+        // Codes, out-of-range numbers, other spellings and half numbers stay text.
+        let text = ["007", "00.5", "9223372036854775808", "1e999", "1,5", "1,000", "inf", "NaN1", "-", ".", "1e", "e5"];
+        for cell in text {
+            assert_eq!(cell_type(cell), ColumnType::String, "{cell}");
+            assert_eq!((parse_int(cell), parse_float(cell)), (None, None), "{cell}");
+        }
+        assert_eq!(parse_float("1e5"), Some(100_000.0));
+        assert_eq!(parse_int("5"), Some(5));
+        assert_eq!(parse_float("5"), None, "a whole number is an int, not a float");
+    }
+
+    #[test]
+    fn cells_are_trimmed_and_null_tokens_are_null() {
+        assert_eq!(cell_type(" 42 "), ColumnType::Int);
+        assert_eq!(cell_type("\u{a0}1.5\u{a0}"), ColumnType::Float, "any whitespace is trimmed");
+        for cell in ["", "   ", "null", "NULL", " NaN ", "N/A", "#N/A"] {
+            assert!(is_null(cell), "{cell:?}");
+        }
+        for cell in ["NA", "None", "nullable", "n"] {
+            assert!(!is_null(cell), "{cell:?}");
+        }
+    }
+
+    fn tally(cells: &[ColumnType]) -> ColumnInfo {
+        let mut t = TypeTally::default();
+        cells.iter().for_each(|c| t.observe(*c));
+        t.info("c")
+    }
+
+    #[test]
+    fn ints_and_floats_widen_to_float_and_nulls_make_nullable() {
+        let info = tally(&[ColumnType::Int, ColumnType::Null, ColumnType::Float]);
+        assert_eq!((info.dtype, info.nullable), (ColumnType::Float, true));
+    }
+
+    #[test]
+    fn dates_widen_to_datetime_and_other_mixes_to_string() {
+        assert_eq!(tally(&[ColumnType::Date, ColumnType::Datetime]).dtype, ColumnType::Datetime);
+        assert_eq!(tally(&[ColumnType::Int, ColumnType::Bool]).dtype, ColumnType::String);
+        assert_eq!(tally(&[ColumnType::Null]).dtype, ColumnType::Null);
+    }
+
+    #[test]
+    fn blank_and_repeated_names_are_made_unique() {
+        let (names, warnings) = unique_names(["a".into(), "".into(), "a".into(), "a".into()]);
+        assert_eq!(names, ["a", "column_2", "a_2", "a_3"]);
+        assert_eq!(warnings.len(), 2);
+    }
+
+    #[test]
+    fn values_are_written_as_exact_text() {
+        assert_eq!(decimal_text(1230, 2), "12.30");
+        assert_eq!(decimal_text(-5, 3), "-0.005");
+        assert_eq!(decimal_text(i128::MAX, 0), i128::MAX.to_string());
+        assert_eq!(float_text(1.0), "1.0");
+        assert_eq!(float_text(0.1), "0.1");
+        assert_eq!(date_text(0).as_deref(), Some("1970-01-01"));
+        assert_eq!(datetime_text(1_500_000).as_deref(), Some("1970-01-01T00:00:01.500"));
+        assert_eq!(hex(&[0, 255]), "00ff");
+    }
+
+    #[test]
+    fn decimals_widen_to_hold_both_or_become_text() {
+        let d = |precision, scale| ColumnType::Decimal { precision, scale };
+        assert_eq!(widen(d(10, 2), d(12, 4)), d(12, 4));
+        assert_eq!(widen(d(10, 2), d(5, 0)), d(10, 2));
+        assert_eq!(widen(d(10, 2), ColumnType::Int), d(21, 2), "an int needs 19 digits");
+        assert_eq!(widen(d(38, 25), ColumnType::Int), ColumnType::String, "19 + 25 digits do not fit");
+        assert_eq!(widen(d(10, 2), ColumnType::Float), ColumnType::String, "no silent rounding");
+    }
+}
