@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use dat_actors::bridge::NatsUrl;
+use dat_actors::readers::ReadOptions;
 use dat_contracts::StageGraphConfig;
 use serde::Deserialize;
 
@@ -66,6 +67,67 @@ pub struct ServeArgs {
     /// How often the NATS bridge saves its acknowledged position, in milliseconds [default: 200].
     #[arg(long, env = "DAT_NATS_CURSOR_SAVE_MS")]
     pub nats_cursor_save_ms: Option<u64>,
+    /// Limits of the file readers.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The readers' limits (`dat serve` and `dat run`): what keeps memory bounded on any file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// Longest record (a delimited row, a JSON line or element, a sheet row) in MiB; a longer
+    /// one is a reject and reading resumes after it [default: 16].
+    #[arg(long, env = "DAT_RECORD_CAP_MIB")]
+    pub record_cap_mib: Option<u64>,
+    /// Most bytes, in MiB, a compressed file may inflate to before it is an error table
+    /// [default: no limit].
+    #[arg(long, env = "DAT_DECOMPRESSED_LIMIT_MIB")]
+    pub decompressed_limit_mib: Option<u64>,
+    /// Largest .xls/.ods file in MiB (they are read whole; xlsx is streamed) [default: 16].
+    #[arg(long, env = "DAT_WHOLE_WORKBOOK_LIMIT_MIB")]
+    pub whole_workbook_limit_mib: Option<u64>,
+    /// Most columns a table may have; a record that would add more is a reject [default: 16384].
+    #[arg(long, env = "DAT_MAX_COLUMNS")]
+    pub max_columns: Option<usize>,
+}
+
+impl LimitArgs {
+    /// The read options these give, each flag over `file`'s value over the default.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a zero limit.
+    pub fn options(&self, file: &LimitArgs, source_name: &str) -> Result<ReadOptions, ConfigError> {
+        let defaults = ReadOptions::default();
+        let mib = |v: u64, what: &str| {
+            if v == 0 {
+                return Err(config_error(what, source_name, "must be at least 1", "give a size in MiB, e.g. 16"));
+            }
+            usize::try_from(v.saturating_mul(1 << 20))
+                .map_err(|e| config_error(what, source_name, e, "give a smaller size in MiB"))
+        };
+        let record_cap = match self.record_cap_mib.or(file.record_cap_mib) {
+            Some(v) => mib(v, "record_cap_mib")?,
+            None => defaults.record_cap,
+        };
+        let decompressed_limit = match self.decompressed_limit_mib.or(file.decompressed_limit_mib) {
+            Some(v) => Some(mib(v, "decompressed_limit_mib")? as u64),
+            None => defaults.decompressed_limit,
+        };
+        let whole_workbook_limit = match self.whole_workbook_limit_mib.or(file.whole_workbook_limit_mib) {
+            Some(v) => mib(v, "whole_workbook_limit_mib")? as u64,
+            None => defaults.whole_workbook_limit,
+        };
+        let max_columns = self.max_columns.or(file.max_columns).unwrap_or(defaults.max_columns);
+        if max_columns == 0 {
+            return Err(config_error(
+                "max_columns",
+                source_name,
+                "must be at least 1",
+                "give a column count, e.g. 16384",
+            ));
+        }
+        Ok(ReadOptions { record_cap, decompressed_limit, whole_workbook_limit, max_columns, ..defaults })
+    }
 }
 
 /// The config file: the same names as the flags, in snake_case.
@@ -81,6 +143,10 @@ struct FileSettings {
     body_limit: Option<usize>,
     nats: Option<String>,
     nats_cursor_save_ms: Option<u64>,
+    record_cap_mib: Option<u64>,
+    decompressed_limit_mib: Option<u64>,
+    whole_workbook_limit_mib: Option<u64>,
+    max_columns: Option<usize>,
 }
 
 /// A bearer token. Never printed: `Debug` shows `***`.
@@ -121,6 +187,8 @@ pub struct Settings {
     pub nats: Option<NatsUrl>,
     /// How often the bridge saves its cursor.
     pub nats_cursor_save: Duration,
+    /// The readers' limits.
+    pub read_options: ReadOptions,
 }
 
 /// A setting that cannot be used. Printed as is; the process exits with code 2.
@@ -194,6 +262,13 @@ impl Settings {
         };
         let nats_cursor_save_ms =
             args.nats_cursor_save_ms.or(file.nats_cursor_save_ms).unwrap_or(DEFAULT_NATS_CURSOR_SAVE_MS);
+        let from_file = LimitArgs {
+            record_cap_mib: file.record_cap_mib,
+            decompressed_limit_mib: file.decompressed_limit_mib,
+            whole_workbook_limit_mib: file.whole_workbook_limit_mib,
+            max_columns: file.max_columns,
+        };
+        let read_options = args.limits.options(&from_file, "flags, DAT_* or the config file")?;
         Ok(Settings {
             bind,
             workspace,
@@ -204,6 +279,7 @@ impl Settings {
             body_limit,
             nats,
             nats_cursor_save: Duration::from_millis(nats_cursor_save_ms),
+            read_options,
         })
     }
 }
@@ -227,7 +303,8 @@ fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
             "config file",
             path.display(),
             e,
-            "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit, nats, nats_cursor_save_ms",
+            "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit, nats, \
+             nats_cursor_save_ms, record_cap_mib, decompressed_limit_mib, whole_workbook_limit_mib, max_columns",
         )
     })
 }

@@ -12,9 +12,9 @@ use std::time::Duration;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use dat_actors::adapters::AdapterRegistry;
 use dat_actors::bridge::{self, AppendSignal, BridgeConfig, BridgeSettings, BridgeStatus};
 use dat_actors::datasets::Datasets;
+use dat_actors::readers::AdapterRegistry;
 use dat_actors::workers::ProbePool;
 use dat_actors::{ProgressHub, Registry, RegistryConfig, Stages, Workspace};
 use dat_store::{ArtifactStore, Durability, SledLog};
@@ -47,7 +47,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         .with_context(|| format!("cannot open workspace {}", settings.workspace.display()))?;
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = ProbePool::start(cores, adapters.clone());
+    let pool = ProbePool::start(cores, adapters.clone(), settings.read_options);
     // Exported datasets: written by the export stage, served by `/api/datasets`.
     let datasets_dir = settings.data_dir.join("datasets");
     let progress = ProgressHub::default();
@@ -73,7 +73,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             log: log.clone(),
             artifacts: ArtifactStore::new(&settings.data_dir),
             workspace,
-            stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone()),
+            stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone(), settings.read_options),
             stage_graph: settings.stage_graph.clone(),
             progress,
         },

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use dat_actors::adapters::{probe_file, AdapterRegistry, SourceFile};
+use dat_actors::readers::{probe_file, AdapterRegistry, ReadOptions, SourceFile};
 use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
 use dat_contracts::{LockRequest, Stage, StageGraphConfig, WorkspacePath};
@@ -75,7 +75,7 @@ fn time_probe(adapters: &AdapterRegistry, disk: &Path, name: &str) {
     let path = WorkspacePath::parse(name).expect("relative name");
     let (adapter, compression) = adapters.for_name(name).expect("supported");
     let start = Instant::now();
-    let tables = probe_file(adapter.as_ref(), &SourceFile { path: &path, disk, compression });
+    let tables = probe_file(adapter.as_ref(), &SourceFile::new(&path, disk, compression), &ReadOptions::default());
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let size = std::fs::metadata(disk).map(|m| m.len()).unwrap_or(0) as f64 / (1 << 20) as f64;
     let t = &tables[0];
@@ -134,8 +134,9 @@ fn main() {
             stages: Stages::standard(
                 adapters.clone(),
                 log,
-                ProbePool::start(cores, adapters),
+                ProbePool::start(cores, adapters, ReadOptions::default()),
                 tmp.path().join("data/datasets"),
+                ReadOptions::default(),
             ),
             stage_graph: StageGraphConfig::default(),
         progress: Default::default(),

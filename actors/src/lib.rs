@@ -7,6 +7,7 @@
 //! Actors never panic across their boundary: every handler returns a [`RunError`].
 //!
 //! # Layout
+//! - [`readers`]: the adapters that probe, preview and read files (the `dat-readers` crate).
 //! - [`bridge`]: the NATS bridge (events to JetStream, progress to core NATS, `events tail`).
 //! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
@@ -16,7 +17,6 @@
 //! - [`workspace`]: [`Workspace`], resolving workspace paths on disk (symlinks included).
 #![forbid(unsafe_code)]
 
-pub mod adapters;
 pub mod bridge;
 pub mod datasets;
 pub mod progress;
@@ -26,6 +26,8 @@ pub mod stages;
 pub mod workers;
 pub mod workspace;
 
+/// The file readers (adapters), from the `dat-readers` crate.
+pub use dat_readers as readers;
 pub use progress::{Progress, ProgressHub};
 pub use registry::{Registry, RegistryConfig, RunFilter};
 pub use run::{RunError, StageArtifact};

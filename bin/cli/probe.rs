@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
-use dat_actors::adapters::{probe_file, AdapterRegistry, SourceFile};
+use dat_actors::readers::{probe_file, AdapterRegistry, ReadOptions, SourceFile};
 use dat_contracts::{TableProbe, TableStatus, WorkspacePath};
 
 /// The name a file is shown under: its path as given when relative, else its file name
@@ -24,7 +24,7 @@ fn probe_one(adapters: &AdapterRegistry, file: &Path) -> Vec<TableProbe> {
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match adapters.for_name(&name) {
         Some((adapter, compression)) => {
-            probe_file(adapter.as_ref(), &SourceFile { path: &path, disk: file, compression })
+            probe_file(adapter.as_ref(), &SourceFile::new(&path, file, compression), &ReadOptions::default())
         }
         None => vec![TableProbe::failed(
             path.as_str(),

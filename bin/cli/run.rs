@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
-use dat_actors::adapters::AdapterRegistry;
+use dat_actors::readers::AdapterRegistry;
 use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
-use dat_contracts::bundle::{parse_files, ParseManifest, PrepReport};
+use dat_contracts::bundle::{parse_files, ParseManifest, ParseResult};
 use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::RunView;
 use dat_store::{ArtifactStore, Durability, SledLog};
@@ -36,6 +36,9 @@ pub struct RunArgs {
     /// Data dir for the log and artifacts [default: FOLDER/.dat].
     #[arg(long, env = "DAT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Limits of the file readers.
+    #[command(flatten)]
+    pub limits: crate::config::LimitArgs,
 }
 
 /// The export formats, for clap.
@@ -81,13 +84,15 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
     let data_dir = args.data_dir.clone().unwrap_or_else(|| args.folder.join(".dat"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let log = Arc::new(SledLog::open(&log_dir(&data_dir), Durability::Flush)?);
+    let options = args.limits.options(&Default::default(), "flags or DAT_*")?;
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = ProbePool::start(cores, adapters.clone(), options);
     let registry = Registry::new(RegistryConfig {
         log: log.clone(),
         artifacts: ArtifactStore::new(&data_dir),
         workspace,
-        stages: Stages::standard(adapters.clone(), log, ProbePool::start(cores, adapters), data_dir.join("datasets")),
+        stages: Stages::standard(adapters, log, pool, data_dir.join("datasets"), options),
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
     });
@@ -187,7 +192,7 @@ fn summarize(
         read_json(&artifact_dir(data_dir, view, Stage::TableAvailability)?.join("artifact.json"))?;
     let parse_dir = artifact_dir(data_dir, view, Stage::Parse)?;
     let manifest: ParseManifest = read_json(&parse_dir.join(parse_files::MANIFEST))?;
-    let report: PrepReport = read_json(&parse_dir.join(parse_files::PREP_REPORT))?;
+    let result: ParseResult = read_json(&parse_dir.join(parse_files::RESULT))?;
     let export: Value = read_json(&artifact_dir(data_dir, view, Stage::Export)?.join("artifact.json"))?;
     let dataset_id =
         export.get("dataset_id").and_then(Value::as_str).ok_or_else(|| anyhow!("export names no dataset"))?;
@@ -199,8 +204,8 @@ fn summarize(
             .with_context(|| format!("cannot copy {name} to {}", args.out.display()))?;
     }
 
-    let parsed = report.tables.iter().filter(|t| t.status == "parsed").count();
-    let failed = report.tables.len() - parsed;
+    let count = |status: &str| result.tables.get(status).copied().unwrap_or(0);
+    let (parsed, partial, failed) = (count("parsed"), count("partial"), count("failed"));
     let counts = availability.get("counts").cloned().unwrap_or(Value::Null);
     let statuses = counts
         .as_object()
@@ -220,10 +225,11 @@ fn summarize(
             ),
         ),
         ("tables", statuses),
-        ("parsed", format!("{parsed} parsed, {failed} failed")),
+        ("parsed", format!("{parsed} parsed, {partial} partial, {failed} failed")),
         ("rows", manifest.rows.to_string()),
         ("columns", manifest.columns.len().to_string()),
         ("rejects", manifest.rejects.to_string()),
+        ("rejects at", parse_dir.join(parse_files::REJECTS).display().to_string()),
         ("time", format!("{:.2} s", elapsed.as_secs_f64())),
         ("output", args.out.join(&data_file).display().to_string()),
     ];
@@ -231,10 +237,36 @@ fn summarize(
         t.add_row(vec![k.to_owned(), v]);
     }
     println!("{t}");
-    for table in report.tables.iter().filter(|t| t.status != "parsed") {
-        eprintln!("failed: {}: {}", table.table_id, table.warnings.join("; "));
+    for table in availability.get("tables").and_then(Value::as_array).into_iter().flatten() {
+        if let (Some("error" | "missing"), Some(id)) =
+            (table.get("status").and_then(Value::as_str), table.get("table_id").and_then(Value::as_str))
+        {
+            let reason = table.get("error").and_then(Value::as_str).unwrap_or_default();
+            println!("not read: {id}: {reason}");
+        }
     }
-    if parsed == 0 {
+    for problem in &result.problems {
+        match &problem.error {
+            Some(error) => {
+                let code = serde_json::to_value(error.code).ok().and_then(|v| v.as_str().map(str::to_owned));
+                println!("failed: {}: [{}] {}", problem.table_id, code.unwrap_or_default(), error.message);
+            }
+            None => println!(
+                "partial: {}: {} row(s), {} reject(s); {}",
+                problem.table_id,
+                problem.rows,
+                problem.rejects,
+                problem.warnings.first().map_or("", String::as_str)
+            ),
+        }
+    }
+    if result.panics_caught > 0 {
+        println!(
+            "readers failed {} time(s) on file content (a bug: please report it with the file)",
+            result.panics_caught
+        );
+    }
+    if parsed + partial == 0 {
         bail!("no table could be parsed");
     }
     Ok(())

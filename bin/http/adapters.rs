@@ -1,7 +1,7 @@
 //! `GET /api/dat/adapters`: the file formats dat reads.
 
 use actix_web::{get, web, HttpResponse};
-use dat_actors::adapters::AdapterRegistry;
+use dat_actors::readers::AdapterRegistry;
 use serde_json::json;
 
 /// Every adapter with its extensions and whether compressed variants are read.

@@ -23,6 +23,8 @@ pub mod parse_files {
     pub const REJECTS: &str = "rejects.parquet";
     /// Folder of per-table checkpoint files.
     pub const CHECKPOINTS: &str = "checkpoints";
+    /// [`super::ParseResult`]: how the parse ended, table by table (shown by the artifact route).
+    pub const RESULT: &str = "result.json";
 }
 
 /// One column of a dataset.
@@ -83,12 +85,39 @@ pub struct Widening {
     pub file: String,
 }
 
+/// Why a table gave the dataset no rows. Its checkpoint (if any) was discarded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableFailure {
+    /// What kind of failure.
+    pub code: FailureCode,
+    /// What happened and what to do, naming the file.
+    pub message: String,
+    /// Facts for tools (e.g. `expected_sha256`, `found_sha256` for `source_changed`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The kinds of [`TableFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    /// The file's content is not what discovery fingerprinted (edited since, even with its
+    /// size and mtime kept): re-lock discovery to read the new content under new stage IDs.
+    SourceChanged,
+    /// The content cannot be read (corrupt, truncated, wrong format, a limit passed).
+    Unreadable,
+    /// The file cannot be opened or read (gone, permissions, disk): fix access, re-lock parse.
+    Io,
+    /// The reader failed on the content (a bug, caught): the other tables are unaffected.
+    ReaderFailed,
+}
+
 /// How one table went in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrepTable {
     /// The table.
     pub table_id: String,
-    /// `parsed` or `failed`.
+    /// `parsed`, `partial` (parsed, with rejects) or `failed`.
     pub status: String,
     /// Rows it gave.
     pub rows: u64,
@@ -100,8 +129,50 @@ pub struct PrepTable {
     pub rejects: u64,
     /// Columns this table widened in the dataset.
     pub widenings: Vec<Widening>,
-    /// Problems that did not stop it; for `failed`, why it failed.
+    /// Problems that did not stop it (the first rejects, values that could not be kept
+    /// exactly, counted); for `failed`, why it failed.
     pub warnings: Vec<String>,
+    /// Why it failed, for `failed` tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TableFailure>,
+}
+
+/// A table that failed or gave rejects, as the parse result lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableOutcome {
+    /// The table.
+    pub table_id: String,
+    /// Its file, workspace-relative.
+    pub file: String,
+    /// `partial` or `failed`.
+    pub status: String,
+    /// Rows it gave.
+    pub rows: u64,
+    /// Rows rejected (exact).
+    pub rejects: u64,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TableFailure>,
+    /// The first rejects and counted warnings, one line each.
+    pub warnings: Vec<String>,
+}
+
+/// How a parse ended (`result.json` in the bundle, shown as `result` by the artifact route):
+/// what a user checks first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParseResult {
+    /// Rows in the dataset.
+    pub rows: u64,
+    /// Rows rejected in all.
+    pub rejects: u64,
+    /// Tables by status: `parsed`, `partial`, `failed`.
+    pub tables: BTreeMap<String, u64>,
+    /// Every table that failed or is partial, in table order.
+    pub problems: Vec<TableOutcome>,
+    /// Reader panics caught (each failed its table only); non-zero means a bug to report.
+    pub panics_caught: u64,
+    /// The bundle's files, relative to the data dir.
+    pub files: BTreeMap<String, String>,
 }
 
 /// The parse bundle's `prep_report.json`.

@@ -134,6 +134,19 @@ impl ArtifactStore {
         self.read_json(artifact, ARTIFACT)
     }
 
+    /// A JSON file a background stage leaves beside `artifact.json` when its work ends (parse's
+    /// `result.json`); `None` while there is none.
+    ///
+    /// # Errors
+    /// [`ArtifactError`] when it exists but cannot be read.
+    pub fn read_beside(&self, artifact: &ArtifactRef, name: &str) -> Result<Option<Value>, ArtifactError> {
+        match self.read_json(artifact, name) {
+            Ok(value) => Ok(Some(value)),
+            Err(ArtifactError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn read_json(&self, artifact: &ArtifactRef, name: &str) -> Result<Value, ArtifactError> {
         let path = self.dir(artifact).join(name);
         let bytes = match fs::read(&path) {

@@ -29,6 +29,8 @@ mod parquet;
 mod preview;
 pub mod sink;
 mod source;
+#[cfg(test)]
+mod testing;
 mod text;
 pub mod typing;
 

@@ -87,9 +87,13 @@ fn json_values(values: &Values) -> Box<dyn Iterator<Item = Value> + '_> {
         Values::Datetime(v) => all(v, |t| crate::typing::datetime_text(t).map_or(Value::Null, Value::from)),
         Values::Decimal { values, scale, .. } => {
             let scale = *scale;
-            Box::new(values.iter().map(move |v| v.map_or(Value::Null, |v| crate::typing::decimal_text(v, scale).into())))
+            Box::new(
+                values.iter().map(move |v| v.map_or(Value::Null, |v| crate::typing::decimal_text(v, scale).into())),
+            )
         }
-        Values::Binary(v) => Box::new(v.iter().map(|b| b.as_deref().map_or(Value::Null, |b| crate::typing::hex(b).into()))),
+        Values::Binary(v) => {
+            Box::new(v.iter().map(|b| b.as_deref().map_or(Value::Null, |b| crate::typing::hex(b).into())))
+        }
     }
 }
 

@@ -104,7 +104,10 @@ impl ReadError {
     pub(crate) fn io(path: &str, source: std::io::Error) -> Self {
         match source.kind() {
             std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Other => {
-                ReadError::Format { path: path.to_owned(), message: format!("the file cannot be read to its end: {source}") }
+                ReadError::Format {
+                    path: path.to_owned(),
+                    message: format!("the file cannot be read to its end: {source}"),
+                }
             }
             _ => ReadError::Io { path: path.to_owned(), source },
         }

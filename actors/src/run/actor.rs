@@ -309,8 +309,14 @@ impl Handler<GetArtifact> for RunActor {
         Box::pin(async move {
             let (stage_id, artifact, inputs) = found?;
             let reference = artifact.clone();
-            let content = tokio::task::spawn_blocking(move || artifacts.read(&reference)).await??;
-            Ok(StageArtifact { stage: msg.stage, stage_id, artifact, inputs, content })
+            let (content, result) = tokio::task::spawn_blocking(move || {
+                Ok::<_, dat_store::ArtifactError>((
+                    artifacts.read(&reference)?,
+                    artifacts.read_beside(&reference, dat_contracts::bundle::parse_files::RESULT)?,
+                ))
+            })
+            .await??;
+            Ok(StageArtifact { stage: msg.stage, stage_id, artifact, inputs, content, result })
         })
     }
 }

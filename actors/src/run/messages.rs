@@ -74,6 +74,10 @@ pub struct StageArtifact {
     pub inputs: Map<String, Value>,
     /// What the stage produced.
     pub content: Value,
+    /// How its background work ended, when it has (parse: `result.json`, the tables that
+    /// failed or are partial and why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
 }
 
 /// Stop after the current message (daemon shutdown).

@@ -14,9 +14,16 @@ use crate::workers::{ProbeFile, ProbePool};
 /// The table availability executor.
 pub struct ProbeTables {
     pub pool: ProbePool,
+    /// The limits the pool probes within.
+    pub options: dat_readers::ReadOptions,
 }
 
 impl StageExecutor for ProbeTables {
+    /// The read limits enter the stage ID: a file past a limit probes as `error`.
+    fn content_inputs(&self, _: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
+        Ok(crate::stages::parse::limits(&self.options))
+    }
+
     fn produce(&self, ctx: &StageContext<'_>, _: &LockRequest, _: &Map<String, Value>) -> Result<Value, StageError> {
         let selection: SelectionArtifact = ctx.upstream(Stage::Selection)?;
         let mut tables: Vec<TableProbe> = Vec::new();

@@ -1,5 +1,5 @@
 //! Discovery: scan a workspace folder, fingerprint every file (sha256, cached by path, size and
-//! mtime so unchanged files are not read again) and note which adapter reads it. The sorted
+//! change time so unchanged files are not read again) and note which adapter reads it. The sorted
 //! `(path, size, sha256)` list enters the stage ID, so any content change gives new IDs.
 //!
 //! Choices: dot-folders (`.git`, `.dat`, …) and the data dir are not scanned; symlinked files
@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::adapters::{AdapterRegistry, Compression};
 use crate::stages::{to_content, StageContext, StageError, StageExecutor};
 use crate::workspace::WorkspaceError;
+use dat_readers::{AdapterRegistry, Compression};
 
 /// The discovery executor.
 pub struct Discover {
@@ -66,8 +66,22 @@ fn glob_set(patterns: &[String], field: &str) -> Result<Option<GlobSet>, StageEr
     builder.build().map(Some).map_err(|e| StageError::Invalid(format!("{field} patterns: {e}")))
 }
 
-fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
-    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i128)
+/// The stamp a cached fingerprint is valid for. On Unix it is the inode change time (ctime),
+/// which every write sets and which, unlike the mtime, no `touch -r` can restore, so an edit
+/// that keeps a file's size and mtime is still hashed again; elsewhere the mtime.
+fn change_stamp(meta: &std::fs::Metadata) -> i128 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+    }
+    #[cfg(not(unix))]
+    {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128)
+    }
 }
 
 /// Walks `root`, returning files (with metadata) and skipped entries.
@@ -117,7 +131,7 @@ fn walk(
                 continue;
             }
             let meta = std::fs::metadata(&disk_path).map_err(|e| io(&path, e))?;
-            files.push(Candidate { path, disk: disk_path, size: meta.len(), mtime_ns: mtime_ns(&meta) });
+            files.push(Candidate { path, disk: disk_path, size: meta.len(), mtime_ns: change_stamp(&meta) });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -307,7 +321,7 @@ mod tests {
         // Plant a different hash for the same path, size and mtime: a re-scan that trusts the
         // cache reports it, which shows the file was not read again.
         let meta = std::fs::metadata(f.workspace.root().join("data/a.csv")).unwrap();
-        let planted = Fingerprint { size: meta.len(), mtime_ns: mtime_ns(&meta), sha256: "cached".into() };
+        let planted = Fingerprint { size: meta.len(), mtime_ns: change_stamp(&meta), sha256: "cached".into() };
         f.log.remember("data/a.csv", &planted).unwrap();
         assert_eq!(scan(&f, serde_json::json!({"root": "data"})).files[0].sha256, "cached");
         // A changed file (other size) is read again.

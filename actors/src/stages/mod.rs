@@ -26,9 +26,9 @@ use serde_json::{Map, Value};
 pub use background::{BackgroundWork, Job, JobEnd, Reporter, Stopped};
 pub use record::RecordInputs;
 
-use crate::adapters::AdapterRegistry;
 use crate::workers::ProbePool;
 use crate::workspace::{Workspace, WorkspaceError};
+use dat_readers::{AdapterRegistry, ReadOptions};
 
 /// Everything an executor may look at. `run` is a snapshot taken under the actor, so upstream
 /// artifacts it names are stable while the executor works.
@@ -55,6 +55,10 @@ pub enum StageError {
     /// Reading or writing an artifact failed. HTTP 500 (or 409 for a collision).
     #[error(transparent)]
     Artifact(#[from] dat_store::ArtifactError),
+    /// Reading or writing dat's own files failed (the data dir: disk full, permissions). HTTP
+    /// 500, logged; retry once the disk is fixed. Never a user's mistake, so never a 400.
+    #[error("{0}")]
+    Io(String),
 }
 
 impl StageContext<'_> {
@@ -139,21 +143,23 @@ impl Default for Stages {
 }
 
 impl Stages {
-    /// The executors that do each stage's real work; exported datasets go to `datasets_dir`.
+    /// The executors that do each stage's real work; exported datasets go to `datasets_dir`;
+    /// files are read within `options` (the probe pool was started with the same).
     pub fn standard(
         adapters: AdapterRegistry,
         fingerprints: Arc<dyn FingerprintCache>,
         pool: ProbePool,
         datasets_dir: std::path::PathBuf,
+        options: ReadOptions,
     ) -> Self {
         let parse_adapters = adapters.clone();
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
             .with(Stage::Selection, Arc::new(selection::Select))
-            .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone() }))
+            .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone(), options }))
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
-            .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores() }))
+            .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores(), options }))
             .with(Stage::Export, Arc::new(export::ExportDataset { datasets_dir }))
     }
 

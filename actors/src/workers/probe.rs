@@ -8,7 +8,7 @@ use actix::prelude::*;
 use dat_contracts::{TablePreview, TableProbe, TableStatus, WorkspacePath};
 use futures_util::future::join_all;
 
-use crate::adapters::{preview_table, probe_file, AdapterRegistry, SourceFile};
+use dat_readers::{preview_table, probe_file, AdapterRegistry, ReadOptions, SourceFile};
 
 /// Probe every table of one file.
 #[derive(Debug, Clone, Message)]
@@ -37,6 +37,7 @@ pub struct PreviewTable {
 /// One worker thread.
 pub struct ProbeWorker {
     adapters: AdapterRegistry,
+    options: ReadOptions,
 }
 
 impl Actor for ProbeWorker {
@@ -54,7 +55,7 @@ impl Handler<ProbeFile> for ProbeWorker {
         let name = msg.path.segments().last().unwrap_or_default().to_owned();
         match self.adapters.for_name(&name) {
             Some((adapter, compression)) => {
-                probe_file(adapter.as_ref(), &SourceFile { path: &msg.path, disk: &msg.disk, compression })
+                probe_file(adapter.as_ref(), &SourceFile::new(&msg.path, &msg.disk, compression), &self.options)
             }
             None => vec![TableProbe::failed(msg.path.as_str(), "none", TableStatus::Error, unsupported(&msg.path))],
         }
@@ -67,7 +68,7 @@ impl Handler<PreviewTable> for ProbeWorker {
     fn handle(&mut self, msg: PreviewTable, _: &mut SyncContext<Self>) -> Self::Result {
         let name = msg.path.segments().last().unwrap_or_default().to_owned();
         let (adapter, compression) = self.adapters.for_name(&name).ok_or_else(|| unsupported(&msg.path))?;
-        let file = SourceFile { path: &msg.path, disk: &msg.disk, compression };
+        let file = SourceFile::new(&msg.path, &msg.disk, compression);
         preview_table(adapter.as_ref(), &file, msg.sheet.as_deref(), msg.rows).map_err(|e| e.to_string())
     }
 }
@@ -79,9 +80,9 @@ pub struct ProbePool {
 }
 
 impl ProbePool {
-    /// Starts `threads` workers; must be called inside an actix system.
-    pub fn start(threads: usize, adapters: AdapterRegistry) -> Self {
-        let addr = SyncArbiter::start(threads.max(1), move || ProbeWorker { adapters: adapters.clone() });
+    /// Starts `threads` workers reading within `options`; must be called inside an actix system.
+    pub fn start(threads: usize, adapters: AdapterRegistry, options: ReadOptions) -> Self {
+        let addr = SyncArbiter::start(threads.max(1), move || ProbeWorker { adapters: adapters.clone(), options });
         ProbePool { addr }
     }
 

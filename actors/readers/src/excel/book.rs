@@ -83,6 +83,9 @@ impl Row {
 /// Why a sheet could not be read (on).
 pub(super) type SheetError = String;
 
+/// A sheet's declared dimensions: `(first row, first column)`, `(last row, last column)`.
+pub(super) type Dimensions = Option<((u32, u32), (u32, u32))>;
+
 impl Book {
     /// Opens the workbook with the reader its extension names (case ignored). `.xls` and
     /// `.ods` above `whole_limit` bytes are refused before calamine loads them.
@@ -131,7 +134,7 @@ impl Book {
         &mut self,
         sheet: &str,
         cap: usize,
-        on_dimensions: &mut dyn FnMut(Option<((u32, u32), (u32, u32))>),
+        on_dimensions: &mut dyn FnMut(Dimensions),
         on_row: &mut dyn FnMut(&Row) -> ControlFlow<()>,
     ) -> Result<(), SheetError> {
         let mut rows = Rows { row: Row::default(), started: false, cap, on_row };
@@ -171,11 +174,7 @@ impl Book {
 }
 
 /// The rows of a sheet calamine loaded whole.
-fn whole(
-    range: &calamine::Range<calamine::Data>,
-    rows: &mut Rows<'_>,
-    on_dimensions: &mut dyn FnMut(Option<((u32, u32), (u32, u32))>),
-) {
+fn whole(range: &calamine::Range<calamine::Data>, rows: &mut Rows<'_>, on_dimensions: &mut dyn FnMut(Dimensions)) {
     on_dimensions(range.start().zip(range.end()));
     for (row, column, value) in range.used_cells() {
         let (start_row, start_column) = range.start().unwrap_or_default();
@@ -188,7 +187,7 @@ fn whole(
 }
 
 /// Declared dimensions, unless the sheet declared none (calamine then gives all zeros).
-fn declared(d: calamine::Dimensions) -> Option<((u32, u32), (u32, u32))> {
+fn declared(d: calamine::Dimensions) -> Dimensions {
     (d.end != (0, 0) || d.start != (0, 0)).then_some((d.start, d.end))
 }
 

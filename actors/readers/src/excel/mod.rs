@@ -13,7 +13,7 @@ use std::ops::ControlFlow;
 use calamine::{SheetType, SheetVisible};
 use dat_contracts::{table_id, ColumnType, TableProbe, TableStatus};
 
-use self::book::{Book, Row};
+use self::book::{Book, Dimensions, Row};
 use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 use crate::typing::{unique_names, TypeTally};
@@ -89,7 +89,7 @@ struct Columns {
 impl Columns {
     /// Columns from the header row, spanning the declared width when there is one, at most
     /// `max_columns` of them (cells further right are rejected with their row).
-    fn of(header: &Row, dimensions: Option<((u32, u32), (u32, u32))>, max_columns: usize) -> Columns {
+    fn of(header: &Row, dimensions: Dimensions, max_columns: usize) -> Columns {
         let origin = dimensions.map_or(0, |(start, _)| start.1);
         let last_header = header.cells.iter().map(|(c, _, _)| *c).max().unwrap_or(origin);
         let last = dimensions.map_or(last_header, |(_, end)| end.1.max(last_header)).max(origin);

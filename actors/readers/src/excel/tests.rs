@@ -15,12 +15,7 @@ fn probe(dir: &Path, name: &str) -> Vec<TableProbe> {
     ExcelAdapter.probe(&SourceFile::new(&path, &disk, None), &crate::ReadOptions::default())
 }
 
-fn preview(
-    dir: &Path,
-    name: &str,
-    sheet: Option<&str>,
-    rows: usize,
-) -> Result<dat_contracts::TablePreview, ReadError> {
+fn preview(dir: &Path, name: &str, sheet: Option<&str>, rows: usize) -> Result<dat_contracts::TablePreview, ReadError> {
     let path = WorkspacePath::parse(name).unwrap();
     let disk = dir.join(name);
     ExcelAdapter.preview(&SourceFile::new(&path, &disk, None), sheet, rows)

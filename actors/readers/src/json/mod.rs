@@ -21,7 +21,6 @@ mod probe;
 mod records;
 mod scan;
 
-use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader};
 use std::sync::atomic::Ordering;
 
@@ -117,13 +116,19 @@ fn read(
             Record::Row { number, fields } => {
                 let new = fields.iter().filter(|f| !builder.has_column(&f.key)).count();
                 if builder.width() + new > options.max_columns {
-                    let reason = format!("record {number} would make the table wider than {} columns", options.max_columns);
+                    let reason =
+                        format!("record {number} would make the table wider than {} columns", options.max_columns);
                     sink.reject(Reject::new(number, reason, b""))?;
                     continue;
                 }
                 let cells = fields
                     .iter()
-                    .map(|f| (builder.column_index(&f.key), f.text.as_deref().map_or(Cell::Null, |t| Cell::Typed(f.dtype, t))))
+                    .map(|f| {
+                        (
+                            builder.column_index(&f.key),
+                            f.text.as_deref().map_or(Cell::Null, |t| Cell::Typed(f.dtype, t)),
+                        )
+                    })
                     .collect();
                 builder.push_sparse(number, cells);
                 if builder.is_full(options) {
@@ -179,11 +184,6 @@ impl Input {
             / (u128::from(consumed.max(1)) * u128::from(from_disk.max(1)));
         u64::try_from(scaled).unwrap_or(u64::MAX).max(rows)
     }
-}
-
-/// A field's key, for callers that keep it.
-fn key(key: &Cow<'_, str>) -> String {
-    key.as_ref().to_owned()
 }
 
 #[cfg(test)]

@@ -140,7 +140,9 @@ mod tests {
 
     #[test]
     fn values_keep_their_text_and_keys_their_order() {
-        let got = fields(r#"{"z": 1.50, "a": "x\"y", "n": null, "b": true, "big": 123456789012345678901, "o": { "k": [1, 2] }}"#);
+        let got = fields(
+            r#"{"z": 1.50, "a": "x\"y", "n": null, "b": true, "big": 123456789012345678901, "o": { "k": [1, 2] }}"#,
+        );
         let s = |v: &str| Some(v.to_owned());
         assert_eq!(
             got,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use dat_contracts::{ColumnInfo, TableProbe, TableStatus};
 
 use super::records::{Format, Record, Records};
-use super::{key, Input, PROBE_BYTES};
+use super::{Input, PROBE_BYTES};
 use crate::sink::ReadError;
 use crate::typing::TypeTally;
 use crate::{ReadOptions, SourceFile};
@@ -36,7 +36,9 @@ pub(super) fn probe(file: &SourceFile<'_>, adapter: &str, format: Format, option
         }
         match records.next() {
             Ok(None) => break true,
-            Ok(Some(Record::Row { fields, .. })) => columns.add_row(fields.iter().map(|f| (key(&f.key), f.dtype))),
+            Ok(Some(Record::Row { fields, .. })) => {
+                columns.add_row(fields.iter().map(|f| (f.key.to_string(), f.dtype)))
+            }
             Ok(Some(Record::Bad { number, reason, .. })) => {
                 bad_count += 1;
                 if bad.len() < LISTED {
@@ -62,9 +64,7 @@ pub(super) fn probe(file: &SourceFile<'_>, adapter: &str, format: Format, option
         (0, 0) => (TableStatus::Empty, vec![]),
         (_, 0) => (TableStatus::Available, vec![]),
         // JSON Lines: any good line makes the file a table; an array: most elements must be.
-        (rows, bad_count) if rows > bad_count || (format == Format::Lines && rows > 0) => {
-            (TableStatus::Partial, bad)
-        }
+        (rows, bad_count) if rows > bad_count || (format == Format::Lines && rows > 0) => (TableStatus::Partial, bad),
         (rows, bad_count) => {
             let what = match format {
                 Format::Lines => "lines",

@@ -33,7 +33,9 @@ pub(super) enum Format {
 enum State {
     Start,
     /// Inside the top-level array; `comma`: an element was read, a `,` or `]` comes next.
-    Array { comma: bool },
+    Array {
+        comma: bool,
+    },
     /// The top level is one object.
     Single,
     /// The one object was read: only whitespace may follow.
@@ -110,8 +112,12 @@ impl<R: BufRead> Records<R> {
             let text = trim_line(&self.buf, number == 1);
             return Ok(Some(match parse(text) {
                 Ok(Parsed::Object(fields)) => Record::Row { number, fields },
-                Ok(Parsed::Other(kind)) => Record::Bad { number, reason: format!("{kind} is not a JSON object"), head: text },
-                Err(e) => Record::Bad { number, reason: format!("{} at column {}", message(&e), e.column()), head: text },
+                Ok(Parsed::Other(kind)) => {
+                    Record::Bad { number, reason: format!("{kind} is not a JSON object"), head: text }
+                }
+                Err(e) => {
+                    Record::Bad { number, reason: format!("{} at column {}", message(&e), e.column()), head: text }
+                }
             }));
         }
     }
@@ -142,10 +148,8 @@ impl<R: BufRead> Records<R> {
                     )))
                 }
                 (State::Array { .. }, None) => {
-                    return Err(self.broken(format!(
-                        "the file ends inside the array, after element {} (truncated?)",
-                        self.number
-                    )))
+                    return Err(self
+                        .broken(format!("the file ends inside the array, after element {} (truncated?)", self.number)))
                 }
                 (State::Array { .. }, Some(b']')) => {
                     self.scanner.take_token();
@@ -181,7 +185,9 @@ impl<R: BufRead> Records<R> {
             None => Ok(None),
             Some(_) => {
                 let Place { line, column } = self.scanner.place();
-                Err(self.broken(format!("invalid JSON at line {line} column {column}: trailing characters after the document")))
+                Err(self.broken(format!(
+                    "invalid JSON at line {line} column {column}: trailing characters after the document"
+                )))
             }
         }
     }
@@ -198,17 +204,23 @@ impl<R: BufRead> Records<R> {
                 Ok(Record::Bad { number, reason, head: &self.buf })
             }
             Scanned::Cut => {
-                let detail = parse(&self.buf).err().map_or_else(String::new, |e| {
-                    let Place { line, column } = start.of(e.line(), e.column());
-                    format!(" (invalid JSON at line {line} column {column}: {})", message(&e))
-                });
-                Err(self.broken(format!("the file ends inside element {number}{detail}; it is truncated or a string is never closed")))
+                let what = if self.array { format!("element {number}") } else { "the document".to_owned() };
+                let cut = format!("the file ends inside {what}: it is truncated or a string is never closed");
+                Err(self.broken(match parse(&self.buf).err() {
+                    Some(e) => {
+                        let Place { line, column } = start.of(e.line(), e.column());
+                        format!("invalid JSON at line {line} column {column}: {}; {cut}", message(&e))
+                    }
+                    None => cut,
+                }))
             }
             Scanned::Whole => Ok(match parse(&self.buf) {
                 Ok(Parsed::Object(fields)) => Record::Row { number, fields },
-                Ok(Parsed::Other(kind)) => {
-                    Record::Bad { number, reason: format!("element {number} is {kind}, not an object"), head: &self.buf }
-                }
+                Ok(Parsed::Other(kind)) => Record::Bad {
+                    number,
+                    reason: format!("element {number} is {kind}, not an object"),
+                    head: &self.buf,
+                },
                 Err(e) => {
                     let Place { line, column } = start.of(e.line(), e.column());
                     let reason = format!("invalid JSON at line {line} column {column}: {}", message(&e));

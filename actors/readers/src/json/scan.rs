@@ -51,7 +51,6 @@ impl<R: BufRead> Scanner<R> {
         self.place
     }
 
-
     /// The next byte that is not whitespace, not consumed; `None` at the end.
     ///
     /// # Errors
@@ -89,7 +88,11 @@ impl<R: BufRead> Scanner<R> {
         loop {
             let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
-                return Ok(if state.started && state.depth == 0 && !state.in_string { state.scanned() } else { Scanned::Cut });
+                return Ok(if state.started && state.depth == 0 && !state.in_string {
+                    state.scanned()
+                } else {
+                    Scanned::Cut
+                });
             }
             let (used, done) = state.feed(buf);
             let room = cap.saturating_sub(out.len());

@@ -7,7 +7,7 @@ use dat_contracts::{ColumnType, TablePreview, TableProbe, TableStatus, Workspace
 use serde_json::json;
 
 use super::{JsonAdapter, JsonlAdapter, PROBE_BYTES};
-use crate::{Adapter, ReadError, Compression, SourceFile};
+use crate::{Adapter, Compression, ReadError, SourceFile};
 
 fn probe(adapter: &dyn Adapter, dir: &Path, name: &str, compression: Option<Compression>) -> TableProbe {
     let path = WorkspacePath::parse(name).unwrap();
@@ -186,17 +186,12 @@ fn jsonl_preview_skips_bad_lines() {
     assert_eq!(preview.total_estimate, Some(3));
 }
 
-fn fixture(relative: &str) -> Option<std::path::PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures")).join(relative);
-    path.exists().then_some(path)
-}
-
-fn probe_fixture(adapter: &dyn Adapter, relative: &str) -> Option<TableProbe> {
-    let disk = fixture(relative)?;
+fn probe_fixture(adapter: &dyn Adapter, relative: &str) -> TableProbe {
+    let disk = crate::testing::shared_fixture(relative);
     let path = WorkspacePath::parse(relative).unwrap();
     let mut tables = adapter.probe(&SourceFile::new(&path, &disk, None), &crate::ReadOptions::default());
     assert_eq!(tables.len(), 1);
-    Some(tables.remove(0))
+    tables.remove(0)
 }
 
 #[test]
@@ -207,31 +202,113 @@ fn the_basic_fixtures_probe_as_expected() {
         ("value", ColumnType::Float, true),
         ("active", ColumnType::Bool, false),
     ];
-    if let Some(table) = probe_fixture(&JsonAdapter, "basic/sample.json") {
-        assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
-        assert_eq!(columns(&table), expected);
-    }
-    if let Some(table) = probe_fixture(&JsonlAdapter, "basic/sample.jsonl") {
-        assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
-        assert_eq!(columns(&table), expected);
-    }
-    if let Some(table) = probe_fixture(&JsonAdapter, "basic/invalid.json") {
-        assert_eq!(table.status, TableStatus::Error);
-        assert!(table.error.unwrap().starts_with("invalid JSON at line"));
-    }
+    let table = probe_fixture(&JsonAdapter, "basic/sample.json");
+    assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
+    assert_eq!(columns(&table), expected);
+    let table = probe_fixture(&JsonlAdapter, "basic/sample.jsonl");
+    assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
+    assert_eq!(columns(&table), expected);
+    let table = probe_fixture(&JsonAdapter, "basic/invalid.json");
+    assert_eq!(table.status, TableStatus::Error);
+    let reason = table.error.unwrap();
+    assert!(reason.starts_with("invalid JSON at line"), "{reason}");
 }
 
 #[test]
 fn the_cdsem_fixtures_are_each_one_table() {
-    let Some(dir) = fixture("cdsem") else { return };
+    let dir = crate::testing::shared_fixture("cdsem");
+    let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if !name.ends_with(".json") {
             continue;
         }
-        let table = probe_fixture(&JsonAdapter, &format!("cdsem/{name}")).unwrap();
+        seen += 1;
+        let table = probe_fixture(&JsonAdapter, &format!("cdsem/{name}"));
         assert_eq!(table.status, TableStatus::Available, "{name}: {:?}", table.error);
         assert_eq!(table.row_estimate, Some(1), "{name}");
         assert!(table.columns.iter().any(|c| c.name == "metadata" && c.dtype == ColumnType::Struct), "{name}");
+    }
+    assert_eq!(seen, 3, "the three CD-SEM measurement files");
+}
+
+/// Reading, through the adapter as parse does.
+mod read {
+    use dat_contracts::ColumnType;
+
+    use super::super::{JsonAdapter, JsonlAdapter};
+    use crate::testing::read_bytes;
+    use crate::ReadOptions;
+
+    fn options(chunk_rows: usize) -> ReadOptions {
+        ReadOptions::default().with_chunk_rows(chunk_rows)
+    }
+
+    #[test]
+    fn an_array_is_read_element_by_element_with_non_objects_rejected() {
+        let json = r#"[{"a": 1, "n": {"x": [1, 2]}}, 7, {"a": 2.50, "b": "s"}, {"b": null}, {"a": 3}]"#;
+        let (result, got) = read_bytes(&JsonAdapter, "t.json", json.as_bytes(), None, &options(2), None);
+        result.unwrap();
+        assert_eq!(got.rejects.len(), 1);
+        assert_eq!((got.rejects[0].line, got.rejects[0].reason.as_str()), (2, "element 2 is a number, not an object"));
+        assert_eq!(got.heights(), [2, 2]);
+        assert_eq!(got.source_rows(), [1, 3, 4, 5], "rows keep their element number");
+        let (n, types) = got.column("n");
+        assert_eq!(n[0].as_deref(), Some(r#"{"x":[1,2]}"#), "nested values as compact JSON text");
+        assert_eq!(types[0], ColumnType::Struct);
+        assert_eq!(got.column("a").0[1].as_deref(), Some("2.50"), "numbers as written");
+    }
+
+    #[test]
+    fn an_object_is_one_row_and_broken_documents_fail_the_table() {
+        let (result, got) =
+            read_bytes(&JsonAdapter, "t.json", "\u{feff}{\"a\": 1}".as_bytes(), None, &options(10), None);
+        result.unwrap();
+        assert_eq!((got.rows(), got.column("a").1), (1, vec![ColumnType::Int]));
+        for bad in ["42", "[{\"a\": 1}", "{\"a\": 1} {\"a\": 2}", "[{\"a\": 1} {\"a\": 2}]"] {
+            let (result, _) = read_bytes(&JsonAdapter, "t.json", bad.as_bytes(), None, &options(10), None);
+            assert!(matches!(&result, Err(crate::ReadError::Format { .. })), "{bad}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn an_element_past_the_record_cap_is_one_reject() {
+        let big = format!(r#"[{{"a": 1}}, {{"a": "{}"}}, {{"a": 3}}]"#, "x".repeat(10_000));
+        let options = ReadOptions { record_cap: 1000, ..options(10) };
+        let (result, got) = read_bytes(&JsonAdapter, "t.json", big.as_bytes(), None, &options, None);
+        result.unwrap();
+        assert_eq!(got.rejects.len(), 1);
+        assert_eq!(got.rejects[0].line, 2);
+        assert_eq!(got.rows(), 2);
+    }
+
+    #[test]
+    fn jsonl_lines_past_the_cap_and_bad_lines_are_rejects_with_their_line() {
+        let text = format!("{{\"a\": 1}}\n{{\"a\": \"{}\"}}\n{{\"a\": \n\n{{\"a\": 4}}\n", "y".repeat(5000));
+        let options = ReadOptions { record_cap: 1000, ..options(10) };
+        let (result, got) = read_bytes(&JsonlAdapter, "t.jsonl", text.as_bytes(), None, &options, None);
+        result.unwrap();
+        let lines: Vec<u64> = got.rejects.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert!(got.rejects[0].reason.contains("record cap"), "{}", got.rejects[0].reason);
+        assert_eq!(got.source_rows(), [1, 5]);
+    }
+
+    #[test]
+    fn a_key_beyond_the_column_limit_is_a_reject() {
+        let text = "{\"a\": 1}\n{\"a\": 2, \"b\": 3}\n{\"a\": 4}\n";
+        let options = ReadOptions { max_columns: 1, ..options(10) };
+        let (result, got) = read_bytes(&JsonlAdapter, "t.jsonl", text.as_bytes(), None, &options, None);
+        result.unwrap();
+        assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
+        assert_eq!(got.rows(), 2);
+    }
+
+    #[test]
+    fn a_sink_that_stops_stops_the_json_reader() {
+        let json = format!("[{}]", (0..100).map(|i| format!("{{\"a\": {i}}}")).collect::<Vec<_>>().join(","));
+        let (result, got) = read_bytes(&JsonAdapter, "t.json", json.as_bytes(), None, &options(10), Some(2));
+        assert!(matches!(result, Err(crate::ReadError::Stopped)), "{result:?}");
+        assert_eq!(got.chunks.len(), 2);
     }
 }

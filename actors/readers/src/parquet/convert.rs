@@ -30,7 +30,10 @@ impl Losses {
 
     /// One warning per column and reason.
     pub(super) fn warnings(self) -> Vec<String> {
-        self.counts.into_iter().map(|((column, reason), n)| format!("column `{column}`: {n} value(s) {reason}")).collect()
+        self.counts
+            .into_iter()
+            .map(|((column, reason), n)| format!("column `{column}`: {n} value(s) {reason}"))
+            .collect()
     }
 }
 
@@ -69,7 +72,9 @@ pub(super) fn values(name: &str, array: &dyn Array, uuid: bool, losses: &mut Los
                 text(&texts)
             }
         }
-        D::Float16 => Values::Float(array.as_primitive::<Float16Type>().iter().map(|v| v.map(|v| v.to_f64())).collect()),
+        D::Float16 => {
+            Values::Float(array.as_primitive::<Float16Type>().iter().map(|v| v.map(|v| v.to_f64())).collect())
+        }
         D::Float32 => Values::Float(array.as_primitive::<Float32Type>().iter().map(|v| v.map(f64::from)).collect()),
         D::Float64 => Values::Float(array.as_primitive::<Float64Type>().iter().collect()),
         D::Decimal32(p, s) => decimal(array.as_primitive::<Decimal32Type>().iter().map(|v| v.map(i128::from)), *p, *s),
@@ -92,11 +97,21 @@ pub(super) fn values(name: &str, array: &dyn Array, uuid: bool, losses: &mut Los
         }
         D::Timestamp(unit, _) => {
             let raw: Vec<Option<i64>> = (0..array.len())
-                .map(|i| if array.is_null(i) { Ok(None) } else { json::timestamp(array, *unit, i).map(Some).ok_or_else(unexpected) })
+                .map(|i| {
+                    if array.is_null(i) {
+                        Ok(None)
+                    } else {
+                        json::timestamp(array, *unit, i).map(Some).ok_or_else(unexpected)
+                    }
+                })
                 .collect::<Result<_, _>>()?;
             if *unit == TimeUnit::Nanosecond {
                 let cut = raw.iter().flatten().filter(|v| v.rem_euclid(1_000) != 0).count() as u64;
-                losses.add(name, "had digits past the microsecond, which dat does not store; kept to the microsecond", cut);
+                losses.add(
+                    name,
+                    "had digits past the microsecond, which dat does not store; kept to the microsecond",
+                    cut,
+                );
             }
             let (values, overflow) = micros(raw.into_iter(), *unit);
             losses.add(name, "are outside the date-time range dat stores and read as null", overflow);
@@ -120,7 +135,9 @@ pub(super) fn values(name: &str, array: &dyn Array, uuid: bool, losses: &mut Los
         D::Binary => Values::Binary(array.as_binary::<i32>().iter().map(|v| v.map(<[u8]>::to_vec)).collect()),
         D::LargeBinary => Values::Binary(array.as_binary::<i64>().iter().map(|v| v.map(<[u8]>::to_vec)).collect()),
         D::BinaryView => Values::Binary(array.as_binary_view().iter().map(|v| v.map(<[u8]>::to_vec)).collect()),
-        D::FixedSizeBinary(_) => Values::Binary(array.as_fixed_size_binary().iter().map(|v| v.map(<[u8]>::to_vec)).collect()),
+        D::FixedSizeBinary(_) => {
+            Values::Binary(array.as_fixed_size_binary().iter().map(|v| v.map(<[u8]>::to_vec)).collect())
+        }
         D::Dictionary(..) => {
             let dictionary = array.as_any_dictionary();
             let values = self::values(name, dictionary.values().as_ref(), uuid, losses)?;
@@ -206,9 +223,13 @@ fn uuid_text(bytes: &[u8]) -> String {
 /// other array.
 pub(super) fn temporal_text(array: &dyn Array, i: usize) -> Option<String> {
     Some(match array.data_type() {
-        DataType::Time32(TimeUnit::Second) => time(i64::from(array.as_primitive_opt::<Time32SecondType>()?.value(i)) * 1_000_000_000),
+        DataType::Time32(TimeUnit::Second) => {
+            time(i64::from(array.as_primitive_opt::<Time32SecondType>()?.value(i)) * 1_000_000_000)
+        }
         DataType::Time32(_) => time(i64::from(array.as_primitive_opt::<Time32MillisecondType>()?.value(i)) * 1_000_000),
-        DataType::Time64(TimeUnit::Microsecond) => time(array.as_primitive_opt::<Time64MicrosecondType>()?.value(i).saturating_mul(1_000)),
+        DataType::Time64(TimeUnit::Microsecond) => {
+            time(array.as_primitive_opt::<Time64MicrosecondType>()?.value(i).saturating_mul(1_000))
+        }
         DataType::Time64(_) => time(array.as_primitive_opt::<Time64NanosecondType>()?.value(i)),
         DataType::Duration(unit) => {
             let (value, per_second) = match unit {

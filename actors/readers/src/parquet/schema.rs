@@ -18,9 +18,8 @@ use dat_contracts::{ColumnInfo, ColumnType};
 /// # Errors
 /// The reason, naming the Arrow type, for a type no reader rule covers.
 pub(super) fn column_type(field: &Field, uuid: bool) -> Result<ColumnType, String> {
-    data_type(field.data_type(), uuid).ok_or_else(|| {
-        format!("column `{}` has type {}, which dat cannot read", field.name(), field.data_type())
-    })
+    data_type(field.data_type(), uuid)
+        .ok_or_else(|| format!("column `{}` has type {}, which dat cannot read", field.name(), field.data_type()))
 }
 
 fn data_type(dtype: &DataType, uuid: bool) -> Option<ColumnType> {
@@ -39,9 +38,7 @@ fn data_type(dtype: &DataType, uuid: bool) -> Option<ColumnType> {
         D::Utf8 | D::LargeUtf8 | D::Utf8View => ColumnType::String,
         D::FixedSizeBinary(16) if uuid => ColumnType::String,
         D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => ColumnType::Binary,
-        D::List(_) | D::LargeList(_) | D::FixedSizeList(..) | D::ListView(_) | D::LargeListView(_) => {
-            ColumnType::List
-        }
+        D::List(_) | D::LargeList(_) | D::FixedSizeList(..) | D::ListView(_) | D::LargeListView(_) => ColumnType::List,
         D::Struct(_) | D::Map(..) => ColumnType::Struct,
         D::Dictionary(_, values) => data_type(values, uuid)?,
         D::Union(..) | D::RunEndEncoded(..) => return None,

@@ -186,10 +186,7 @@ fn a_large_file_gets_its_exact_row_count_from_the_footer() {
 
 #[test]
 fn the_sample_fixture_probes_and_previews() {
-    let disk = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/basic/sample.parquet"));
-    if !disk.exists() {
-        return;
-    }
+    let disk = &crate::testing::shared_fixture("basic/sample.parquet");
     let table = probe(disk, "basic/sample.parquet");
     assert_eq!(table.status, TableStatus::Available, "{:?}", table.error);
     assert!(table.row_count_exact);

@@ -26,7 +26,10 @@ pub(super) fn read(
     if width > options.max_columns {
         return Err(ReadError::format(
             path,
-            format!("the header has {width} columns, more than the limit of {} (setting max_columns)", options.max_columns),
+            format!(
+                "the header has {width} columns, more than the limit of {} (setting max_columns)",
+                options.max_columns
+            ),
         ));
     }
     let mut builder = ChunkBuilder::new(table.names.clone());

@@ -8,11 +8,11 @@ use serde_json::Value;
 
 /// How datetimes are written as text everywhere (csv, json, previews): ISO 8601 with a `T`, and
 /// fractional seconds only when there are any (3, 6 or 9 digits).
-pub(crate) const ISO_DATETIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
+pub(crate) use dat_readers::typing::ISO_DATETIME;
 
 /// One value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Cell<'a> {
+pub(crate) enum Datum<'a> {
     /// No value.
     Null,
     /// Whole number.
@@ -29,18 +29,18 @@ pub(crate) enum Cell<'a> {
     Datetime(i64),
 }
 
-impl Cell<'_> {
+impl Datum<'_> {
     /// The value as JSON; dates and datetimes as ISO text, NaN and infinities as `null` (as the
     /// json export writes them).
     pub(crate) fn to_json(self) -> Value {
         match self {
-            Cell::Null => Value::Null,
-            Cell::Int(v) => Value::from(v),
-            Cell::Float(v) => serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
-            Cell::Bool(v) => Value::Bool(v),
-            Cell::Text(v) => Value::from(v),
-            Cell::Date(days) => date_from_days(days).map_or(Value::Null, |d| Value::from(d.to_string())),
-            Cell::Datetime(us) => datetime_from_micros(us).map_or(Value::Null, |d| Value::from(iso_datetime(d))),
+            Datum::Null => Value::Null,
+            Datum::Int(v) => Value::from(v),
+            Datum::Float(v) => serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+            Datum::Bool(v) => Value::Bool(v),
+            Datum::Text(v) => Value::from(v),
+            Datum::Date(days) => date_from_days(days).map_or(Value::Null, |d| Value::from(d.to_string())),
+            Datum::Datetime(us) => datetime_from_micros(us).map_or(Value::Null, |d| Value::from(iso_datetime(d))),
         }
     }
 }
@@ -71,22 +71,23 @@ enum Values<'a> {
 }
 
 impl<'a> Values<'a> {
-    fn next(&mut self) -> Cell<'a> {
+    fn next(&mut self) -> Datum<'a> {
         let cell = match self {
-            Values::Int(it) => it.next().flatten().map(Cell::Int),
-            Values::Float(it) => it.next().flatten().map(Cell::Float),
-            Values::Bool(it) => it.next().flatten().map(Cell::Bool),
-            Values::Text(it) => it.next().flatten().map(Cell::Text),
-            Values::Date(it) => it.next().flatten().map(Cell::Date),
-            Values::Datetime(it) => it.next().flatten().map(Cell::Datetime),
+            Values::Int(it) => it.next().flatten().map(Datum::Int),
+            Values::Float(it) => it.next().flatten().map(Datum::Float),
+            Values::Bool(it) => it.next().flatten().map(Datum::Bool),
+            Values::Text(it) => it.next().flatten().map(Datum::Text),
+            Values::Date(it) => it.next().flatten().map(Datum::Date),
+            Values::Datetime(it) => it.next().flatten().map(Datum::Datetime),
         };
-        cell.unwrap_or(Cell::Null)
+        cell.unwrap_or(Datum::Null)
     }
 }
 
-/// Brings every column of `df` to one of the kinds of [`Cell`]: integers to `Int64` (an unsigned
+/// Brings every column of `df` to one of the kinds of [`Datum`]: integers to `Int64` (an unsigned
 /// 64-bit column, which may not fit, to text), floats to `Float64`, datetimes to naive
-/// microseconds, anything else (text, nested values) to `String`.
+/// microseconds, decimals and bytes to their exact text (see [`exact_text`]), anything else
+/// (text, nested values as JSON text) to `String`.
 ///
 /// # Errors
 /// A column polars cannot cast to text.
@@ -100,6 +101,7 @@ pub(crate) fn normalize(df: &DataFrame) -> PolarsResult<Vec<Column>> {
                     return Ok(column.clone());
                 }
                 DataType::Datetime(TimeUnit::Microseconds, None) => return Ok(column.clone()),
+                DataType::Decimal(..) | DataType::Binary => return exact_text(column),
                 DataType::UInt64 => DataType::String,
                 d if d.is_integer() => DataType::Int64,
                 d if d.is_float() => DataType::Float64,
@@ -141,7 +143,7 @@ impl<'a> Rows<'a> {
     }
 
     /// The next row's values into `row` (cleared first); `false` when there are no more rows.
-    pub(crate) fn next_into(&mut self, row: &mut Vec<Cell<'a>>) -> bool {
+    pub(crate) fn next_into(&mut self, row: &mut Vec<Datum<'a>>) -> bool {
         row.clear();
         if self.remaining == 0 {
             return false;
@@ -152,13 +154,40 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Datetime columns of `df` as [`ISO_DATETIME`] text, the other columns as they are: how csv and
-/// json carry datetimes (polars writes dates as ISO `YYYY-MM-DD` itself).
+/// Decimals as their exact text (`12.30` keeps its scale; no float rounding) and bytes as
+/// lowercase hex: how every export but Parquet carries them.
+///
+/// # Errors
+/// A column that is neither.
+pub(crate) fn exact_text(column: &Column) -> PolarsResult<Column> {
+    let out: StringChunked = match column.dtype() {
+        DataType::Decimal(_, scale) => {
+            let scale = u8::try_from(*scale).unwrap_or(0);
+            column
+                .decimal()?
+                .physical()
+                .iter()
+                .map(|v| v.map(|v| dat_readers::typing::decimal_text(v, scale)))
+                .collect()
+        }
+        DataType::Binary => column.binary()?.iter().map(|v| v.map(dat_readers::typing::hex)).collect(),
+        other => polars_bail!(ComputeError: "{other} is not written as exact text"),
+    };
+    Ok(out.with_name(column.name().clone()).into_column())
+}
+
+/// Datetime columns of `df` as [`ISO_DATETIME`] text, decimals and bytes as [`exact_text`], the
+/// other columns as they are: how csv and json carry them (polars writes dates as ISO
+/// `YYYY-MM-DD` itself).
 ///
 /// # Errors
 /// A datetime polars cannot format.
 pub(crate) fn iso_datetimes(df: DataFrame) -> PolarsResult<DataFrame> {
-    if !df.columns().iter().any(|c| matches!(c.dtype(), DataType::Datetime(_, _))) {
+    if !df
+        .columns()
+        .iter()
+        .any(|c| matches!(c.dtype(), DataType::Datetime(_, _) | DataType::Decimal(..) | DataType::Binary))
+    {
         return Ok(df);
     }
     let height = df.height();
@@ -167,6 +196,7 @@ pub(crate) fn iso_datetimes(df: DataFrame) -> PolarsResult<DataFrame> {
         .iter()
         .map(|c| match c.dtype() {
             DataType::Datetime(_, _) => Ok(c.datetime()?.to_string(ISO_DATETIME)?.into_column()),
+            DataType::Decimal(..) | DataType::Binary => exact_text(c),
             _ => Ok(c.clone()),
         })
         .collect::<PolarsResult<Vec<_>>>()?;

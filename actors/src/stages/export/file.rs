@@ -89,7 +89,7 @@ impl Tracker<'_> {
 /// complete), publishing progress per batch and stopping between batches when asked.
 ///
 /// # Errors
-/// [`StageError::Invalid`] naming the file (by name only) that could not be read or written.
+/// [`StageError::Io`] naming the file (by name only) that could not be read or written.
 pub(crate) fn export_file(
     dataset: &Path,
     format: ExportFormat,
@@ -132,11 +132,11 @@ fn file_name(path: &Path) -> String {
 }
 
 fn read_error(dataset: &Path, e: impl std::fmt::Display) -> StageError {
-    StageError::Invalid(format!("cannot read the parse dataset {}: {e}", file_name(dataset)))
+    StageError::Io(format!("cannot read the parse dataset {}: {e}", file_name(dataset)))
 }
 
 fn write_error(out: &Path, e: impl std::fmt::Display) -> StageError {
-    StageError::Invalid(format!("cannot write {}: {e}", file_name(out).trim_end_matches(".part")))
+    StageError::Io(format!("cannot write {}: {e}", file_name(out).trim_end_matches(".part")))
 }
 
 /// The dataset's row count (from the footer: this also checks the file is Parquet).

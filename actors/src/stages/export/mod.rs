@@ -123,7 +123,7 @@ impl BackgroundWork for ExportDataset {
 
         let dataset_id = dataset_id(job.stage_id);
         let staging = Staging::create(&self.datasets_dir, &dataset_id)
-            .map_err(|e| StageError::Invalid(format!("cannot create the dataset folder datasets/{dataset_id}: {e}")))?;
+            .map_err(|e| StageError::Io(format!("cannot create the dataset folder datasets/{dataset_id}: {e}")))?;
         let data_file = data_file(request.format);
         let data_path = staging.dir().join(&data_file);
         let stats = match export_file(&dataset, request.format, &data_path, Limits::default(), job.ctx.run_id, report)?
@@ -132,7 +132,7 @@ impl BackgroundWork for ExportDataset {
             Exported::Cancelled => return Ok(JobEnd::Cancelled),
         };
         let (size_bytes, version_id) = size_and_sha256(&data_path)
-            .map_err(|e| StageError::Invalid(format!("cannot read back datasets/{dataset_id}/{data_file}: {e}")))?;
+            .map_err(|e| StageError::Io(format!("cannot read back datasets/{dataset_id}/{data_file}: {e}")))?;
 
         let mut stage_ids = parse_manifest.stage_ids.clone();
         stage_ids.insert(Stage::Export, job.stage_id.to_string());
@@ -158,15 +158,15 @@ impl BackgroundWork for ExportDataset {
             format: extension(request.format).to_owned(),
             data_file,
         };
-        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::Invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| StageError::Io(e.to_string()))?;
         write_synced(&staging.dir().join(MANIFEST), &bytes)
-            .map_err(|e| StageError::Invalid(format!("cannot write datasets/{dataset_id}/{MANIFEST}: {e}")))?;
+            .map_err(|e| StageError::Io(format!("cannot write datasets/{dataset_id}/{MANIFEST}: {e}")))?;
         if report.should_stop() {
             return Ok(JobEnd::Cancelled);
         }
         staging
             .publish()
-            .map_err(|e| StageError::Invalid(format!("cannot move the export into datasets/{dataset_id}: {e}")))?;
+            .map_err(|e| StageError::Io(format!("cannot move the export into datasets/{dataset_id}: {e}")))?;
         let (rows, sheets) = (stats.rows, stats.sheets);
         tracing::info!(run_id = %job.ctx.run_id, %dataset_id, rows, sheets, "dataset exported");
         Ok(JobEnd::Completed)

@@ -18,7 +18,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 
 use serde_json::Value;
 
-use super::cells::{self, Cell, Rows};
+use super::cells::{self, Datum, Rows};
 
 /// Data rows per sheet in Excel: 1,048,576 rows minus the header row.
 pub(crate) const EXCEL_SHEET_ROWS: usize = 1_048_575;
@@ -155,26 +155,26 @@ fn write_cell(
     sheet: &mut Worksheet,
     row: u32,
     col: u16,
-    cell: Cell<'_>,
+    cell: Datum<'_>,
     date: &Format,
     datetime: &Format,
 ) -> Result<(), XlsxExportError> {
     match cell {
         // Constant-memory sheets keep no empty cells: a null is simply not written.
-        Cell::Null => {}
-        Cell::Int(v) if (-EXACT_INT..=EXACT_INT).contains(&v) => {
+        Datum::Null => {}
+        Datum::Int(v) if (-EXACT_INT..=EXACT_INT).contains(&v) => {
             sheet.write_number(row, col, v as f64)?;
         }
-        Cell::Int(v) => {
+        Datum::Int(v) => {
             sheet.write_string(row, col, v.to_string())?;
         }
-        Cell::Float(v) => {
+        Datum::Float(v) => {
             sheet.write_number(row, col, v)?;
         }
-        Cell::Bool(v) => {
+        Datum::Bool(v) => {
             sheet.write_boolean(row, col, v)?;
         }
-        Cell::Text(v) => {
+        Datum::Text(v) => {
             if v.len() > EXCEL_TEXT_CHARS && v.chars().count() > EXCEL_TEXT_CHARS {
                 return Err(XlsxExportError::Limit(format!(
                     "a value of {} characters, and an Excel cell holds at most {EXCEL_TEXT_CHARS}",
@@ -183,7 +183,7 @@ fn write_cell(
             }
             sheet.write_string(row, col, v)?;
         }
-        Cell::Date(days) => {
+        Datum::Date(days) => {
             let serial = f64::from(days) + UNIX_EPOCH_SERIAL;
             if serial >= FIRST_SAFE_SERIAL {
                 sheet.write_number_with_format(row, col, serial, date)?;
@@ -191,7 +191,7 @@ fn write_cell(
                 sheet.write_string(row, col, cell.to_json().as_str().unwrap_or_default())?;
             }
         }
-        Cell::Datetime(us) => {
+        Datum::Datetime(us) => {
             let serial = us as f64 / MICROS_PER_DAY + UNIX_EPOCH_SERIAL;
             if serial >= FIRST_SAFE_SERIAL {
                 sheet.write_number_with_format(row, col, serial, datetime)?;
@@ -205,12 +205,12 @@ fn write_cell(
 
 /// An Excel date cell's serial read back: days for a `date` column, else microseconds rounded to
 /// the millisecond (what Excel keeps).
-pub(crate) fn from_serial(serial: f64, date: bool) -> Cell<'static> {
+pub(crate) fn from_serial(serial: f64, date: bool) -> Datum<'static> {
     let days = serial - UNIX_EPOCH_SERIAL;
     if date {
-        Cell::Date(days.round() as i32)
+        Datum::Date(days.round() as i32)
     } else {
-        Cell::Datetime((days * MICROS_PER_DAY / 1000.0).round() as i64 * 1000)
+        Datum::Datetime((days * MICROS_PER_DAY / 1000.0).round() as i64 * 1000)
     }
 }
 
@@ -222,7 +222,7 @@ pub(crate) fn read_back(data: &DataRef<'_>, dtype: ColumnType) -> Value {
     match data {
         DataRef::Int(v) => Value::from(*v),
         DataRef::Float(v) if dtype == ColumnType::Int && v.fract() == 0.0 && v.abs() < 9.0e15 => Value::from(*v as i64),
-        DataRef::Float(v) => Cell::Float(*v).to_json(),
+        DataRef::Float(v) => Datum::Float(*v).to_json(),
         DataRef::String(v) => text(v, dtype),
         DataRef::SharedString(v) => text(v, dtype),
         DataRef::Bool(v) => Value::Bool(*v),

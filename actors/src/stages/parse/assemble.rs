@@ -1,24 +1,26 @@
 //! Assembling the dataset from the tables' checkpoints: columns united by name in order of first
-//! appearance, each with the narrowest type every table fits (int → float → string, date →
-//! datetime → string; the table that forced a widening is named in the report), nulls where a
-//! table lacks a column, and `_source_file`, `_source_table`, `_source_row` on every row.
-//! Parts are read and written one at a time, so memory stays bounded by one chunk.
+//! appearance, each with the narrowest type every table fits (the shared widening rules; the
+//! table that forced a widening is named in the report), every value brought to that type
+//! without loss (`conform`), nulls where a table lacks a column, and `_source_file`,
+//! `_source_table`, `_source_row` on every row. Parts are read and written one at a time, so
+//! memory stays bounded by a few chunks.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use dat_contracts::artifacts::SelectedTable;
-use dat_contracts::bundle::{DatasetColumn, PrepTable, Widening};
+use dat_contracts::bundle::{DatasetColumn, PrepTable, TableFailure, Widening};
 use dat_contracts::ColumnType;
+use dat_readers::typing::widen;
 use polars::prelude::*;
 
-use super::checkpoint::{part_file, TableCheckpoint};
-use super::chunk::polars_type;
-use crate::adapters::cells::widen;
+use super::checkpoint::{part_file, reject_file, TableCheckpoint};
+use super::conform::{conform, Losses};
+use super::frame::{polars_type, SOURCE_ROW};
 
 /// The source columns every row carries.
-pub(crate) const SOURCE_COLUMNS: [&str; 3] = ["_source_file", "_source_table", "_source_row"];
+pub(crate) const SOURCE_COLUMNS: [&str; 3] = ["_source_file", "_source_table", SOURCE_ROW];
 
 /// A table ready to go in: where its checkpoint is and what it holds.
 pub(crate) struct Parsed<'a> {
@@ -69,19 +71,18 @@ pub(crate) fn schema(columns: &[(String, ColumnType)]) -> Schema {
 }
 
 /// One part of a table, brought to the dataset's columns and types, with its source columns.
-fn conform(
+fn conform_part(
     part: DataFrame,
     columns: &[(String, ColumnType)],
     table: &SelectedTable,
-    first_row: u64,
+    losses: &mut Losses,
 ) -> PolarsResult<DataFrame> {
     let height = part.height();
     let mut out: Vec<Column> = Vec::with_capacity(columns.len() + 3);
     for (name, dtype) in columns {
-        let target = polars_type(*dtype);
         let column = match part.column(name) {
-            Ok(column) => column.cast(&target)?,
-            Err(_) => Column::full_null(name.as_str().into(), height, &target),
+            Ok(column) => conform(column, *dtype, losses)?,
+            Err(_) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
         };
         out.push(column);
     }
@@ -92,14 +93,13 @@ fn conform(
         Scalar::from(PlSmallStr::from(source_table.as_str())),
         height,
     ));
-    let rows: Vec<i64> = (0..height as i64).map(|i| first_row as i64 + i + 1).collect();
-    out.push(Series::new(SOURCE_COLUMNS[2].into(), rows).into());
+    out.push(part.column(SOURCE_ROW)?.clone());
     DataFrame::new(height, out)
 }
 
-/// Writes `dataset.parquet` (to a temporary name, renamed when complete); returns its rows.
-/// A second thread reads and conforms the next part while this one encodes the last, one part
-/// ahead at most, so memory stays bounded by a few chunks.
+/// Writes `dataset.parquet` (to a temporary name, renamed when complete); returns its rows and
+/// what each table (by index in `tables`) could not keep exactly. A second thread reads and
+/// conforms the next part while this one encodes the last, one part ahead at most.
 ///
 /// # Errors
 /// A polars or I/O error: the stage fails, nothing half-written is left under the final name.
@@ -108,36 +108,34 @@ pub(crate) fn write_dataset(
     columns: &[(String, ColumnType)],
     path: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
-) -> PolarsResult<Option<u64>> {
+) -> PolarsResult<Option<(u64, Vec<Losses>)>> {
     let tmp = path.with_extension("parquet.tmp");
     let written = std::thread::scope(|scope| {
         let (parts, received) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
-        scope.spawn(move || {
-            for parsed in tables {
-                let mut first_row = 0u64;
+        let reader = scope.spawn(move || {
+            let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
+            for (parsed, lost) in tables.iter().zip(losses.iter_mut()) {
                 for index in 0..parsed.checkpoint.parts.len() {
                     let part = fs::File::open(part_file(&parsed.dir, index))
                         .map_err(PolarsError::from)
                         .and_then(|file| ParquetReader::new(file).finish())
-                        .and_then(|part| {
-                            let height = part.height() as u64;
-                            let conformed = conform(part, columns, parsed.table, first_row);
-                            first_row += height;
-                            conformed
-                        });
+                        .and_then(|part| conform_part(part, columns, parsed.table, lost));
                     let failed = part.is_err();
                     if parts.send(part).is_err() || failed || should_stop() {
-                        return;
+                        return losses;
                     }
                 }
             }
+            losses
         });
-        write_parts(&tmp, columns, received, should_stop)
+        let rows = write_parts(&tmp, columns, received, should_stop);
+        let losses = reader.join().unwrap_or_default();
+        rows.map(|rows| rows.map(|rows| (rows, losses)))
     });
     match written {
-        Ok(Some(rows)) => {
+        Ok(Some(done)) => {
             fs::rename(&tmp, path)?;
-            Ok(Some(rows))
+            Ok(Some(done))
         }
         other => {
             let _ = fs::remove_file(&tmp);
@@ -170,32 +168,41 @@ fn write_parts(
     Ok(Some(rows))
 }
 
-/// Writes `rejects.parquet`: file, line, reason of every rejected row, in table order.
+/// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
+/// table order, one part at a time; returns how many.
 ///
 /// # Errors
 /// A polars or I/O error.
 pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<u64> {
-    let (mut files, mut lines, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
+    let tmp = path.with_extension("parquet.tmp");
+    let schema: Schema = [
+        Field::new("file".into(), DataType::String),
+        Field::new("line".into(), DataType::Int64),
+        Field::new("reason".into(), DataType::String),
+        Field::new("snippet".into(), DataType::String),
+    ]
+    .into_iter()
+    .collect();
+    let mut writer = ParquetWriter::new(fs::File::create(&tmp)?).batched(&schema)?;
+    let mut rows = 0u64;
     for parsed in tables {
-        for reject in &parsed.checkpoint.rejects {
-            files.push(parsed.table.table_id.clone());
-            lines.push(reject.line as i64);
-            reasons.push(reject.reason.clone());
+        for index in 0..parsed.checkpoint.reject_parts {
+            let part = ParquetReader::new(fs::File::open(reject_file(&parsed.dir, index))?).finish()?;
+            let height = part.height();
+            let file = Column::new_scalar(
+                "file".into(),
+                Scalar::from(PlSmallStr::from(parsed.table.table_id.as_str())),
+                height,
+            );
+            let mut columns = vec![file];
+            columns.extend(part.columns().iter().cloned());
+            writer.write_batch(&DataFrame::new(height, columns)?)?;
+            rows += height as u64;
         }
     }
-    let height = files.len();
-    let mut frame = DataFrame::new(
-        height,
-        vec![
-            Series::new("file".into(), files).into(),
-            Series::new("line".into(), lines).into(),
-            Series::new("reason".into(), reasons).into(),
-        ],
-    )?;
-    let tmp = path.with_extension("parquet.tmp");
-    ParquetWriter::new(fs::File::create(&tmp)?).finish(&mut frame)?;
+    writer.finish()?;
     fs::rename(&tmp, path)?;
-    Ok(height as u64)
+    Ok(rows)
 }
 
 /// The dataset's columns as the manifest lists them.
@@ -218,23 +225,31 @@ pub(crate) fn dataset_columns(columns: &[(String, ColumnType)], tables: &[Parsed
     out
 }
 
-/// The report entry of a parsed table.
-pub(crate) fn report_entry(parsed: &Parsed<'_>, widenings: &[Widening]) -> PrepTable {
+/// The report entry of a parsed table: `partial` when it had rejects.
+pub(crate) fn report_entry(parsed: &Parsed<'_>, widenings: &[Widening], losses: &Losses) -> PrepTable {
     let c = &parsed.checkpoint;
+    let mut warnings: Vec<String> =
+        c.reject_samples.iter().map(|r| format!("line {}: rejected: {}", r.line, r.reason)).collect();
+    if c.rejects > c.reject_samples.len() as u64 {
+        warnings.push(format!("… {} rejects in all (rejects.parquet has every one)", c.rejects));
+    }
+    warnings.extend(c.warnings.iter().cloned());
+    warnings.extend(losses.iter().map(|((column, reason), n)| format!("column `{column}`: {n} value(s) {reason}")));
     PrepTable {
         table_id: c.table_id.clone(),
-        status: "parsed".into(),
+        status: if c.rejects > 0 { "partial" } else { "parsed" }.into(),
         rows: c.rows,
         columns: c.columns.iter().map(|(n, _)| n.clone()).collect(),
         nulls: c.nulls.clone(),
-        rejects: c.rejects.len() as u64,
+        rejects: c.rejects,
         widenings: widenings.iter().filter(|w| w.file == c.table_id).cloned().collect(),
-        warnings: c.rejects.iter().take(10).map(|r| format!("line {}: {}", r.line, r.reason)).collect(),
+        warnings,
+        error: None,
     }
 }
 
 /// The report entry of a table that could not be read.
-pub(crate) fn failed_entry(table_id: &str, reason: String) -> PrepTable {
+pub(crate) fn failed_entry(table_id: &str, failure: TableFailure) -> PrepTable {
     PrepTable {
         table_id: table_id.to_owned(),
         status: "failed".into(),
@@ -243,6 +258,7 @@ pub(crate) fn failed_entry(table_id: &str, reason: String) -> PrepTable {
         nulls: BTreeMap::new(),
         rejects: 0,
         widenings: vec![],
-        warnings: vec![reason],
+        warnings: vec![failure.message.clone()],
+        error: Some(failure),
     }
 }

@@ -1,33 +1,35 @@
-//! One table read into its checkpoint: a folder of Parquet parts (one per chunk, each with the
-//! types its own rows needed) and `table.json` describing the whole table. The folder is
-//! written under a temporary name and renamed when complete, so a checkpoint that exists is
-//! whole; only then is its `Checkpointed` event recorded.
+//! One table read into its checkpoint: a folder of Parquet parts (one per chunk), the table's
+//! rejects in parts of their own, and `table.json` describing the whole table. The folder is
+//! written under a temporary name and renamed only when the table was read to its end and its
+//! file still has the content discovery fingerprinted, so a checkpoint that exists is whole and
+//! true; only then is its `Checkpointed` event recorded.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use dat_contracts::artifacts::SelectedTable;
+use dat_contracts::bundle::{FailureCode, TableFailure};
 use dat_contracts::ColumnType;
-use polars::prelude::*;
+use dat_readers::{read_table, AdapterRegistry, Fingerprint, ReadError, ReadOptions, Reject, SourceFile};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::read::{read_table, ReadError, Reject};
-use crate::adapters::cells::widen;
-use crate::adapters::{AdapterRegistry, SourceFile};
+use super::sink::PartSink;
 use crate::workspace::Workspace;
 
-/// Files above this size are read in chunks of `chunk_rows` rows; smaller ones in one (SPEC §7).
-pub(crate) const STREAM_ABOVE_BYTES: u64 = 10 * 1024 * 1024;
 const TABLE_FILE: &str = "table.json";
+
+/// How many rejects a checkpoint keeps in `table.json` (all of them are in its reject parts).
+pub(crate) const REJECT_SAMPLES: usize = 10;
 
 /// What a checkpoint holds, as `table.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TableCheckpoint {
     /// The table.
     pub(crate) table_id: String,
-    /// Columns in order of first appearance, with the widest type any part needed.
+    /// Columns in order of first appearance, each with the type every chunk's values fit.
     pub(crate) columns: Vec<(String, ColumnType)>,
     /// Rows in all parts.
     pub(crate) rows: u64,
@@ -35,8 +37,16 @@ pub(crate) struct TableCheckpoint {
     pub(crate) parts: Vec<u64>,
     /// Nulls per column.
     pub(crate) nulls: BTreeMap<String, u64>,
-    /// Rows that could not be read.
-    pub(crate) rejects: Vec<Reject>,
+    /// Rejected records (exact).
+    pub(crate) rejects: u64,
+    /// Reject part files (`rejects-00000.parquet`, …).
+    pub(crate) reject_parts: usize,
+    /// The first rejects.
+    pub(crate) reject_samples: Vec<Reject>,
+    /// Counted warnings from the read (values not kept exactly, short rows…).
+    pub(crate) warnings: Vec<String>,
+    /// The sha256 of the file as read, equal to discovery's.
+    pub(crate) sha256: String,
 }
 
 /// The folder name of a table's checkpoint: a hash, since table ids hold `/` and `#`.
@@ -50,7 +60,13 @@ pub(crate) fn part_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("part-{index:05}.parquet"))
 }
 
-/// Loads a complete checkpoint, or `None` when it is absent or unreadable.
+/// The file of reject part `index`.
+pub(crate) fn reject_file(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("rejects-{index:05}.parquet"))
+}
+
+/// Loads a complete checkpoint, or `None` when it is absent or unreadable (an older layout
+/// included: the table is then read again).
 pub(crate) fn load(dir: &Path) -> Option<TableCheckpoint> {
     serde_json::from_slice(&fs::read(dir.join(TABLE_FILE)).ok()?).ok()
 }
@@ -59,82 +75,107 @@ pub(crate) fn load(dir: &Path) -> Option<TableCheckpoint> {
 pub(crate) struct Reading<'a> {
     pub(crate) adapters: &'a AdapterRegistry,
     pub(crate) workspace: &'a Workspace,
-    /// Rows per chunk for files above [`STREAM_ABOVE_BYTES`].
-    pub(crate) chunk_rows: usize,
+    /// Chunk sizes and limits.
+    pub(crate) options: ReadOptions,
     /// Told the rows of each chunk written.
     pub(crate) on_chunk: &'a (dyn Fn(u64) + Sync),
     /// Asked between chunks.
     pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
 }
 
-/// Reads `table` into the checkpoint folder `dir` (replacing any partial attempt).
+/// How reading a table into its checkpoint ended without a checkpoint.
+#[derive(Debug)]
+pub(crate) enum NotRead {
+    /// Asked to stop: nothing is wrong with the table.
+    Stopped,
+    /// The table failed; the others go on.
+    Failed(TableFailure),
+    /// The reader panicked (caught): a failure that is also counted.
+    Panicked(TableFailure),
+}
+
+fn failure(code: FailureCode, message: impl Into<String>) -> NotRead {
+    NotRead::Failed(TableFailure { code, message: message.into(), details: Default::default() })
+}
+
+/// Reads `table` into the checkpoint folder `dir` (replacing any partial attempt), checking
+/// that the file still has the content `expected_sha256` names.
 ///
 /// # Errors
-/// [`ReadError::Failed`] when the table cannot be read (nothing is left behind),
-/// [`ReadError::Stopped`] when asked to stop.
-pub(crate) fn write(reading: &Reading<'_>, table: &SelectedTable, dir: &Path) -> Result<TableCheckpoint, ReadError> {
-    let parent = dir.parent().ok_or_else(|| ReadError::Failed("bad checkpoint folder".into()))?;
-    fs::create_dir_all(parent).map_err(|e| ReadError::Failed(format!("cannot create checkpoints: {e}")))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(parent)
-        .map_err(|e| ReadError::Failed(format!("cannot create a checkpoint: {e}")))?;
-    let checkpoint = fill(reading, table, tmp.path())?;
-    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| ReadError::Failed(e.to_string()))?;
-    fs::write(tmp.path().join(TABLE_FILE), bytes).map_err(|e| ReadError::Failed(format!("cannot write: {e}")))?;
+/// [`NotRead`]: stopped, or the table failed (nothing is left behind).
+pub(crate) fn write(
+    reading: &Reading<'_>,
+    table: &SelectedTable,
+    expected_sha256: &str,
+    dir: &Path,
+) -> Result<TableCheckpoint, NotRead> {
+    let path = table.file.as_str();
+    let parent = dir.parent().ok_or_else(|| failure(FailureCode::Io, "bad checkpoint folder"))?;
+    let io = |what: &str, e: std::io::Error| failure(FailureCode::Io, format!("{path}: cannot {what}: {e}"));
+    fs::create_dir_all(parent).map_err(|e| io("create the checkpoint folder", e))?;
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| io("create a checkpoint", e))?;
+    let disk = reading.workspace.resolve(&table.file).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
+    let adapter = reading.adapters.by_id(&table.adapter).ok_or_else(|| {
+        failure(FailureCode::Unreadable, format!("{path}: no reader for adapter `{}`", table.adapter))
+    })?;
+    let name = table.file.segments().last().unwrap_or_default().to_owned();
+    let compression = reading.adapters.for_name(&name).and_then(|(_, c)| c);
+    let fingerprint = Fingerprint::default();
+    let source = SourceFile {
+        path: &table.file,
+        disk: &disk,
+        compression,
+        fingerprint: Some(&fingerprint),
+        decompressed_limit: reading.options.decompressed_limit,
+    };
+    let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
+        read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &reading.options, sink)
+    });
+    let end = match read {
+        Ok(end) => end,
+        Err(ReadError::Stopped) if (reading.should_stop)() => return Err(NotRead::Stopped),
+        Err(ReadError::Stopped) => return Err(written.err().map_or(NotRead::Stopped, |e| failure(FailureCode::Io, e))),
+        Err(e @ ReadError::Panicked { .. }) => {
+            return Err(NotRead::Panicked(TableFailure {
+                code: FailureCode::ReaderFailed,
+                message: e.to_string(),
+                details: Default::default(),
+            }))
+        }
+        Err(e @ ReadError::Io { .. }) => return Err(failure(FailureCode::Io, e.to_string())),
+        Err(e) => return Err(failure(FailureCode::Unreadable, e.to_string())),
+    };
+    let mut checkpoint = written.map_err(|e| failure(FailureCode::Io, e))?;
+    let found = fingerprint.finish(&disk).map_err(|e| io("read the file again to fingerprint it", e))?;
+    if found != expected_sha256 {
+        return Err(NotRead::Failed(TableFailure {
+            code: FailureCode::SourceChanged,
+            message: format!(
+                "{path} changed after discovery (its sha256 is now {found}, discovery saw {expected_sha256}): \
+                 its rows are not in the dataset; re-lock discovery to read the new content"
+            ),
+            details: [
+                ("file", json!(path)),
+                ("expected_sha256", json!(expected_sha256)),
+                ("found_sha256", json!(found)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        }));
+    }
+    checkpoint.table_id = table.table_id.clone();
+    checkpoint.sha256 = found;
+    checkpoint.warnings.extend(end.warnings);
+    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
+    fs::write(tmp.path().join(TABLE_FILE), bytes).map_err(|e| io("write the checkpoint", e))?;
     if dir.exists() {
         let _ = fs::remove_dir_all(dir);
     }
     let kept = tmp.keep();
     fs::rename(&kept, dir).map_err(|e| {
         let _ = fs::remove_dir_all(&kept);
-        ReadError::Failed(format!("cannot complete the checkpoint: {e}"))
+        io("complete the checkpoint", e)
     })?;
-    Ok(checkpoint)
-}
-
-fn fill(reading: &Reading<'_>, table: &SelectedTable, dir: &Path) -> Result<TableCheckpoint, ReadError> {
-    let disk = reading.workspace.resolve(&table.file).map_err(|e| ReadError::Failed(e.to_string()))?;
-    let size = fs::metadata(&disk).map(|m| m.len()).map_err(|e| ReadError::Failed(format!("cannot read: {e}")))?;
-    let name = table.file.segments().last().unwrap_or_default().to_owned();
-    let compression = reading.adapters.for_name(&name).and_then(|(_, c)| c);
-    let source = SourceFile { path: &table.file, disk: &disk, compression };
-    let chunk_rows = if size > STREAM_ABOVE_BYTES { reading.chunk_rows.max(1) } else { usize::MAX };
-    let mut checkpoint = TableCheckpoint {
-        table_id: table.table_id.clone(),
-        columns: vec![],
-        rows: 0,
-        parts: vec![],
-        nulls: BTreeMap::new(),
-        rejects: vec![],
-    };
-    let mut emit = |mut frame: DataFrame, types: Vec<ColumnType>| -> Result<(), ReadError> {
-        if (reading.should_stop)() {
-            return Err(ReadError::Stopped);
-        }
-        for (column, dtype) in frame.columns().iter().zip(types) {
-            let name = column.name().to_string();
-            *checkpoint.nulls.entry(name.clone()).or_default() += column.null_count() as u64;
-            match checkpoint.columns.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, known)) => *known = widen(*known, dtype),
-                None => checkpoint.columns.push((name, dtype)),
-            }
-        }
-        let path = part_file(dir, checkpoint.parts.len());
-        let file = fs::File::create(&path).map_err(|e| ReadError::Failed(format!("cannot write a part: {e}")))?;
-        // Parts are read once more, by assembly only: fast LZ4 rather than the dataset's zstd,
-        // and no statistics (nothing filters on them).
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .with_statistics(StatisticsOptions::empty())
-            .finish(&mut frame)?;
-        let rows = frame.height() as u64;
-        checkpoint.rows += rows;
-        checkpoint.parts.push(rows);
-        (reading.on_chunk)(rows);
-        Ok(())
-    };
-    let rejects = read_table(&source, &table.adapter, table.sheet.as_deref(), chunk_rows, &mut emit)?;
-    checkpoint.rejects = rejects;
     Ok(checkpoint)
 }

@@ -1,32 +1,40 @@
 //! Parse: every selected table into one Parquet dataset, in the background. Each table is read
-//! (in parallel, one worker per core) into its own checkpoint, recorded by a `Checkpointed`
-//! event; then the dataset is assembled from the checkpoints and the bundle of SPEC §7 written
-//! next to the stage's `artifact.json`. A table that cannot be read is `failed` in the report;
-//! the others go on. A re-lock with the same inputs reuses the checkpoints already recorded.
+//! through its adapter (in parallel, one worker per core) into its own checkpoint, recorded by
+//! a `Checkpointed` event; then the dataset is assembled from the checkpoints and the bundle of
+//! SPEC §7 written next to the stage's `artifact.json`, with `result.json` saying how each table
+//! ended. A table that cannot be read (or whose file changed since discovery) is `failed`; the
+//! others go on. A re-lock with the same inputs reuses the checkpoints already recorded.
+//!
+//! # Layout
+//! - `checkpoint`: one table read into its checkpoint folder, its source verified.
+//! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
+//! - `frame`: a chunk as a polars frame.
+//! - `conform`: a part's columns brought to the dataset's types without losing a value.
+//! - `assemble`: the dataset, the rejects and the report entries.
+//! - `outcome`: the tables' outcomes as `prep_report.json`, `result.json` and `manifest.json`.
 
 mod assemble;
 mod checkpoint;
-pub(crate) mod chunk;
-mod read;
-mod read_json;
-mod text_chunk;
+mod conform;
+mod frame;
+mod outcome;
+mod sink;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use dat_contracts::artifacts::{SelectionArtifact, TableSelectionArtifact};
-use dat_contracts::bundle::{parse_files, ParseManifest, PrepReport, PrepTable, SourceTable};
+use dat_contracts::bundle::{parse_files, TableFailure};
 use dat_contracts::{LockRequest, Stage};
+use dat_readers::{AdapterRegistry, ReadOptions};
 use serde_json::{json, Map, Value};
 
 use self::assemble::Parsed;
-use self::read::ReadError;
-use crate::adapters::AdapterRegistry;
+use self::checkpoint::{NotRead, TableCheckpoint};
 use crate::progress::Progress;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
 
@@ -35,9 +43,16 @@ pub struct ParseDataset {
     pub adapters: AdapterRegistry,
     /// Tables read at once (one per core).
     pub workers: usize,
+    /// Limits every read works within (the chunk size comes from the lock).
+    pub options: ReadOptions,
 }
 
 impl StageExecutor for ParseDataset {
+    /// The read limits enter the stage ID: other limits can give other rejects.
+    fn content_inputs(&self, _: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
+        Ok(limits(&self.options))
+    }
+
     fn produce(
         &self,
         ctx: &StageContext<'_>,
@@ -54,6 +69,21 @@ impl StageExecutor for ParseDataset {
     }
 }
 
+/// The limits that change what a read gives, as stage inputs.
+pub(crate) fn limits(options: &ReadOptions) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert(
+        "read_limits".into(),
+        json!({
+            "record_cap_bytes": options.record_cap,
+            "max_columns": options.max_columns,
+            "decompressed_limit_bytes": options.decompressed_limit,
+            "whole_workbook_limit_bytes": options.whole_workbook_limit,
+        }),
+    );
+    map
+}
+
 fn files() -> Value {
     json!({
         "dataset": parse_files::DATASET,
@@ -61,18 +91,8 @@ fn files() -> Value {
         "prep_report": parse_files::PREP_REPORT,
         "transform_plan": parse_files::TRANSFORM_PLAN,
         "rejects": parse_files::REJECTS,
+        "result": parse_files::RESULT,
     })
-}
-
-fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), StageError> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| StageError::Invalid(e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
-}
-
-fn io_error(path: &std::path::Path, e: impl std::fmt::Display) -> StageError {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    StageError::Invalid(format!("cannot write {name}: {e}"))
 }
 
 /// Counters shared by the workers, for progress.
@@ -82,15 +102,25 @@ struct Tally {
     bytes_done: AtomicU64,
 }
 
+/// How reading one table ended.
+pub(crate) enum TableRead {
+    /// Read (or reused) into its checkpoint.
+    Read(TableCheckpoint),
+    /// Failed: the reason, and whether a reader panic was caught.
+    Failed(TableFailure, bool),
+}
+
 impl BackgroundWork for ParseDataset {
     fn run(&self, job: &Job<'_>, report: &dyn Reporter) -> Result<JobEnd, StageError> {
         let started = Instant::now();
         let selected: TableSelectionArtifact = job.ctx.upstream(Stage::TableSelection)?;
         let selection: SelectionArtifact = job.ctx.upstream(Stage::Selection)?;
-        let chunk_rows = job.inputs.get("chunk_rows").and_then(Value::as_u64).unwrap_or(50_000) as usize;
+        let chunk_rows = job.inputs.get("chunk_rows").and_then(Value::as_u64).unwrap_or(ReadOptions::CHUNK_ROWS as u64);
+        let options = self.options.with_chunk_rows(usize::try_from(chunk_rows).unwrap_or(usize::MAX));
         let bundle = job.ctx.artifacts.dir(job.artifact);
         let checkpoints = bundle.join(parse_files::CHECKPOINTS);
-        let size_of = |file: &str| selection.files.iter().find(|f| f.path.as_str() == file).map_or(0, |f| f.size);
+        let file_of = |file: &str| selection.files.iter().find(|f| f.path.as_str() == file);
+        let size_of = |file: &str| file_of(file).map_or(0, |f| f.size);
         let total_bytes: u64 = selected.tables.iter().map(|t| size_of(t.file.as_str())).sum::<u64>().max(1);
         let tally = Tally { tables_done: AtomicU64::new(0), rows: AtomicU64::new(0), bytes_done: AtomicU64::new(0) };
         let publish = || {
@@ -109,8 +139,7 @@ impl BackgroundWork for ParseDataset {
         let should_stop = || stopped.load(Ordering::SeqCst) || report.should_stop();
 
         // Read every table into its checkpoint, in parallel; results in table order.
-        let results: Vec<Mutex<Option<Result<checkpoint::TableCheckpoint, String>>>> =
-            selected.tables.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<TableRead>>> = selected.tables.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let on_chunk = |rows| {
             tally.rows.fetch_add(rows, Ordering::Relaxed);
@@ -119,7 +148,7 @@ impl BackgroundWork for ParseDataset {
         let reading = checkpoint::Reading {
             adapters: &self.adapters,
             workspace: job.ctx.workspace,
-            chunk_rows,
+            options,
             on_chunk: &on_chunk,
             should_stop: &should_stop,
         };
@@ -131,28 +160,33 @@ impl BackgroundWork for ParseDataset {
                     if should_stop() {
                         break;
                     }
-                    let dir = checkpoints.join(checkpoint::folder_name(&table.table_id));
+                    let folder = checkpoint::folder_name(&table.table_id);
+                    let dir = checkpoints.join(&folder);
                     let reused = job.checkpoint(&table.table_id).and_then(|_| checkpoint::load(&dir));
+                    let expected = file_of(table.file.as_str()).map_or("", |f| f.sha256.as_str());
                     let outcome = match reused {
-                        Some(done) => Ok(done),
-                        None => match checkpoint::write(&reading, table, &dir) {
+                        Some(done) => TableRead::Read(done),
+                        None => match checkpoint::write(&reading, table, expected, &dir) {
                             Ok(done) => {
                                 let artifact = dat_events::ArtifactRef(format!(
-                                    "{}/{}/{}",
+                                    "{}/{}/{folder}",
                                     job.artifact.0,
                                     parse_files::CHECKPOINTS,
-                                    checkpoint::folder_name(&table.table_id)
                                 ));
                                 if report.checkpoint(&table.table_id, done.rows, artifact).is_err() {
                                     stopped.store(true, Ordering::SeqCst);
                                 }
-                                Ok(done)
+                                TableRead::Read(done)
                             }
-                            Err(ReadError::Stopped) => {
+                            Err(NotRead::Stopped) => {
                                 stopped.store(true, Ordering::SeqCst);
                                 break;
                             }
-                            Err(ReadError::Failed(reason)) => Err(reason),
+                            Err(NotRead::Failed(failure)) => {
+                                tracing::warn!(table = %table.table_id, code = ?failure.code, "{}", failure.message);
+                                TableRead::Failed(failure, false)
+                            }
+                            Err(NotRead::Panicked(failure)) => TableRead::Failed(failure, true),
                         },
                     };
                     tally.tables_done.fetch_add(1, Ordering::Relaxed);
@@ -169,21 +203,16 @@ impl BackgroundWork for ParseDataset {
         }
         let read_secs = started.elapsed().as_secs_f64();
 
+        let mut outcomes = outcome::Outcomes::default();
         let mut parsed = Vec::new();
-        let mut failed: BTreeMap<usize, PrepTable> = BTreeMap::new();
         for (index, (table, slot)) in selected.tables.iter().zip(results).enumerate() {
-            let outcome = slot.into_inner().ok().flatten();
-            match outcome {
-                Some(Ok(checkpoint)) => parsed.push((
+            match slot.into_inner().ok().flatten() {
+                Some(TableRead::Read(checkpoint)) => parsed.push((
                     index,
                     Parsed { table, dir: checkpoints.join(checkpoint::folder_name(&table.table_id)), checkpoint },
                 )),
-                Some(Err(reason)) => {
-                    failed.insert(index, assemble::failed_entry(&table.table_id, reason));
-                }
-                None => {
-                    failed.insert(index, assemble::failed_entry(&table.table_id, "not read".into()));
-                }
+                Some(TableRead::Failed(failure, panicked)) => outcomes.failed(index, table, failure, panicked),
+                None => outcomes.failed(index, table, outcome::not_read(table), false),
             }
         }
         let order: Vec<usize> = parsed.iter().map(|(i, _)| *i).collect();
@@ -191,70 +220,33 @@ impl BackgroundWork for ParseDataset {
 
         let assemble_started = Instant::now();
         let (columns, widenings) = assemble::unite(&parsed);
-        let rows = assemble::write_dataset(&parsed, &columns, &bundle.join(parse_files::DATASET), &should_stop)
-            .map_err(|e| io_error(&bundle.join(parse_files::DATASET), e))?;
-        let Some(rows) = rows else { return Ok(JobEnd::Cancelled) };
-        let rejects = assemble::write_rejects(&parsed, &bundle.join(parse_files::REJECTS))
-            .map_err(|e| io_error(&bundle.join(parse_files::REJECTS), e))?;
-
-        let mut report_tables: BTreeMap<usize, PrepTable> = failed;
-        for (index, p) in order.iter().zip(&parsed) {
-            report_tables.insert(*index, assemble::report_entry(p, &widenings));
+        let dataset_path = bundle.join(parse_files::DATASET);
+        let written = assemble::write_dataset(&parsed, &columns, &dataset_path, &should_stop)
+            .map_err(|e| outcome::io_error(&dataset_path, e))?;
+        let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
+        let rejects_path = bundle.join(parse_files::REJECTS);
+        let rejects =
+            assemble::write_rejects(&parsed, &rejects_path).map_err(|e| outcome::io_error(&rejects_path, e))?;
+        for ((index, p), losses) in order.iter().zip(&parsed).zip(&losses) {
+            outcomes.parsed(*index, p, assemble::report_entry(p, &widenings, losses));
         }
-        write_json(
-            &bundle.join(parse_files::PREP_REPORT),
-            &PrepReport { tables: report_tables.into_values().collect() },
-        )?;
-
-        let dataset_columns = assemble::dataset_columns(&columns, &parsed);
-        let plan = json!({ "steps": [
-            { "step": "read_tables", "tables": selected.tables.len(), "parsed": parsed.len(), "chunk_rows": chunk_rows,
-              "streamed_above_bytes": checkpoint::STREAM_ABOVE_BYTES },
-            { "step": "infer_types", "rules": "int -> float -> string; date -> datetime -> string; nulls: empty, null tokens" },
-            { "step": "reject_unparseable_rows", "rejects": rejects, "file": parse_files::REJECTS },
-            { "step": "union_by_name", "columns": columns.iter().map(|(n, _)| n).collect::<Vec<_>>() },
-            { "step": "widen_types", "widenings": widenings },
-            { "step": "add_source_columns", "columns": assemble::SOURCE_COLUMNS },
-            { "step": "write", "file": parse_files::DATASET, "rows": rows },
-        ]});
-        write_json(&bundle.join(parse_files::TRANSFORM_PLAN), &plan)?;
-
-        let stage_ids = job
-            .ctx
-            .run
-            .stages
-            .values()
-            .filter_map(|s| s.stage_id.as_ref().map(|id| (s.stage, id.to_string())))
-            .filter(|(stage, _)| *stage <= Stage::Parse)
-            .collect();
-        let sources = parsed
-            .iter()
-            .map(|p| {
-                let file = selection.files.iter().find(|f| f.path == p.table.file);
-                SourceTable {
-                    table_id: p.table.table_id.clone(),
-                    file: p.table.file.to_string(),
-                    sha256: file.map(|f| f.sha256.clone()).unwrap_or_default(),
-                    size: file.map_or(0, |f| f.size),
-                    rows: p.checkpoint.rows,
-                }
-            })
-            .collect();
-        let timings = BTreeMap::from([
-            ("tables".to_owned(), read_secs),
-            ("assemble".to_owned(), assemble_started.elapsed().as_secs_f64()),
-            ("total".to_owned(), started.elapsed().as_secs_f64()),
-        ]);
-        let manifest = ParseManifest {
-            run_id: job.ctx.run_id.to_string(),
-            stage_ids,
-            sources,
-            columns: dataset_columns,
+        let summary = outcome::Summary {
+            job,
+            selection: &selection,
+            tables: selected.tables.len(),
+            parsed: &parsed,
+            columns: &columns,
+            widenings: &widenings,
             rows,
             rejects,
-            timings,
+            chunk_rows,
+            timings: [
+                ("tables", read_secs),
+                ("assemble", assemble_started.elapsed().as_secs_f64()),
+                ("total", started.elapsed().as_secs_f64()),
+            ],
         };
-        write_json(&bundle.join(parse_files::MANIFEST), &manifest)?;
+        outcomes.write(&bundle, &summary)?;
         Ok(JobEnd::Completed)
     }
 }

@@ -1,99 +1,142 @@
-//! The table readers on small files: chunking, rejects with their lines, JSON shapes, and a
-//! consumer that stops the read (the two-thread text reader must stop too, not hang).
+//! Tables read into checkpoints and assembled, as the parse stage does it: values survive
+//! widening whatever the chunk size and file order, what cannot be kept is counted, and a file
+//! whose content is not discovery's fails its table.
 
-use dat_contracts::{ColumnType, WorkspacePath};
+use dat_contracts::artifacts::SelectedTable;
+use dat_contracts::bundle::FailureCode;
+use dat_contracts::{TableStatus, WorkspacePath};
+use dat_readers::{AdapterRegistry, ReadOptions};
 use polars::prelude::*;
+use sha2::{Digest, Sha256};
 
-use super::read::{read_table, ReadError, Reject};
+use super::assemble::{self, Parsed};
+use super::checkpoint::{self, NotRead, Reading};
+use super::conform::Losses;
+use crate::workspace::Workspace;
 
-/// What a read emitted: each chunk's height and types, and the rows as text.
-#[derive(Default)]
-struct Emitted {
-    chunks: Vec<(usize, Vec<ColumnType>)>,
-    frames: Vec<DataFrame>,
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn read(name: &str, content: &str, adapter: &str, chunk_rows: usize) -> (Result<Vec<Reject>, ReadError>, Emitted) {
-    read_with(name, content, adapter, chunk_rows, None)
+fn selected(name: &str, adapters: &AdapterRegistry) -> SelectedTable {
+    let adapter = adapters.for_name(name).map(|(a, _)| a.id().to_owned()).unwrap_or_default();
+    SelectedTable {
+        table_id: name.to_owned(),
+        file: WorkspacePath::parse(name).unwrap(),
+        sheet: None,
+        adapter,
+        status: TableStatus::Available,
+    }
 }
 
-/// Reads `content` as file `name`; the consumer fails with `Stopped` on chunk `stop_at`.
-fn read_with(
-    name: &str,
-    content: &str,
-    adapter: &str,
-    chunk_rows: usize,
-    stop_at: Option<usize>,
-) -> (Result<Vec<Reject>, ReadError>, Emitted) {
+/// Reads `files` (in this order) with `chunk_rows` and assembles them: the dataset and what
+/// each table could not keep.
+fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) {
     let dir = tempfile::tempdir().unwrap();
-    let disk = dir.path().join(name);
-    std::fs::write(&disk, content).unwrap();
-    let path = WorkspacePath::parse(name).unwrap();
-    let file = crate::adapters::SourceFile { path: &path, disk: &disk, compression: None };
-    let mut emitted = Emitted::default();
-    let mut emit = |frame: DataFrame, types: Vec<ColumnType>| {
-        if stop_at == Some(emitted.chunks.len()) {
-            return Err(ReadError::Stopped);
-        }
-        emitted.chunks.push((frame.height(), types));
-        emitted.frames.push(frame);
-        Ok(())
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let workspace = Workspace::open(dir.path()).unwrap();
+    let adapters = AdapterRegistry::default();
+    let reading = Reading {
+        adapters: &adapters,
+        workspace: &workspace,
+        options: ReadOptions::default().with_chunk_rows(chunk_rows),
+        on_chunk: &|_| {},
+        should_stop: &|| false,
     };
-    let result = read_table(&file, adapter, None, chunk_rows, &mut emit);
-    (result, emitted)
+    let out = tempfile::tempdir().unwrap();
+    let tables: Vec<SelectedTable> = files.iter().map(|(name, _)| selected(name, &adapters)).collect();
+    let parsed: Vec<Parsed<'_>> = tables
+        .iter()
+        .zip(files)
+        .map(|(table, (_, text))| {
+            let dir = out.path().join(checkpoint::folder_name(&table.table_id));
+            let checkpoint = checkpoint::write(&reading, table, &sha(text.as_bytes()), &dir).unwrap();
+            Parsed { table, dir, checkpoint }
+        })
+        .collect();
+    let (columns, _) = assemble::unite(&parsed);
+    let path = out.path().join("dataset.parquet");
+    let (_, losses) = assemble::write_dataset(&parsed, &columns, &path, &|| false).unwrap().unwrap();
+    let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
+    (df, losses)
 }
 
-fn texts(frame: &DataFrame, column: &str) -> Vec<Option<String>> {
-    let c = frame.column(column).unwrap().cast(&DataType::String).unwrap();
-    c.as_materialized_series().str().unwrap().iter().map(|v| v.map(str::to_owned)).collect()
+fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
+    let c = df.column(column).unwrap();
+    assert_eq!(c.dtype(), &DataType::String, "{column} is text");
+    c.str().unwrap().iter().map(|v| v.map(str::to_owned)).collect()
 }
 
-#[test]
-fn delimited_rows_come_in_chunks_and_long_rows_are_rejected_with_their_line() {
-    let csv = "a,b\n1,x\n2,y,extra\n3,z\n4\n5,w\n";
-    let (result, emitted) = read("t.csv", csv, "csv", 2);
-    let rejects = result.unwrap();
-    assert_eq!(rejects, vec![Reject { line: 3, reason: "3 fields, the header has 2".into() }]);
-    let heights: Vec<usize> = emitted.chunks.iter().map(|(h, _)| *h).collect();
-    assert_eq!(heights, [2, 2], "four rows kept, in chunks of two");
-    assert_eq!(emitted.chunks[0].1, [ColumnType::Int, ColumnType::String]);
-    assert_eq!(texts(&emitted.frames[1], "b"), [None, Some("w".into())], "a short row is padded with null");
+fn some(values: &[&str]) -> Vec<Option<String>> {
+    values.iter().map(|v| Some((*v).to_owned())).collect()
 }
 
-#[test]
-fn a_consumer_that_stops_stops_the_text_reader() {
-    let csv: String = std::iter::once("a\n".to_owned()).chain((0..1000).map(|i| format!("{i}\n"))).collect();
-    let (result, emitted) = read_with("t.csv", &csv, "csv", 10, Some(1));
-    assert!(matches!(result, Err(ReadError::Stopped)), "{result:?}");
-    assert_eq!(emitted.chunks.len(), 1);
-}
-
-#[test]
-fn a_json_array_is_read_element_by_element() {
-    let json = r#"[{"a": 1, "n": {"x": [1, 2]}}, 7, {"a": 2.5, "b": "s"}, {"b": null}, {"a": 3}]"#;
-    let (result, emitted) = read("t.json", json, "json", 2);
-    assert_eq!(result.unwrap(), vec![Reject { line: 2, reason: "array element is not an object".into() }]);
-    let heights: Vec<usize> = emitted.chunks.iter().map(|(h, _)| *h).collect();
-    assert_eq!(heights, [2, 2]);
-    assert_eq!(texts(&emitted.frames[0], "n"), [Some(r#"{"x":[1,2]}"#.into()), None], "nested kept as JSON");
-    assert_eq!(emitted.chunks[0].1[0], ColumnType::Float, "1 and 2.5 in one chunk: float");
-}
+const NUMBERS: &str = "v,code,e,big\n1.50,007,1e3,1\n2,12,2.0,9223372036854775808\n";
+const TEXT: &str = "v,code,e,big\nx1,A7,E,2\n";
 
 #[test]
-fn a_json_object_is_one_row_and_other_documents_fail_the_table() {
-    let (result, emitted) = read("t.json", "\u{feff}{\"a\": 1}", "json", 10);
-    assert!(result.unwrap().is_empty());
-    assert_eq!(emitted.chunks, [(1, vec![ColumnType::Int])]);
-    for bad in ["42", "[{\"a\": 1}", "{\"a\": 1} {\"a\": 2}"] {
-        let (result, _) = read("t.json", bad, "json", 10);
-        assert!(matches!(&result, Err(ReadError::Failed(m)) if m.starts_with("invalid JSON")), "{bad}: {result:?}");
+fn a_column_widened_to_text_keeps_every_cell_as_written_at_any_chunk_size_in_either_order() {
+    for chunk_rows in [1, 2, ReadOptions::CHUNK_ROWS] {
+        let (df, losses) = parse(&[("a.csv", NUMBERS), ("b.csv", TEXT)], chunk_rows);
+        assert_eq!(texts(&df, "v"), some(&["1.50", "2", "x1"]), "chunk_rows {chunk_rows}");
+        assert_eq!(texts(&df, "code"), some(&["007", "12", "A7"]), "chunk_rows {chunk_rows}");
+        assert_eq!(texts(&df, "e"), some(&["1e3", "2.0", "E"]), "chunk_rows {chunk_rows}");
+        assert_eq!(texts(&df, "big"), some(&["1", "9223372036854775808", "2"]), "beyond i64: its digits");
+        assert!(losses.iter().all(Losses::is_empty), "{losses:?}");
+
+        let (df, _) = parse(&[("b.csv", TEXT), ("a.csv", NUMBERS)], chunk_rows);
+        assert_eq!(texts(&df, "v"), some(&["x1", "1.50", "2"]), "other order, chunk_rows {chunk_rows}");
+        assert_eq!(texts(&df, "e"), some(&["E", "1e3", "2.0"]), "other order, chunk_rows {chunk_rows}");
     }
 }
 
 #[test]
-fn a_consumer_that_stops_stops_the_json_reader() {
-    let json = format!("[{}]", (0..100).map(|i| format!("{{\"a\": {i}}}")).collect::<Vec<_>>().join(","));
-    let (result, emitted) = read_with("t.json", &json, "json", 10, Some(2));
-    assert!(matches!(result, Err(ReadError::Stopped)), "{result:?}");
-    assert_eq!(emitted.chunks.len(), 2);
+fn ints_widened_to_floats_keep_their_value_and_rounding_past_two_to_the_53_is_counted() {
+    let (df, losses) = parse(&[("a.csv", "n\n5\n9007199254740993\n"), ("b.csv", "n\n2.5\n")], 1);
+    let n: Vec<Option<f64>> = df.column("n").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(n, [Some(5.0), Some(9007199254740992.0), Some(2.5)]);
+    let counted: u64 = losses[0].values().sum();
+    assert_eq!(counted, 1, "{losses:?}");
+    assert!(losses[0].keys().any(|(column, reason)| column == "n" && reason.contains("2^53")));
+    assert_eq!(
+        df.column("_source_row").unwrap().i64().unwrap().iter().collect::<Vec<_>>(),
+        [Some(2), Some(3), Some(2)]
+    );
+}
+
+#[test]
+fn dates_and_datetimes_widen_to_datetimes_and_bools_keep_their_spelling_as_text() {
+    let (df, _) = parse(&[("a.csv", "d,b\n2026-01-02,TRUE\n"), ("b.csv", "d,b\n2026-01-02 03:04:05,x\n")], 1);
+    let d = df.column("d").unwrap();
+    assert_eq!(d.dtype(), &DataType::Datetime(TimeUnit::Microseconds, None));
+    assert_eq!(d.null_count(), 0);
+    assert_eq!(texts(&df, "b"), some(&["TRUE", "x"]));
+}
+
+#[test]
+fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "a\n2\n").unwrap();
+    let workspace = Workspace::open(dir.path()).unwrap();
+    let adapters = AdapterRegistry::default();
+    let reading = Reading {
+        adapters: &adapters,
+        workspace: &workspace,
+        options: ReadOptions::default(),
+        on_chunk: &|_| {},
+        should_stop: &|| false,
+    };
+    let table = selected("a.csv", &adapters);
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("cp");
+    let discovered = sha(b"a\n1\n");
+    let Err(NotRead::Failed(failure)) = checkpoint::write(&reading, &table, &discovered, &target) else {
+        panic!("the table must fail");
+    };
+    assert_eq!(failure.code, FailureCode::SourceChanged);
+    assert_eq!(failure.details["expected_sha256"], discovered.as_str());
+    assert_eq!(failure.details["found_sha256"], sha(b"a\n2\n").as_str());
+    assert!(!target.exists(), "no checkpoint is left behind");
 }

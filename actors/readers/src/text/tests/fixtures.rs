@@ -1,6 +1,4 @@
-//! The shared fixtures in `shared/fixtures/basic`, when that folder exists.
-
-use std::path::Path;
+//! The shared fixtures in `../shared/fixtures/basic` (a test fails when they are missing).
 
 use dat_contracts::{ColumnType, TableStatus};
 
@@ -8,10 +6,7 @@ use super::{names, probe_in, sniff, types};
 
 #[test]
 fn shared_fixtures_probe_as_a_user_expects() {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/basic"));
-    if !dir.is_dir() {
-        return;
-    }
+    let dir = &crate::testing::shared_fixture("basic");
     let csv = probe_in(dir, "sample.csv");
     assert_eq!(csv.status, TableStatus::Available, "{:?}", csv.warnings);
     assert_eq!(names(&csv), ["id", "name", "value", "category", "created_at"]);

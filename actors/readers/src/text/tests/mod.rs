@@ -6,6 +6,7 @@ mod encoding;
 mod fixtures;
 mod header;
 mod preview;
+mod read;
 mod size;
 mod status;
 mod types;
@@ -17,14 +18,15 @@ use dat_contracts::{ColumnType, TablePreview, TableProbe, WorkspacePath};
 use tempfile::TempDir;
 
 use super::DelimitedAdapter;
-use crate::{Adapter, ReadError, Compression, SourceFile};
+use crate::{Adapter, Compression, ReadError, SourceFile};
 
 /// Probes `name` in `dir` (compression from the name, as the registry does).
 fn probe_in(dir: &Path, name: &str) -> TableProbe {
     let path = WorkspacePath::parse(name).unwrap();
     let (_, compression) = Compression::strip(name);
     let disk = dir.join(name);
-    let mut tables = DelimitedAdapter.probe(&SourceFile::new(&path, &disk, compression), &crate::ReadOptions::default());
+    let mut tables =
+        DelimitedAdapter.probe(&SourceFile::new(&path, &disk, compression), &crate::ReadOptions::default());
     assert_eq!(tables.len(), 1, "a text file is one table");
     let table = tables.remove(0);
     assert_eq!(table.table_id, name);

@@ -1,0 +1,186 @@
+//! How a parse ended, written down: `prep_report.json` (every table), `result.json` (counts and
+//! every table that failed or is partial, what a user checks first), `transform_plan.json` and
+//! `manifest.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use dat_contracts::artifacts::{SelectedTable, SelectionArtifact};
+use dat_contracts::bundle::{
+    parse_files, FailureCode, ParseManifest, ParseResult, PrepReport, PrepTable, SourceTable, TableFailure,
+    TableOutcome, Widening,
+};
+use dat_contracts::{ColumnType, Stage};
+use serde_json::json;
+
+use super::assemble::{self, Parsed, SOURCE_COLUMNS};
+use crate::stages::{Job, StageError};
+
+/// The tables' outcomes, by their index in the selection.
+#[derive(Default)]
+pub(super) struct Outcomes {
+    report: BTreeMap<usize, PrepTable>,
+    problems: BTreeMap<usize, TableOutcome>,
+    panics_caught: u64,
+}
+
+/// What the bundle's files say besides the tables' outcomes.
+pub(super) struct Summary<'a, 'j> {
+    pub(super) job: &'a Job<'j>,
+    pub(super) selection: &'a SelectionArtifact,
+    pub(super) tables: usize,
+    pub(super) parsed: &'a [Parsed<'a>],
+    pub(super) columns: &'a [(String, ColumnType)],
+    pub(super) widenings: &'a [Widening],
+    pub(super) rows: u64,
+    pub(super) rejects: u64,
+    pub(super) chunk_rows: u64,
+    pub(super) timings: [(&'static str, f64); 3],
+}
+
+/// The failure of a table no worker got to.
+pub(super) fn not_read(table: &SelectedTable) -> TableFailure {
+    TableFailure {
+        code: FailureCode::Io,
+        message: format!("{}: not read (its worker stopped)", table.table_id),
+        details: Default::default(),
+    }
+}
+
+/// A bundle file that cannot be written: the disk's problem, HTTP 500.
+pub(super) fn io_error(path: &Path, e: impl std::fmt::Display) -> StageError {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    StageError::Io(format!("cannot write {name}: {e}"))
+}
+
+impl Outcomes {
+    pub(super) fn failed(&mut self, index: usize, table: &SelectedTable, failure: TableFailure, panicked: bool) {
+        self.panics_caught += u64::from(panicked);
+        let entry = assemble::failed_entry(&table.table_id, failure.clone());
+        self.problems.insert(
+            index,
+            TableOutcome {
+                table_id: table.table_id.clone(),
+                file: table.file.to_string(),
+                status: entry.status.clone(),
+                rows: 0,
+                rejects: 0,
+                error: Some(failure),
+                warnings: vec![],
+            },
+        );
+        self.report.insert(index, entry);
+    }
+
+    pub(super) fn parsed(&mut self, index: usize, parsed: &Parsed<'_>, entry: PrepTable) {
+        if entry.status != "parsed" {
+            self.problems.insert(
+                index,
+                TableOutcome {
+                    table_id: entry.table_id.clone(),
+                    file: parsed.table.file.to_string(),
+                    status: entry.status.clone(),
+                    rows: entry.rows,
+                    rejects: entry.rejects,
+                    error: None,
+                    warnings: entry.warnings.clone(),
+                },
+            );
+        }
+        self.report.insert(index, entry);
+    }
+
+    /// Writes the report, the plan, the manifest and the result.
+    ///
+    /// # Errors
+    /// [`StageError::Io`] when a file cannot be written.
+    pub(super) fn write(self, bundle: &Path, s: &Summary<'_, '_>) -> Result<(), StageError> {
+        let mut counts: BTreeMap<String, u64> =
+            ["parsed", "partial", "failed"].into_iter().map(|k| (k.to_owned(), 0)).collect();
+        for entry in self.report.values() {
+            *counts.entry(entry.status.clone()).or_default() += 1;
+        }
+        write_json(
+            &bundle.join(parse_files::PREP_REPORT),
+            &PrepReport { tables: self.report.into_values().collect() },
+        )?;
+
+        let plan = json!({ "steps": [
+            { "step": "read_tables", "tables": s.tables, "parsed": s.parsed.len(), "chunk_rows": s.chunk_rows,
+              "verify": "each file's sha256, taken while it is read, must equal discovery's" },
+            { "step": "infer_types", "rules": "int -> float -> string; int -> decimal; date -> datetime -> string; nulls: empty, null tokens; text kept as read until the type is final" },
+            { "step": "reject_unparseable_rows", "rejects": s.rejects, "file": parse_files::REJECTS },
+            { "step": "union_by_name", "columns": s.columns.iter().map(|(n, _)| n).collect::<Vec<_>>() },
+            { "step": "widen_types", "widenings": s.widenings },
+            { "step": "add_source_columns", "columns": SOURCE_COLUMNS },
+            { "step": "write", "file": parse_files::DATASET, "rows": s.rows },
+        ]});
+        write_json(&bundle.join(parse_files::TRANSFORM_PLAN), &plan)?;
+
+        let stage_ids = s
+            .job
+            .ctx
+            .run
+            .stages
+            .values()
+            .filter_map(|st| st.stage_id.as_ref().map(|id| (st.stage, id.to_string())))
+            .filter(|(stage, _)| *stage <= Stage::Parse)
+            .collect();
+        let sources = s
+            .parsed
+            .iter()
+            .map(|p| {
+                let file = s.selection.files.iter().find(|f| f.path == p.table.file);
+                SourceTable {
+                    table_id: p.table.table_id.clone(),
+                    file: p.table.file.to_string(),
+                    sha256: p.checkpoint.sha256.clone(),
+                    size: file.map_or(0, |f| f.size),
+                    rows: p.checkpoint.rows,
+                }
+            })
+            .collect();
+        let manifest = ParseManifest {
+            run_id: s.job.ctx.run_id.to_string(),
+            stage_ids,
+            sources,
+            columns: assemble::dataset_columns(s.columns, s.parsed),
+            rows: s.rows,
+            rejects: s.rejects,
+            timings: s.timings.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        };
+        write_json(&bundle.join(parse_files::MANIFEST), &manifest)?;
+
+        if self.panics_caught > 0 {
+            tracing::error!(
+                panics_caught = self.panics_caught,
+                "readers panicked during this parse; their tables failed"
+            );
+        }
+        let files = [
+            ("dataset", parse_files::DATASET),
+            ("rejects", parse_files::REJECTS),
+            ("manifest", parse_files::MANIFEST),
+            ("prep_report", parse_files::PREP_REPORT),
+            ("transform_plan", parse_files::TRANSFORM_PLAN),
+        ]
+        .into_iter()
+        .map(|(k, f)| (k.to_owned(), format!("{}/{f}", s.job.artifact.0)))
+        .collect();
+        let result = ParseResult {
+            rows: s.rows,
+            rejects: s.rejects,
+            tables: counts,
+            problems: self.problems.into_values().collect(),
+            panics_caught: self.panics_caught,
+            files,
+        };
+        write_json(&bundle.join(parse_files::RESULT), &result)
+    }
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), StageError> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| io_error(path, e))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
+}

@@ -1,0 +1,185 @@
+//! The sink a table is read into: chunks go to a writer thread that turns each into a
+//! checkpoint part while the reader reads the next (at most one chunk in hand on each side, so
+//! memory stays bounded by the chunk limits), and rejects are written as they come in parts of
+//! [`REJECTS_PER_PART`], with only the first few kept in memory.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use dat_readers::typing::widen;
+use dat_readers::{Chunk, ReadEnd, ReadError, Reject, Sink, Stop};
+use polars::prelude::*;
+
+use super::checkpoint::{part_file, reject_file, Reading, TableCheckpoint, REJECT_SAMPLES};
+use super::frame;
+
+/// Rejects written per reject part.
+const REJECTS_PER_PART: usize = 10_000;
+
+/// Where the reader hands its chunks and rejects.
+pub(crate) struct PartSink<'a> {
+    chunks: SyncSender<Chunk>,
+    rejects: RejectWriter<'a>,
+    should_stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl Sink for PartSink<'_> {
+    fn chunk(&mut self, chunk: Chunk) -> Result<(), Stop> {
+        if (self.should_stop)() {
+            return Err(Stop);
+        }
+        // A writer that failed has dropped its end: the read stops, the writer's error is kept.
+        self.chunks.send(chunk).map_err(|_| Stop)
+    }
+
+    fn reject(&mut self, reject: Reject) -> Result<(), Stop> {
+        self.rejects.push(reject).map_err(|_| Stop)
+    }
+}
+
+impl PartSink<'_> {
+    /// Runs `read` with a sink writing into `dir`; returns how the read ended and the table's
+    /// checkpoint as written (or why writing failed).
+    pub(crate) fn run(
+        dir: &Path,
+        reading: &Reading<'_>,
+        read: impl FnOnce(&mut dyn Sink) -> Result<ReadEnd, ReadError>,
+    ) -> (Result<ReadEnd, ReadError>, Result<TableCheckpoint, String>) {
+        std::thread::scope(|scope| {
+            // Rendezvous: the reader builds the next chunk while the writer writes this one.
+            let (chunks, received) = sync_channel::<Chunk>(0);
+            let writer = scope.spawn(move || write_parts(dir, received, reading.on_chunk));
+            let mut sink = PartSink { chunks, rejects: RejectWriter::new(dir), should_stop: reading.should_stop };
+            let read = read(&mut sink);
+            let PartSink { chunks, rejects, .. } = sink;
+            drop(chunks);
+            let rejects = rejects.finish();
+            let parts = writer.join().unwrap_or_else(|_| Err("the part writer failed".to_owned()));
+            let checkpoint = parts.and_then(|mut checkpoint| {
+                let (count, reject_parts, samples) = rejects?;
+                checkpoint.rejects = count;
+                checkpoint.reject_parts = reject_parts;
+                checkpoint.reject_samples = samples;
+                Ok(checkpoint)
+            });
+            (read, checkpoint)
+        })
+    }
+}
+
+/// Writes each chunk received as a part; the table's columns, types and nulls as it goes.
+fn write_parts(
+    dir: &Path,
+    chunks: Receiver<Chunk>,
+    on_chunk: &(dyn Fn(u64) + Sync),
+) -> Result<TableCheckpoint, String> {
+    let mut checkpoint = TableCheckpoint {
+        table_id: String::new(),
+        columns: vec![],
+        rows: 0,
+        parts: vec![],
+        nulls: BTreeMap::new(),
+        rejects: 0,
+        reject_parts: 0,
+        reject_samples: vec![],
+        warnings: vec![],
+        sha256: String::new(),
+    };
+    for chunk in chunks {
+        for (name, values) in chunk.names.iter().zip(&chunk.columns) {
+            let dtype = values.column_type();
+            match checkpoint.columns.iter_mut().find(|(n, _)| n == name) {
+                Some((_, known)) => *known = widen(*known, dtype),
+                None => checkpoint.columns.push((name.clone(), dtype)),
+            }
+        }
+        let mut part = frame::part(&chunk).map_err(|e| format!("cannot build a part: {e}"))?;
+        drop(chunk);
+        for column in part.columns() {
+            if column.name() != frame::SOURCE_ROW {
+                *checkpoint.nulls.entry(column.name().to_string()).or_default() += column.null_count() as u64;
+            }
+        }
+        let path = part_file(dir, checkpoint.parts.len());
+        let file = fs::File::create(&path).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
+        // Parts are read once more, by assembly only: fast LZ4 rather than the dataset's zstd,
+        // and no statistics (nothing filters on them).
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
+            .finish(&mut part)
+            .map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
+        let rows = part.height() as u64;
+        checkpoint.rows += rows;
+        checkpoint.parts.push(rows);
+        on_chunk(rows);
+    }
+    Ok(checkpoint)
+}
+
+/// Rejects written in parts as they come; the first [`REJECT_SAMPLES`] kept.
+struct RejectWriter<'a> {
+    dir: &'a Path,
+    pending: Vec<Reject>,
+    count: u64,
+    parts: usize,
+    samples: Vec<Reject>,
+    failed: Option<String>,
+}
+
+impl<'a> RejectWriter<'a> {
+    fn new(dir: &'a Path) -> Self {
+        RejectWriter { dir, pending: vec![], count: 0, parts: 0, samples: vec![], failed: None }
+    }
+
+    fn push(&mut self, reject: Reject) -> Result<(), String> {
+        self.count += 1;
+        if self.samples.len() < REJECT_SAMPLES {
+            self.samples.push(reject.clone());
+        }
+        self.pending.push(reject);
+        if self.pending.len() >= REJECTS_PER_PART {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        if let Some(failed) = &self.failed {
+            return Err(failed.clone());
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rejects = std::mem::take(&mut self.pending);
+        let written = write_rejects(&reject_file(self.dir, self.parts), &rejects);
+        if let Err(e) = written {
+            let message = format!("cannot write rejects: {e}");
+            self.failed = Some(message.clone());
+            return Err(message);
+        }
+        self.parts += 1;
+        Ok(())
+    }
+
+    /// Writes what is left; the count, the number of parts and the samples.
+    fn finish(mut self) -> Result<(u64, usize, Vec<Reject>), String> {
+        self.flush()?;
+        Ok((self.count, self.parts, self.samples))
+    }
+}
+
+fn write_rejects(path: &Path, rejects: &[Reject]) -> PolarsResult<()> {
+    let mut frame = DataFrame::new(
+        rejects.len(),
+        vec![
+            Series::new("line".into(), rejects.iter().map(|r| r.line as i64).collect::<Vec<_>>()).into(),
+            Series::new("reason".into(), rejects.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>()).into(),
+            Series::new("snippet".into(), rejects.iter().map(|r| r.snippet.as_str()).collect::<Vec<_>>()).into(),
+        ],
+    )?;
+    ParquetWriter::new(fs::File::create(path)?).with_compression(ParquetCompression::Lz4Raw).finish(&mut frame)?;
+    Ok(())
+}
