@@ -13,4 +13,6 @@ mod nats;
 mod parquet_types;
 mod parse;
 mod probe;
+mod source_changed;
 mod stages;
+mod stress;

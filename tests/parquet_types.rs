@@ -165,7 +165,7 @@ fn write_int96(path: &Path) {
     let mut value = Int96::new();
     let nanos: u64 = 1_000_000_000;
     value.set_data(nanos as u32, (nanos >> 32) as u32, 2_451_911);
-    column.typed::<Int96Type>().write_batch(&[value.clone(), value], Some(&[1, 0, 1]), None).unwrap();
+    column.typed::<Int96Type>().write_batch(&[value, value], Some(&[1, 0, 1]), None).unwrap();
     column.close().unwrap();
     group.close().unwrap();
     writer.close().unwrap();

@@ -36,9 +36,9 @@ pub enum AppendError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Why a read failed.
+/// Why reading the event log (or a cursor, or the fingerprint cache) failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub enum LogReadError {
     /// A stored event cannot be decoded (damaged log, or written by a newer dat). Log it; HTTP 500.
     #[error("stored event {key} cannot be read: {reason}")]
     Corrupt {
@@ -87,19 +87,19 @@ pub trait EventLog: Send + Sync {
     /// The events of `run` with seq greater than `after`, in order, as stored (not upcast).
     ///
     /// # Errors
-    /// [`ReadError`] on I/O failure or undecodable bytes.
-    fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, ReadError>;
+    /// [`LogReadError`] on I/O failure or undecodable bytes.
+    fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError>;
 
     /// The events of `run` with seq greater than `after`, upcast and typed.
     ///
     /// # Errors
-    /// [`ReadError`] on I/O failure or an event that cannot be upcast.
-    fn read(&self, run: RunId, after: Seq) -> Result<Vec<Envelope>, ReadError> {
+    /// [`LogReadError`] on I/O failure or an event that cannot be upcast.
+    fn read(&self, run: RunId, after: Seq) -> Result<Vec<Envelope>, LogReadError> {
         self.read_raw(run, after)?
             .into_iter()
             .map(|raw| {
                 let key = raw.event_id.clone();
-                Envelope::from_raw(raw).map_err(|e| ReadError::Corrupt { key, reason: e.to_string() })
+                Envelope::from_raw(raw).map_err(|e| LogReadError::Corrupt { key, reason: e.to_string() })
             })
             .collect()
     }
@@ -107,26 +107,26 @@ pub trait EventLog: Send + Sync {
     /// The last seq of `run` (`Seq(0)` when it has no events).
     ///
     /// # Errors
-    /// [`ReadError::Backend`] on I/O failure.
-    fn last_seq(&self, run: RunId) -> Result<Seq, ReadError>;
+    /// [`LogReadError::Backend`] on I/O failure.
+    fn last_seq(&self, run: RunId) -> Result<Seq, LogReadError>;
 
     /// Every run that has events, newest first (run IDs are time-ordered).
     ///
     /// # Errors
-    /// [`ReadError`] on I/O failure.
-    fn list_runs(&self) -> Result<Vec<RunId>, ReadError>;
+    /// [`LogReadError`] on I/O failure.
+    fn list_runs(&self) -> Result<Vec<RunId>, LogReadError>;
 
     /// Up to `limit` durable events after `after` in global append order.
     ///
     /// # Errors
-    /// [`ReadError`] on I/O failure or undecodable bytes.
-    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError>;
+    /// [`LogReadError`] on I/O failure or undecodable bytes.
+    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, LogReadError>;
 
     /// The saved position of cursor `name` (`GlobalPos(0)` when never saved).
     ///
     /// # Errors
-    /// [`ReadError::Backend`] on I/O failure.
-    fn load_cursor(&self, name: &str) -> Result<GlobalPos, ReadError>;
+    /// [`LogReadError::Backend`] on I/O failure.
+    fn load_cursor(&self, name: &str) -> Result<GlobalPos, LogReadError>;
 
     /// Saves cursor `name` durably.
     ///

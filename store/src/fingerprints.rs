@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event_log::ReadError;
+use crate::event_log::LogReadError;
 
 /// A file's content hash and the metadata it was taken under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,12 +22,12 @@ pub trait FingerprintCache: Send + Sync {
     /// The cached fingerprint of `path`, if still valid for `size` and `mtime_ns`.
     ///
     /// # Errors
-    /// [`ReadError`] when the cache cannot be read (callers may just re-hash).
-    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, ReadError>;
+    /// [`LogReadError`] when the cache cannot be read (callers may just re-hash).
+    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError>;
 
     /// Remembers a fingerprint (not flushed: it is a cache).
     ///
     /// # Errors
-    /// [`ReadError::Backend`] when it cannot be written (callers may ignore it).
-    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), ReadError>;
+    /// [`LogReadError::Backend`] when it cannot be written (callers may ignore it).
+    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), LogReadError>;
 }

@@ -2,7 +2,7 @@
 //! default), the artifact folders stages write, and named cursors into the global event order.
 //!
 //! What it must never do: decide anything about runs (that is `dat-events`), or leak its backend
-//! through its API: errors are classified here ([`AppendError`], [`ReadError`]) so no caller
+//! through its API: errors are classified here ([`AppendError`], [`LogReadError`]) so no caller
 //! names sled.
 //!
 //! # Layout
@@ -19,6 +19,6 @@ pub mod fingerprints;
 pub mod sled_log;
 
 pub use artifacts::{ArtifactError, ArtifactStore};
-pub use event_log::{AppendError, EventLog, GlobalPos, OpenError, ReadError};
+pub use event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 pub use fingerprints::{Fingerprint, FingerprintCache};
 pub use sled_log::{Durability, SledLog};

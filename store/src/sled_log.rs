@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
 
-use crate::event_log::{AppendError, EventLog, GlobalPos, OpenError, ReadError};
+use crate::event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
 
 /// Whether appends wait for the disk. Turning it off is the operator's explicit choice (tests,
@@ -138,8 +138,8 @@ impl SledLog {
         Ok(Seq(self.log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
-    fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, ReadError> {
-        serde_json::from_slice(bytes).map_err(|e| ReadError::Corrupt { key, reason: e.to_string() })
+    fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
+        serde_json::from_slice(bytes).map_err(|e| LogReadError::Corrupt { key, reason: e.to_string() })
     }
 }
 
@@ -182,59 +182,59 @@ impl EventLog for SledLog {
         Ok(())
     }
 
-    fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, ReadError> {
+    fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError> {
         let start = event_key(run, after.next());
         let end = event_key(run, Seq(u64::MAX));
         self.log
             .range(start..=end)
             .map(|item| {
-                let (key, value) = item.map_err(|e| ReadError::Backend(backend(e)))?;
+                let (key, value) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
                 let seq = be_u64(&key[17..]).unwrap_or(0);
                 Self::decode(format!("{run}:{seq}"), &value)
             })
             .collect()
     }
 
-    fn last_seq(&self, run: RunId) -> Result<Seq, ReadError> {
-        self.head(run).map_err(|e| ReadError::Backend(backend(e)))
+    fn last_seq(&self, run: RunId) -> Result<Seq, LogReadError> {
+        self.head(run).map_err(|e| LogReadError::Backend(backend(e)))
     }
 
-    fn list_runs(&self) -> Result<Vec<RunId>, ReadError> {
+    fn list_runs(&self) -> Result<Vec<RunId>, LogReadError> {
         self.log
             .scan_prefix(b"h")
             .keys()
             .rev()
             .map(|key| {
-                let key = key.map_err(|e| ReadError::Backend(backend(e)))?;
+                let key = key.map_err(|e| LogReadError::Backend(backend(e)))?;
                 let bytes: [u8; 16] = key.get(1..17).and_then(|b| b.try_into().ok()).unwrap_or_default();
                 RunId::from_bytes(bytes)
-                    .map_err(|e| ReadError::Corrupt { key: "run head".into(), reason: e.to_string() })
+                    .map_err(|e| LogReadError::Corrupt { key: "run head".into(), reason: e.to_string() })
             })
             .collect()
     }
 
-    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, ReadError> {
+    fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, LogReadError> {
         let durable = self.durable.load(Ordering::SeqCst);
         if after.0 >= durable {
             return Ok(vec![]);
         }
         let mut out = Vec::new();
         for item in self.log.range(global_key(after.0 + 1)..=global_key(durable)).take(limit) {
-            let (key, pointer) = item.map_err(|e| ReadError::Backend(backend(e)))?;
+            let (key, pointer) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
             let pos = be_u64(&key[1..]).unwrap_or(0);
-            let corrupt = || ReadError::Corrupt { key: format!("global {pos}"), reason: "bad pointer".into() };
+            let corrupt = || LogReadError::Corrupt { key: format!("global {pos}"), reason: "bad pointer".into() };
             let run_bytes: [u8; 16] = pointer.get(..16).and_then(|b| b.try_into().ok()).ok_or_else(corrupt)?;
             let run = RunId::from_bytes(run_bytes).map_err(|_| corrupt())?;
             let seq = Seq(be_u64(&pointer[16..]).ok_or_else(corrupt)?);
-            let bytes = self.log.get(event_key(run, seq)).map_err(|e| ReadError::Backend(backend(e)))?;
+            let bytes = self.log.get(event_key(run, seq)).map_err(|e| LogReadError::Backend(backend(e)))?;
             let bytes = bytes.ok_or_else(corrupt)?;
             out.push((GlobalPos(pos), Self::decode(format!("{run}:{seq}"), &bytes)?));
         }
         Ok(out)
     }
 
-    fn load_cursor(&self, name: &str) -> Result<GlobalPos, ReadError> {
-        let value = self.cursors.get(name).map_err(|e| ReadError::Backend(backend(e)))?;
+    fn load_cursor(&self, name: &str) -> Result<GlobalPos, LogReadError> {
+        let value = self.cursors.get(name).map_err(|e| LogReadError::Backend(backend(e)))?;
         Ok(GlobalPos(value.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
@@ -249,8 +249,8 @@ impl EventLog for SledLog {
 }
 
 impl FingerprintCache for SledLog {
-    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, ReadError> {
-        let Some(bytes) = self.fingerprints.get(path).map_err(|e| ReadError::Backend(backend(e)))? else {
+    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError> {
+        let Some(bytes) = self.fingerprints.get(path).map_err(|e| LogReadError::Backend(backend(e)))? else {
             return Ok(None);
         };
         // A damaged entry is only a cache miss.
@@ -258,9 +258,9 @@ impl FingerprintCache for SledLog {
         Ok(cached.filter(|f| f.size == size && f.mtime_ns == mtime_ns).map(|f| f.sha256))
     }
 
-    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), ReadError> {
-        let bytes = serde_json::to_vec(fingerprint).map_err(|e| ReadError::Backend(backend(e)))?;
-        self.fingerprints.insert(path, bytes).map_err(|e| ReadError::Backend(backend(e)))?;
+    fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), LogReadError> {
+        let bytes = serde_json::to_vec(fingerprint).map_err(|e| LogReadError::Backend(backend(e)))?;
+        self.fingerprints.insert(path, bytes).map_err(|e| LogReadError::Backend(backend(e)))?;
         Ok(())
     }
 }

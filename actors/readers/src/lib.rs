@@ -23,6 +23,8 @@
 
 pub mod chunk;
 mod excel;
+#[cfg(test)]
+mod fuzz;
 mod json;
 pub mod options;
 mod parquet;
@@ -211,7 +213,7 @@ pub fn preview_table(
 }
 
 /// The message a panic carried, when it is text.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -100,15 +100,15 @@ pub enum ReadError {
 }
 
 impl ReadError {
-    /// An I/O error of `path`; a decompression failure is a format error (the file is corrupt).
+    /// An I/O error of `path`. A decoder's complaint (corrupt or truncated gzip/zstd, a
+    /// decompressed-size limit) is a format error: the file, not the disk, is at fault.
     pub(crate) fn io(path: &str, source: std::io::Error) -> Self {
+        use std::io::ErrorKind::{InvalidData, InvalidInput, Other, UnexpectedEof};
         match source.kind() {
-            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Other => {
-                ReadError::Format {
-                    path: path.to_owned(),
-                    message: format!("the file cannot be read to its end: {source}"),
-                }
-            }
+            InvalidData | InvalidInput | UnexpectedEof | Other => ReadError::Format {
+                path: path.to_owned(),
+                message: format!("the file cannot be read to its end: {source}"),
+            },
             _ => ReadError::Io { path: path.to_owned(), source },
         }
     }
@@ -116,11 +116,6 @@ impl ReadError {
     /// A format error of `path`.
     pub(crate) fn format(path: &str, message: impl Into<String>) -> Self {
         ReadError::Format { path: path.to_owned(), message: message.into() }
-    }
-
-    /// The same error of another table id (workbook sheets are read by file path).
-    pub fn is_stop(&self) -> bool {
-        matches!(self, ReadError::Stopped)
     }
 }
 

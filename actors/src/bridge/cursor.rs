@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use dat_store::{AppendError, EventLog, GlobalPos, ReadError};
+use dat_store::{AppendError, EventLog, GlobalPos, LogReadError};
 
 /// The cursor's name in the store.
 pub const CURSOR_NAME: &str = "nats_bridge";
@@ -19,7 +19,7 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     /// Loads the saved position (blocking: call from the blocking pool or at startup).
-    pub(crate) fn load(log: Arc<dyn EventLog>) -> Result<(Self, GlobalPos), ReadError> {
+    pub(crate) fn load(log: Arc<dyn EventLog>) -> Result<(Self, GlobalPos), LogReadError> {
         let pos = log.load_cursor(CURSOR_NAME)?;
         Ok((Cursor { log, saved: Arc::new(Mutex::new(pos)) }, pos))
     }

@@ -13,7 +13,7 @@ use polars::prelude::*;
 use serde_json::{Map, Value};
 
 use super::DatasetPreview;
-use crate::stages::export::cells::{self, Rows};
+use crate::stages::export::cells::{self, DatasetRows};
 use crate::stages::export::xlsx_value;
 
 /// The first `rows` rows of `path`, read as `manifest.format`.
@@ -34,7 +34,7 @@ pub(super) fn read(path: &Path, manifest: &DatasetManifest, rows: usize) -> Resu
 fn parquet(path: &Path, rows: usize) -> PolarsResult<DatasetPreview> {
     let df = ParquetReader::new(File::open(path)?).with_slice(Some((0, rows))).finish()?;
     let columns = cells::normalize(&df)?;
-    let mut walk = Rows::new(&columns)?;
+    let mut walk = DatasetRows::new(&columns)?;
     let mut row = Vec::new();
     let mut out = Vec::with_capacity(df.height());
     while walk.next_into(&mut row) {

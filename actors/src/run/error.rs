@@ -3,7 +3,7 @@
 
 use dat_contracts::{InputError, RunId, Stage};
 use dat_events::Rejection;
-use dat_store::{AppendError, ArtifactError, ReadError};
+use dat_store::{AppendError, ArtifactError, LogReadError};
 
 use crate::stages::StageError;
 
@@ -30,7 +30,7 @@ pub enum RunError {
     Append(#[from] AppendError),
     /// Reading the log failed. HTTP 500.
     #[error(transparent)]
-    Read(#[from] ReadError),
+    Read(#[from] LogReadError),
     /// Reading an artifact failed. HTTP 404/409/500 by kind.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),

@@ -137,7 +137,7 @@ impl Book {
         on_dimensions: &mut dyn FnMut(Dimensions),
         on_row: &mut dyn FnMut(&Row) -> ControlFlow<()>,
     ) -> Result<(), SheetError> {
-        let mut rows = Rows { row: Row::default(), started: false, cap, on_row };
+        let mut rows = RowGatherer { row: Row::default(), started: false, cap, on_row };
         match self {
             Book::Xlsx(book) => {
                 let mut cells = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
@@ -174,7 +174,11 @@ impl Book {
 }
 
 /// The rows of a sheet calamine loaded whole.
-fn whole(range: &calamine::Range<calamine::Data>, rows: &mut Rows<'_>, on_dimensions: &mut dyn FnMut(Dimensions)) {
+fn whole(
+    range: &calamine::Range<calamine::Data>,
+    rows: &mut RowGatherer<'_>,
+    on_dimensions: &mut dyn FnMut(Dimensions),
+) {
     on_dimensions(range.start().zip(range.end()));
     for (row, column, value) in range.used_cells() {
         let (start_row, start_column) = range.start().unwrap_or_default();
@@ -192,14 +196,14 @@ fn declared(d: calamine::Dimensions) -> Dimensions {
 }
 
 /// Gathers cells (given in row order) into rows.
-struct Rows<'f> {
+struct RowGatherer<'f> {
     row: Row,
     started: bool,
     cap: usize,
     on_row: &'f mut dyn FnMut(&Row) -> ControlFlow<()>,
 }
 
-impl Rows<'_> {
+impl RowGatherer<'_> {
     fn cell(&mut self, (row, column): (u32, u32), value: &DataRef<'_>) -> ControlFlow<()> {
         if matches!(value, DataRef::Empty) {
             return ControlFlow::Continue(());

@@ -11,6 +11,7 @@ mod schema;
 
 use std::collections::HashSet;
 use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use ::parquet::basic::LogicalType;
@@ -89,7 +90,20 @@ impl Adapter for ParquetAdapter {
             .map_err(|e| ReadError::format(path, format!("not a readable Parquet file: {e}")))?;
         let mut losses = Losses::default();
         let mut row = 0u64;
-        for batch in reader {
+        let mut batches = reader.into_iter();
+        // The Parquet decoder (arrow-rs) still has panics on some corrupt pages (e.g. a
+        // dictionary-encoded page without its dictionary, apache/arrow-rs#9434 and kin). They are
+        // contained here, where it is called, and reported as this table's counted reader
+        // failure: the read never takes anything else down.
+        while let Some(batch) =
+            catch_unwind(AssertUnwindSafe(|| batches.next())).map_err(|panic| ReadError::Panicked {
+                path: path.to_owned(),
+                message: format!(
+                    "the Parquet decoder failed on corrupt data after row {row}: {}",
+                    crate::panic_message(panic.as_ref())
+                ),
+            })?
+        {
             let batch = batch.map_err(|e| ReadError::format(path, format!("rows after {row} cannot be read: {e}")))?;
             let mut columns = Vec::with_capacity(names.len());
             for (name, array) in names.iter().zip(batch.columns()) {

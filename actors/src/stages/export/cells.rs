@@ -61,7 +61,7 @@ pub(crate) fn iso_datetime(value: NaiveDateTime) -> String {
 }
 
 /// One column's values in order, typed.
-enum Values<'a> {
+enum ColumnCursor<'a> {
     Int(Box<dyn Iterator<Item = Option<i64>> + 'a>),
     Float(Box<dyn Iterator<Item = Option<f64>> + 'a>),
     Bool(Box<dyn Iterator<Item = Option<bool>> + 'a>),
@@ -70,15 +70,15 @@ enum Values<'a> {
     Datetime(Box<dyn Iterator<Item = Option<i64>> + 'a>),
 }
 
-impl<'a> Values<'a> {
+impl<'a> ColumnCursor<'a> {
     fn next(&mut self) -> Datum<'a> {
         let cell = match self {
-            Values::Int(it) => it.next().flatten().map(Datum::Int),
-            Values::Float(it) => it.next().flatten().map(Datum::Float),
-            Values::Bool(it) => it.next().flatten().map(Datum::Bool),
-            Values::Text(it) => it.next().flatten().map(Datum::Text),
-            Values::Date(it) => it.next().flatten().map(Datum::Date),
-            Values::Datetime(it) => it.next().flatten().map(Datum::Datetime),
+            ColumnCursor::Int(it) => it.next().flatten().map(Datum::Int),
+            ColumnCursor::Float(it) => it.next().flatten().map(Datum::Float),
+            ColumnCursor::Bool(it) => it.next().flatten().map(Datum::Bool),
+            ColumnCursor::Text(it) => it.next().flatten().map(Datum::Text),
+            ColumnCursor::Date(it) => it.next().flatten().map(Datum::Date),
+            ColumnCursor::Datetime(it) => it.next().flatten().map(Datum::Datetime),
         };
         cell.unwrap_or(Datum::Null)
     }
@@ -114,12 +114,12 @@ pub(crate) fn normalize(df: &DataFrame) -> PolarsResult<Vec<Column>> {
 }
 
 /// Rows of normalized columns (see [`normalize`]).
-pub(crate) struct Rows<'a> {
-    columns: Vec<Values<'a>>,
+pub(crate) struct DatasetRows<'a> {
+    columns: Vec<ColumnCursor<'a>>,
     remaining: usize,
 }
 
-impl<'a> Rows<'a> {
+impl<'a> DatasetRows<'a> {
     /// Walks `columns`, which must come from [`normalize`].
     ///
     /// # Errors
@@ -130,16 +130,16 @@ impl<'a> Rows<'a> {
             .iter()
             .map(|c| {
                 Ok(match c.dtype() {
-                    DataType::Int64 => Values::Int(Box::new(c.i64()?.iter())),
-                    DataType::Float64 => Values::Float(Box::new(c.f64()?.iter())),
-                    DataType::Boolean => Values::Bool(Box::new(c.bool()?.iter())),
-                    DataType::Date => Values::Date(Box::new(c.date()?.physical().iter())),
-                    DataType::Datetime(_, _) => Values::Datetime(Box::new(c.datetime()?.physical().iter())),
-                    _ => Values::Text(Box::new(c.str()?.iter())),
+                    DataType::Int64 => ColumnCursor::Int(Box::new(c.i64()?.iter())),
+                    DataType::Float64 => ColumnCursor::Float(Box::new(c.f64()?.iter())),
+                    DataType::Boolean => ColumnCursor::Bool(Box::new(c.bool()?.iter())),
+                    DataType::Date => ColumnCursor::Date(Box::new(c.date()?.physical().iter())),
+                    DataType::Datetime(_, _) => ColumnCursor::Datetime(Box::new(c.datetime()?.physical().iter())),
+                    _ => ColumnCursor::Text(Box::new(c.str()?.iter())),
                 })
             })
             .collect::<PolarsResult<Vec<_>>>()?;
-        Ok(Rows { columns, remaining })
+        Ok(DatasetRows { columns, remaining })
     }
 
     /// The next row's values into `row` (cleared first); `false` when there are no more rows.
@@ -149,7 +149,7 @@ impl<'a> Rows<'a> {
             return false;
         }
         self.remaining -= 1;
-        row.extend(self.columns.iter_mut().map(Values::next));
+        row.extend(self.columns.iter_mut().map(ColumnCursor::next));
         true
     }
 }

@@ -18,7 +18,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet,
 
 use serde_json::Value;
 
-use super::cells::{self, Datum, Rows};
+use super::cells::{self, DatasetRows, Datum};
 
 /// Data rows per sheet in Excel: 1,048,576 rows minus the header row.
 pub(crate) const EXCEL_SHEET_ROWS: usize = 1_048_575;
@@ -112,7 +112,7 @@ impl XlsxSink {
     /// A value beyond Excel's limits, or the disk.
     pub(crate) fn write(&mut self, batch: &DataFrame) -> Result<(), XlsxExportError> {
         let columns = cells::normalize(batch)?;
-        let mut rows = Rows::new(&columns)?;
+        let mut rows = DatasetRows::new(&columns)?;
         let mut row = Vec::with_capacity(columns.len());
         while rows.next_into(&mut row) {
             if self.rows_in_sheet == self.sheet_rows {

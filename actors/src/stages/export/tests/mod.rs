@@ -16,7 +16,7 @@ use dat_events::ArtifactRef;
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::cells::{normalize, Rows};
+use super::cells::{normalize, DatasetRows};
 use crate::progress::Progress;
 use crate::stages::{Reporter, Stopped};
 
@@ -112,7 +112,7 @@ pub(crate) fn write_parquet(df: &DataFrame, path: &Path, group_rows: usize) {
 /// ISO text).
 pub(crate) fn expected_rows(df: &DataFrame) -> Vec<Vec<Value>> {
     let columns = normalize(df).expect("normalize");
-    let mut rows = Rows::new(&columns).expect("rows");
+    let mut rows = DatasetRows::new(&columns).expect("rows");
     let mut row = Vec::new();
     let mut out = Vec::new();
     while rows.next_into(&mut row) {

@@ -6,12 +6,22 @@
 //! Choices SPEC leaves open: cells are trimmed before they are typed; besides empty cells, the
 //! tokens in [`NULL_TOKENS`] are nulls; numbers with a leading zero (`007`) or beyond `i64`
 //! stay text (codes and ids keep their digits); `1,5` and `1,000` are text, not numbers.
-//! Widening: int + float → float, date + datetime → datetime, decimals widen to hold both
-//! (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that ends
-//! as string keeps every cell's text as it was read.
+//! Widening ([`widen`]): int + float → float, date + datetime → datetime, decimals widen to hold
+//! both (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that
+//! ends as string keeps every cell's text as it was read ([`text`] writes native values).
+//!
+//! # Layout
+//! - this module: the cell rules; `tally`: a column's type cell by cell, widening, names;
+//!   `text`: how native values are written as text.
+
+mod tally;
+mod text;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use dat_contracts::{ColumnInfo, ColumnType};
+use dat_contracts::ColumnType;
+
+pub use tally::{unique_names, widen, TypeTally};
+pub use text::{date_text, datetime_text, decimal_text, float_text, hex, ISO_DATETIME};
 
 /// Cell values read as null, besides empty and blank cells. `NA` and `None` are not among them:
 /// they are real values too often (a country code, a category).
@@ -194,154 +204,11 @@ pub fn epoch_micros(at: NaiveDateTime) -> i64 {
     at.and_utc().timestamp_micros()
 }
 
-/// How date-times are written as text everywhere (a widened column, previews, exports): ISO
-/// 8601 with a `T`, and fractional seconds only when there are any.
-pub const ISO_DATETIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
-
-/// A date stored as days since 1970-01-01, as `YYYY-MM-DD` (`None` outside chrono's range).
-pub fn date_text(days: i32) -> Option<String> {
-    NaiveDate::default().checked_add_signed(chrono::Duration::days(i64::from(days))).map(|d| d.to_string())
-}
-
-/// A date-time stored as microseconds since the epoch, as [`ISO_DATETIME`] text.
-pub fn datetime_text(micros: i64) -> Option<String> {
-    DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc().format(ISO_DATETIME).to_string())
-}
-
-/// A float as the shortest text that reads back as the same float (`1.0`, `0.1`, `1e21`).
-pub fn float_text(f: f64) -> String {
-    format!("{f:?}")
-}
-
-/// An unscaled decimal as its exact text: `1230` at scale 2 is `12.30`.
-pub fn decimal_text(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let sign = if unscaled < 0 { "-" } else { "" };
-    let scale = usize::from(scale);
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    format!("{sign}{whole}.{fraction}")
-}
-
-/// Bytes as lowercase hex, how binary values are written as text.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Starts with `dddd-dd-dd`.
 fn has_date_shape(cell: &str) -> bool {
     let b = cell.as_bytes();
     b.len() >= 10
         && b.iter().take(10).enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
-}
-
-/// The running type of one column, widened cell by cell.
-///
-/// Rules (the probe's, recorded here): a null or absent cell only makes the column nullable;
-/// int and float widen to float; date and datetime widen to datetime; any other mix is string,
-/// the one type every value can be read as. A column that only ever held nulls is `null`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TypeTally {
-    seen: Option<ColumnType>,
-    nullable: bool,
-}
-
-impl TypeTally {
-    /// Widens the column with one cell's type; `ColumnType::Null` marks it nullable.
-    pub fn observe(&mut self, cell: ColumnType) {
-        if cell == ColumnType::Null {
-            self.nullable = true;
-            return;
-        }
-        self.seen = Some(match self.seen {
-            None => cell,
-            Some(current) => widen(current, cell),
-        });
-    }
-
-    /// Whether the column is already text, which no further cell can change.
-    pub fn is_string(&self) -> bool {
-        self.seen == Some(ColumnType::String)
-    }
-
-    /// Marks the column nullable (a row lacked it, or a cell could not be read as a value).
-    pub fn mark_null(&mut self) {
-        self.nullable = true;
-    }
-
-    /// The column's type so far (`null` when only nulls were seen).
-    pub fn column_type(&self) -> ColumnType {
-        self.seen.unwrap_or(ColumnType::Null)
-    }
-
-    /// The column as the probe reports it.
-    pub fn info(&self, name: impl Into<String>) -> ColumnInfo {
-        ColumnInfo { name: name.into(), dtype: self.column_type(), nullable: self.nullable }
-    }
-}
-
-/// The narrowest type that holds values of both types.
-pub fn widen(a: ColumnType, b: ColumnType) -> ColumnType {
-    use ColumnType::{Date, Datetime, Decimal, Float, Int, Null, String};
-    match (a, b) {
-        (a, b) if a == b => a,
-        (Null, other) | (other, Null) => other,
-        (Int, Float) | (Float, Int) => Float,
-        (Date, Datetime) | (Datetime, Date) => Datetime,
-        (Decimal { precision, scale }, Int) | (Int, Decimal { precision, scale }) => {
-            decimal_union((precision, scale), INT_AS_DECIMAL)
-        }
-        (Decimal { precision: p1, scale: s1 }, Decimal { precision: p2, scale: s2 }) => {
-            decimal_union((p1, s1), (p2, s2))
-        }
-        _ => String,
-    }
-}
-
-/// The decimal an i64 always fits: 19 digits, none after the point.
-const INT_AS_DECIMAL: (u8, u8) = (19, 0);
-
-/// The decimal holding both: the most digits before the point and after it, or string when
-/// that passes 38 digits (text keeps every value exactly, a float would not).
-fn decimal_union((p1, s1): (u8, u8), (p2, s2): (u8, u8)) -> ColumnType {
-    let scale = s1.max(s2);
-    let whole = (p1 - s1.min(p1)).max(p2 - s2.min(p2));
-    let precision = whole.saturating_add(scale);
-    if precision > ColumnType::MAX_DECIMAL_PRECISION {
-        ColumnType::String
-    } else {
-        ColumnType::Decimal { precision: precision.max(1), scale }
-    }
-}
-
-/// Gives every column a usable, unique name: a blank name becomes `column_<n>` (1-based
-/// position) and a repeated one gets `_2`, `_3`… Returns the names and one warning per rename
-/// of a repeated name (blank names are expected and not warned about).
-pub fn unique_names(raw: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
-    let mut names: Vec<String> = Vec::new();
-    let mut warnings = Vec::new();
-    for (i, name) in raw.into_iter().enumerate() {
-        let trimmed = name.trim();
-        let base = if trimmed.is_empty() { format!("column_{}", i + 1) } else { trimmed.to_owned() };
-        let mut candidate = base.clone();
-        let mut n = 2;
-        while names.contains(&candidate) {
-            candidate = format!("{base}_{n}");
-            n += 1;
-        }
-        if candidate != base {
-            warnings.push(format!("column name `{base}` is repeated; column {} is named `{candidate}`", i + 1));
-        }
-        names.push(candidate);
-    }
-    (names, warnings)
 }
 
 #[cfg(test)]
@@ -381,53 +248,5 @@ mod tests {
         for cell in ["NA", "None", "nullable", "n"] {
             assert!(!is_null(cell), "{cell:?}");
         }
-    }
-
-    fn tally(cells: &[ColumnType]) -> ColumnInfo {
-        let mut t = TypeTally::default();
-        cells.iter().for_each(|c| t.observe(*c));
-        t.info("c")
-    }
-
-    #[test]
-    fn ints_and_floats_widen_to_float_and_nulls_make_nullable() {
-        let info = tally(&[ColumnType::Int, ColumnType::Null, ColumnType::Float]);
-        assert_eq!((info.dtype, info.nullable), (ColumnType::Float, true));
-    }
-
-    #[test]
-    fn dates_widen_to_datetime_and_other_mixes_to_string() {
-        assert_eq!(tally(&[ColumnType::Date, ColumnType::Datetime]).dtype, ColumnType::Datetime);
-        assert_eq!(tally(&[ColumnType::Int, ColumnType::Bool]).dtype, ColumnType::String);
-        assert_eq!(tally(&[ColumnType::Null]).dtype, ColumnType::Null);
-    }
-
-    #[test]
-    fn blank_and_repeated_names_are_made_unique() {
-        let (names, warnings) = unique_names(["a".into(), "".into(), "a".into(), "a".into()]);
-        assert_eq!(names, ["a", "column_2", "a_2", "a_3"]);
-        assert_eq!(warnings.len(), 2);
-    }
-
-    #[test]
-    fn values_are_written_as_exact_text() {
-        assert_eq!(decimal_text(1230, 2), "12.30");
-        assert_eq!(decimal_text(-5, 3), "-0.005");
-        assert_eq!(decimal_text(i128::MAX, 0), i128::MAX.to_string());
-        assert_eq!(float_text(1.0), "1.0");
-        assert_eq!(float_text(0.1), "0.1");
-        assert_eq!(date_text(0).as_deref(), Some("1970-01-01"));
-        assert_eq!(datetime_text(1_500_000).as_deref(), Some("1970-01-01T00:00:01.500"));
-        assert_eq!(hex(&[0, 255]), "00ff");
-    }
-
-    #[test]
-    fn decimals_widen_to_hold_both_or_become_text() {
-        let d = |precision, scale| ColumnType::Decimal { precision, scale };
-        assert_eq!(widen(d(10, 2), d(12, 4)), d(12, 4));
-        assert_eq!(widen(d(10, 2), d(5, 0)), d(10, 2));
-        assert_eq!(widen(d(10, 2), ColumnType::Int), d(21, 2), "an int needs 19 digits");
-        assert_eq!(widen(d(38, 25), ColumnType::Int), ColumnType::String, "19 + 25 digits do not fit");
-        assert_eq!(widen(d(10, 2), ColumnType::Float), ColumnType::String, "no silent rounding");
     }
 }

@@ -1,0 +1,193 @@
+//! Hostile and huge inputs, generated at run time, each through `dat run` with its peak RSS
+//! measured from outside the process (GNU time, which reads the child's rusage): memory stays
+//! under 200 MiB and nothing is lost. They need the release build, so they are ignored in the
+//! debug run and run by `scripts/test` as `cargo test --release --test e2e stress -- --ignored`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use serde_json::Value;
+
+/// The memory every input must fit in (SPEC §7).
+const LIMIT_MIB: u64 = 200;
+
+/// What `dat run` left: its output, peak RSS, the parse result and the rejects.
+struct Ran {
+    stdout: String,
+    peak_mib: u64,
+    result: Value,
+    rejects: DataFrame,
+    rows: u64,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs `dat run` on `folder` under GNU time.
+fn run(folder: &Path) -> Ran {
+    let dir = tempfile::tempdir().unwrap();
+    let (data_dir, out) = (dir.path().join("data-dir"), dir.path().join("out"));
+    let output = Command::new("/usr/bin/time")
+        .args(["-f", "peak_rss_kib=%M"])
+        .arg(env!("CARGO_BIN_EXE_dat"))
+        .args([
+            "run".as_ref(),
+            folder.as_os_str(),
+            "--data-dir".as_ref(),
+            data_dir.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ])
+        .output()
+        .expect("run /usr/bin/time (scripts/test installs it: apt-get install time)");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "dat run failed:\n{stdout}\n{stderr}");
+    let peak_kib: u64 = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("peak_rss_kib="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in {stderr}"));
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let bundle = data_dir
+        .join("runs")
+        .join(manifest["run_id"].as_str().unwrap())
+        .join(manifest["stage_ids"]["parse"].as_str().unwrap());
+    let result: Value = serde_json::from_slice(&std::fs::read(bundle.join("result.json")).unwrap()).unwrap();
+    let rejects = ParquetReader::new(File::open(bundle.join("rejects.parquet")).unwrap()).finish().unwrap();
+    let rows = manifest["row_count"].as_u64().unwrap();
+    println!("{}: {rows} rows, peak RSS {} MiB", folder.display(), peak_kib / 1024);
+    Ran { stdout, peak_mib: peak_kib / 1024, result, rejects, rows, _dir: dir }
+}
+
+fn folder() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    (dir, data)
+}
+
+fn within_memory(ran: &Ran) {
+    assert!(ran.peak_mib <= LIMIT_MIB, "peak RSS {} MiB > {LIMIT_MIB} MiB\n{}", ran.peak_mib, ran.stdout);
+}
+
+/// One partial table with exactly one reject, at `line` of `file`.
+fn one_reject(ran: &Ran, file: &str, line: i64) {
+    let problems = ran.result["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{}", ran.result);
+    assert_eq!((problems[0]["status"].as_str(), problems[0]["rejects"].as_u64()), (Some("partial"), Some(1)));
+    assert_eq!(ran.rejects.height(), 1);
+    let file_column = ran.rejects.column("file").unwrap().str().unwrap().get(0).map(str::to_owned);
+    assert_eq!(file_column.as_deref(), Some(file));
+    assert_eq!(ran.rejects.column("line").unwrap().i64().unwrap().get(0), Some(line));
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_a_small_gzip_that_inflates_to_300_mb_is_read_in_bounded_memory() {
+    let (_dir, data) = folder();
+    let mut gz = flate2::write::GzEncoder::new(
+        BufWriter::new(File::create(data.join("big.csv.gz")).unwrap()),
+        flate2::Compression::new(6),
+    );
+    gz.write_all(b"id,wafer,cd,tool\n").unwrap();
+    let (mut rows, mut bytes) = (0u64, 0u64);
+    while bytes < 300 << 20 {
+        let line = format!("{rows},W{:02},{}.5,CD{}\n", rows % 25, 40 + rows % 9, rows % 4);
+        bytes += line.len() as u64;
+        gz.write_all(line.as_bytes()).unwrap();
+        rows += 1;
+    }
+    gz.finish().unwrap().flush().unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    assert_eq!(ran.rows, rows, "every row");
+    assert_eq!(ran.rejects.height(), 0);
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_a_json_array_of_a_million_objects_is_read_in_bounded_memory() {
+    let (_dir, data) = folder();
+    let mut out = BufWriter::new(File::create(data.join("many.json")).unwrap());
+    out.write_all(b"[\n").unwrap();
+    let rows = 1_000_000u64;
+    for i in 0..rows {
+        let sep = if i + 1 < rows { "," } else { "" };
+        writeln!(out, r#"{{"id": {i}, "lot": "L{}", "cd": {}.25, "nested": {{"x": [{i}]}}}}{sep}"#, i % 7, i % 50)
+            .unwrap();
+    }
+    out.write_all(b"]\n").unwrap();
+    out.flush().unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    assert_eq!(ran.rows, rows);
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_an_xlsx_of_half_a_million_rows_with_shared_strings_is_streamed() {
+    let (_dir, data) = folder();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet_with_low_memory().unwrap();
+    for (c, name) in ["id", "wafer", "cd", "code"].into_iter().enumerate() {
+        sheet.write_string(0, c as u16, name).unwrap();
+    }
+    let rows = 500_000u32;
+    for r in 1..=rows {
+        sheet.write_number(r, 0, f64::from(r)).unwrap();
+        sheet.write_string(r, 1, format!("W{:02}", r % 25)).unwrap();
+        sheet.write_number(r, 2, 40.0 + f64::from(r % 97) / 10.0).unwrap();
+        sheet.write_string(r, 3, format!("ID-{r:07}")).unwrap(); // one shared string each
+    }
+    book.save(data.join("book.xlsx")).unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    assert_eq!(ran.rows, u64::from(rows));
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_an_unterminated_quote_on_line_2_is_one_reject_and_every_later_row_is_kept() {
+    let (_dir, data) = folder();
+    let mut out = BufWriter::new(File::create(data.join("quote.csv")).unwrap());
+    out.write_all(b"id,text\n1,\"never closed\n").unwrap();
+    let (mut records, mut bytes) = (1u64, 0u64);
+    while bytes < 100 << 20 {
+        records += 1;
+        let line = format!("{records},row number {records}\n");
+        bytes += line.len() as u64;
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    one_reject(&ran, "quote.csv", 2);
+    assert_eq!(ran.rows, records - 1, "every record but the broken one");
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_a_100_mb_jsonl_line_is_one_reject_and_the_lines_around_it_are_kept() {
+    let (_dir, data) = folder();
+    let mut out = BufWriter::new(File::create(data.join("lines.jsonl")).unwrap());
+    for i in 0..1000 {
+        writeln!(out, r#"{{"i": {i}}}"#).unwrap();
+    }
+    out.write_all(br#"{"i": -1, "blob": ""#).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    for _ in 0..100 {
+        out.write_all(&chunk).unwrap();
+    }
+    out.write_all(b"\"}\n").unwrap();
+    for i in 1000..2000 {
+        writeln!(out, r#"{{"i": {i}}}"#).unwrap();
+    }
+    out.flush().unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    one_reject(&ran, "lines.jsonl", 1001);
+    assert_eq!(ran.rows, 2000);
+}
