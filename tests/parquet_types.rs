@@ -26,7 +26,7 @@ use parquet::schema::types::ColumnPath;
 use polars::prelude::*;
 use serde_json::Value;
 
-use crate::support::dat;
+use crate::support::{dat, parse_bundle};
 
 fn write(path: &Path, columns: Vec<(&str, ArrayRef)>, props: WriterProperties) {
     let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_owned(), a))).unwrap();
@@ -201,11 +201,7 @@ fn every_parquet_column_type_parses_and_a_broken_file_fails_alone() {
     assert!(result.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
     assert!(stdout.contains("failed: zz_broken.parquet: [unreadable]"), "the failed table is named:\n{stdout}");
 
-    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let bundle = data_dir
-        .join("runs")
-        .join(manifest["run_id"].as_str().unwrap())
-        .join(manifest["stage_ids"]["parse"].as_str().unwrap());
+    let bundle = parse_bundle(&data_dir, &out);
     let result: Value = serde_json::from_slice(&std::fs::read(bundle.join("result.json")).unwrap()).unwrap();
     assert_eq!(result["tables"]["failed"], 1, "{result}");
     assert_eq!(result["tables"]["parsed"], 9, "eight Parquet files and the CSV: {result}");

@@ -51,10 +51,7 @@ fn run(folder: &Path) -> Ran {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no peak RSS in {stderr}"));
     let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let bundle = data_dir
-        .join("runs")
-        .join(manifest["run_id"].as_str().unwrap())
-        .join(manifest["stage_ids"]["parse"].as_str().unwrap());
+    let bundle = crate::support::parse_bundle(&data_dir, &out);
     let result: Value = serde_json::from_slice(&std::fs::read(bundle.join("result.json")).unwrap()).unwrap();
     let rejects = ParquetReader::new(File::open(bundle.join("rejects.parquet")).unwrap()).finish().unwrap();
     let rows = manifest["row_count"].as_u64().unwrap();

@@ -108,8 +108,8 @@ impl Default for AdapterRegistry {
             adapters: vec![
                 Arc::new(text::DelimitedAdapter),
                 Arc::new(excel::ExcelAdapter),
-                Arc::new(json::JsonAdapter),
-                Arc::new(json::JsonlAdapter),
+                Arc::new(json::JsonAdapter::DOCUMENT),
+                Arc::new(json::JsonAdapter::LINES),
                 Arc::new(parquet::ParquetAdapter),
             ],
         }

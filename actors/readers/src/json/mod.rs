@@ -36,27 +36,43 @@ use crate::{Adapter, ReadOptions, SourceFile};
 /// typical rows, while a probe of a huge file stays cheap.
 const PROBE_BYTES: u64 = 1 << 20;
 
-/// A JSON document: an array of objects, or one object (one row).
-pub struct JsonAdapter;
+/// JSON files: a document (`.json`: an array of objects, or one object, one row) or JSON Lines
+/// (`.jsonl`, `.ndjson`: one object per line); one adapter each, the same reading rules.
+pub struct JsonAdapter(Format);
 
-/// JSON Lines: one object per line.
-pub struct JsonlAdapter;
+impl JsonAdapter {
+    /// `.json` documents.
+    pub const DOCUMENT: JsonAdapter = JsonAdapter(Format::Document);
+    /// JSON Lines.
+    pub const LINES: JsonAdapter = JsonAdapter(Format::Lines);
+}
 
 impl Adapter for JsonAdapter {
     fn id(&self) -> &'static str {
-        "json"
+        match self.0 {
+            Format::Document => "json",
+            Format::Lines => "jsonl",
+        }
     }
     fn extensions(&self) -> &'static [&'static str] {
-        &["json"]
+        match self.0 {
+            Format::Document => &["json"],
+            Format::Lines => &["jsonl", "ndjson"],
+        }
     }
     fn compressible(&self) -> bool {
         true
     }
     fn description(&self) -> &'static str {
-        "JSON: an array of objects (one row each) or one object (one row); nested values kept as struct/list JSON text"
+        match self.0 {
+            Format::Document => {
+                "JSON: an array of objects (one row each) or one object (one row); nested values kept as struct/list JSON text"
+            }
+            Format::Lines => "JSON Lines / NDJSON: one object per line; bad lines are rejects that make the table partial",
+        }
     }
     fn probe(&self, file: &SourceFile<'_>, options: &ReadOptions) -> Vec<TableProbe> {
-        vec![probe::probe(file, self.id(), Format::Document, options)]
+        vec![probe::probe(file, self.id(), self.0, options)]
     }
     fn read(
         &self,
@@ -65,34 +81,7 @@ impl Adapter for JsonAdapter {
         options: &ReadOptions,
         sink: &mut dyn Sink,
     ) -> Result<ReadEnd, ReadError> {
-        read(file, table, Format::Document, options, sink)
-    }
-}
-
-impl Adapter for JsonlAdapter {
-    fn id(&self) -> &'static str {
-        "jsonl"
-    }
-    fn extensions(&self) -> &'static [&'static str] {
-        &["jsonl", "ndjson"]
-    }
-    fn compressible(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "JSON Lines / NDJSON: one object per line; bad lines are rejects that make the table partial"
-    }
-    fn probe(&self, file: &SourceFile<'_>, options: &ReadOptions) -> Vec<TableProbe> {
-        vec![probe::probe(file, self.id(), Format::Lines, options)]
-    }
-    fn read(
-        &self,
-        file: &SourceFile<'_>,
-        table: Option<&str>,
-        options: &ReadOptions,
-        sink: &mut dyn Sink,
-    ) -> Result<ReadEnd, ReadError> {
-        read(file, table, Format::Lines, options, sink)
+        read(file, table, self.0, options, sink)
     }
 }
 

@@ -6,7 +6,10 @@ use std::path::Path;
 use dat_contracts::{ColumnType, TablePreview, TableProbe, TableStatus, WorkspacePath};
 use serde_json::json;
 
-use super::{JsonAdapter, JsonlAdapter, PROBE_BYTES};
+use super::{JsonAdapter, PROBE_BYTES};
+
+const JSON: JsonAdapter = JsonAdapter::DOCUMENT;
+const JSONL: JsonAdapter = JsonAdapter::LINES;
 use crate::{Adapter, Compression, ReadError, SourceFile};
 
 fn probe(adapter: &dyn Adapter, dir: &Path, name: &str, compression: Option<Compression>) -> TableProbe {
@@ -37,7 +40,7 @@ fn columns(table: &TableProbe) -> Vec<(&str, ColumnType, bool)> {
 
 #[test]
 fn an_array_of_objects_is_one_table_with_the_union_of_keys_in_first_seen_order() {
-    let table = probe_text(&JsonAdapter, "a.json", r#"[{"a": 1, "b": "x"}, {"b": "y", "c": 2.5}, {"a": 3, "c": 4}]"#);
+    let table = probe_text(&JSON, "a.json", r#"[{"a": 1, "b": "x"}, {"b": "y", "c": 2.5}, {"a": 3, "c": 4}]"#);
     assert_eq!((table.table_id.as_str(), table.status), ("a.json", TableStatus::Available));
     assert_eq!((table.row_estimate, table.row_count_exact), (Some(3), true));
     assert_eq!(
@@ -49,7 +52,7 @@ fn an_array_of_objects_is_one_table_with_the_union_of_keys_in_first_seen_order()
 #[test]
 fn a_single_object_is_one_row_and_nested_values_are_struct_and_list_columns() {
     let text = r#"{"lot": "L1", "meta": {"tool": "T"}, "sites": [{"id": 1}, {"id": 2}], "n": null}"#;
-    let table = probe_text(&JsonAdapter, "one.json", text);
+    let table = probe_text(&JSON, "one.json", text);
     assert_eq!(table.status, TableStatus::Available);
     assert_eq!((table.row_estimate, table.row_count_exact), (Some(1), true));
     assert_eq!(
@@ -61,14 +64,14 @@ fn a_single_object_is_one_row_and_nested_values_are_struct_and_list_columns() {
             ("n", ColumnType::Null, true),
         ]
     );
-    let preview = preview_text(&JsonAdapter, "one.json", text, 10).unwrap();
+    let preview = preview_text(&JSON, "one.json", text, 10).unwrap();
     assert_eq!(preview.rows, [vec![json!("L1"), json!({"tool": "T"}), json!([{"id": 1}, {"id": 2}]), json!(null)]]);
 }
 
 #[test]
 fn a_scalar_document_is_an_error() {
     for text in ["42", "\"x\"", "null"] {
-        let table = probe_text(&JsonAdapter, "s.json", text);
+        let table = probe_text(&JSON, "s.json", text);
         assert_eq!(table.status, TableStatus::Error, "{text}");
         let reason = table.error.unwrap();
         assert!(reason.contains("a JSON file must hold an object or an array of objects"), "{reason}");
@@ -77,7 +80,7 @@ fn a_scalar_document_is_an_error() {
 
 #[test]
 fn invalid_json_is_an_error_with_line_and_column() {
-    let table = probe_text(&JsonAdapter, "bad.json", "\n\n[{\"a\": 1},\n {\"a\": }]");
+    let table = probe_text(&JSON, "bad.json", "\n\n[{\"a\": 1},\n {\"a\": }]");
     assert_eq!(table.status, TableStatus::Error);
     let reason = table.error.unwrap();
     assert!(reason.contains("invalid JSON at line 4 column 8: expected value"), "{reason}");
@@ -85,24 +88,24 @@ fn invalid_json_is_an_error_with_line_and_column() {
 
 #[test]
 fn an_empty_array_or_blank_file_is_empty() {
-    assert_eq!(probe_text(&JsonAdapter, "e.json", " [ ] ").status, TableStatus::Empty);
-    assert_eq!(probe_text(&JsonAdapter, "e.json", "").status, TableStatus::Empty);
-    assert_eq!(probe_text(&JsonAdapter, "e.json", " \n ").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JSON, "e.json", " [ ] ").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JSON, "e.json", "").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JSON, "e.json", " \n ").status, TableStatus::Empty);
 }
 
 #[test]
 fn non_objects_in_an_array_are_skipped_when_few_and_an_error_when_most() {
-    let partial = probe_text(&JsonAdapter, "m.json", r#"[{"a": 1}, 2, {"a": 3}]"#);
+    let partial = probe_text(&JSON, "m.json", r#"[{"a": 1}, 2, {"a": 3}]"#);
     assert_eq!((partial.status, partial.row_estimate), (TableStatus::Partial, Some(2)));
     assert_eq!(partial.warnings, ["element 2 is a number, not an object"]);
-    let error = probe_text(&JsonAdapter, "m.json", r#"[1, 2, {"a": 3}]"#);
+    let error = probe_text(&JSON, "m.json", r#"[1, 2, {"a": 3}]"#);
     assert_eq!(error.status, TableStatus::Error);
     assert!(error.error.unwrap().contains("2 of the 3 elements read are bad"));
 }
 
 #[test]
 fn a_utf8_bom_is_skipped() {
-    let table = probe_text(&JsonAdapter, "bom.json", "\u{feff}[{\"a\": 1}]");
+    let table = probe_text(&JSON, "bom.json", "\u{feff}[{\"a\": 1}]");
     assert_eq!(table.status, TableStatus::Available);
 }
 
@@ -115,7 +118,7 @@ fn gzip_and_zstd_json_are_read() {
     std::fs::write(dir.path().join("a.json.gz"), gz.finish().unwrap()).unwrap();
     std::fs::write(dir.path().join("a.json.zst"), zstd::encode_all(&text[..], 3).unwrap()).unwrap();
     for (name, compression) in [("a.json.gz", Compression::Gzip), ("a.json.zst", Compression::Zstd)] {
-        let table = probe(&JsonAdapter, dir.path(), name, Some(compression));
+        let table = probe(&JSON, dir.path(), name, Some(compression));
         assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(2), true));
     }
 }
@@ -125,7 +128,7 @@ fn a_large_array_is_probed_from_its_first_mib_and_estimated() {
     let row = r#"{"id": 123456, "name": "some name", "value": 1.5}"#;
     let rows = 2 * PROBE_BYTES as usize / row.len();
     let text = format!("[{}]", vec![row; rows].join(","));
-    let table = probe_text(&JsonAdapter, "big.json", &text);
+    let table = probe_text(&JSON, "big.json", &text);
     assert_eq!(table.status, TableStatus::Available);
     assert!(!table.row_count_exact);
     let estimate = table.row_estimate.unwrap() as f64;
@@ -134,16 +137,16 @@ fn a_large_array_is_probed_from_its_first_mib_and_estimated() {
 
 #[test]
 fn json_preview_gives_the_first_objects_with_nulls_for_missing_keys() {
-    let preview = preview_text(&JsonAdapter, "p.json", r#"[{"a": 1}, {"b": true}, {"a": 3}]"#, 2).unwrap();
+    let preview = preview_text(&JSON, "p.json", r#"[{"a": 1}, {"b": true}, {"a": 3}]"#, 2).unwrap();
     assert_eq!(preview.columns, ["a", "b"]);
     assert_eq!(preview.rows, [vec![json!(1), json!(null)], vec![json!(null), json!(true)]]);
     assert_eq!(preview.total_estimate, Some(3));
-    assert!(matches!(preview_text(&JsonAdapter, "p.json", "42", 2), Err(ReadError::Format { .. })));
+    assert!(matches!(preview_text(&JSON, "p.json", "42", 2), Err(ReadError::Format { .. })));
 }
 
 #[test]
 fn jsonl_with_one_bad_line_is_partial_and_names_the_line() {
-    let table = probe_text(&JsonlAdapter, "a.jsonl", "{\"a\": 1}\n\n{\"a\": 2\n[1]\n{\"a\": 3, \"b\": \"x\"}\n");
+    let table = probe_text(&JSONL, "a.jsonl", "{\"a\": 1}\n\n{\"a\": 2\n[1]\n{\"a\": 3, \"b\": \"x\"}\n");
     assert_eq!(table.status, TableStatus::Partial);
     assert_eq!((table.row_estimate, table.row_count_exact), (Some(2), true));
     assert_eq!(
@@ -155,25 +158,25 @@ fn jsonl_with_one_bad_line_is_partial_and_names_the_line() {
 
 #[test]
 fn jsonl_all_good_is_available_with_an_exact_count() {
-    let table = probe_text(&JsonlAdapter, "a.ndjson", "{\"a\": 1}\r\n{\"a\": 2}\r\n{\"a\": 3}");
+    let table = probe_text(&JSONL, "a.ndjson", "{\"a\": 1}\r\n{\"a\": 2}\r\n{\"a\": 3}");
     assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(3), true));
 }
 
 #[test]
 fn jsonl_all_bad_is_an_error_and_no_lines_is_empty() {
-    let bad = probe_text(&JsonlAdapter, "a.jsonl", "nope\n{\n");
+    let bad = probe_text(&JSONL, "a.jsonl", "nope\n{\n");
     assert_eq!(bad.status, TableStatus::Error);
     assert!(bad.error.unwrap().contains("line 1: "));
-    let empty = probe_text(&JsonlAdapter, "a.jsonl", "");
+    let empty = probe_text(&JSONL, "a.jsonl", "");
     assert_eq!((empty.status, empty.row_estimate), (TableStatus::Empty, Some(0)));
-    assert_eq!(probe_text(&JsonlAdapter, "a.jsonl", "\n  \n").status, TableStatus::Empty);
+    assert_eq!(probe_text(&JSONL, "a.jsonl", "\n  \n").status, TableStatus::Empty);
 }
 
 #[test]
 fn a_large_jsonl_file_is_probed_from_its_first_mib_and_estimated() {
     let line = "{\"id\": 1234567, \"name\": \"a name\"}\n";
     let lines = 3 * PROBE_BYTES as usize / line.len();
-    let table = probe_text(&JsonlAdapter, "big.jsonl", &line.repeat(lines));
+    let table = probe_text(&JSONL, "big.jsonl", &line.repeat(lines));
     assert!(!table.row_count_exact);
     let estimate = table.row_estimate.unwrap() as f64;
     assert!((estimate / lines as f64 - 1.0).abs() < 0.05, "{estimate} vs {lines}");
@@ -181,7 +184,7 @@ fn a_large_jsonl_file_is_probed_from_its_first_mib_and_estimated() {
 
 #[test]
 fn jsonl_preview_skips_bad_lines() {
-    let preview = preview_text(&JsonlAdapter, "p.jsonl", "{\"a\": 1}\nbad\n{\"a\": 2}\n{\"a\": 3}\n", 2).unwrap();
+    let preview = preview_text(&JSONL, "p.jsonl", "{\"a\": 1}\nbad\n{\"a\": 2}\n{\"a\": 3}\n", 2).unwrap();
     assert_eq!(preview.rows, [vec![json!(1)], vec![json!(2)]]);
     assert_eq!(preview.total_estimate, Some(3));
 }
@@ -202,13 +205,13 @@ fn the_basic_fixtures_probe_as_expected() {
         ("value", ColumnType::Float, true),
         ("active", ColumnType::Bool, false),
     ];
-    let table = probe_fixture(&JsonAdapter, "basic/sample.json");
+    let table = probe_fixture(&JSON, "basic/sample.json");
     assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
     assert_eq!(columns(&table), expected);
-    let table = probe_fixture(&JsonlAdapter, "basic/sample.jsonl");
+    let table = probe_fixture(&JSONL, "basic/sample.jsonl");
     assert_eq!((table.status, table.row_estimate, table.row_count_exact), (TableStatus::Available, Some(5), true));
     assert_eq!(columns(&table), expected);
-    let table = probe_fixture(&JsonAdapter, "basic/invalid.json");
+    let table = probe_fixture(&JSON, "basic/invalid.json");
     assert_eq!(table.status, TableStatus::Error);
     let reason = table.error.unwrap();
     assert!(reason.starts_with("invalid JSON at line"), "{reason}");
@@ -224,7 +227,7 @@ fn the_cdsem_fixtures_are_each_one_table() {
             continue;
         }
         seen += 1;
-        let table = probe_fixture(&JsonAdapter, &format!("cdsem/{name}"));
+        let table = probe_fixture(&JSON, &format!("cdsem/{name}"));
         assert_eq!(table.status, TableStatus::Available, "{name}: {:?}", table.error);
         assert_eq!(table.row_estimate, Some(1), "{name}");
         assert!(table.columns.iter().any(|c| c.name == "metadata" && c.dtype == ColumnType::Struct), "{name}");
@@ -236,7 +239,7 @@ fn the_cdsem_fixtures_are_each_one_table() {
 mod read {
     use dat_contracts::ColumnType;
 
-    use super::super::{JsonAdapter, JsonlAdapter};
+    use super::{JSON, JSONL};
     use crate::testing::read_bytes;
     use crate::ReadOptions;
 
@@ -247,7 +250,7 @@ mod read {
     #[test]
     fn an_array_is_read_element_by_element_with_non_objects_rejected() {
         let json = r#"[{"a": 1, "n": {"x": [1, 2]}}, 7, {"a": 2.50, "b": "s"}, {"b": null}, {"a": 3}]"#;
-        let (result, got) = read_bytes(&JsonAdapter, "t.json", json.as_bytes(), None, &options(2), None);
+        let (result, got) = read_bytes(&JSON, "t.json", json.as_bytes(), None, &options(2), None);
         result.unwrap();
         assert_eq!(got.rejects.len(), 1);
         assert_eq!((got.rejects[0].line, got.rejects[0].reason.as_str()), (2, "element 2 is a number, not an object"));
@@ -261,12 +264,11 @@ mod read {
 
     #[test]
     fn an_object_is_one_row_and_broken_documents_fail_the_table() {
-        let (result, got) =
-            read_bytes(&JsonAdapter, "t.json", "\u{feff}{\"a\": 1}".as_bytes(), None, &options(10), None);
+        let (result, got) = read_bytes(&JSON, "t.json", "\u{feff}{\"a\": 1}".as_bytes(), None, &options(10), None);
         result.unwrap();
         assert_eq!((got.rows(), got.column("a").1), (1, vec![ColumnType::Int]));
         for bad in ["42", "[{\"a\": 1}", "{\"a\": 1} {\"a\": 2}", "[{\"a\": 1} {\"a\": 2}]"] {
-            let (result, _) = read_bytes(&JsonAdapter, "t.json", bad.as_bytes(), None, &options(10), None);
+            let (result, _) = read_bytes(&JSON, "t.json", bad.as_bytes(), None, &options(10), None);
             assert!(matches!(&result, Err(crate::ReadError::Format { .. })), "{bad}: {result:?}");
         }
     }
@@ -275,7 +277,7 @@ mod read {
     fn an_element_past_the_record_cap_is_one_reject() {
         let big = format!(r#"[{{"a": 1}}, {{"a": "{}"}}, {{"a": 3}}]"#, "x".repeat(10_000));
         let options = ReadOptions { record_cap: 1000, ..options(10) };
-        let (result, got) = read_bytes(&JsonAdapter, "t.json", big.as_bytes(), None, &options, None);
+        let (result, got) = read_bytes(&JSON, "t.json", big.as_bytes(), None, &options, None);
         result.unwrap();
         assert_eq!(got.rejects.len(), 1);
         assert_eq!(got.rejects[0].line, 2);
@@ -286,7 +288,7 @@ mod read {
     fn jsonl_lines_past_the_cap_and_bad_lines_are_rejects_with_their_line() {
         let text = format!("{{\"a\": 1}}\n{{\"a\": \"{}\"}}\n{{\"a\": \n\n{{\"a\": 4}}\n", "y".repeat(5000));
         let options = ReadOptions { record_cap: 1000, ..options(10) };
-        let (result, got) = read_bytes(&JsonlAdapter, "t.jsonl", text.as_bytes(), None, &options, None);
+        let (result, got) = read_bytes(&JSONL, "t.jsonl", text.as_bytes(), None, &options, None);
         result.unwrap();
         let lines: Vec<u64> = got.rejects.iter().map(|r| r.line).collect();
         assert_eq!(lines, [2, 3]);
@@ -298,7 +300,7 @@ mod read {
     fn a_key_beyond_the_column_limit_is_a_reject() {
         let text = "{\"a\": 1}\n{\"a\": 2, \"b\": 3}\n{\"a\": 4}\n";
         let options = ReadOptions { max_columns: 1, ..options(10) };
-        let (result, got) = read_bytes(&JsonlAdapter, "t.jsonl", text.as_bytes(), None, &options, None);
+        let (result, got) = read_bytes(&JSONL, "t.jsonl", text.as_bytes(), None, &options, None);
         result.unwrap();
         assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
         assert_eq!(got.rows(), 2);
@@ -307,7 +309,7 @@ mod read {
     #[test]
     fn a_sink_that_stops_stops_the_json_reader() {
         let json = format!("[{}]", (0..100).map(|i| format!("{{\"a\": {i}}}")).collect::<Vec<_>>().join(","));
-        let (result, got) = read_bytes(&JsonAdapter, "t.json", json.as_bytes(), None, &options(10), Some(2));
+        let (result, got) = read_bytes(&JSON, "t.json", json.as_bytes(), None, &options(10), Some(2));
         assert!(matches!(result, Err(crate::ReadError::Stopped)), "{result:?}");
         assert_eq!(got.chunks.len(), 2);
     }
