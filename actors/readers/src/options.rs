@@ -47,7 +47,7 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             chunk_rows: Self::CHUNK_ROWS,
-            chunk_bytes: 32 << 20,
+            chunk_bytes: 16 << 20,
             record_cap: Self::RECORD_CAP,
             decompressed_limit: None,
             max_columns: 16_384,
