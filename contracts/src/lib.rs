@@ -16,12 +16,14 @@
 //! - [`run_id`]: [`RunId`], the time-ordered identity of a run.
 //! - [`stage_inputs`]: [`LockRequest`], the typed lock body of each stage.
 //! - [`table`]: [`TableProbe`], [`TablePreview`] and the table statuses of SPEC §6.
+//! - [`profile`]: extraction profiles: the format, identity, validation, filters, context.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod artifacts;
 pub mod bundle;
 pub mod canonical_json;
+pub mod profile;
 pub mod run_id;
 pub mod stage;
 pub mod stage_graph;
