@@ -342,7 +342,7 @@ impl Validator {
             "unit_convert" if !transform.args.get("factor").is_some_and(Value::is_number) => {
                 self.problem(format!("{at}.args.factor"), "unit_convert needs a number `factor`")
             }
-            "round" if !transform.args.get("decimals").is_some_and(|d| d.as_u64().is_some()) => {
+            "round" if transform.args.get("decimals").is_none_or(|d| d.as_u64().is_none()) => {
                 self.problem(format!("{at}.args.decimals"), "round needs a whole number of `decimals`")
             }
             "rename" if transform.target.is_none() => {
