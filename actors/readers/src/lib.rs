@@ -18,7 +18,8 @@
 //! - [`options`]: [`ReadOptions`], the chunk sizes and limits.
 //! - [`source`]: [`SourceFile`], compression, and the [`Fingerprint`] taken while reading.
 //! - `preview`: the first rows of a table, read through a sink that stops.
-//! - `text`, `json`, `excel`, `parquet`: the adapters.
+//! - `text`, `json`, `excel`, `parquet`: the adapters by format.
+//! - [`profile`]: [`profile::ProfileAdapter`], JSON files read by an extraction profile.
 #![forbid(unsafe_code)]
 
 pub mod chunk;
@@ -29,6 +30,7 @@ mod json;
 pub mod options;
 mod parquet;
 mod preview;
+pub mod profile;
 pub mod sink;
 mod source;
 #[cfg(test)]

@@ -21,6 +21,6 @@ mod validate;
 pub use context::{file_context, merge_context, ContextSource, ContextValue};
 pub use filter::{matches, FileFacts};
 pub use identity::{Profile, ProfileError, ProfileId};
-pub use json_path::{placeholders, substitute, JsonPath};
+pub use json_path::{placeholders, substitute, JsonPath, Step};
 pub use model::*;
 pub use validate::{validate, Problem, Validation};

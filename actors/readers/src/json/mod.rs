@@ -16,7 +16,7 @@
 //!   bytes); otherwise the rows read are scaled by file size over bytes read (through the
 //!   compression ratio seen so far, for a compressed file) and `row_count_exact` is false.
 
-mod object;
+pub(crate) mod object;
 mod probe;
 mod records;
 mod scan;

@@ -60,26 +60,29 @@ pub(super) fn describe(text: &str) -> &'static str {
 }
 
 fn field<'a>(key: Cow<'a, str>, value: &'a RawValue) -> Field<'a> {
-    let raw = value.get();
-    let (dtype, text) = match raw.as_bytes().first() {
+    let (dtype, text) = cell_of(value.get());
+    Field { key, dtype, text }
+}
+
+/// A JSON value's type and text as a cell, by the one rule for JSON values: strings their
+/// content, numbers and bools as written, nested values compact JSON text, `null` no text.
+pub(crate) fn cell_of(raw: &str) -> (ColumnType, Option<Cow<'_, str>>) {
+    match raw.as_bytes().first() {
         Some(b'n') => (ColumnType::Null, None),
         Some(b't' | b'f') => (ColumnType::Bool, Some(Cow::Borrowed(raw))),
         // A string's content: borrowed unless it holds escapes. The raw text is valid JSON,
         // so this cannot fail; were it to, the raw text is kept rather than lost.
-        Some(b'"') => {
-            (ColumnType::String, Some(serde_json::from_str::<Cow<'a, str>>(raw).unwrap_or(Cow::Borrowed(raw))))
-        }
+        Some(b'"') => (ColumnType::String, Some(serde_json::from_str::<Cow<'_, str>>(raw).unwrap_or(Cow::Borrowed(raw)))),
         Some(b'{') => (ColumnType::Struct, Some(Cow::Owned(compact(raw)))),
         Some(b'[') => (ColumnType::List, Some(Cow::Owned(compact(raw)))),
         // A number keeps its digits as written; one that no int or float holds (beyond i64,
         // or an exponent past f64) keeps its text as a string rather than being rounded.
         _ => (number_kind(raw).unwrap_or(ColumnType::String), Some(Cow::Borrowed(raw))),
-    };
-    Field { key, dtype, text }
+    }
 }
 
 /// JSON text without the whitespace between tokens (strings untouched).
-pub(super) fn compact(raw: &str) -> String {
+pub(crate) fn compact(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let (mut in_string, mut escaped) = (false, false);
     for c in raw.chars() {

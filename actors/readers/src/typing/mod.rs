@@ -80,7 +80,7 @@ pub fn parse_float(cell: &str) -> Option<f64> {
 /// [`parse_int`] and [`parse_float`], in one pass over its bytes: it runs for every cell parse
 /// reads, so it parses a number only when the shape alone cannot tell (an int of 19 digits or
 /// more may not fit `i64`; a float with an exponent or 300 digits may not be finite).
-pub(crate) fn number_kind(cell: &str) -> Option<ColumnType> {
+pub fn number_kind(cell: &str) -> Option<ColumnType> {
     let b = cell.as_bytes();
     let digits_from = |mut i: usize| {
         while b.get(i).is_some_and(u8::is_ascii_digit) {

@@ -1,0 +1,98 @@
+//! A table as a profile strategy extracts it: named columns, rows of typed text cells. Frames
+//! of several extractions (`repeat_over`, several files) are concatenated by column name.
+
+use dat_contracts::ColumnType;
+
+/// One cell: its type and its text as written; `None` is null.
+pub(crate) type Value = Option<(ColumnType, String)>;
+
+/// Columns and rows; every row has one value per column.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Frame {
+    pub(crate) names: Vec<String>,
+    pub(crate) rows: Vec<Vec<Value>>,
+}
+
+impl Frame {
+    /// A frame with these columns and no rows.
+    pub(crate) fn new(names: Vec<String>) -> Self {
+        Frame { names, rows: vec![] }
+    }
+
+    /// The position of column `name`, adding it (null in the rows so far) when new.
+    pub(crate) fn column(&mut self, name: &str) -> usize {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return i;
+        }
+        self.names.push(name.to_owned());
+        for row in &mut self.rows {
+            row.push(None);
+        }
+        self.names.len() - 1
+    }
+
+    /// Adds a row of (column, value) pairs; absent columns are null.
+    pub(crate) fn push(&mut self, cells: Vec<(String, Value)>) {
+        let positions: Vec<usize> = cells.iter().map(|(name, _)| self.column(name)).collect();
+        let mut row = vec![None; self.names.len()];
+        for (i, (_, value)) in positions.into_iter().zip(cells) {
+            if let Some(slot) = row.get_mut(i) {
+                *slot = value;
+            }
+        }
+        self.rows.push(row);
+    }
+
+    /// Appends `other`'s rows, uniting the columns by name (first-seen order).
+    pub(crate) fn append(&mut self, other: Frame) {
+        let positions: Vec<usize> = other.names.iter().map(|n| self.column(n)).collect();
+        for row in other.rows {
+            let mut out = vec![None; self.names.len()];
+            for (i, value) in positions.iter().zip(row) {
+                if let Some(slot) = out.get_mut(*i) {
+                    *slot = value;
+                }
+            }
+            self.rows.push(out);
+        }
+    }
+
+    /// Puts these columns first in every row, with the same values on each row.
+    pub(crate) fn prepend_constant(&mut self, columns: &[(String, Value)]) {
+        if columns.is_empty() {
+            return;
+        }
+        let mut names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+        let kept: Vec<usize> = (0..self.names.len()).filter(|&i| !names.contains(&self.names[i])).collect();
+        names.extend(kept.iter().map(|&i| self.names[i].clone()));
+        for row in &mut self.rows {
+            let mut out: Vec<Value> = columns.iter().map(|(_, v)| v.clone()).collect();
+            out.extend(kept.iter().map(|&i| row.get(i).cloned().flatten()));
+            *row = out;
+        }
+        self.names = names;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> Value {
+        Some((ColumnType::String, text.to_owned()))
+    }
+
+    #[test]
+    fn frames_unite_by_name_and_constants_go_first() {
+        let mut a = Frame::default();
+        a.push(vec![("x".into(), v("1"))]);
+        let mut b = Frame::default();
+        b.push(vec![("y".into(), v("2")), ("x".into(), v("3"))]);
+        a.append(b);
+        assert_eq!(a.names, ["x", "y"]);
+        assert_eq!(a.rows, [vec![v("1"), None], vec![v("3"), v("2")]]);
+        a.prepend_constant(&[("id".into(), v("L1")), ("y".into(), v("c"))]);
+        assert_eq!(a.names, ["id", "y", "x"]);
+        assert_eq!(a.rows[0], [v("L1"), v("c"), v("1")]);
+    }
+}

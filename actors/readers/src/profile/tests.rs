@@ -1,0 +1,175 @@
+//! Each strategy, given a small document and a table spec, then the rows it extracts: empty
+//! arrays, missing paths, ragged header/data rows, repeat_over with inject_fields, unpivot,
+//! join; and the adapter's normalisation, transforms and stable columns, through `read`.
+
+use std::sync::Arc;
+
+use dat_contracts::profile::{Profile, Select};
+use dat_contracts::ColumnType;
+use serde_json::json;
+
+use super::document::Document;
+use super::extract::{extract, Extracted};
+use super::ProfileAdapter;
+use crate::testing::read_bytes;
+use crate::ReadOptions;
+
+/// `doc` is JSON text (not `json!`, which would sort keys and reformat numbers).
+fn given(doc: &str, select: serde_json::Value) -> Extracted {
+    let doc = Document::parse(doc.as_bytes()).unwrap();
+    let select: Select = serde_json::from_value(select).unwrap();
+    extract(&doc, &select, &|_| vec![]).unwrap()
+}
+
+/// The rows as text, null as `-`.
+fn rows(e: &Extracted) -> Vec<Vec<String>> {
+    e.frame.rows.iter().map(|r| r.iter().map(|v| v.as_ref().map_or("-".to_owned(), |(_, t)| t.clone())).collect()).collect()
+}
+
+#[test]
+fn flat_object_is_one_row_with_nested_values_as_json_or_flattened() {
+    let doc = r#"{"s": {"n": 1.50, "tool": {"id": "T1", "pos": [1, 2]}}}"#;
+    let e = given(doc, json!({"strategy": "flat_object", "path": "$.s"}));
+    assert_eq!(e.frame.names, ["n", "tool"]);
+    assert_eq!(rows(&e), [["1.50", r#"{"id":"T1","pos":[1,2]}"#]]);
+    let e = given(doc, json!({"strategy": "flat_object", "path": "$.s", "flatten_nested": true, "flatten_separator": "."}));
+    assert_eq!(e.frame.names, ["n", "tool.id", "tool.pos"]);
+    assert_eq!(e.frame.rows[0][2], Some((ColumnType::List, "[1,2]".into())));
+}
+
+#[test]
+fn a_path_that_matches_nothing_is_an_empty_table_with_a_warning() {
+    let e = given(r#"{"a": 1}"#, json!({"strategy": "flat_object", "path": "$.missing"}));
+    assert!(e.frame.rows.is_empty());
+    assert_eq!(e.warnings, ["`$.missing` matches nothing in this file"]);
+}
+
+#[test]
+fn headers_data_pads_short_rows_and_cuts_long_ones_with_a_count() {
+    let doc = r#"{"t": {"cols": ["a", "b", "c"], "rows": [[1, 2, 3], [4], [5, 6, 7, 8, 9], []]}}"#;
+    let e = given(doc, json!({"strategy": "headers_data", "path": "$.t", "headers_key": "cols", "data_key": "rows"}));
+    assert_eq!(e.frame.names, ["a", "b", "c"]);
+    assert_eq!(rows(&e), [["1", "2", "3"], ["4", "-", "-"], ["5", "6", "7"], ["-", "-", "-"]]);
+    assert_eq!(e.warnings, ["2 cell(s) past the header's 3 columns were cut"]);
+}
+
+#[test]
+fn headers_data_infers_or_defaults_names_and_an_empty_list_has_no_rows() {
+    let doc = r#"{"t": {"rows": [[1, 2], [3, 4, 5]]}, "e": {"h": ["x"], "rows": []}}"#;
+    let inferred = given(doc, json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "infer_headers": true}));
+    assert_eq!(inferred.frame.names, ["col_0", "col_1", "col_2"]);
+    let defaulted =
+        given(doc, json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "default_headers": ["p", "q"]}));
+    assert_eq!(rows(&defaulted), [["1", "2"], ["3", "4"]]);
+    let empty = given(doc, json!({"strategy": "headers_data", "path": "$.e", "headers_key": "h", "data_key": "rows"}));
+    assert_eq!((empty.frame.names.clone(), empty.frame.rows.len()), (vec!["x".to_owned()], 0));
+}
+
+#[test]
+fn array_of_objects_unites_keys_in_first_seen_order_and_rejects_non_objects() {
+    let doc = r#"{"items": [{"b": 1, "a": "x"}, 7, {"c": true, "a": "y"}]}"#;
+    let e = given(doc, json!({"strategy": "array_of_objects", "path": "$.items[*]"}));
+    assert_eq!(e.frame.names, ["b", "a", "c"]);
+    assert_eq!(rows(&e), [["1", "x", "-"], ["-", "y", "true"]]);
+    assert_eq!(e.rejects, [(2, "element 2 is not an object".to_owned())]);
+    let fields = given(doc, json!({"strategy": "array_of_objects", "path": "$.items", "fields": ["a"]}));
+    assert_eq!((fields.frame.names.clone(), fields.frame.rows.len()), (vec!["a".to_owned()], 2));
+}
+
+#[test]
+fn repeat_over_extracts_each_element_and_injects_its_fields_first() {
+    let doc = r#"{"lines": [
+        {"id": "L1", "h": ["v"], "rows": [[1], [2]]},
+        {"id": "L2", "h": ["v", "w"], "rows": [[3, 4]]},
+        {"id": "L3", "h": ["v"], "rows": []}
+    ]}"#;
+    let e = given(
+        doc,
+        json!({"strategy": "headers_data", "path": "$.lines[{i}]", "headers_key": "h", "data_key": "rows",
+               "repeat_over": {"path": "$.lines", "as": "i", "inject_fields": {"line": "$.id"}}}),
+    );
+    assert_eq!(e.frame.names, ["line", "v", "w"]);
+    assert_eq!(rows(&e), [["L1", "1", "-"], ["L1", "2", "-"], ["L2", "3", "4"]]);
+}
+
+#[test]
+fn repeat_over_a_missing_list_is_empty_with_a_warning() {
+    let e = given("{}", json!({"strategy": "flat_object", "path": "$.x[{i}]", "repeat_over": {"path": "$.x", "as": "i"}}));
+    assert!(e.frame.rows.is_empty());
+    assert_eq!(e.warnings, ["`$.x` matches nothing in this file"]);
+}
+
+#[test]
+fn unpivot_melts_value_vars() {
+    let doc = r#"{"m": [{"site": "S1", "cd": 24.1, "lwr": 2.0}, {"site": "S2", "cd": 24.3}]}"#;
+    let e = given(
+        doc,
+        json!({"strategy": "unpivot", "path": "$.m", "id_vars": ["site"], "value_vars": ["cd", "lwr"], "var_name": "metric"}),
+    );
+    assert_eq!(e.frame.names, ["site", "metric", "value"]);
+    assert_eq!(rows(&e), [["S1", "cd", "24.1"], ["S1", "lwr", "2.0"], ["S2", "cd", "24.3"], ["S2", "lwr", "-"]]);
+}
+
+#[test]
+fn join_matches_keys_and_keeps_one_key_column() {
+    let doc = r#"{
+        "sites": [{"id": "S1", "x": 0}, {"id": "S2", "x": 5}],
+        "cd": [{"site": "S1", "x": 24.1}, {"site": "S9", "x": 1.0}]
+    }"#;
+    let select = |how: &str| {
+        json!({"strategy": "join", "left": {"path": "$.sites", "key": "id"}, "right": {"path": "$.cd", "key": "site"}, "how": how})
+    };
+    let left = given(doc, select("left"));
+    assert_eq!(left.frame.names, ["id", "x", "x_right"]);
+    assert_eq!(rows(&left), [["S1", "0", "24.1"], ["S2", "5", "-"]]);
+    assert_eq!(rows(&given(doc, select("inner"))), [["S1", "0", "24.1"]]);
+    let outer = given(doc, select("outer"));
+    assert_eq!(rows(&outer), [["S1", "0", "24.1"], ["S2", "5", "-"], ["S9", "-", "1.0"]]);
+}
+
+/// A profile with one table and these normalisation and transform settings.
+fn profile(table: serde_json::Value, normalization: serde_json::Value) -> ProfileAdapter {
+    let profile = Profile::from_value(json!({"meta": {"profile_id": "tp"}, "levels": [{"name": "run", "tables": [table]}],
+                                             "normalization": normalization}))
+    .unwrap();
+    ProfileAdapter::new(Arc::new(profile))
+}
+
+#[test]
+fn reading_normalises_transforms_and_keeps_text() {
+    let adapter = profile(
+        json!({"id": "t", "select": {"strategy": "array_of_objects", "path": "$.rows"},
+               "column_transforms": [{"source": "nm", "target": "um", "transform": "unit_convert", "args": {"factor": 0.001}},
+                                     {"source": "code", "transform": "uppercase"}]}),
+        json!({"nan_values": ["N/A", "-"], "numeric_coercion": true}),
+    );
+    let doc = r#"{"rows": [{"nm": 1500, "code": "ab", "s": "1.50", "t": "N/A"}, {"nm": "x", "code": "cd", "s": "2", "t": "-"}]}"#;
+    let (result, got) = read_bytes(&adapter, "f.json", doc.as_bytes(), Some("t"), &ReadOptions::default(), None);
+    let end = result.unwrap();
+    assert_eq!(got.column("um").0, [Some("1.5".into()), Some("x".into())]);
+    assert_eq!(got.column("code").0, [Some("AB".into()), Some("CD".into())]);
+    let (s, types) = got.column("s");
+    assert_eq!((s, types), (vec![Some("1.50".into()), Some("2".into())], vec![ColumnType::Float]), "coerced, text kept");
+    assert_eq!(got.column("t").0, [None, None], "nan_values are null");
+    assert_eq!(end.warnings, ["column_transforms: 1 value(s) of `nm` are not numbers; unit_convert left them as they were"]);
+}
+
+#[test]
+fn stable_columns_warn_makes_a_partial_probe_and_error_fails_the_table() {
+    let table = |mode: &str| {
+        json!({"id": "t", "select": {"strategy": "flat_object", "path": "$"}, "stable_columns": ["a", "b"], "stable_columns_mode": mode})
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.json"), r#"{"a": 1}"#).unwrap();
+    let path = dat_contracts::WorkspacePath::parse("f.json").unwrap();
+    let disk = dir.path().join("f.json");
+    let file = crate::SourceFile::new(&path, &disk, None);
+    let options = ReadOptions::default();
+    let warn = crate::Adapter::probe(&profile(table("warn"), json!({})), &file, &options);
+    assert_eq!(warn[0].table_id, "f.json#t");
+    assert_eq!(warn[0].status, dat_contracts::TableStatus::Partial);
+    assert_eq!(warn[0].warnings, ["stable column(s) missing: b"]);
+    let error = crate::Adapter::probe(&profile(table("error"), json!({})), &file, &options);
+    assert_eq!(error[0].status, dat_contracts::TableStatus::Error);
+    assert!(error[0].error.as_deref().unwrap().contains("stable column(s) missing: b"));
+}
