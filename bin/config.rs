@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// How often the NATS bridge saves its acknowledged position, in milliseconds [default: 200].
     #[arg(long, env = "DAT_NATS_CURSOR_SAVE_MS")]
     pub nats_cursor_save_ms: Option<u64>,
+    /// Folder of extraction profiles (`.yaml`, `.yml`, `.json`) loaded at start, read-only
+    /// through the API [default: none].
+    #[arg(long, env = "DAT_PROFILES_DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// Limits of the file readers.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -143,6 +147,7 @@ struct FileSettings {
     body_limit: Option<usize>,
     nats: Option<String>,
     nats_cursor_save_ms: Option<u64>,
+    profiles_dir: Option<PathBuf>,
     record_cap_mib: Option<u64>,
     decompressed_limit_mib: Option<u64>,
     whole_workbook_limit_mib: Option<u64>,
@@ -189,6 +194,8 @@ pub struct Settings {
     pub nats_cursor_save: Duration,
     /// The readers' limits.
     pub read_options: ReadOptions,
+    /// Folder of profiles loaded at start.
+    pub profiles_dir: Option<PathBuf>,
 }
 
 /// A setting that cannot be used. Printed as is; the process exits with code 2.
@@ -280,6 +287,7 @@ impl Settings {
             nats,
             nats_cursor_save: Duration::from_millis(nats_cursor_save_ms),
             read_options,
+            profiles_dir: args.profiles_dir.or(file.profiles_dir),
         })
     }
 }
@@ -304,7 +312,7 @@ fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
             path.display(),
             e,
             "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit, nats, \
-             nats_cursor_save_ms, record_cap_mib, decompressed_limit_mib, whole_workbook_limit_mib, max_columns",
+             nats_cursor_save_ms, profiles_dir, record_cap_mib, decompressed_limit_mib, whole_workbook_limit_mib, max_columns",
         )
     })
 }

@@ -14,13 +14,14 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use dat_actors::bridge::{self, AppendSignal, BridgeConfig, BridgeSettings, BridgeStatus};
 use dat_actors::datasets::Datasets;
+use dat_actors::profiles::ProfileCatalog;
 use dat_actors::readers::AdapterRegistry;
 use dat_actors::workers::ProbePool;
 use dat_actors::{ProgressHub, Registry, RegistryConfig, Stages, Workspace};
 use dat_store::{ArtifactStore, Durability, SledLog};
 use utoipa_actix_web::AppExt;
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::http;
 
 /// Where a running daemon announces itself, so offline commands can say who holds the data dir.
@@ -45,6 +46,8 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let log = Arc::new(SledLog::open(&log_dir(&settings.data_dir), Durability::Flush)?);
     let workspace = Workspace::open(&settings.workspace)
         .with_context(|| format!("cannot open workspace {}", settings.workspace.display()))?;
+    // The profile routes read sample files from the workspace too.
+    let workspace_handle = workspace.clone();
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = ProbePool::start(cores, adapters.clone(), settings.read_options);
@@ -68,6 +71,22 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         None => None,
     };
     let nats_status = web::Data::new(bridge.as_ref().map_or_else(BridgeStatus::disabled, |b| b.status()));
+    let profiles = Arc::new(
+        ProfileCatalog::open(log.clone(), &settings.data_dir, settings.profiles_dir.as_deref())
+            .map_err(|e| {
+                let dir = settings
+                    .profiles_dir
+                    .as_deref()
+                    .map_or_else(|| "the event log".into(), |d| d.display().to_string());
+                ConfigError::new(
+                    "profiles_dir",
+                    dir,
+                    e,
+                    "fix the profile (every problem is listed), or remove it from the folder",
+                )
+            })?
+            .with_append_signal(appended.clone()),
+    );
     let registry = web::Data::new(Registry::with_append_signal(
         RegistryConfig {
             log: log.clone(),
@@ -76,6 +95,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone(), settings.read_options),
             stage_graph: settings.stage_graph.clone(),
             progress,
+            profiles: profiles.clone(),
         },
         appended,
     ));
@@ -91,6 +111,8 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .app_data(datasets.clone())
             .app_data(nats_status.clone())
             .app_data(web::Data::new(adapters.clone()))
+            .app_data(web::Data::new(profiles.clone()))
+            .app_data(web::Data::new(workspace_handle.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .configure(http::routes)
             .split_for_parts();

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use dat_actors::profiles::ProfileCatalog;
 use dat_actors::readers::{probe_file, AdapterRegistry, ReadOptions, SourceFile};
 use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
@@ -127,6 +128,7 @@ fn main() {
     actix::System::new().block_on(async move {
         let log = Arc::new(SledLog::open(&tmp.path().join("data/log"), Durability::Flush).expect("log"));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let profiles_log: Arc<dyn dat_store::EventLog> = log.clone();
         let registry = Registry::new(RegistryConfig {
             log: log.clone(),
             artifacts: ArtifactStore::new(tmp.path().join("data")),
@@ -139,7 +141,8 @@ fn main() {
                 ReadOptions::default(),
             ),
             stage_graph: StageGraphConfig::default(),
-        progress: Default::default(),
+            progress: Default::default(),
+            profiles: Arc::new(ProfileCatalog::open(profiles_log, &tmp.path().join("data"), None).expect("profiles")),
         });
         let lock = |stage, body: serde_json::Value| LockRequest::parse(stage, body).expect("body");
         for pass in ["first scan", "cached re-scan"] {

@@ -11,6 +11,7 @@
 //! - [`bridge`]: the NATS bridge (events to JetStream, progress to core NATS, `events tail`).
 //! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
+//! - [`profiles`]: [`profiles::ProfileCatalog`], the extraction profiles and their versions.
 //! - [`progress`]: [`ProgressHub`], live progress of background work.
 //! - [`run`]: the run actor, its messages and [`RunError`].
 //! - [`stages`]: [`StageExecutor`], what a stage does when it locks, per stage.
@@ -19,6 +20,7 @@
 
 pub mod bridge;
 pub mod datasets;
+pub mod profiles;
 pub mod progress;
 pub mod registry;
 pub mod run;

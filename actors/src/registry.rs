@@ -31,6 +31,8 @@ pub struct RegistryConfig {
     pub stage_graph: StageGraphConfig,
     /// Where background work publishes progress.
     pub progress: ProgressHub,
+    /// The profiles, and every version runs were made with.
+    pub profiles: Arc<crate::profiles::ProfileCatalog>,
 }
 
 /// Which runs to list.
@@ -76,9 +78,9 @@ impl Registry {
     /// bridge waits on it). A separate constructor so that callers without a bridge keep
     /// building [`RegistryConfig`] as before.
     pub fn with_append_signal(config: RegistryConfig, appended: AppendSignal) -> Self {
-        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress } = config;
+        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles } = config;
         Registry {
-            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended }),
+            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended, profiles }),
             stage_graph,
             arbiter: Arbiter::new(),
             runs: tokio::sync::Mutex::new(HashMap::new()),
@@ -96,14 +98,17 @@ impl Registry {
         Ok(replay(run, &events))
     }
 
-    /// Creates a run with the registry's stage graph.
+    /// Creates a run with the registry's stage graph and, when given, a profile's version
+    /// (`(id, content hash)`, resolved by the caller from the [`crate::profiles::ProfileCatalog`]).
     ///
     /// # Errors
     /// [`RunError`] when the creation cannot be appended.
-    pub async fn create(&self, name: Option<String>, profile_id: Option<String>) -> Result<RunView, RunError> {
+    pub async fn create(&self, name: Option<String>, profile: Option<(String, String)>) -> Result<RunView, RunError> {
         let run = RunId::from_uuid(uuid::Uuid::now_v7()).map_err(|e| RunError::Internal(e.to_string()))?;
         let addr = self.start(RunState::new(run));
-        let view = addr.send(CreateRun { name, profile_id, stage_graph: self.stage_graph.clone() }).await??;
+        let (profile_id, profile_hash) = profile.unzip();
+        let view =
+            addr.send(CreateRun { name, profile_id, profile_hash, stage_graph: self.stage_graph.clone() }).await??;
         self.runs.lock().await.insert(run, addr);
         Ok(view)
     }

@@ -10,16 +10,19 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use dat_actors::profiles::ProfileCatalog;
 use dat_actors::readers::AdapterRegistry;
 use dat_actors::workers::ProbePool;
 use dat_actors::{Registry, RegistryConfig, Stages, Workspace};
 use dat_contracts::bundle::{parse_files, ParseManifest, ParseResult};
+use dat_contracts::profile::Profile;
 use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::RunView;
 use dat_store::{ArtifactStore, Durability, SledLog};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
+use crate::config::ConfigError;
 use crate::daemon::log_dir;
 
 /// `dat run` arguments.
@@ -36,6 +39,12 @@ pub struct RunArgs {
     /// Data dir for the log and artifacts [default: FOLDER/.dat].
     #[arg(long, env = "DAT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Extraction profile: the id of one in --profiles-dir, or a profile file (YAML or JSON).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Folder of profiles --profile may name [default: none].
+    #[arg(long, env = "DAT_PROFILES_DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// Limits of the file readers.
     #[command(flatten)]
     pub limits: crate::config::LimitArgs,
@@ -88,6 +97,14 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = ProbePool::start(cores, adapters.clone(), options);
+    let profiles =
+        Arc::new(ProfileCatalog::open(log.clone(), &data_dir, args.profiles_dir.as_deref()).map_err(|e| {
+            ConfigError::new("--profiles-dir", "flags or DAT_PROFILES_DIR", e, "fix or remove the profile")
+        })?);
+    let profile = match &args.profile {
+        Some(given) => Some(resolve_profile(&profiles, given)?),
+        None => None,
+    };
     let registry = Registry::new(RegistryConfig {
         log: log.clone(),
         artifacts: ArtifactStore::new(&data_dir),
@@ -95,13 +112,30 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         stages: Stages::standard(adapters, log, pool, data_dir.join("datasets"), options),
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
+        profiles,
     });
     let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());
-    let run = registry.create(name, None).await?.run_id;
+    let run = registry.create(name, profile).await?.run_id;
     let outcome = walk(&registry, run, &args).await;
     registry.shutdown().await?;
     let (view, format) = outcome?;
     summarize(&data_dir, run, &view, &args, format, started.elapsed())
+}
+
+/// `--profile`: a file when one exists at that path (its version is kept in the data dir), else
+/// the id of a profile of `--profiles-dir` (or of the data dir's log).
+fn resolve_profile(profiles: &ProfileCatalog, given: &str) -> anyhow::Result<(String, String)> {
+    let path = Path::new(given);
+    let profile = if path.is_file() {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {given}"))?;
+        let parsed = Profile::parse(&text).map_err(|e| ConfigError::new("--profile", given, e, "fix the profile"))?;
+        profiles.remember(parsed)
+    } else {
+        profiles.get(given).map(|(p, _)| p).map_err(|e| {
+            ConfigError::new("--profile", given, e, "give a profile file, or an id of a profile in --profiles-dir")
+        })?
+    };
+    Ok((profile.id.to_string(), profile.content_hash.clone()))
 }
 
 async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result<(RunView, &'static str)> {
@@ -116,7 +150,12 @@ async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result
         spinner.set_message(format!("{stage}…"));
         registry.lock(run, lock(stage, body)?).await?;
         if stage == Stage::Selection {
-            registry.skip(run, Stage::Context).await?;
+            // A profile reads context (file names, content); without one there is none.
+            if args.profile.is_some() {
+                registry.lock(run, lock(Stage::Context, json!({}))?).await?;
+            } else {
+                registry.skip(run, Stage::Context).await?;
+            }
         }
     }
     registry.skip(run, Stage::Preview).await?;

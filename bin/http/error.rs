@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use dat_actors::datasets::DatasetError;
+use dat_actors::profiles::ProfileCatalogError;
 use dat_actors::{RunError, StageError, WorkspaceError};
 use dat_contracts::{InputError, UnknownStage};
 use dat_events::Rejection;
@@ -32,7 +33,8 @@ impl ApiError {
         self
     }
 
-    fn bad_request(code: &'static str, message: impl ToString) -> Self {
+    /// A 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl ToString) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message.to_string())
     }
 
@@ -174,6 +176,34 @@ impl From<DatasetError> for ApiError {
                     .with_details(json!({ "dataset_id": id }))
             }
             DatasetError::Unreadable { .. } => Self::internal(&e),
+        }
+    }
+}
+
+impl From<ProfileCatalogError> for ApiError {
+    fn from(e: ProfileCatalogError) -> Self {
+        let message = e.to_string();
+        match e {
+            ProfileCatalogError::Invalid(invalid) => Self::bad_request(
+                "invalid_profile",
+                "the profile is invalid; details.problems lists every problem by path",
+            )
+            .with_details(json!({ "problems": invalid.problems })),
+            ProfileCatalogError::NotFound(id) => {
+                Self::new(StatusCode::NOT_FOUND, "profile_not_found", message).with_details(json!({ "profile_id": id }))
+            }
+            ProfileCatalogError::Exists(id) => {
+                Self::new(StatusCode::CONFLICT, "profile_exists", message).with_details(json!({ "profile_id": id }))
+            }
+            ProfileCatalogError::ReadOnly(id) => {
+                Self::new(StatusCode::CONFLICT, "profile_read_only", message).with_details(json!({ "profile_id": id }))
+            }
+            ProfileCatalogError::IdMismatch { .. } => Self::bad_request("profile_id_mismatch", message),
+            ProfileCatalogError::Append(AppendError::Conflict { .. }) => {
+                Self::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            ProfileCatalogError::Append(a) => Self::internal(&a),
+            ProfileCatalogError::Read(r) => Self::internal(&r),
         }
     }
 }

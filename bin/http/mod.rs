@@ -7,6 +7,7 @@ pub mod body;
 mod datasets;
 pub mod error;
 mod health;
+mod profiles;
 mod runs;
 mod stages;
 
@@ -35,7 +36,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(datasets::list_datasets)
         .service(datasets::get_dataset)
         .service(datasets::preview_dataset)
-        .service(datasets::dataset_lineage);
+        .service(datasets::dataset_lineage)
+        .service(profiles::list_profiles)
+        .service(profiles::create_profile)
+        .service(profiles::get_profile)
+        .service(profiles::update_profile)
+        .service(profiles::delete_profile)
+        .service(profiles::validate_profile)
+        .service(profiles::profile_tables);
 }
 
 /// Serves the OpenAPI document held in app data.

@@ -32,10 +32,19 @@ struct CreateRunBody {
 #[post("/api/dat/runs")]
 pub async fn create_run(
     registry: web::Data<Registry>,
+    catalog: web::Data<std::sync::Arc<dat_actors::profiles::ProfileCatalog>>,
     body: Result<Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
     let body: CreateRunBody = json_body(body)?;
-    let view = registry.create(body.name, body.profile_id).await?;
+    // The run records the profile's current version: later updates do not change it.
+    let profile = match body.profile_id {
+        Some(id) => {
+            let (profile, _) = catalog.get(&id)?;
+            Some((id, profile.content_hash.clone()))
+        }
+        None => None,
+    };
+    let view = registry.create(body.name, profile).await?;
     tracing::info!(run_id = %view.run_id, "run created");
     Ok(HttpResponse::Created().json(view))
 }

@@ -56,6 +56,35 @@ pub struct SelectionArtifact {
     pub files: Vec<DiscoveredFile>,
 }
 
+/// The context of one file (SPEC §10): each value with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileContext {
+    /// The file.
+    pub file: WorkspacePath,
+    /// Its values, later sources having won.
+    pub values: Vec<crate::profile::ContextValue>,
+    /// Required values that were not found.
+    pub missing: Vec<String>,
+}
+
+/// Context's artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextArtifact {
+    /// The profile it was resolved with.
+    pub profile_id: Option<String>,
+    /// Levels to aggregate by.
+    pub aggregation_levels: Vec<String>,
+    /// One entry per selected file, by path.
+    pub files: Vec<FileContext>,
+}
+
+impl ContextArtifact {
+    /// The context of `file`.
+    pub fn of(&self, file: &WorkspacePath) -> Option<&FileContext> {
+        self.files.iter().find(|f| &f.file == file)
+    }
+}
+
 /// Table availability's artifact: every table of the selected files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AvailabilityArtifact {

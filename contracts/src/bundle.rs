@@ -25,6 +25,10 @@ pub mod parse_files {
     pub const CHECKPOINTS: &str = "checkpoints";
     /// [`super::ParseResult`]: how the parse ended, table by table (shown by the artifact route).
     pub const RESULT: &str = "result.json";
+    /// With a profile: one Parquet file per profile table.
+    pub const TABLES: &str = "tables";
+    /// With a profile: one Parquet file per profile output.
+    pub const OUTPUTS: &str = "outputs";
 }
 
 /// One column of a dataset.
@@ -70,6 +74,22 @@ pub struct ParseManifest {
     pub rejects: u64,
     /// Seconds spent: `tables` (reading into checkpoints), `assemble`, `total`.
     pub timings: BTreeMap<String, f64>,
+    /// With a profile: each profile table's and each output's file (SPEC §10), by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub profile_files: BTreeMap<String, ProfileFile>,
+}
+
+/// A file of the bundle that a profile table or output made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileFile {
+    /// `table` or `output`.
+    pub kind: String,
+    /// The file, relative to the bundle (`tables/run_summary.parquet`).
+    pub file: String,
+    /// Its columns.
+    pub columns: Vec<DatasetColumn>,
+    /// Its rows.
+    pub rows: u64,
 }
 
 /// A column whose type had to widen because a file held values the narrower type cannot.

@@ -17,6 +17,15 @@ pub struct RunId(Uuid);
 pub struct InvalidRunId(pub String);
 
 impl RunId {
+    /// The stream profile events live in (SPEC §10: a stream of their own, not a run): the
+    /// version-7 UUID of time zero, which no run can have, listed with no runs.
+    pub const PROFILES: RunId = RunId(Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000));
+
+    /// Whether this is the profiles stream rather than a run.
+    pub fn is_profiles(&self) -> bool {
+        *self == Self::PROFILES
+    }
+
     /// Wraps a UUID that the caller generated (the clock and randomness live outside this crate).
     ///
     /// # Errors

@@ -101,6 +101,8 @@ pub enum LockRequest {
         name: Option<String>,
         /// Dataset description.
         description: Option<String>,
+        /// With a profile: the output to export (default: the profile's first output).
+        output: Option<String>,
     },
 }
 
@@ -165,6 +167,7 @@ struct ExportBody {
     format: ExportFormat,
     name: Option<String>,
     description: Option<String>,
+    output: Option<String>,
 }
 
 fn body<T: DeserializeOwned>(stage: Stage, value: Value) -> Result<T, InputError> {
@@ -258,7 +261,7 @@ impl LockRequest {
             }
             Stage::Export => {
                 let b: ExportBody = body(stage, value)?;
-                LockRequest::Export { format: b.format, name: b.name, description: b.description }
+                LockRequest::Export { format: b.format, name: b.name, description: b.description, output: b.output }
             }
         })
     }
@@ -292,9 +295,14 @@ impl LockRequest {
             LockRequest::TableSelection { tables } => serde_json::json!({ "tables": tables }),
             LockRequest::Preview { rows } => serde_json::json!({ "rows": rows }),
             LockRequest::Parse { chunk_rows } => serde_json::json!({ "chunk_rows": chunk_rows }),
-            LockRequest::Export { format, name, description } => serde_json::json!({
-                "format": format, "name": name, "description": description,
-            }),
+            LockRequest::Export { format, name, description, output } => {
+                let mut inputs = serde_json::json!({ "format": format, "name": name, "description": description });
+                // Only present when given, so exports without a profile keep their IDs.
+                if let Some(output) = output {
+                    inputs["output"] = Value::String(output.clone());
+                }
+                inputs
+            }
         };
         match value {
             Value::Object(map) => map,

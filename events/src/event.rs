@@ -22,6 +22,10 @@ pub enum RunEvent {
         name: Option<String>,
         /// Extraction profile, if given.
         profile_id: Option<String>,
+        /// The content hash of the profile's version the run was created with: replaying or
+        /// re-running the run uses that version, whatever the profile became since.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile_hash: Option<String>,
         /// The gating and cascade rules this run follows.
         stage_graph: StageGraphConfig,
     },
@@ -108,6 +112,29 @@ pub enum RunEvent {
     },
     /// The run was deleted: it is no longer listed or served. Its log and artifacts stay.
     RunDeleted {},
+    /// A profile was created (in the profiles stream only, never in a run's).
+    ProfileCreated {
+        /// Its id.
+        profile_id: String,
+        /// sha256 of its canonical content: the version.
+        content_hash: String,
+        /// The profile as parsed (every version's content stays in the log).
+        content: Value,
+    },
+    /// A profile got a new version (profiles stream only).
+    ProfileUpdated {
+        /// Its id.
+        profile_id: String,
+        /// The new version's content hash.
+        content_hash: String,
+        /// The new version's content.
+        content: Value,
+    },
+    /// A profile was deleted (profiles stream only); runs made with it keep their version.
+    ProfileDeleted {
+        /// Its id.
+        profile_id: String,
+    },
 }
 
 impl RunEvent {
@@ -125,6 +152,9 @@ impl RunEvent {
             RunEvent::CancelRequested { .. } => "CancelRequested",
             RunEvent::StageCancelled { .. } => "StageCancelled",
             RunEvent::RunDeleted {} => "RunDeleted",
+            RunEvent::ProfileCreated { .. } => "ProfileCreated",
+            RunEvent::ProfileUpdated { .. } => "ProfileUpdated",
+            RunEvent::ProfileDeleted { .. } => "ProfileDeleted",
         }
     }
 }

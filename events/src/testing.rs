@@ -59,7 +59,7 @@ impl Then {
 
 /// `RunCreated` with the default stage graph.
 pub fn created() -> RunEvent {
-    RunEvent::RunCreated { name: None, profile_id: None, stage_graph: StageGraphConfig::default() }
+    RunEvent::RunCreated { name: None, profile_id: None, profile_hash: None, stage_graph: StageGraphConfig::default() }
 }
 
 /// Inputs that stand for "the user's inputs, variant `n`" of a stage.

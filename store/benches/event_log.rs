@@ -18,7 +18,12 @@ fn new_run() -> RunId {
 /// The n-th event of a busy run: a lock or unlock of discovery with realistic inputs.
 fn event(n: u64) -> RunEvent {
     if n == 1 {
-        RunEvent::RunCreated { name: Some("bench".into()), profile_id: None, stage_graph: StageGraphConfig::default() }
+        RunEvent::RunCreated {
+            name: Some("bench".into()),
+            profile_id: None,
+            profile_hash: None,
+            stage_graph: StageGraphConfig::default(),
+        }
     } else if n.is_multiple_of(2) {
         locked_with(Stage::Discovery, n % 7)
     } else {

@@ -110,7 +110,8 @@ pub trait EventLog: Send + Sync {
     /// [`LogReadError::Backend`] on I/O failure.
     fn last_seq(&self, run: RunId) -> Result<Seq, LogReadError>;
 
-    /// Every run that has events, newest first (run IDs are time-ordered).
+    /// Every run that has events, newest first (run IDs are time-ordered); the profiles stream
+    /// ([`RunId::PROFILES`]) is not a run and is not listed.
     ///
     /// # Errors
     /// [`LogReadError`] on I/O failure.

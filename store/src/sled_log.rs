@@ -210,6 +210,7 @@ impl EventLog for SledLog {
                 RunId::from_bytes(bytes)
                     .map_err(|e| LogReadError::Corrupt { key: "run head".into(), reason: e.to_string() })
             })
+            .filter(|run| !run.as_ref().is_ok_and(RunId::is_profiles))
             .collect()
     }
 

@@ -131,6 +131,14 @@ impl AdapterRegistry {
         Some((adapter.clone(), compression))
     }
 
+    /// These adapters and one more (looked up by id only, e.g. a run's profile adapter).
+    pub fn with(&self, adapter: Arc<dyn Adapter>) -> Self {
+        let mut adapters = self.adapters.clone();
+        adapters.retain(|a| a.id() != adapter.id());
+        adapters.push(adapter);
+        AdapterRegistry { adapters }
+    }
+
     /// The adapter with this id.
     pub fn by_id(&self, id: &str) -> Option<Arc<dyn Adapter>> {
         self.adapters.iter().find(|a| a.id() == id).cloned()

@@ -1,4 +1,5 @@
-//! Subject names: `dat.events.<run_id>.<type_snake_case>` and `dat.progress.<run_id>`.
+//! Subject names: `dat.events.<run_id>.<type_snake_case>` (`dat.events.profiles.<type>` for
+//! the profiles stream) and `dat.progress.<run_id>`.
 
 use dat_contracts::RunId;
 
@@ -11,6 +12,9 @@ pub const EVENTS_WILDCARD: &str = "dat.events.>";
 /// ASCII alphanumeric becomes `_`: a damaged type can never produce a wildcard or an extra
 /// subject token.
 pub fn event_subject(run: RunId, event_type: &str) -> String {
+    if run.is_profiles() {
+        return format!("dat.events.profiles.{}", snake_case(event_type));
+    }
     format!("dat.events.{run}.{}", snake_case(event_type))
 }
 

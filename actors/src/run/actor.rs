@@ -33,6 +33,8 @@ pub(crate) struct RunDeps {
     /// Poked after every successful append so the NATS bridge publishes without polling; never
     /// waits.
     pub appended: AppendSignal,
+    /// Where a run finds the version of the profile it was created with.
+    pub profiles: Arc<crate::profiles::ProfileCatalog>,
 }
 
 /// The single writer of one run.
@@ -149,7 +151,14 @@ fn prepare_lock(
 ) -> Result<RunCommand, RunError> {
     let stage = request.stage();
     let executor = deps.stages.get(stage);
-    let ctx = StageContext { run_id: run.run_id, run, workspace: &deps.workspace, artifacts: &deps.artifacts };
+    let profile = deps.profiles.of_run(run).map_err(|e| RunError::Stage(crate::StageError::Invalid(e.to_string())))?;
+    let ctx = StageContext {
+        run_id: run.run_id,
+        run,
+        workspace: &deps.workspace,
+        artifacts: &deps.artifacts,
+        profile: profile.as_deref(),
+    };
     let mut inputs = request.user_inputs();
     inputs.extend(upstream);
     inputs.extend(executor.content_inputs(&ctx, &request)?);
@@ -223,8 +232,8 @@ impl Handler<CreateRun> for RunActor {
     type Result = Reply<RunView>;
 
     fn handle(&mut self, msg: CreateRun, _: &mut Context<Self>) -> Self::Result {
-        let CreateRun { name, profile_id, stage_graph } = msg;
-        self.commit_atomic(RunCommand::CreateRun { name, profile_id, stage_graph })
+        let CreateRun { name, profile_id, profile_hash, stage_graph } = msg;
+        self.commit_atomic(RunCommand::CreateRun { name, profile_id, profile_hash, stage_graph })
     }
 }
 

@@ -61,15 +61,18 @@ pub(crate) fn spawn(addr: Addr<RunActor>, deps: Arc<RunDeps>, run: RunState, sta
     let reporter =
         ActorReporter { addr: addr.clone(), deps: deps.clone(), stage, stage_id: stage_id.clone(), stop: stop.clone() };
     tokio::task::spawn_blocking(move || {
-        let outcome = match run.artifacts.get(&stage_id) {
-            None => StageOutcome::Failed("the stage's artifact is not recorded".into()),
-            Some(known) => {
+        let profile = deps.profiles.of_run(&run);
+        let outcome = match (run.artifacts.get(&stage_id), profile) {
+            (None, _) => StageOutcome::Failed("the stage's artifact is not recorded".into()),
+            (_, Err(e)) => StageOutcome::Failed(e.to_string()),
+            (Some(known), Ok(profile)) => {
                 let job = Job {
                     ctx: StageContext {
                         run_id: run.run_id,
                         run: &run,
                         workspace: &deps.workspace,
                         artifacts: &deps.artifacts,
+                        profile: profile.as_deref(),
                     },
                     stage,
                     stage_id: &stage_id,

@@ -13,6 +13,8 @@ use crate::run::error::RunError;
 pub struct CreateRun {
     pub name: Option<String>,
     pub profile_id: Option<String>,
+    /// The content hash of the profile's version.
+    pub profile_hash: Option<String>,
     pub stage_graph: StageGraphConfig,
 }
 

@@ -294,7 +294,13 @@ mod tests {
     fn scan(f: &Fixture, body: serde_json::Value) -> Found {
         let discover = Discover { adapters: AdapterRegistry::default(), fingerprints: f.log.clone() };
         let run = RunState::new(test_run_id());
-        let ctx = StageContext { run_id: run.run_id, run: &run, workspace: &f.workspace, artifacts: &f.artifacts };
+        let ctx = StageContext {
+            run_id: run.run_id,
+            run: &run,
+            workspace: &f.workspace,
+            artifacts: &f.artifacts,
+            profile: None,
+        };
         let request = LockRequest::parse(dat_contracts::Stage::Discovery, body).unwrap();
         serde_json::from_value(Value::Object(discover.content_inputs(&ctx, &request).unwrap())).unwrap()
     }
@@ -334,7 +340,13 @@ mod tests {
         let f = fixture();
         let discover = Discover { adapters: AdapterRegistry::default(), fingerprints: f.log.clone() };
         let run = RunState::new(test_run_id());
-        let ctx = StageContext { run_id: run.run_id, run: &run, workspace: &f.workspace, artifacts: &f.artifacts };
+        let ctx = StageContext {
+            run_id: run.run_id,
+            run: &run,
+            workspace: &f.workspace,
+            artifacts: &f.artifacts,
+            profile: None,
+        };
         let bad_glob =
             LockRequest::parse(dat_contracts::Stage::Discovery, serde_json::json!({"root": "data", "include": ["[a"]}));
         assert!(

@@ -5,6 +5,7 @@
 
 mod availability;
 pub mod background;
+mod context;
 mod discovery;
 pub(crate) mod export;
 pub(crate) mod parse;
@@ -41,6 +42,20 @@ pub struct StageContext<'a> {
     pub workspace: &'a Workspace,
     /// Where artifacts (this run's upstream ones included) live.
     pub artifacts: &'a ArtifactStore,
+    /// The version of the profile the run was created with, if any.
+    pub profile: Option<&'a dat_contracts::profile::Profile>,
+}
+
+impl StageContext<'_> {
+    /// The inputs the run's profile adds to a stage it affects: its content hash, so that an
+    /// updated profile gives new stage IDs.
+    pub fn profile_inputs(&self) -> Map<String, Value> {
+        let mut map = Map::new();
+        if let Some(profile) = self.profile {
+            map.insert("profile_hash".into(), Value::String(profile.content_hash.clone()));
+        }
+        map
+    }
 }
 
 /// Why a stage could not do its work. Nothing was appended.
@@ -156,6 +171,7 @@ impl Stages {
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
             .with(Stage::Selection, Arc::new(selection::Select))
+            .with(Stage::Context, Arc::new(context::ResolveContext { options }))
             .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone(), options }))
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))

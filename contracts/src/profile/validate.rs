@@ -229,6 +229,24 @@ impl Validator {
     }
 
     fn levels(&mut self, spec: &ProfileSpec, contexts: &BTreeSet<&str>) {
+        // A table is named `<file>#<table id>`, so an id names one table across all levels.
+        let mut everywhere: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+        for (l, level) in spec.levels.iter().enumerate() {
+            for (t, table) in level.tables.iter().enumerate() {
+                match everywhere.get(table.id.as_str()) {
+                    Some(first) if *first != level.name => self.problem(
+                        format!("levels[{l}].tables[{t}].id"),
+                        format!(
+                            "`{}` is also a table of level `{first}`; tables are named `<file>#<table id>`",
+                            table.id
+                        ),
+                    ),
+                    _ => {
+                        everywhere.insert(table.id.as_str(), level.name.as_str());
+                    }
+                }
+            }
+        }
         for (l, level) in spec.levels.iter().enumerate() {
             let at = format!("levels[{l}]");
             self.unknown(&at, &level.extra);

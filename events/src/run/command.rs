@@ -15,6 +15,8 @@ pub enum RunCommand {
         name: Option<String>,
         /// Extraction profile.
         profile_id: Option<String>,
+        /// The content hash of the profile's version.
+        profile_hash: Option<String>,
         /// Gating and cascade rules, recorded in `RunCreated`.
         stage_graph: StageGraphConfig,
     },

@@ -20,11 +20,11 @@ use crate::run::state::RunState;
 /// # Errors
 /// A [`Rejection`] saying why nothing may happen.
 pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejection> {
-    if let RunCommand::CreateRun { name, profile_id, stage_graph } = cmd {
+    if let RunCommand::CreateRun { name, profile_id, profile_hash, stage_graph } = cmd {
         if run.created_at.is_some() {
             return Err(Rejection::RunAlreadyExists);
         }
-        return Ok(vec![RunEvent::RunCreated { name, profile_id, stage_graph }]);
+        return Ok(vec![RunEvent::RunCreated { name, profile_id, profile_hash, stage_graph }]);
     }
     if !run.exists() {
         return Err(Rejection::RunNotFound);

@@ -13,10 +13,11 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
     let at = Some(envelope.at);
     run.last_seq = envelope.seq;
     match &envelope.event {
-        RunEvent::RunCreated { name, profile_id, stage_graph } => {
+        RunEvent::RunCreated { name, profile_id, profile_hash, stage_graph } => {
             run.created_at = at;
             run.name = name.clone();
             run.profile_id = profile_id.clone();
+            run.profile_hash = profile_hash.clone();
             run.stage_graph = stage_graph.clone();
         }
         RunEvent::StageLocked { stage, stage_id, inputs, artifact, completed, .. } => {
@@ -78,6 +79,8 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
             stage_mut(&mut run, *stage).cancelled = true;
         }
         RunEvent::RunDeleted {} => run.deleted = true,
+        // Profile events live in the profiles stream, never in a run's: nothing to apply.
+        RunEvent::ProfileCreated { .. } | RunEvent::ProfileUpdated { .. } | RunEvent::ProfileDeleted { .. } => {}
     }
     run
 }

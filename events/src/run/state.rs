@@ -42,6 +42,8 @@ pub struct RunState {
     pub name: Option<String>,
     /// Extraction profile.
     pub profile_id: Option<String>,
+    /// The content hash of the profile's version (see `RunCreated`).
+    pub profile_hash: Option<String>,
     /// The rules recorded at creation.
     pub stage_graph: StageGraphConfig,
     /// Whether `RunDeleted` was applied.
@@ -65,6 +67,7 @@ impl RunState {
             created_at: None,
             name: None,
             profile_id: None,
+            profile_hash: None,
             stage_graph: StageGraphConfig::default(),
             deleted: false,
             stages: Stage::ALL.into_iter().map(|s| (s, StageStatus::unlocked(s))).collect(),

@@ -242,7 +242,8 @@ fn commands_on_missing_or_deleted_runs_are_not_found() {
 
 #[test]
 fn creating_twice_is_refused() {
-    let create = RunCommand::CreateRun { name: None, profile_id: None, stage_graph: Default::default() };
+    let create =
+        RunCommand::CreateRun { name: None, profile_id: None, profile_hash: None, stage_graph: Default::default() };
     given([created()]).when(create).then_rejects(Rejection::RunAlreadyExists);
 }
 

@@ -80,6 +80,9 @@ pub struct RunView {
     pub created_at: Option<Timestamp>,
     /// Extraction profile.
     pub profile_id: Option<String>,
+    /// The content hash of the profile's version the run uses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_hash: Option<String>,
     /// The first required stage not yet locked and completed; `null` when done.
     pub current_stage: Option<Stage>,
     /// Status of every stage, keyed by stage name, in pipeline order.
@@ -93,6 +96,7 @@ impl From<&RunState> for RunView {
             name: state.name.clone(),
             created_at: state.created_at,
             profile_id: state.profile_id.clone(),
+            profile_hash: state.profile_hash.clone(),
             current_stage: state.current_stage(),
             stages: state.stages.clone(),
         }

@@ -72,7 +72,9 @@ pub(crate) fn cell_of(raw: &str) -> (ColumnType, Option<Cow<'_, str>>) {
         Some(b't' | b'f') => (ColumnType::Bool, Some(Cow::Borrowed(raw))),
         // A string's content: borrowed unless it holds escapes. The raw text is valid JSON,
         // so this cannot fail; were it to, the raw text is kept rather than lost.
-        Some(b'"') => (ColumnType::String, Some(serde_json::from_str::<Cow<'_, str>>(raw).unwrap_or(Cow::Borrowed(raw)))),
+        Some(b'"') => {
+            (ColumnType::String, Some(serde_json::from_str::<Cow<'_, str>>(raw).unwrap_or(Cow::Borrowed(raw))))
+        }
         Some(b'{') => (ColumnType::Struct, Some(Cow::Owned(compact(raw)))),
         Some(b'[') => (ColumnType::List, Some(Cow::Owned(compact(raw)))),
         // A number keeps its digits as written; one that no int or float holds (beyond i64,

@@ -13,7 +13,8 @@ pub(crate) fn content_context(spec: &ProfileSpec, doc: &Document) -> (Vec<Contex
     let mut values = Vec::new();
     let mut missing = Vec::new();
     for pattern in &spec.context_defaults.content_patterns {
-        let found = JsonPath::parse(&pattern.path).ok().and_then(|p| doc.first(&p)).and_then(|(_, node)| json_value(node));
+        let found =
+            JsonPath::parse(&pattern.path).ok().and_then(|p| doc.first(&p)).and_then(|(_, node)| json_value(node));
         match (found, &pattern.default) {
             (Some(value), _) => values.push(context(&pattern.field, value)),
             (None, Some(default)) => values.push(context(&pattern.field, default.clone())),
@@ -50,15 +51,17 @@ fn json_value(node: &Node) -> Option<Json> {
 
 /// The columns the `image` context named `name` gives the rows of element `i` of the list its
 /// first path walks (empty for a `run` context or none).
-pub(crate) fn element_context(spec: &ProfileSpec, name: Option<&str>, doc: &Document, i: usize) -> Vec<(String, Value)> {
+pub(crate) fn element_context(
+    spec: &ProfileSpec,
+    name: Option<&str>,
+    doc: &Document,
+    i: usize,
+) -> Vec<(String, Value)> {
     let Some(context) = name.and_then(|n| spec.context(n)).filter(|c| c.level.as_deref() == Some("image")) else {
         return vec![];
     };
-    let element: Option<(&Json, &Node)> = context
-        .paths
-        .first()
-        .and_then(|p| JsonPath::parse(p).ok())
-        .and_then(|p| doc.select(&p).into_iter().nth(i));
+    let element: Option<(&Json, &Node)> =
+        context.paths.first().and_then(|p| JsonPath::parse(p).ok()).and_then(|p| doc.select(&p).into_iter().nth(i));
     context
         .key_map
         .iter()

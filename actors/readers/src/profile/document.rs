@@ -123,9 +123,7 @@ impl Document {
     pub(crate) fn read(file: &SourceFile<'_>, cap: usize) -> Result<Document, ReadError> {
         let path = file.path.as_str();
         let mut bytes = Vec::new();
-        file.open()
-            .and_then(|r| r.take(cap as u64 + 1).read_to_end(&mut bytes))
-            .map_err(|e| ReadError::io(path, e))?;
+        file.open().and_then(|r| r.take(cap as u64 + 1).read_to_end(&mut bytes)).map_err(|e| ReadError::io(path, e))?;
         if bytes.len() > cap {
             return Err(ReadError::format(
                 path,

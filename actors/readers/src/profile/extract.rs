@@ -79,7 +79,9 @@ pub(crate) fn extract(
                 let mut frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects)?;
                 let mut constants = context(i);
                 constants.extend(
-                    inject.iter().map(|(column, path)| (column.clone(), first_below(value, node, path).and_then(Node::cell))),
+                    inject
+                        .iter()
+                        .map(|(column, path)| (column.clone(), first_below(value, node, path).and_then(Node::cell))),
                 );
                 frame.prepend_constant(&constants);
                 out.frame.append(frame);
@@ -174,7 +176,9 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
         }
     };
     let from_file = select.headers_key.as_deref().and_then(|k| node.get(k)).and_then(|h| match h {
-        Node::Array(names) => Some(names.iter().map(|n| n.cell().map(|(_, t)| t).unwrap_or_default()).collect::<Vec<_>>()),
+        Node::Array(names) => {
+            Some(names.iter().map(|n| n.cell().map(|(_, t)| t).unwrap_or_default()).collect::<Vec<_>>())
+        }
         _ => None,
     });
     let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
@@ -183,7 +187,10 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
         (None, true, _) => (0..width).map(|i| format!("col_{i}")).collect(),
         (None, false, Some(defaults)) => defaults.clone(),
         (None, false, None) => {
-            warn(format!("no `{}` header list at the table's path", select.headers_key.as_deref().unwrap_or("headers")));
+            warn(format!(
+                "no `{}` header list at the table's path",
+                select.headers_key.as_deref().unwrap_or("headers")
+            ));
             (0..width).map(|i| format!("col_{i}")).collect()
         }
     };
@@ -253,7 +260,12 @@ fn unpivot(frame: Frame, select: &Select) -> Frame {
     out
 }
 
-fn join(doc: &Document, select: &Select, warn: &mut dyn FnMut(String), rejects: &mut Vec<(u64, String)>) -> Result<Frame, String> {
+fn join(
+    doc: &Document,
+    select: &Select,
+    warn: &mut dyn FnMut(String),
+    rejects: &mut Vec<(u64, String)>,
+) -> Result<Frame, String> {
     let (Some(left), Some(right)) = (&select.left, &select.right) else {
         return Err("join needs `left` and `right`".to_owned());
     };

@@ -225,6 +225,8 @@ pub fn sample_tables(profile: &Profile, text: &[u8]) -> Result<Vec<(String, Resu
     Ok(profile
         .spec
         .tables()
-        .map(|(level, table)| (table.id.clone(), adapter.extract(&doc, level, table).map(|out| out.frame.rows.len() as u64)))
+        .map(|(level, table)| {
+            (table.id.clone(), adapter.extract(&doc, level, table).map(|out| out.frame.rows.len() as u64))
+        })
         .collect())
 }

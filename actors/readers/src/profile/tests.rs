@@ -23,7 +23,11 @@ fn given(doc: &str, select: serde_json::Value) -> Extracted {
 
 /// The rows as text, null as `-`.
 fn rows(e: &Extracted) -> Vec<Vec<String>> {
-    e.frame.rows.iter().map(|r| r.iter().map(|v| v.as_ref().map_or("-".to_owned(), |(_, t)| t.clone())).collect()).collect()
+    e.frame
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|v| v.as_ref().map_or("-".to_owned(), |(_, t)| t.clone())).collect())
+        .collect()
 }
 
 #[test]
@@ -32,7 +36,8 @@ fn flat_object_is_one_row_with_nested_values_as_json_or_flattened() {
     let e = given(doc, json!({"strategy": "flat_object", "path": "$.s"}));
     assert_eq!(e.frame.names, ["n", "tool"]);
     assert_eq!(rows(&e), [["1.50", r#"{"id":"T1","pos":[1,2]}"#]]);
-    let e = given(doc, json!({"strategy": "flat_object", "path": "$.s", "flatten_nested": true, "flatten_separator": "."}));
+    let e =
+        given(doc, json!({"strategy": "flat_object", "path": "$.s", "flatten_nested": true, "flatten_separator": "."}));
     assert_eq!(e.frame.names, ["n", "tool.id", "tool.pos"]);
     assert_eq!(e.frame.rows[0][2], Some((ColumnType::List, "[1,2]".into())));
 }
@@ -56,10 +61,13 @@ fn headers_data_pads_short_rows_and_cuts_long_ones_with_a_count() {
 #[test]
 fn headers_data_infers_or_defaults_names_and_an_empty_list_has_no_rows() {
     let doc = r#"{"t": {"rows": [[1, 2], [3, 4, 5]]}, "e": {"h": ["x"], "rows": []}}"#;
-    let inferred = given(doc, json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "infer_headers": true}));
+    let inferred =
+        given(doc, json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "infer_headers": true}));
     assert_eq!(inferred.frame.names, ["col_0", "col_1", "col_2"]);
-    let defaulted =
-        given(doc, json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "default_headers": ["p", "q"]}));
+    let defaulted = given(
+        doc,
+        json!({"strategy": "headers_data", "path": "$.t", "data_key": "rows", "default_headers": ["p", "q"]}),
+    );
     assert_eq!(rows(&defaulted), [["1", "2"], ["3", "4"]]);
     let empty = given(doc, json!({"strategy": "headers_data", "path": "$.e", "headers_key": "h", "data_key": "rows"}));
     assert_eq!((empty.frame.names.clone(), empty.frame.rows.len()), (vec!["x".to_owned()], 0));
@@ -94,7 +102,8 @@ fn repeat_over_extracts_each_element_and_injects_its_fields_first() {
 
 #[test]
 fn repeat_over_a_missing_list_is_empty_with_a_warning() {
-    let e = given("{}", json!({"strategy": "flat_object", "path": "$.x[{i}]", "repeat_over": {"path": "$.x", "as": "i"}}));
+    let e =
+        given("{}", json!({"strategy": "flat_object", "path": "$.x[{i}]", "repeat_over": {"path": "$.x", "as": "i"}}));
     assert!(e.frame.rows.is_empty());
     assert_eq!(e.warnings, ["`$.x` matches nothing in this file"]);
 }
@@ -116,9 +125,7 @@ fn join_matches_keys_and_keeps_one_key_column() {
         "sites": [{"id": "S1", "x": 0}, {"id": "S2", "x": 5}],
         "cd": [{"site": "S1", "x": 24.1}, {"site": "S9", "x": 1.0}]
     }"#;
-    let select = |how: &str| {
-        json!({"strategy": "join", "left": {"path": "$.sites", "key": "id"}, "right": {"path": "$.cd", "key": "site"}, "how": how})
-    };
+    let select = |how: &str| json!({"strategy": "join", "left": {"path": "$.sites", "key": "id"}, "right": {"path": "$.cd", "key": "site"}, "how": how});
     let left = given(doc, select("left"));
     assert_eq!(left.frame.names, ["id", "x", "x_right"]);
     assert_eq!(rows(&left), [["S1", "0", "24.1"], ["S2", "5", "-"]]);
@@ -129,9 +136,10 @@ fn join_matches_keys_and_keeps_one_key_column() {
 
 /// A profile with one table and these normalisation and transform settings.
 fn profile(table: serde_json::Value, normalization: serde_json::Value) -> ProfileAdapter {
-    let profile = Profile::from_value(json!({"meta": {"profile_id": "tp"}, "levels": [{"name": "run", "tables": [table]}],
+    let profile =
+        Profile::from_value(json!({"meta": {"profile_id": "tp"}, "levels": [{"name": "run", "tables": [table]}],
                                              "normalization": normalization}))
-    .unwrap();
+        .unwrap();
     ProfileAdapter::new(Arc::new(profile))
 }
 
@@ -149,16 +157,21 @@ fn reading_normalises_transforms_and_keeps_text() {
     assert_eq!(got.column("um").0, [Some("1.5".into()), Some("x".into())]);
     assert_eq!(got.column("code").0, [Some("AB".into()), Some("CD".into())]);
     let (s, types) = got.column("s");
-    assert_eq!((s, types), (vec![Some("1.50".into()), Some("2".into())], vec![ColumnType::Float]), "coerced, text kept");
+    assert_eq!(
+        (s, types),
+        (vec![Some("1.50".into()), Some("2".into())], vec![ColumnType::Float]),
+        "coerced, text kept"
+    );
     assert_eq!(got.column("t").0, [None, None], "nan_values are null");
-    assert_eq!(end.warnings, ["column_transforms: 1 value(s) of `nm` are not numbers; unit_convert left them as they were"]);
+    assert_eq!(
+        end.warnings,
+        ["column_transforms: 1 value(s) of `nm` are not numbers; unit_convert left them as they were"]
+    );
 }
 
 #[test]
 fn stable_columns_warn_makes_a_partial_probe_and_error_fails_the_table() {
-    let table = |mode: &str| {
-        json!({"id": "t", "select": {"strategy": "flat_object", "path": "$"}, "stable_columns": ["a", "b"], "stable_columns_mode": mode})
-    };
+    let table = |mode: &str| json!({"id": "t", "select": {"strategy": "flat_object", "path": "$"}, "stable_columns": ["a", "b"], "stable_columns_mode": mode});
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("f.json"), r#"{"a": 1}"#).unwrap();
     let path = dat_contracts::WorkspacePath::parse("f.json").unwrap();

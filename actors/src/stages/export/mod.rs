@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{SecondsFormat, Utc};
 use dat_contracts::bundle::{parse_files, DatasetManifest, ParseManifest};
+use dat_contracts::profile::Profile;
 use dat_contracts::{ExportFormat, LockRequest, Stage, StageId};
 use serde_json::{json, Map, Value};
 
@@ -52,11 +53,12 @@ pub(crate) fn data_file(format: ExportFormat) -> String {
     format!("data.{}", extension(format))
 }
 
-/// The export inputs as recorded in the lock (`format`, `name`, `description`).
+/// The export inputs as recorded in the lock (`format`, `name`, `description`, `output`).
 struct Request {
     format: ExportFormat,
     name: Option<String>,
     description: Option<String>,
+    output: Option<String>,
 }
 
 impl Request {
@@ -68,7 +70,33 @@ impl Request {
             }
         };
         let text = |key: &str| inputs.get(key).and_then(Value::as_str).map(str::to_owned);
-        Ok(Request { format, name: text("name"), description: text("description") })
+        Ok(Request { format, name: text("name"), description: text("description"), output: text("output") })
+    }
+
+    /// The profile output to export: the one asked for, else the profile's first; `None`
+    /// without a profile.
+    ///
+    /// # Errors
+    /// [`StageError::Invalid`] for an output the profile does not have, or one asked for
+    /// without a profile.
+    fn output(&self, profile: Option<&Profile>) -> Result<Option<String>, StageError> {
+        let Some(profile) = profile else {
+            return match &self.output {
+                Some(output) => Err(StageError::Invalid(format!(
+                    "output `{output}` needs a run created with a profile (its outputs are what can be exported)"
+                ))),
+                None => Ok(None),
+            };
+        };
+        let ids: Vec<&str> = profile.spec.outputs().map(|o| o.id.as_str()).collect();
+        match &self.output {
+            Some(output) if ids.contains(&output.as_str()) => Ok(Some(output.clone())),
+            Some(output) => Err(StageError::Invalid(format!(
+                "the profile has no output `{output}`; its outputs: {}",
+                ids.join(", ")
+            ))),
+            None => Ok(ids.first().map(|id| (*id).to_owned())),
+        }
     }
 }
 
@@ -92,12 +120,15 @@ impl StageExecutor for ExportDataset {
         inputs: &Map<String, Value>,
     ) -> Result<Value, StageError> {
         let planned = Request::from_inputs(inputs)?;
+        let output = planned.output(ctx.profile)?;
         let dataset_id = dataset_id(&StageId::compute(Stage::Export, inputs));
         let dir = self.relative_dir(ctx, &dataset_id);
         let name = planned.name.or_else(|| ctx.run.name.clone()).unwrap_or_else(|| dataset_id.clone());
         let files =
             json!({ "data": format!("{dir}/{}", data_file(planned.format)), "manifest": format!("{dir}/{MANIFEST}") });
-        Ok(json!({ "format": planned.format, "name": name, "dataset_id": dataset_id, "files": files }))
+        Ok(
+            json!({ "format": planned.format, "name": name, "dataset_id": dataset_id, "output": output, "files": files }),
+        )
     }
 
     fn background(&self) -> Option<&dyn BackgroundWork> {
@@ -113,12 +144,21 @@ impl BackgroundWork for ExportDataset {
         let parse_id = run.status(Stage::Parse).stage_id.as_ref().ok_or_else(not_parsed)?;
         let parse = run.artifacts.get(parse_id).ok_or_else(not_parsed)?;
         let bundle = job.ctx.artifacts.dir(&parse.artifact);
-        let parse_manifest = read_parse_manifest(&bundle, &parse.artifact.0)?;
-
-        let dataset = bundle.join(parse_files::DATASET);
+        let mut parse_manifest = read_parse_manifest(&bundle, &parse.artifact.0)?;
+        // With a profile, one of its outputs; else the whole dataset.
+        let (dataset, columns) = match request.output(job.ctx.profile)? {
+            Some(output) => {
+                let file = parse_manifest.profile_files.remove(&output).ok_or_else(|| {
+                    StageError::Invalid(format!("the parse bundle {} has no output `{output}`", parse.artifact.0))
+                })?;
+                (bundle.join(&file.file), file.columns)
+            }
+            None => (bundle.join(parse_files::DATASET), parse_manifest.columns.clone()),
+        };
         if !dataset.is_file() {
             let reference = &parse.artifact.0;
-            return Err(StageError::Invalid(format!("the parse bundle {reference} has no {}", parse_files::DATASET)));
+            let name = dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            return Err(StageError::Invalid(format!("the parse bundle {reference} has no {name}")));
         }
 
         let dataset_id = dataset_id(job.stage_id);
@@ -149,7 +189,7 @@ impl BackgroundWork for ExportDataset {
             run_id: job.ctx.run_id.to_string(),
             stage_ids,
             profile_id: run.profile_id.clone(),
-            columns: parse_manifest.columns,
+            columns,
             row_count: stats.rows,
             size_bytes,
             version_id,

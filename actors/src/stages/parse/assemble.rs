@@ -30,10 +30,10 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// The dataset's columns (without the source columns) and the widenings that made them.
-pub(crate) fn unite(tables: &[Parsed<'_>]) -> (Vec<(String, ColumnType)>, Vec<Widening>) {
+pub(crate) fn unite(tables: &[&Parsed<'_>]) -> (Vec<(String, ColumnType)>, Vec<Widening>) {
     let mut columns: Vec<(String, ColumnType)> = Vec::new();
     let mut widenings = Vec::new();
-    for parsed in tables {
+    for parsed in tables.iter().copied() {
         for (name, dtype) in &parsed.checkpoint.columns {
             match columns.iter_mut().find(|(n, _)| n == name) {
                 None => columns.push((name.clone(), *dtype)),
@@ -70,19 +70,30 @@ pub(crate) fn schema(columns: &[(String, ColumnType)]) -> Schema {
     schema
 }
 
-/// One part of a table, brought to the dataset's columns and types, with its source columns.
+/// Text columns with one value for all the rows of a table (a file's context values).
+pub(crate) type Constants<'f> = &'f (dyn Fn(&Parsed<'_>) -> Vec<(String, Option<String>)> + Sync);
+
+/// One part of a table, brought to the dataset's columns and types, with its source columns;
+/// a column `constants` names holds its value on every row.
 fn conform_part(
     part: DataFrame,
     columns: &[(String, ColumnType)],
-    table: &SelectedTable,
+    parsed: &Parsed<'_>,
+    constants: Constants<'_>,
     losses: &mut Losses,
 ) -> PolarsResult<DataFrame> {
+    let table = parsed.table;
     let height = part.height();
+    let constants = constants(parsed);
     let mut out: Vec<Column> = Vec::with_capacity(columns.len() + 3);
     for (name, dtype) in columns {
-        let column = match part.column(name) {
-            Ok(column) => conform(column, *dtype, losses)?,
-            Err(_) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
+        let column = match (constants.iter().find(|(n, _)| n == name), part.column(name)) {
+            (Some((_, value)), _) => match value {
+                Some(v) => Column::new_scalar(name.as_str().into(), Scalar::from(PlSmallStr::from(v.as_str())), height),
+                None => Column::full_null(name.as_str().into(), height, &DataType::String),
+            },
+            (None, Ok(column)) => conform(column, *dtype, losses)?,
+            (None, Err(_)) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
         };
         out.push(column);
     }
@@ -97,17 +108,18 @@ fn conform_part(
     DataFrame::new(height, out)
 }
 
-/// Writes `dataset.parquet` (to a temporary name, renamed when complete); returns its rows and
-/// what each table (by index in `tables`) could not keep exactly. A second thread reads and
+/// Writes the tables as one Parquet file (to a temporary name, renamed when complete); returns
+/// its rows and what each table (by index in `tables`) could not keep exactly. A second thread reads and
 /// conforms the next part while this one encodes the last, one part ahead at most.
 ///
 /// # Errors
 /// A polars or I/O error: the stage fails, nothing half-written is left under the final name.
 pub(crate) fn write_dataset(
-    tables: &[Parsed<'_>],
+    tables: &[&Parsed<'_>],
     columns: &[(String, ColumnType)],
     path: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
+    constants: Constants<'_>,
 ) -> PolarsResult<Option<(u64, Vec<Losses>)>> {
     let tmp = path.with_extension("parquet.tmp");
     let written = std::thread::scope(|scope| {
@@ -119,7 +131,7 @@ pub(crate) fn write_dataset(
                     let part = fs::File::open(part_file(&parsed.dir, index))
                         .map_err(PolarsError::from)
                         .and_then(|file| ParquetReader::new(file).finish())
-                        .and_then(|part| conform_part(part, columns, parsed.table, lost));
+                        .and_then(|part| conform_part(part, columns, parsed, constants, lost));
                     let failed = part.is_err();
                     if parts.send(part).is_err() || failed || should_stop() {
                         return losses;
@@ -206,7 +218,7 @@ pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<
 }
 
 /// The dataset's columns as the manifest lists them.
-pub(crate) fn dataset_columns(columns: &[(String, ColumnType)], tables: &[Parsed<'_>]) -> Vec<DatasetColumn> {
+pub(crate) fn dataset_columns(columns: &[(String, ColumnType)], tables: &[&Parsed<'_>]) -> Vec<DatasetColumn> {
     let total: u64 = tables.iter().map(|t| t.checkpoint.rows).sum();
     let mut out: Vec<DatasetColumn> = columns
         .iter()

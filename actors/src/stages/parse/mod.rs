@@ -18,18 +18,21 @@ mod checkpoint;
 mod conform;
 mod frame;
 mod outcome;
+mod outputs;
 mod sink;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use dat_contracts::artifacts::{SelectionArtifact, TableSelectionArtifact};
+use dat_contracts::artifacts::{ContextArtifact, SelectionArtifact, TableSelectionArtifact};
 use dat_contracts::bundle::{parse_files, TableFailure};
 use dat_contracts::{LockRequest, Stage};
+use dat_readers::profile::ProfileAdapter;
 use dat_readers::{AdapterRegistry, ReadOptions};
 use serde_json::{json, Map, Value};
 
@@ -48,9 +51,12 @@ pub struct ParseDataset {
 }
 
 impl StageExecutor for ParseDataset {
-    /// The read limits enter the stage ID: other limits can give other rejects.
-    fn content_inputs(&self, _: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        Ok(limits(&self.options))
+    /// The read limits enter the stage ID (other limits can give other rejects), and so does the
+    /// run's profile version.
+    fn content_inputs(&self, ctx: &StageContext<'_>, _: &LockRequest) -> Result<Map<String, Value>, StageError> {
+        let mut inputs = limits(&self.options);
+        inputs.extend(ctx.profile_inputs());
+        Ok(inputs)
     }
 
     fn produce(
@@ -145,8 +151,13 @@ impl BackgroundWork for ParseDataset {
             tally.rows.fetch_add(rows, Ordering::Relaxed);
             publish();
         };
+        // A run with a profile reads its JSON tables through the profile's adapter.
+        let adapters = match job.ctx.profile {
+            Some(profile) => self.adapters.with(Arc::new(ProfileAdapter::new(Arc::new(profile.clone())))),
+            None => self.adapters.clone(),
+        };
         let reading = checkpoint::Reading {
-            adapters: &self.adapters,
+            adapters: &adapters,
             workspace: job.ctx.workspace,
             options,
             on_chunk: &on_chunk,
@@ -217,16 +228,27 @@ impl BackgroundWork for ParseDataset {
         }
         let order: Vec<usize> = parsed.iter().map(|(i, _)| *i).collect();
         let parsed: Vec<Parsed<'_>> = parsed.into_iter().map(|(_, p)| p).collect();
+        let all: Vec<&Parsed<'_>> = parsed.iter().collect();
 
         let assemble_started = Instant::now();
-        let (columns, widenings) = assemble::unite(&parsed);
+        let (columns, widenings) = assemble::unite(&all);
         let dataset_path = bundle.join(parse_files::DATASET);
-        let written = assemble::write_dataset(&parsed, &columns, &dataset_path, &should_stop)
+        let written = assemble::write_dataset(&all, &columns, &dataset_path, &should_stop, &|_| vec![])
             .map_err(|e| outcome::io_error(&dataset_path, e))?;
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
         let rejects =
             assemble::write_rejects(&parsed, &rejects_path).map_err(|e| outcome::io_error(&rejects_path, e))?;
+        let profile_files = match job.ctx.profile {
+            Some(profile) => {
+                let context: Option<ContextArtifact> = job.ctx.upstream(Stage::Context).ok();
+                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop)? {
+                    Some(files) => files,
+                    None => return Ok(JobEnd::Cancelled),
+                }
+            }
+            None => BTreeMap::new(),
+        };
         for ((index, p), losses) in order.iter().zip(&parsed).zip(&losses) {
             outcomes.parsed(*index, p, assemble::report_entry(p, &widenings, losses));
         }
@@ -234,8 +256,9 @@ impl BackgroundWork for ParseDataset {
             job,
             selection: &selection,
             tables: selected.tables.len(),
-            parsed: &parsed,
+            parsed: &all,
             columns: &columns,
+            profile_files,
             widenings: &widenings,
             rows,
             rejects,

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use dat_contracts::artifacts::{SelectedTable, SelectionArtifact};
 use dat_contracts::bundle::{
-    parse_files, FailureCode, ParseManifest, ParseResult, PrepReport, PrepTable, SourceTable, TableFailure,
-    TableOutcome, Widening,
+    parse_files, FailureCode, ParseManifest, ParseResult, PrepReport, PrepTable, ProfileFile, SourceTable,
+    TableFailure, TableOutcome, Widening,
 };
 use dat_contracts::{ColumnType, Stage};
 use serde_json::json;
@@ -29,8 +29,10 @@ pub(super) struct Summary<'a, 'j> {
     pub(super) job: &'a Job<'j>,
     pub(super) selection: &'a SelectionArtifact,
     pub(super) tables: usize,
-    pub(super) parsed: &'a [Parsed<'a>],
+    pub(super) parsed: &'a [&'a Parsed<'a>],
     pub(super) columns: &'a [(String, ColumnType)],
+    /// With a profile: its tables' and outputs' files.
+    pub(super) profile_files: BTreeMap<String, ProfileFile>,
     pub(super) widenings: &'a [Widening],
     pub(super) rows: u64,
     pub(super) rejects: u64,
@@ -148,6 +150,7 @@ impl Outcomes {
             rows: s.rows,
             rejects: s.rejects,
             timings: s.timings.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            profile_files: s.profile_files.clone(),
         };
         write_json(&bundle.join(parse_files::MANIFEST), &manifest)?;
 

@@ -56,9 +56,10 @@ fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) 
             Parsed { table, dir, checkpoint }
         })
         .collect();
-    let (columns, _) = assemble::unite(&parsed);
+    let all: Vec<&Parsed<'_>> = parsed.iter().collect();
+    let (columns, _) = assemble::unite(&all);
     let path = out.path().join("dataset.parquet");
-    let (_, losses) = assemble::write_dataset(&parsed, &columns, &path, &|| false).unwrap().unwrap();
+    let (_, losses) = assemble::write_dataset(&all, &columns, &path, &|| false, &|_| vec![]).unwrap().unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
     (df, losses)
 }

@@ -46,6 +46,7 @@ fn fixture() -> Fixture {
         rows: 6,
         rejects: 0,
         timings: BTreeMap::new(),
+        profile_files: Default::default(),
     };
     std::fs::write(bundle.join(parse_files::MANIFEST), serde_json::to_vec(&manifest).expect("json")).expect("manifest");
 
@@ -77,7 +78,13 @@ fn run_export(f: &Fixture, format: &str, report: &TestReporter) -> (JobEnd, Stri
     let stage_id = StageId::compute(Stage::Export, &inputs);
     let artifact = ArtifactRef(format!("runs/{}/{stage_id}", f.run.run_id));
     let job = Job {
-        ctx: StageContext { run_id: f.run.run_id, run: &f.run, workspace: &workspace, artifacts: &artifacts },
+        ctx: StageContext {
+            run_id: f.run.run_id,
+            run: &f.run,
+            workspace: &workspace,
+            artifacts: &artifacts,
+            profile: None,
+        },
         stage: Stage::Export,
         stage_id: &stage_id,
         inputs: &inputs,
