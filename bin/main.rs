@@ -30,7 +30,11 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Runs { source, json } => inspect_with(&source, |s| inspect::runs(s, json)),
         Command::Show { run, source, json } => inspect_with(&source, |s| inspect::show(s, &run, json)),
-        Command::Audit { run, source, json } => inspect_with(&source, |s| inspect::audit(s, &run, json)),
+        Command::Audit { run, profiles, source, json } => inspect_with(&source, |s| match run {
+            Some(run) if !profiles => inspect::audit(s, &run, json),
+            _ => inspect::audit_profiles(s, json),
+        }),
+        Command::Profiles(command) => cli::profiles::run(command),
         Command::Probe { files, json } => cli::probe::probe(&files, json),
         Command::Events(command) => cli::events::run(command),
         Command::Replay { run, until, source, json } => {

@@ -13,6 +13,7 @@ mod nats;
 mod parquet_types;
 mod parse;
 mod probe;
+mod profiles;
 mod source_changed;
 mod stages;
 mod stress;

@@ -152,6 +152,8 @@ fn summary(event: &RawEnvelope) -> String {
             d.get("rows").and_then(Value::as_u64).unwrap_or(0)
         ),
         "StageFailed" => format!("{}: {}", text("stage"), text("error")),
+        "ProfileCreated" | "ProfileUpdated" => format!("{} version {}", text("profile_id"), text("content_hash")),
+        "ProfileDeleted" => text("profile_id"),
         "CancelRequested" => format!(
             "{} by {} ({})",
             text("stage"),
@@ -168,13 +170,24 @@ fn summary(event: &RawEnvelope) -> String {
 /// When the run is unknown.
 pub fn audit(source: &Source, run: &str, json: bool) -> anyhow::Result<()> {
     let run = parse_run(run)?;
-    let events = source.events(run)?;
+    print_events(&source.events(run)?, json)
+}
+
+/// `dat audit --profiles`: the profiles stream's events.
+///
+/// # Errors
+/// When the log or daemon cannot be read.
+pub fn audit_profiles(source: &Source, json: bool) -> anyhow::Result<()> {
+    print_events(&source.profile_events()?, json)
+}
+
+fn print_events(events: &[dat_events::RawEnvelope], json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&events)?);
         return Ok(());
     }
     let mut t = table(&["SEQ", "AT", "TYPE", "DETAILS"]);
-    for e in &events {
+    for e in events {
         t.add_row(vec![e.seq.to_string(), e.at.to_string(), e.event_type.clone(), summary(e)]);
     }
     println!("{t}");

@@ -4,6 +4,7 @@
 pub mod events;
 pub mod inspect;
 pub mod probe;
+pub mod profiles;
 pub mod run;
 pub mod source;
 
@@ -47,10 +48,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a run's events with their times and types.
+    /// Print a run's events (or, with --profiles, the profiles stream) with their times and types.
     Audit {
         /// Run id.
-        run: String,
+        #[arg(required_unless_present = "profiles")]
+        run: Option<String>,
+        /// The profiles stream instead of a run.
+        #[arg(long, conflicts_with = "run")]
+        profiles: bool,
         #[command(flatten)]
         source: SourceArgs,
         /// Print the envelopes as a JSON array.
@@ -66,6 +71,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Extraction profiles: list, show, create, validate, delete.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
     /// Follow the events the daemon publishes on NATS (`dat serve --nats`).
     #[command(subcommand)]
     Events(events::EventsCommand),

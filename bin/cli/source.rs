@@ -100,18 +100,57 @@ impl Source {
         Ok(events)
     }
 
+    /// The profiles stream, as stored (`dat audit --profiles`).
+    ///
+    /// # Errors
+    /// When the log or daemon cannot be read.
+    pub fn profile_events(&self) -> anyhow::Result<Vec<RawEnvelope>> {
+        Ok(match self {
+            Source::Local(log) => log.read_raw(RunId::PROFILES, Seq(0))?,
+            Source::Server { .. } => {
+                let body = self.get("/api/dat/profiles/events")?;
+                serde_json::from_value(body.get("events").cloned().unwrap_or(Value::Null))
+                    .context("the daemon sent events in an unexpected shape")?
+            }
+        })
+    }
+
     fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.request("GET", path, None)
+    }
+
+    /// Sends `method path` (with a text body) to the daemon; its JSON answer (`null` for none).
+    ///
+    /// # Errors
+    /// When this is not a server source, the daemon cannot be reached, or it answers an error.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> anyhow::Result<Value> {
         let Source::Server { url, token } = self else { bail!("not a server source") };
-        let mut request = ureq::get(&format!("{url}{path}"));
+        let mut request = ureq::request(method, &format!("{url}{path}"));
         if let Some(token) = token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }
-        match request.call() {
+        let sent = match body {
+            Some(body) => request.send_string(body),
+            None => request.call(),
+        };
+        match sent {
+            Ok(response) if response.status() == 204 => Ok(Value::Null),
             Ok(response) => Ok(response.into_json()?),
             Err(ureq::Error::Status(code, response)) => {
                 let body: Value = response.into_json().unwrap_or(Value::Null);
                 let message = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
-                bail!("daemon at {url} answered {code}: {message}")
+                let problems = body.pointer("/error/details/problems").and_then(Value::as_array).map(|ps| {
+                    ps.iter()
+                        .map(|p| {
+                            format!(
+                                "\n  {}: {}",
+                                p["path"].as_str().unwrap_or_default(),
+                                p["message"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect::<String>()
+                });
+                bail!("daemon at {url} answered {code}: {message}{}", problems.unwrap_or_default())
             }
             Err(e) => Err(anyhow!(e).context(format!("cannot reach the daemon at {url}"))),
         }

@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(datasets::preview_dataset)
         .service(datasets::dataset_lineage)
         .service(profiles::list_profiles)
+        .service(profiles::profile_events)
         .service(profiles::create_profile)
         .service(profiles::get_profile)
         .service(profiles::update_profile)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::web::{self, Bytes};
 use actix_web::{delete, get, post, put, HttpResponse};
-use dat_actors::profiles::{ProfileCatalog, ProfileSource};
+use dat_actors::profiles::{ProfileCatalog, ProfileCatalogError, ProfileSource};
 use dat_actors::readers::profile::sample_tables;
 use dat_actors::Workspace;
 use dat_contracts::profile::Profile;
@@ -39,6 +39,15 @@ fn resource(profile: &Profile, source: Option<ProfileSource>) -> Value {
 #[get("/api/dat/profiles")]
 pub async fn list_profiles(catalog: web::Data<Arc<ProfileCatalog>>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "profiles": catalog.list() }))
+}
+
+/// The profiles stream: every `ProfileCreated`, `ProfileUpdated`, `ProfileDeleted`, as stored.
+#[utoipa::path(tag = "profiles", responses((status = 200, description = "`{\"events\": [envelope…]}`", body = serde_json::Value)))]
+#[get("/api/dat/profiles/events")]
+pub async fn profile_events(catalog: web::Data<Arc<ProfileCatalog>>) -> Result<HttpResponse, ApiError> {
+    let catalog = catalog.get_ref().clone();
+    let events = web::block(move || catalog.events()).await?.map_err(ProfileCatalogError::Read)?;
+    Ok(HttpResponse::Ok().json(json!({ "events": events })))
 }
 
 /// Create a profile from its YAML or JSON: 201 with its id and content hash; 400

@@ -4,7 +4,7 @@
 //! keys in `allow_user_override` may take (others are refused with 400 naming them). Without a
 //! profile the user's values apply to every file as given.
 
-use dat_contracts::artifacts::{ContextArtifact, FileContext, SelectionArtifact};
+use dat_contracts::artifacts::{ContextArtifact, DiscoveryArtifact, FileContext, SelectionArtifact};
 use dat_contracts::profile::{file_context, merge_context, ContextSource, ContextValue, FileFacts};
 use dat_contracts::{LockRequest, Stage};
 use dat_readers::profile::ProfileAdapter;
@@ -19,9 +19,18 @@ pub struct ResolveContext {
     pub options: ReadOptions,
 }
 
-fn request(request: &LockRequest) -> Result<(&Option<String>, &Vec<String>, &Map<String, Value>), StageError> {
+/// A context lock body's fields.
+struct Body<'r> {
+    profile_id: Option<&'r str>,
+    aggregation_levels: &'r [String],
+    values: &'r Map<String, Value>,
+}
+
+fn request(request: &LockRequest) -> Result<Body<'_>, StageError> {
     match request {
-        LockRequest::Context { profile_id, aggregation_levels, values } => Ok((profile_id, aggregation_levels, values)),
+        LockRequest::Context { profile_id, aggregation_levels, values } => {
+            Ok(Body { profile_id: profile_id.as_deref(), aggregation_levels, values })
+        }
         _ => Err(StageError::Invalid("context needs a context request".into())),
     }
 }
@@ -30,10 +39,10 @@ impl StageExecutor for ResolveContext {
     /// Refuses a profile other than the run's and user values the profile does not allow; the
     /// run's profile version enters the ID.
     fn content_inputs(&self, ctx: &StageContext<'_>, lock: &LockRequest) -> Result<Map<String, Value>, StageError> {
-        let (profile_id, _, values) = request(lock)?;
+        let Body { profile_id, values, .. } = request(lock)?;
         if let Some(wanted) = profile_id {
             let run = ctx.run.profile_id.as_deref();
-            if run != Some(wanted.as_str()) {
+            if run != Some(wanted) {
                 return Err(StageError::Invalid(format!(
                     "the run was created with profile {}, not `{wanted}`; create a run with that profile",
                     run.map_or_else(|| "none".to_owned(), |r| format!("`{r}`"))
@@ -55,8 +64,16 @@ impl StageExecutor for ResolveContext {
     }
 
     fn produce(&self, ctx: &StageContext<'_>, lock: &LockRequest, _: &Map<String, Value>) -> Result<Value, StageError> {
-        let (_, aggregation_levels, values) = request(lock)?;
-        let selection: SelectionArtifact = ctx.upstream(Stage::Selection)?;
+        let Body { aggregation_levels, values, .. } = request(lock)?;
+        // The selected files; a stage graph that gates context on discovery alone gets every
+        // supported file discovery found.
+        let selection: SelectionArtifact = match ctx.upstream(Stage::Selection) {
+            Ok(selection) => selection,
+            Err(_) => {
+                let found: DiscoveryArtifact = ctx.upstream(Stage::Discovery)?;
+                SelectionArtifact { files: found.files.into_iter().filter(|f| f.supported).collect() }
+            }
+        };
         let user: Vec<ContextValue> = values
             .iter()
             .map(|(key, value)| ContextValue { key: key.clone(), value: value.clone(), source: ContextSource::User })
@@ -92,7 +109,7 @@ impl StageExecutor for ResolveContext {
         }
         Ok(to_content(&ContextArtifact {
             profile_id: ctx.run.profile_id.clone(),
-            aggregation_levels: aggregation_levels.clone(),
+            aggregation_levels: aggregation_levels.to_vec(),
             files,
         }))
     }

@@ -218,8 +218,14 @@ impl Adapter for ProfileAdapter {
     }
 }
 
+/// A table id and its rows, or why it cannot be extracted.
+pub type SampleTable = (String, Result<u64, String>);
+
 /// What extracting every table of one document gives: per table, its rows (or why not).
-pub fn sample_tables(profile: &Profile, text: &[u8]) -> Result<Vec<(String, Result<u64, String>)>, String> {
+///
+/// # Errors
+/// When `text` is not JSON.
+pub fn sample_tables(profile: &Profile, text: &[u8]) -> Result<Vec<SampleTable>, String> {
     let doc = Document::parse(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let adapter = ProfileAdapter::new(Arc::new(profile.clone()));
     Ok(profile
