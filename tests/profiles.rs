@@ -313,3 +313,58 @@ fn a_run_keeps_its_profile_version_after_an_update_and_a_new_run_gets_new_ids() 
     let (_, artifact) = d.get(&format!("/api/dat/runs/{}/stages/parse/artifact", new_view["run_id"].as_str().unwrap()));
     assert_eq!(artifact["content"]["tables"].as_array().unwrap().len(), 4, "the new version has two tables");
 }
+
+#[test]
+fn directory_profiles_are_served_read_only_validated_with_a_sample_and_export_a_chosen_output() {
+    let dirs = Dirs::new();
+    let data = dirs.workspace.join("data");
+    for name in MEASUREMENTS {
+        std::fs::copy(fixture(name), data.join(name)).unwrap();
+    }
+    let profiles_dir = fixture("cdsem_metrology_profile.yaml").parent().unwrap().to_path_buf();
+    let d = Daemon::start_with(dirs, &["--profiles-dir", profiles_dir.to_str().unwrap()]);
+    let (_, list) = d.get("/api/dat/profiles");
+    assert_eq!(list["profiles"][0]["profile_id"], "cdsem-metrology-v1");
+    assert_eq!(list["profiles"][0]["source"], "directory");
+    let (status, refused) = d.request("PUT", "/api/dat/profiles/cdsem-metrology-v1", Some("meta: {title: x}"), None);
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("profile_read_only")));
+
+    let sample = json!({ "sample_path": format!("data/{}", MEASUREMENTS[0]) }).to_string();
+    let (status, validated) = d.post("/api/dat/profiles/cdsem-metrology-v1/validate", &sample);
+    assert_eq!(status, 200, "{validated}");
+    let doc = read_json(&fixture(MEASUREMENTS[0]));
+    let rows = |table: &str| {
+        validated["tables"].as_array().unwrap().iter().find(|t| t["table"] == table).unwrap()["rows"].clone()
+    };
+    assert_eq!(
+        rows("image_measurements"),
+        json!(doc["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["measurements"]["values"].as_array().unwrap().len())
+            .sum::<usize>())
+    );
+    let (_, tables) = d.get("/api/dat/profiles/cdsem-metrology-v1/tables");
+    assert_eq!(tables["tables"].as_array().unwrap().len(), 21);
+    assert_eq!(tables["ui"]["options"]["default_selected_tables"]["run"][0], "run_summary", "ui hints served");
+
+    let (run, _) = parse_with(&d, "cdsem-metrology-v1");
+    d.lock(&run, "export", r#"{"format": "csv", "output": "cd_analysis_export"}"#);
+    d.wait_completed(&run, "export");
+    let (_, artifact) = d.get(&format!("/api/dat/runs/{run}/stages/export/artifact"));
+    assert_eq!(artifact["content"]["output"], "cd_analysis_export");
+    let dataset = artifact["content"]["dataset_id"].as_str().unwrap().to_owned();
+    let (_, manifest) = d.get(&format!("/api/datasets/{dataset}"));
+    let columns: Vec<&str> =
+        manifest["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for column in ["lot_id", "wafer_id", "cd_value", "bin_center"] {
+        assert!(columns.contains(&column), "context and member tables' columns: {column} in {columns:?}");
+    }
+    let (status, unknown) = d.stage(&run, "export", "lock", r#"{"format": "csv", "output": "nope"}"#);
+    assert_eq!(status, 400, "{unknown}");
+    assert!(
+        unknown["error"]["message"].as_str().unwrap().contains("cd_analysis_export"),
+        "names the outputs: {unknown}"
+    );
+}
