@@ -50,7 +50,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let workspace_handle = workspace.clone();
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = ProbePool::start(cores, adapters.clone(), settings.read_options);
+    let pool = ProbePool::start(cores, adapters.clone(), settings.read_options.clone());
     // Exported datasets: written by the export stage, served by `/api/datasets`.
     let datasets_dir = settings.data_dir.join("datasets");
     let progress = ProgressHub::default();

@@ -96,7 +96,7 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
     let options = args.limits.options(&Default::default(), "flags or DAT_*")?;
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pool = ProbePool::start(cores, adapters.clone(), options);
+    let pool = ProbePool::start(cores, adapters.clone(), options.clone());
     let profiles =
         Arc::new(ProfileCatalog::open(log.clone(), &data_dir, args.profiles_dir.as_deref()).map_err(|e| {
             ConfigError::new("--profiles-dir", "flags or DAT_PROFILES_DIR", e, "fix or remove the profile")

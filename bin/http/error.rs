@@ -144,7 +144,7 @@ impl From<StageError> for ApiError {
             StageError::Workspace(w @ WorkspaceError::Io { .. }) => Self::bad_request("path_unreadable", w),
             StageError::Invalid(message) => Self::bad_request("invalid_input", message),
             StageError::Artifact(a) => a.into(),
-            io @ StageError::Io(_) => Self::internal(&io),
+            io @ (StageError::Io(_) | StageError::Inconsistent(_)) => Self::internal(&io),
         }
     }
 }

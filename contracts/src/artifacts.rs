@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::table::{TablePreview, TableProbe, TableStatus};
+use crate::table::{ColumnType, TablePreview, TableProbe, TableStatus};
+use crate::text_layout::DateOrder;
 use crate::workspace_path::WorkspacePath;
 
 /// One file found by discovery.
@@ -92,6 +93,34 @@ pub struct AvailabilityArtifact {
     pub tables: Vec<TableProbe>,
     /// How many tables have each status.
     pub counts: BTreeMap<TableStatus, usize>,
+    /// The folder's columns as the dataset will have them, decided once from every table's
+    /// sample.
+    #[serde(default)]
+    pub schema: Vec<FolderColumn>,
+}
+
+/// One column of the folder: its headers matched across files by their normalised name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderColumn {
+    /// The name in the dataset (the spelling of the first file that has it).
+    pub name: String,
+    /// The type every sample fits.
+    #[serde(rename = "type")]
+    pub dtype: ColumnType,
+    /// Whether some sample had a null, or some table lacks the column.
+    pub nullable: bool,
+    /// The tables that have it.
+    pub tables: Vec<String>,
+    /// For `d/m/yyyy`-style dates: the order decided for every file, or `None` when they stay
+    /// text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_order: Option<DateOrder>,
+    /// For `d/m/yyyy`-style dates: why they are read in `date_order`, or why they stay text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dates: Option<String>,
+    /// The file that widened the column's type, where one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A table chosen by table selection.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::stage::Stage;
 use crate::table::ColumnType;
+use crate::text_layout::HeaderMapping;
 
 /// File names inside the parse stage's artifact folder.
 pub mod parse_files {
@@ -155,6 +156,78 @@ pub struct PrepTable {
     /// Why it failed, for `failed` tables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<TableFailure>,
+    /// Where every line (or element, or row) of the source went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounting: Option<RowAccount>,
+    /// Lines above the header (a title, metadata), kept as read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<String>,
+    /// Lines after the data that are not rows (totals, "End of report"), kept as read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub footer: Vec<String>,
+}
+
+/// Where every unit of a source went: each line of delimited text or JSON Lines, each element
+/// of a JSON array, each row of a sheet or a Parquet file is a row written, a reject, or
+/// skipped for a stated reason. Parse checks the sum and fails the stage when it is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowAccount {
+    /// `lines`, `elements` or `rows`.
+    pub unit: String,
+    /// Units the reader went through, counted on their own (line ends, elements, the rows the
+    /// file says it has).
+    pub read: u64,
+    /// Units skipped, by reason: `header`, `title`, `blank`, `footer`, `continuation` (the
+    /// further lines of a record with a quoted line break).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl RowAccount {
+    /// An account of `read` units of `unit`, none skipped yet.
+    pub fn new(unit: &str, read: u64) -> Self {
+        RowAccount { unit: unit.to_owned(), read, skipped: BTreeMap::new() }
+    }
+
+    /// Counts `n` units skipped for `reason`.
+    pub fn skip(&mut self, reason: &str, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(reason.to_owned()).or_default() += n;
+        }
+    }
+
+    /// Checks that the units read are the rows written, the rejects and the units skipped.
+    ///
+    /// # Errors
+    /// The numbers that do not add up, for the stage's error.
+    pub fn check(&self, table: &str, rows: u64, rejects: u64) -> Result<(), String> {
+        let skipped: u64 = self.skipped.values().sum();
+        let accounted = rows + rejects + skipped;
+        if accounted == self.read {
+            return Ok(());
+        }
+        let reasons: Vec<String> = self.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        Err(format!(
+            "{table}: row accounting is off: {} {} read, but {rows} rows written + {rejects} rejects + {skipped} \
+             skipped ({}) = {accounted}; nothing was published, please report this with the file",
+            self.read,
+            self.unit,
+            if reasons.is_empty() { "none".to_owned() } else { reasons.join(", ") },
+        ))
+    }
+}
+
+/// A dataset column's type and why it is that type: the first value that forced it, or the
+/// folder's day/month decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnDecision {
+    /// The column.
+    pub name: String,
+    /// Its type in the dataset.
+    #[serde(rename = "type")]
+    pub dtype: ColumnType,
+    /// Why, e.g. "string because `data/b.csv` line 7 is `0870A`".
+    pub reason: String,
 }
 
 /// A table that failed or gave rejects, as the parse result lists it.
@@ -200,6 +273,13 @@ pub struct ParseResult {
 pub struct PrepReport {
     /// One entry per selected table.
     pub tables: Vec<PrepTable>,
+    /// Every dataset column's type with its reason.
+    #[serde(default)]
+    pub columns: Vec<ColumnDecision>,
+    /// Every column whose dataset name differs from its name in its file (headers matched
+    /// across files by their normalised name).
+    #[serde(default)]
+    pub header_mappings: Vec<HeaderMapping>,
 }
 
 /// A dataset's `manifest.json` (SPEC §8), next to its `data.<ext>`.
@@ -237,4 +317,25 @@ pub struct DatasetManifest {
     pub format: String,
     /// `data.<ext>`.
     pub data_file: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_accounting_adds_up_or_fails_with_the_numbers() {
+        let mut account = RowAccount::new("lines", 12);
+        account.skip("header", 1);
+        account.skip("title", 2);
+        account.skip("blank", 1);
+        account.skip("footer", 1);
+        assert_eq!(account.check("a.csv", 6, 1), Ok(()));
+        let off = account.check("a.csv", 5, 1).unwrap_err();
+        assert_eq!(
+            off,
+            "a.csv: row accounting is off: 12 lines read, but 5 rows written + 1 rejects + 5 skipped \
+             (1 blank, 1 footer, 1 header, 2 title) = 11; nothing was published, please report this with the file"
+        );
+    }
 }

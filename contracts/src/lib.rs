@@ -17,6 +17,7 @@
 //! - [`stage_inputs`]: [`LockRequest`], the typed lock body of each stage.
 //! - [`table`]: [`TableProbe`], [`TablePreview`] and the table statuses of SPEC §6.
 //! - [`profile`]: extraction profiles: the format, identity, validation, filters, context.
+//! - [`text_layout`]: number formats, date orders, read overrides, drifting header names.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod stage_graph;
 pub mod stage_id;
 pub mod stage_inputs;
 pub mod table;
+pub mod text_layout;
 pub mod workspace_path;
 
 pub use run_id::RunId;

@@ -1,11 +1,14 @@
 //! The lock body of each stage (SPEC §11), parsed once at the edge into a typed [`LockRequest`].
 //! Unknown fields are refused so that a typo never silently falls back to a default.
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::stage::Stage;
+use crate::text_layout::ReadOverride;
 use crate::workspace_path::{PathOutsideWorkspace, WorkspacePath};
 
 /// Default and maximum of `preview.rows` (SPEC §2: at most 100 rows per table).
@@ -77,7 +80,10 @@ pub enum LockRequest {
         values: Map<String, Value>,
     },
     /// Probe every table of the selected files.
-    TableAvailability,
+    TableAvailability {
+        /// How files are laid out where the sniffer should not decide, by path or glob.
+        read_options: BTreeMap<String, ReadOverride>,
+    },
     /// Choose tables; `None` means every available/partial table.
     TableSelection {
         /// Chosen table ids (`path` or `path#sheet`), sorted and deduplicated.
@@ -140,7 +146,10 @@ struct ContextBody {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EmptyBody {}
+struct AvailabilityBody {
+    #[serde(default)]
+    read_options: BTreeMap<String, ReadOverride>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -237,8 +246,12 @@ impl LockRequest {
                 }
             }
             Stage::TableAvailability => {
-                let EmptyBody {} = body(stage, value)?;
-                LockRequest::TableAvailability
+                let b: AvailabilityBody = body(stage, value)?;
+                for (glob, read) in &b.read_options {
+                    read.validate()
+                        .map_err(|e| InputError::Invalid { stage, message: format!("read_options `{glob}`: {e}") })?;
+                }
+                LockRequest::TableAvailability { read_options: b.read_options }
             }
             Stage::TableSelection => {
                 let b: TableSelectionBody = body(stage, value)?;
@@ -272,7 +285,7 @@ impl LockRequest {
             LockRequest::Discovery { .. } => Stage::Discovery,
             LockRequest::Selection { .. } => Stage::Selection,
             LockRequest::Context { .. } => Stage::Context,
-            LockRequest::TableAvailability => Stage::TableAvailability,
+            LockRequest::TableAvailability { .. } => Stage::TableAvailability,
             LockRequest::TableSelection { .. } => Stage::TableSelection,
             LockRequest::Preview { .. } => Stage::Preview,
             LockRequest::Parse { .. } => Stage::Parse,
@@ -291,7 +304,9 @@ impl LockRequest {
             LockRequest::Context { profile_id, aggregation_levels, values } => serde_json::json!({
                 "profile_id": profile_id, "aggregation_levels": aggregation_levels, "values": values,
             }),
-            LockRequest::TableAvailability => serde_json::json!({}),
+            // Only present when given, so runs without overrides keep their IDs.
+            LockRequest::TableAvailability { read_options } if read_options.is_empty() => serde_json::json!({}),
+            LockRequest::TableAvailability { read_options } => serde_json::json!({ "read_options": read_options }),
             LockRequest::TableSelection { tables } => serde_json::json!({ "tables": tables }),
             LockRequest::Preview { rows } => serde_json::json!({ "rows": rows }),
             LockRequest::Parse { chunk_rows } => serde_json::json!({ "chunk_rows": chunk_rows }),

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::text_layout::{DateEvidence, NumberFormat};
+
 /// Availability of a table, from the probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,6 +141,17 @@ pub struct ColumnInfo {
     pub dtype: ColumnType,
     /// Whether nulls were seen (or the schema allows them).
     pub nullable: bool,
+    /// For a column of `d/m/yyyy`-style dates: what its values say about the day/month order,
+    /// decided for the whole folder at table availability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dates: Option<DateEvidence>,
+}
+
+impl ColumnInfo {
+    /// A column with this name, type and nullability.
+    pub fn new(name: impl Into<String>, dtype: ColumnType, nullable: bool) -> Self {
+        ColumnInfo { name: name.into(), dtype, nullable, dates: None }
+    }
 }
 
 /// How a delimited text file was read: the sniff result, part of the probe result.
@@ -150,10 +163,24 @@ pub struct Sniff {
     pub delimiter: String,
     /// The quote character, if fields are quoted.
     pub quote: Option<String>,
-    /// Whether the first row is a header.
+    /// Whether the first row (after any title lines) is a header.
     pub header: bool,
     /// `gzip` or `zstd` when the file is compressed.
     pub compression: Option<String>,
+    /// The separators numbers are written with.
+    #[serde(default)]
+    pub number: NumberFormat,
+    /// The lines above the header (or first data row), as text: a title, instrument metadata.
+    /// Kept here, never lost; none are data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub title: Vec<String>,
+    /// The lines after the data that are not rows (totals, "End of report"), when the probe
+    /// read the whole file; parse reports them for every file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub footer: Vec<String>,
+    /// Which of these the user set in the lock body's `read_options` rather than the sniffer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden: Vec<String>,
 }
 
 /// What the probe found for one table.

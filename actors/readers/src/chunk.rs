@@ -6,7 +6,7 @@
 use dat_contracts::ColumnType;
 
 use crate::options::ReadOptions;
-use crate::typing::{cell_type, is_null, TypeTally};
+use crate::typing::{is_null, CellRules, TypeTally};
 
 /// One cell as a reader found it, before its column's type is final.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +120,10 @@ pub struct TextValues {
     valid: Vec<bool>,
     /// The narrowest type every cell so far fits.
     tally: TypeTally,
+    /// How cells of unknown type are typed (and later read).
+    rules: CellRules,
+    /// The first cell of each type the column took, by index: what forced a widening.
+    firsts: Vec<(ColumnType, usize)>,
 }
 
 impl TextValues {
@@ -132,6 +136,11 @@ impl TextValues {
         values
     }
 
+    /// Text values typed by `rules`.
+    pub(crate) fn with_rules(rules: CellRules) -> Self {
+        TextValues { rules, ..TextValues::default() }
+    }
+
     /// Adds one cell. Kept as written: strings keep their spaces, numbers their digits.
     fn push(&mut self, cell: Cell<'_>) {
         let text = match cell {
@@ -140,12 +149,13 @@ impl TextValues {
             Cell::Infer(text) => {
                 // Once a column is text, no cell can make it anything else: skip typing.
                 if !self.tally.is_string() {
-                    self.tally.observe(cell_type(text));
+                    let dtype = self.rules.cell_type(text);
+                    self.observe(dtype);
                 }
                 Some(text)
             }
             Cell::Typed(dtype, text) => {
-                self.tally.observe(dtype);
+                self.observe(dtype);
                 Some(text)
             }
         };
@@ -162,9 +172,31 @@ impl TextValues {
         self.ends.push(self.text.len());
     }
 
+    /// Widens the column with the type of the cell about to be added.
+    fn observe(&mut self, dtype: ColumnType) {
+        if dtype != ColumnType::Null && !self.firsts.iter().any(|(t, _)| *t == dtype) {
+            self.firsts.push((dtype, self.ends.len()));
+        }
+        self.tally.observe(dtype);
+    }
+
     /// How many cells.
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The rules the cells were typed by (and are to be read by).
+    pub fn rules(&self) -> CellRules {
+        self.rules
+    }
+
+    /// The first cell of each type the column took (type, index, text), in the order taken.
+    pub fn firsts(&self) -> impl Iterator<Item = (ColumnType, usize, &str)> + '_ {
+        self.firsts.iter().map(|&(dtype, i)| {
+            let start = i.checked_sub(1).and_then(|p| self.ends.get(p)).copied().unwrap_or(0);
+            let end = self.ends.get(i).copied().unwrap_or(start);
+            (dtype, i, self.text.get(start..end).unwrap_or_default())
+        })
     }
 
     /// Whether there are none.
@@ -221,6 +253,12 @@ impl ChunkBuilder {
     /// A builder for these columns (more may be added as rows bring them).
     pub fn new(names: Vec<String>) -> Self {
         let columns = names.iter().map(|_| TextValues::default()).collect();
+        ChunkBuilder { names, columns, source_rows: vec![], bytes: 0 }
+    }
+
+    /// A builder for these columns whose text cells are typed by `rules` (one per column).
+    pub fn with_rules(names: Vec<String>, rules: Vec<CellRules>) -> Self {
+        let columns = rules.into_iter().map(TextValues::with_rules).collect();
         ChunkBuilder { names, columns, source_rows: vec![], bytes: 0 }
     }
 
@@ -289,7 +327,11 @@ impl ChunkBuilder {
     /// The rows gathered as a chunk; the builder starts over with the same columns.
     pub fn take(&mut self) -> Chunk {
         self.bytes = 0;
-        let columns = self.columns.iter_mut().map(|c| Values::Text(std::mem::take(c))).collect();
+        let columns = self
+            .columns
+            .iter_mut()
+            .map(|c| Values::Text(std::mem::replace(c, TextValues::with_rules(c.rules))))
+            .collect();
         Chunk { names: self.names.clone(), columns, source_rows: std::mem::take(&mut self.source_rows) }
     }
 }

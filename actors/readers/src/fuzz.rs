@@ -93,7 +93,7 @@ fn exercise(name: &str, bytes: &[u8]) {
         let mut sink = Collected::default();
         let _ = adapter.read(&file, table.sheet.as_deref(), &options, &mut sink);
     }
-    let _ = adapter.preview(&file, tables.first().and_then(|t| t.sheet.as_deref()), 5);
+    let _ = adapter.preview(&file, tables.first().and_then(|t| t.sheet.as_deref()), 5, &crate::ReadOptions::default());
 }
 
 /// Runs `CASES` mutations of each seed, each on a thread with a deadline.

@@ -45,7 +45,7 @@ use dat_contracts::{TablePreview, TableProbe, TableStatus};
 use serde::Serialize;
 
 pub use chunk::{Cell, Chunk, ChunkBuilder, TextValues, Values};
-pub use options::ReadOptions;
+pub use options::{ReadOptions, TextHints};
 pub use sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 pub use source::{ByteCount, Compression, Counting, Fingerprint, SourceFile};
 
@@ -80,8 +80,14 @@ pub trait Adapter: Send + Sync {
     ///
     /// # Errors
     /// [`ReadError`] when the table cannot be read.
-    fn preview(&self, file: &SourceFile<'_>, table: Option<&str>, rows: usize) -> Result<TablePreview, ReadError> {
-        preview::by_reading(self, file, table, rows)
+    fn preview(
+        &self,
+        file: &SourceFile<'_>,
+        table: Option<&str>,
+        rows: usize,
+        options: &ReadOptions,
+    ) -> Result<TablePreview, ReadError> {
+        preview::by_reading(self, file, table, rows, options)
     }
 }
 
@@ -216,8 +222,9 @@ pub fn preview_table(
     file: &SourceFile<'_>,
     table: Option<&str>,
     rows: usize,
+    options: &ReadOptions,
 ) -> Result<TablePreview, ReadError> {
-    catch_unwind(AssertUnwindSafe(|| adapter.preview(file, table, rows))).unwrap_or_else(|panic| {
+    catch_unwind(AssertUnwindSafe(|| adapter.preview(file, table, rows, options))).unwrap_or_else(|panic| {
         Err(ReadError::Panicked { path: file.path.to_string(), message: panic_message(panic.as_ref()) })
     })
 }

@@ -1,12 +1,15 @@
 //! The limits every reader works within. Each buffer that file content can grow has one here,
 //! so that no file, whatever its size or shape, can take more memory than these allow.
 
+use std::collections::BTreeMap;
+
+use dat_contracts::text_layout::DateOrder;
 use serde::{Deserialize, Serialize};
 
 /// How tables are read: chunk sizes and the limits that keep memory bounded.
 ///
 /// The defaults keep `dat run` under 200 MiB of peak memory on any input (SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadOptions {
     /// Rows per chunk handed to the sink (SPEC §7 default: 50,000).
     pub chunk_rows: usize,
@@ -27,6 +30,30 @@ pub struct ReadOptions {
     /// The largest `.xls` or `.ods` file read: calamine reads those whole, so a bigger one is
     /// an `error` table saying so (xlsx/xlsm/xlsb are streamed and have no such limit).
     pub whole_workbook_limit: u64,
+    /// What is already decided about a delimited text file's layout (by the user, or by the
+    /// probe for parse to follow); the rest is sniffed.
+    pub text: TextHints,
+}
+
+/// Decisions about a delimited text file that the sniffer does not make again: what the user
+/// set in the table_availability lock body, and what table availability decided, which preview
+/// and parse follow so that all three read a file alike.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextHints {
+    /// The decimal separator.
+    pub decimal: Option<char>,
+    /// The thousands separator: `Some(None)` for none.
+    pub thousands: Option<Option<char>>,
+    /// Lines before the header (or first data row), set aside as the file's title.
+    pub lines_before: Option<u64>,
+    /// Whether the first row after them is a header.
+    pub header: Option<bool>,
+    /// The day/month order of the folder's `d/m/yyyy` date columns, by normalised column name
+    /// ([`dat_contracts::text_layout::column_key`]). Absent: such dates are sampled for the
+    /// decision (probe) or stay text (parse).
+    pub date_orders: Option<BTreeMap<String, DateOrder>>,
+    /// Which fields a user set (recorded in the sniff result).
+    pub overridden: Vec<String>,
 }
 
 impl ReadOptions {
@@ -52,6 +79,7 @@ impl Default for ReadOptions {
             decompressed_limit: None,
             max_columns: 16_384,
             whole_workbook_limit: Self::WHOLE_WORKBOOK_LIMIT,
+            text: TextHints::default(),
         }
     }
 }

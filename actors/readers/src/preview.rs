@@ -10,7 +10,9 @@ use crate::chunk::{Chunk, Values};
 use crate::options::ReadOptions;
 use crate::sink::{ReadError, Reject, Sink, Stop};
 use crate::source::SourceFile;
-use crate::typing::{as_f64, parse_bool, parse_int, trim};
+use crate::typing::{
+    as_f64, date_text, datetime_text, epoch_days, epoch_micros, parse_bool, parse_int, trim, CellRules, LocalDate,
+};
 use crate::Adapter;
 
 /// Reads up to `rows` rows of `table` and the probe's row estimate for it.
@@ -22,18 +24,19 @@ pub(crate) fn by_reading<A: Adapter + ?Sized>(
     file: &SourceFile<'_>,
     table: Option<&str>,
     rows: usize,
+    options: &ReadOptions,
 ) -> Result<TablePreview, ReadError> {
-    let options = ReadOptions::default();
     let table_id = dat_contracts::table_id(file.path.as_str(), table);
     let mut first = FirstRows { wanted: rows, names: vec![], rows: vec![] };
     if rows > 0 {
-        match adapter.read(file, table, &options.with_chunk_rows(rows.min(options.chunk_rows)), &mut first) {
+        let chunk_rows = rows.min(options.chunk_rows);
+        match adapter.read(file, table, &options.clone().with_chunk_rows(chunk_rows), &mut first) {
             Ok(_) | Err(ReadError::Stopped) => {}
             Err(e) => return Err(e),
         }
     }
     let total_estimate =
-        adapter.probe(file, &options).into_iter().find(|t| t.table_id == table_id).and_then(|t| t.row_estimate);
+        adapter.probe(file, options).into_iter().find(|t| t.table_id == table_id).and_then(|t| t.row_estimate);
     let width = first.names.len();
     for row in &mut first.rows {
         row.resize(width, Value::Null);
@@ -77,8 +80,8 @@ fn json_values(values: &Values) -> Box<dyn Iterator<Item = Value> + '_> {
     }
     match values {
         Values::Text(text) => {
-            let dtype = text.column_type();
-            Box::new(text.iter().map(move |cell| cell.map_or(Value::Null, |c| text_value(c, dtype))))
+            let (dtype, rules) = (text.column_type(), text.rules());
+            Box::new(text.iter().map(move |cell| cell.map_or(Value::Null, |c| text_value(c, dtype, &rules))))
         }
         Values::Int(v) => all(v, Value::from),
         Values::Float(v) => all(v, float),
@@ -97,12 +100,20 @@ fn json_values(values: &Values) -> Box<dyn Iterator<Item = Value> + '_> {
     }
 }
 
-/// One text cell of a column of type `dtype` as JSON.
-fn text_value(cell: &str, dtype: ColumnType) -> Value {
+/// One text cell of a column of type `dtype` as JSON, read by the column's `rules` as parse
+/// reads it (a decimal comma as a number, a day-first date as its ISO text).
+fn text_value(cell: &str, dtype: ColumnType, rules: &CellRules) -> Value {
     let typed = match dtype {
-        ColumnType::Int => parse_int(trim(cell)).map(Value::from),
-        ColumnType::Float => as_f64(cell).and_then(serde_json::Number::from_f64).map(Value::Number),
+        ColumnType::Int => rules.with_number(cell, parse_int).map(Value::from),
+        ColumnType::Float => rules.with_number(cell, as_f64).and_then(serde_json::Number::from_f64).map(Value::Number),
         ColumnType::Bool => parse_bool(trim(cell)).map(Value::Bool),
+        // A `d/m/yyyy` date as the ISO date it is read as; ISO text as written.
+        ColumnType::Date if LocalDate::parse(trim(cell)).is_some() => {
+            rules.date(cell).and_then(|d| date_text(epoch_days(d))).map(Value::from)
+        }
+        ColumnType::Datetime if LocalDate::parse(trim(cell)).is_some() => {
+            rules.datetime(cell).and_then(|t| datetime_text(epoch_micros(t))).map(Value::from)
+        }
         ColumnType::Struct | ColumnType::List => serde_json::from_str(cell).ok(),
         _ => None,
     };

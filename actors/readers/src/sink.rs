@@ -3,6 +3,7 @@
 //! on the way comes back as its [`ReadEnd`]; what stopped it as a [`ReadError`].
 
 use crate::chunk::Chunk;
+use dat_contracts::bundle::RowAccount;
 
 /// A record that could not be read as a row. Rejects never fail a table: they make it
 /// `partial`, are counted exactly and are written to `rejects.parquet`.
@@ -53,6 +54,12 @@ pub trait Sink {
 pub struct ReadEnd {
     /// Counted warnings, one line each.
     pub warnings: Vec<String>,
+    /// Where every unit of the source went besides rows and rejects, for the caller to check
+    /// against the rows and rejects it received (`None` where a reader has no such units, as
+    /// for a profile's extraction).
+    pub accounting: Option<RowAccount>,
+    /// Lines after the data that are not rows (delimited text), kept as read.
+    pub footer: Vec<String>,
 }
 
 /// Why a table could not be read (or was not read to its end).

@@ -74,6 +74,10 @@ pub enum StageError {
     /// 500, logged; retry once the disk is fixed. Never a user's mistake, so never a 400.
     #[error("{0}")]
     Io(String),
+    /// The stage's own check of its result failed (rows not accounted for): a bug, nothing is
+    /// published. HTTP 500, with the numbers.
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
 impl StageContext<'_> {
@@ -171,8 +175,11 @@ impl Stages {
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
             .with(Stage::Selection, Arc::new(selection::Select))
-            .with(Stage::Context, Arc::new(context::ResolveContext { options }))
-            .with(Stage::TableAvailability, Arc::new(availability::ProbeTables { pool: pool.clone(), options }))
+            .with(Stage::Context, Arc::new(context::ResolveContext { options: options.clone() }))
+            .with(
+                Stage::TableAvailability,
+                Arc::new(availability::ProbeTables { pool: pool.clone(), options: options.clone() }),
+            )
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
             .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores(), options }))

@@ -1,11 +1,13 @@
-//! Preview: up to `rows` (≤ 100) rows of every selected table, read on the probe pool, with
+//! Preview: up to `rows` (≤ 100) rows of every selected table, read on the probe pool as table
+//! availability decided (number format, title, header, date orders), with
 //! `_source_file` and `_source_table` appended to each row. A table that cannot be read gets
 //! its error in the artifact; the others are still previewed.
 
-use dat_contracts::artifacts::{PreviewArtifact, PreviewedTable, TableSelectionArtifact};
+use dat_contracts::artifacts::{AvailabilityArtifact, PreviewArtifact, PreviewedTable, TableSelectionArtifact};
 use dat_contracts::{LockRequest, Stage};
 use serde_json::{Map, Value};
 
+use crate::stages::availability::decided_hints;
 use crate::stages::{to_content, StageContext, StageError, StageExecutor};
 use crate::workers::{PreviewTable, ProbePool};
 
@@ -25,6 +27,7 @@ impl StageExecutor for PreviewTables {
             return Err(StageError::Invalid("preview needs a preview request".into()));
         };
         let selection: TableSelectionArtifact = ctx.upstream(Stage::TableSelection)?;
+        let availability: AvailabilityArtifact = ctx.upstream(Stage::TableAvailability)?;
         let mut results: Vec<PreviewedTable> = Vec::new();
         let mut jobs = Vec::new();
         let mut pending = Vec::new();
@@ -36,6 +39,7 @@ impl StageExecutor for PreviewTables {
                         disk,
                         sheet: table.sheet.clone(),
                         rows: usize::try_from(*rows).unwrap_or(100),
+                        text: decided_hints(&availability, &table.table_id),
                     });
                     pending.push(table);
                 }

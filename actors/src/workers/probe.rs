@@ -8,7 +8,7 @@ use actix::prelude::*;
 use dat_contracts::{TablePreview, TableProbe, TableStatus, WorkspacePath};
 use futures_util::future::join_all;
 
-use dat_readers::{preview_table, probe_file, AdapterRegistry, ReadOptions, SourceFile};
+use dat_readers::{preview_table, probe_file, AdapterRegistry, ReadOptions, SourceFile, TextHints};
 
 /// Probe every table of one file.
 #[derive(Debug, Clone, Message)]
@@ -18,6 +18,8 @@ pub struct ProbeFile {
     pub path: WorkspacePath,
     /// Where it is on disk.
     pub disk: PathBuf,
+    /// What the user set about its layout (delimited text).
+    pub text: TextHints,
 }
 
 /// Preview one table.
@@ -32,6 +34,8 @@ pub struct PreviewTable {
     pub sheet: Option<String>,
     /// Rows wanted.
     pub rows: usize,
+    /// What table availability decided about its layout (delimited text).
+    pub text: TextHints,
 }
 
 /// One worker thread.
@@ -55,7 +59,8 @@ impl Handler<ProbeFile> for ProbeWorker {
         let name = msg.path.segments().last().unwrap_or_default().to_owned();
         match self.adapters.for_name(&name) {
             Some((adapter, compression)) => {
-                probe_file(adapter.as_ref(), &SourceFile::new(&msg.path, &msg.disk, compression), &self.options)
+                let options = ReadOptions { text: msg.text, ..self.options.clone() };
+                probe_file(adapter.as_ref(), &SourceFile::new(&msg.path, &msg.disk, compression), &options)
             }
             None => vec![TableProbe::failed(msg.path.as_str(), "none", TableStatus::Error, unsupported(&msg.path))],
         }
@@ -69,7 +74,8 @@ impl Handler<PreviewTable> for ProbeWorker {
         let name = msg.path.segments().last().unwrap_or_default().to_owned();
         let (adapter, compression) = self.adapters.for_name(&name).ok_or_else(|| unsupported(&msg.path))?;
         let file = SourceFile::new(&msg.path, &msg.disk, compression);
-        preview_table(adapter.as_ref(), &file, msg.sheet.as_deref(), msg.rows).map_err(|e| e.to_string())
+        let options = ReadOptions { text: msg.text, ..self.options.clone() };
+        preview_table(adapter.as_ref(), &file, msg.sheet.as_deref(), msg.rows, &options).map_err(|e| e.to_string())
     }
 }
 
@@ -82,7 +88,10 @@ pub struct ProbePool {
 impl ProbePool {
     /// Starts `threads` workers reading within `options`; must be called inside an actix system.
     pub fn start(threads: usize, adapters: AdapterRegistry, options: ReadOptions) -> Self {
-        let addr = SyncArbiter::start(threads.max(1), move || ProbeWorker { adapters: adapters.clone(), options });
+        let addr = SyncArbiter::start(threads.max(1), move || ProbeWorker {
+            adapters: adapters.clone(),
+            options: options.clone(),
+        });
         ProbePool { addr }
     }
 

@@ -18,7 +18,7 @@ fn probe(dir: &Path, name: &str) -> Vec<TableProbe> {
 fn preview(dir: &Path, name: &str, sheet: Option<&str>, rows: usize) -> Result<dat_contracts::TablePreview, ReadError> {
     let path = WorkspacePath::parse(name).unwrap();
     let disk = dir.join(name);
-    ExcelAdapter.preview(&SourceFile::new(&path, &disk, None), sheet, rows)
+    ExcelAdapter.preview(&SourceFile::new(&path, &disk, None), sheet, rows, &crate::ReadOptions::default())
 }
 
 /// Sheets: `Data` (header, three typed rows, one blank name), `Blank` (nothing), `Secret` (hidden, two rows),

@@ -31,7 +31,7 @@ fn preview_text(adapter: &dyn Adapter, name: &str, text: &str, rows: usize) -> R
     std::fs::write(dir.path().join(name), text).unwrap();
     let path = WorkspacePath::parse(name).unwrap();
     let disk = dir.path().join(name);
-    adapter.preview(&SourceFile::new(&path, &disk, None), None, rows)
+    adapter.preview(&SourceFile::new(&path, &disk, None), None, rows, &crate::ReadOptions::default())
 }
 
 fn columns(table: &TableProbe) -> Vec<(&str, ColumnType, bool)> {

@@ -83,6 +83,8 @@ impl Adapter for ParquetAdapter {
         }
         let Opened { builder, uuids } = open(file).map_err(|e| ReadError::format(path, e))?;
         let batch_rows = batch_rows(&builder, options);
+        // The rows the footer says the file has: every one must come out as a row.
+        let declared = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
         let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
         let reader = builder
             .with_batch_size(batch_rows)
@@ -116,7 +118,11 @@ impl Adapter for ParquetAdapter {
             row += rows;
             sink.chunk(Chunk { names: names.clone(), columns, source_rows })?;
         }
-        Ok(ReadEnd { warnings: losses.warnings() })
+        Ok(ReadEnd {
+            warnings: losses.warnings(),
+            accounting: Some(dat_contracts::bundle::RowAccount::new("rows", declared)),
+            ..ReadEnd::default()
+        })
     }
 }
 

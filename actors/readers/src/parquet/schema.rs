@@ -57,5 +57,5 @@ pub(super) fn decimal(precision: u8, scale: i8) -> ColumnType {
 
 /// The probe's column for `field`.
 pub(super) fn column(field: &Field, uuid: bool) -> Result<ColumnInfo, String> {
-    Ok(ColumnInfo { name: field.name().clone(), dtype: column_type(field, uuid)?, nullable: field.is_nullable() })
+    Ok(ColumnInfo::new(field.name().clone(), column_type(field, uuid)?, field.is_nullable()))
 }

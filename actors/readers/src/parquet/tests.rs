@@ -23,7 +23,7 @@ fn probe(disk: &Path, name: &str) -> TableProbe {
 
 fn preview(disk: &Path, name: &str, rows: usize) -> Result<TablePreview, ReadError> {
     let path = WorkspacePath::parse(name).unwrap();
-    ParquetAdapter.preview(&SourceFile::new(&path, disk, None), None, rows)
+    ParquetAdapter.preview(&SourceFile::new(&path, disk, None), None, rows, &crate::ReadOptions::default())
 }
 
 fn columns(table: &TableProbe) -> Vec<(&str, ColumnType, bool)> {

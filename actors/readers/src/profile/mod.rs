@@ -214,7 +214,7 @@ impl Adapter for ProfileAdapter {
         if builder.rows() > 0 {
             sink.chunk(builder.take())?;
         }
-        Ok(ReadEnd { warnings: out.warnings })
+        Ok(ReadEnd { warnings: out.warnings, ..ReadEnd::default() })
     }
 }
 

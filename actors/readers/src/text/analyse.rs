@@ -1,16 +1,21 @@
-//! What the sample of a delimited text file says about the whole: encoding, dialect, header,
-//! columns and their types, problems, and the row count (exact, or estimated from the sample).
+//! What the sample of a delimited text file says about the whole: encoding, dialect, title
+//! lines above the header, the header, the number format, columns and their types (with the
+//! evidence their `d/m/yyyy` dates give), footer lines, problems, and the row count (exact, or
+//! estimated from the sample).
 
 use csv::StringRecord;
+use dat_contracts::text_layout::{column_key, CellAt, DateEvidence, DateOrder, NumberFormat};
 use dat_contracts::{ColumnInfo, ColumnType, TableStatus};
 
 use super::decode::{decode, detect, looks_binary, Decoded, TextEncoding};
 use super::header::{column_names, is_header};
+use super::layout::{detect_number, detect_title, footer_start, is_footer, title_lines, Row, SampleRecords};
 use super::sample::{Sample, SAMPLE_BYTES};
 use super::sniff::{sniff_dialect, Dialect};
-use crate::typing::{cell_type, TypeTally};
+use crate::options::TextHints;
+use crate::typing::{CellRules, DatePolicy, LocalDate, TypeTally};
 
-/// SampleRecords looked at to decide whether the first row is a header.
+/// Records looked at to decide whether the first row is a header and how numbers are written.
 const HEADER_RECORDS: usize = 500;
 
 /// What the probe learned; the preview reads rows with the same settings and types.
@@ -26,27 +31,54 @@ pub(super) struct Analysis {
     pub(super) rows: u64,
     /// Whether `rows` is a count of the whole file.
     pub(super) exact: bool,
+    /// Lines after the data that are not rows (only known when the sample is the whole file).
+    pub(super) footer: Vec<String>,
     /// Problems that did not stop reading.
     pub(super) warnings: Vec<String>,
 }
 
-/// How a file is laid out, from its sample: all that reading its records needs.
+/// How a file is laid out, from its sample and the hints: all that reading its records needs.
 #[derive(Debug)]
 pub(super) struct TextLayout {
     /// The sniffed encoding.
     pub(super) encoding: TextEncoding,
     /// The sniffed delimiter and quote.
     pub(super) dialect: Dialect,
-    /// Whether the first row is a header.
+    /// Whether the first row after the title is a header.
     pub(super) header: bool,
     /// Column names in file order, made unique.
     pub(super) names: Vec<String>,
+    /// How numbers are written.
+    pub(super) number: NumberFormat,
+    /// Lines before the header (or first data row).
+    pub(super) lines_before: u64,
+    /// Those lines' text.
+    pub(super) title: Vec<String>,
+}
+
+impl TextLayout {
+    /// The rules each column's cells are read by: the file's number format, and the folder's
+    /// date order for the column (`hints.date_orders`; without any, dates are sampled).
+    pub(super) fn rules(&self, hints: &TextHints) -> Vec<CellRules> {
+        self.names
+            .iter()
+            .map(|name| {
+                let dates = match &hints.date_orders {
+                    None => DatePolicy::Sample,
+                    Some(orders) => {
+                        orders.get(&column_key(name)).map_or(DatePolicy::IsoOnly, |o| DatePolicy::Order(*o))
+                    }
+                };
+                CellRules { number: self.number, dates }
+            })
+            .collect()
+    }
 }
 
 /// The layout, and where [`analyse`] reads on from.
 struct Sniffed<'t> {
     layout: TextLayout,
-    /// The first records, read to decide on the header.
+    /// The first records after the title, read to decide on the header.
     head: Vec<Row>,
     /// The records after `head`.
     rest: SampleRecords<'t>,
@@ -54,14 +86,14 @@ struct Sniffed<'t> {
     warnings: Vec<String>,
 }
 
-/// Sniffs the sample's layout only: encoding, dialect, header and column names. Parse needs
-/// no more, since it types every cell itself; [`analyse`] goes on to type the sample.
+/// Sniffs the sample's layout only. Parse needs no more, since it types every cell itself;
+/// [`analyse`] goes on to type the sample.
 ///
 /// # Errors
 /// The reason the file is not delimited text (binary data).
-pub(super) fn layout(sample: &Sample, prefer_tab: bool) -> Result<TextLayout, String> {
+pub(super) fn layout(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> Result<TextLayout, String> {
     let (encoding, Decoded { text, replaced }) = decode_text(sample)?;
-    Ok(sniff(sample, encoding, &text, replaced, prefer_tab).layout)
+    Ok(sniff(sample, encoding, &text, replaced, prefer_tab, hints).layout)
 }
 
 /// The sample decoded with its detected encoding.
@@ -79,26 +111,46 @@ fn decode_text(sample: &Sample) -> Result<(TextEncoding, Decoded), String> {
     Ok((encoding, decoded))
 }
 
-fn sniff<'t>(sample: &Sample, encoding: TextEncoding, text: &'t str, replaced: bool, prefer_tab: bool) -> Sniffed<'t> {
+fn sniff<'t>(
+    sample: &Sample,
+    encoding: TextEncoding,
+    text: &'t str,
+    replaced: bool,
+    prefer_tab: bool,
+    hints: &TextHints,
+) -> Sniffed<'t> {
     let mut warnings = encoding_warnings(encoding, replaced);
     let sniff_text = if sample.complete { text } else { up_to_last_line(text) };
     let dialect = sniff_dialect(sniff_text, prefer_tab);
+    let lines_before = hints.lines_before.unwrap_or_else(|| detect_title(sniff_text, dialect));
+    let (title, body_start) = title_lines(text, lines_before);
 
-    let mut rest = SampleRecords { reader: dialect.reader(text.as_bytes()), record: StringRecord::new() };
+    let body = text.get(body_start..).unwrap_or_default();
+    let mut rest = SampleRecords::new(dialect, body, body_start, lines_before);
     let head: Vec<Row> = rest.by_ref().take(HEADER_RECORDS + 1).collect();
-    // A partial sample's last record is cut: keep it out of the header decision.
+    // A partial sample's last record is cut: keep it out of the decisions.
     let judged = match head.len() {
         n if n <= HEADER_RECORDS && !sample.complete && n >= 2 => head.get(..n - 1).unwrap_or_default(),
         _ => head.as_slice(),
     };
-    let header = judged.split_first().is_some_and(|(first, rest)| {
-        let rest: Vec<&StringRecord> = rest.iter().map(|r| &r.record).collect();
-        is_header(&first.record, &rest)
+    let (number, number_warning) = detect_number(judged.iter().map(|r| &r.record), dialect.delimiter);
+    let number = NumberFormat {
+        decimal: hints.decimal.unwrap_or(number.decimal),
+        thousands: hints.thousands.unwrap_or(number.thousands),
+    };
+    warnings.extend(number_warning.filter(|_| hints.decimal.is_none()));
+    let header = hints.header.unwrap_or_else(|| {
+        let rules = CellRules { number, dates: DatePolicy::Sample };
+        judged.split_first().is_some_and(|(first, rest)| {
+            let rest: Vec<&StringRecord> = rest.iter().map(|r| &r.record).collect();
+            is_header(&first.record, &rest, &rules)
+        })
     });
     let width = head.first().map_or(0, |r| r.record.len());
     let (names, name_warnings) = column_names(head.first().filter(|_| header).map(|r| &r.record), width);
     warnings.extend(name_warnings);
-    Sniffed { layout: TextLayout { encoding, dialect, header, names }, head, rest, warnings }
+    let layout = TextLayout { encoding, dialect, header, names, number, lines_before, title };
+    Sniffed { layout, head, rest, warnings }
 }
 
 /// Reads the sample. `prefer_tab` is set for `.tsv` files.
@@ -106,33 +158,58 @@ fn sniff<'t>(sample: &Sample, encoding: TextEncoding, text: &'t str, replaced: b
 /// The row count is exact when the sample is the whole file. Otherwise it is the data rows of
 /// the sample times the (estimated, see [`Sample::estimated_size`]) size of the file over the
 /// bytes those rows took, so files with rows of even length come out close. The last record of
-/// a partial sample is cut and left out, unless it is the only data row.
+/// a partial sample is cut and left out, unless it is the only data row. A whole file's trailing
+/// records with fewer fields than the header are its footer, not rows.
 ///
 /// # Errors
 /// The reason the file is not delimited text (binary data).
-pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, String> {
+pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> Result<Analysis, String> {
     let (encoding, Decoded { text, replaced }) = decode_text(sample)?;
-    let Sniffed { layout, head, rest, mut warnings } = sniff(sample, encoding, &text, replaced, prefer_tab);
+    let Sniffed { layout, head, rest, mut warnings } = sniff(sample, encoding, &text, replaced, prefer_tab, hints);
     let header = layout.header;
     let width = head.first().map_or(0, |r| r.record.len());
-    let header_end = if header { head.first().map_or(0, |r| r.end) } else { 0 };
+    let data_start = match (header, head.first()) {
+        (true, Some(first)) => first.end,
+        (_, first) => first.map_or(text.len(), |r| r.start),
+    };
 
-    let mut stats = DataStats::new(width, header_end);
+    let mut stats = DataStats::new(layout.rules(hints), data_start);
+    let footer = |r: &Row| is_footer(r.record.len(), r.record.iter(), width, layout.number);
+    let mut rows: Vec<Row> = Vec::new();
     let mut pending: Option<Row> = None;
     for row in head.into_iter().skip(usize::from(header)).chain(rest) {
         if let Some(previous) = pending.replace(row) {
-            stats.add(&previous);
+            rows.push(previous);
+            // Only a run of short records at the very end can be a footer: keep that run.
+            let cut = footer_start(&rows, footer);
+            rows.drain(..cut).for_each(|r| stats.add(&r));
         }
     }
-    if let Some(last) = pending {
-        if !sample.complete && stats.rows == 0 {
-            warnings.push(format!(
-                "a row is longer than the {} MiB the probe reads; column types are a guess",
-                SAMPLE_BYTES / (1024 * 1024)
-            ));
+    let mut footer_lines = Vec::new();
+    match pending {
+        Some(last) if sample.complete => {
+            rows.push(last);
+            let cut = footer_start(&rows, footer);
+            for row in rows.drain(..cut) {
+                stats.add(&row);
+            }
+            if stats.rows > 0 {
+                footer_lines = rows.iter().map(|r| line_text(&text, r)).collect();
+            } else {
+                rows.drain(..).for_each(|r| stats.add(&r));
+            }
         }
-        if sample.complete || stats.rows == 0 {
-            stats.add(&last);
+        last => {
+            rows.drain(..).for_each(|r| stats.add(&r));
+            if let Some(last) = last {
+                if stats.rows == 0 {
+                    warnings.push(format!(
+                        "a row is longer than the {} MiB the probe reads; column types are a guess",
+                        SAMPLE_BYTES / (1024 * 1024)
+                    ));
+                    stats.add(&last);
+                }
+            }
         }
     }
 
@@ -148,8 +225,14 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool) -> Result<Analysis, Str
     } else {
         TableStatus::Available
     };
-    let columns = layout.names.iter().zip(stats.types).map(|(name, tally)| tally.info(name.as_str())).collect();
-    Ok(Analysis { layout, columns, status, rows, exact, warnings })
+    let columns = layout
+        .names
+        .iter()
+        .zip(stats.types)
+        .zip(stats.dates)
+        .map(|((name, tally), dates)| ColumnInfo { dates: dates.into_evidence(), ..tally.info(name.as_str()) })
+        .collect();
+    Ok(Analysis { layout, columns, status, rows, exact, footer: footer_lines, warnings })
 }
 
 /// Warnings about how the bytes were decoded: the Windows-1252 fallback, replaced bytes.
@@ -173,7 +256,7 @@ fn encoding_warnings(encoding: TextEncoding, replaced: bool) -> Vec<String> {
 
 /// How many rows are ragged and where the first one is.
 fn ragged_warning(stats: &DataStats, against: &str, line: u64, complete: bool) -> String {
-    let (count, width) = (stats.ragged, stats.width);
+    let (count, width) = (stats.ragged, stats.types.len());
     let rows = if count == 1 { "1 row has".to_owned() } else { format!("{count} rows have") };
     let scope = if complete { String::new() } else { format!(" (in the first {} rows read)", stats.rows) };
     format!(
@@ -187,39 +270,44 @@ fn up_to_last_line(text: &str) -> &str {
     text.rfind('\n').and_then(|at| text.get(..=at)).unwrap_or(text)
 }
 
-/// One record of the sample and where it sits.
-struct Row {
-    record: StringRecord,
-    /// Line the record starts on, from 1.
-    line: u64,
-    /// Byte offset in the decoded text just past the record.
-    end: usize,
+/// A record's line(s) as written, without the line end.
+fn line_text(text: &str, row: &Row) -> String {
+    text.get(row.start..row.end).unwrap_or_default().trim_matches(['\r', '\n']).to_owned()
 }
 
-/// The records of the decoded sample, in order.
-struct SampleRecords<'a> {
-    reader: csv::Reader<&'a [u8]>,
-    record: StringRecord,
+/// What a column's `d/m/yyyy` dates showed so far.
+#[derive(Default)]
+struct DateTally {
+    evidence: DateEvidence,
+    seen: bool,
 }
 
-impl Iterator for SampleRecords<'_> {
-    type Item = Row;
-
-    fn next(&mut self) -> Option<Row> {
-        // The text is a `String`, so a UTF-8 error cannot happen; any error ends the rows.
-        if !matches!(self.reader.read_record(&mut self.record), Ok(true)) {
-            return None;
+impl DateTally {
+    fn observe(&mut self, cell: &str, line: u64) {
+        let Some(date) = LocalDate::parse(crate::typing::trim(cell)) else { return };
+        let (day_first, month_first) = (date.read(DateOrder::DayFirst), date.read(DateOrder::MonthFirst));
+        let at = || Some(CellAt { table: String::new(), line, value: cell.trim().to_owned() });
+        let e = &mut self.evidence;
+        match (day_first.is_some(), month_first.is_some()) {
+            (true, true) => e.ambiguous += 1,
+            (true, false) if e.day_first.is_none() => e.day_first = at(),
+            (false, true) if e.month_first.is_none() => e.month_first = at(),
+            _ => {}
         }
-        let line = self.record.position().map_or(0, |p| p.line());
-        let end = usize::try_from(self.reader.position().byte()).unwrap_or(usize::MAX);
-        Some(Row { record: self.record.clone(), line, end })
+        e.dotted |= date.dotted;
+        self.seen = true;
+    }
+
+    fn into_evidence(self) -> Option<DateEvidence> {
+        self.seen.then_some(self.evidence)
     }
 }
 
 /// Counts and types of the data rows read so far.
 struct DataStats {
+    rules: Vec<CellRules>,
     types: Vec<TypeTally>,
-    width: usize,
+    dates: Vec<DateTally>,
     rows: u64,
     ragged: u64,
     first_ragged_line: Option<u64>,
@@ -229,10 +317,11 @@ struct DataStats {
 }
 
 impl DataStats {
-    fn new(width: usize, start: usize) -> Self {
+    fn new(rules: Vec<CellRules>, start: usize) -> Self {
         DataStats {
-            types: vec![TypeTally::default(); width],
-            width,
+            types: vec![TypeTally::default(); rules.len()],
+            dates: rules.iter().map(|_| DateTally::default()).collect(),
+            rules,
             rows: 0,
             ragged: 0,
             first_ragged_line: None,
@@ -244,16 +333,23 @@ impl DataStats {
     fn add(&mut self, row: &Row) {
         self.rows += 1;
         self.end = row.end;
-        if row.record.len() != self.width {
+        if row.record.len() != self.types.len() {
             self.ragged += 1;
             self.first_ragged_line.get_or_insert(row.line);
         }
-        for (i, tally) in self.types.iter_mut().enumerate() {
-            tally.observe(row.record.get(i).map_or(ColumnType::Null, cell_type));
+        for (i, ((tally, rules), dates)) in self.types.iter_mut().zip(&self.rules).zip(&mut self.dates).enumerate() {
+            let cell = row.record.get(i);
+            let dtype = cell.map_or(ColumnType::Null, |c| rules.cell_type(c));
+            if matches!(dtype, ColumnType::Date | ColumnType::Datetime | ColumnType::String) {
+                if let Some(cell) = cell {
+                    dates.observe(cell, row.line);
+                }
+            }
+            tally.observe(dtype);
         }
     }
 
-    /// SampleRecords in the whole file: rows read × data bytes of the file / data bytes they took.
+    /// Records in the whole file: rows read × data bytes of the file / data bytes they took.
     /// Decoded bytes are scaled back to file bytes by the sample's raw/decoded ratio (UTF-16
     /// and Windows-1252 differ in size from the UTF-8 the rows were counted in).
     fn estimate(&self, sample: &Sample, text_len: usize) -> u64 {

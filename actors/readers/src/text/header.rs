@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use csv::StringRecord;
 use dat_contracts::ColumnType;
 
-use crate::typing::{cell_type, unique_names, TypeTally};
+use crate::typing::{unique_names, CellRules, TypeTally};
 
-/// Decides whether `first` is a header, looking at up to the `rest` rows that follow it.
+/// Decides whether `first` is a header, looking at up to the `rest` rows that follow it, their
+/// cells typed by the file's `rules`.
 ///
 /// Each column whose later cells share a type other than string votes: *header* when its first
 /// cell is text (or another type) where the rest are numbers, bools or dates, *data* when the
@@ -17,7 +18,8 @@ use crate::typing::{cell_type, unique_names, TypeTally};
 /// data votes and there is at least one. Without any vote (all columns text, or a single row)
 /// it is a header when every cell is non-empty text and the names are unique; a file of text
 /// only without a header is therefore taken to have one, which cannot be told apart.
-pub(super) fn is_header(first: &StringRecord, rest: &[&StringRecord]) -> bool {
+pub(super) fn is_header(first: &StringRecord, rest: &[&StringRecord], rules: &CellRules) -> bool {
+    let cell_type = |cell: &str| rules.cell_type(cell);
     let (mut header_votes, mut data_votes) = (0usize, 0usize);
     for (i, cell) in first.iter().enumerate() {
         let mut tally = TypeTally::default();

@@ -8,6 +8,7 @@
 //! - `transcode`: streaming decoding to UTF-8 for the preview.
 //! - `sniff`: delimiter and quote.
 //! - `header`: header detection and unique column names.
+//! - `layout`: title and footer lines, and the number format.
 //! - `analyse`: the whole probe result from a sample (types by [`crate::typing`]).
 //! - `records`: every record, by a tokenizer bounded by the record cap.
 //! - `read`: records into chunks and rejects.
@@ -15,6 +16,7 @@
 mod analyse;
 mod decode;
 mod header;
+mod layout;
 mod read;
 mod records;
 mod sample;
@@ -51,8 +53,8 @@ impl Adapter for DelimitedAdapter {
 
     /// One table per file. A 0-byte file is `empty` without a sniff (there is nothing to sniff);
     /// corruption of a compressed stream past the first MiB is found by parse, not here.
-    fn probe(&self, file: &SourceFile<'_>, _: &ReadOptions) -> Vec<TableProbe> {
-        vec![probe_table(self.id(), file)]
+    fn probe(&self, file: &SourceFile<'_>, options: &ReadOptions) -> Vec<TableProbe> {
+        vec![probe_table(self.id(), file, options)]
     }
 
     fn read(
@@ -70,7 +72,7 @@ impl Adapter for DelimitedAdapter {
 }
 
 /// The probe of the file's one table.
-fn probe_table(adapter: &str, file: &SourceFile<'_>) -> TableProbe {
+fn probe_table(adapter: &str, file: &SourceFile<'_>, options: &ReadOptions) -> TableProbe {
     let path = file.path.as_str();
     let sample = match read_sample(file) {
         Ok((sample, _)) => sample,
@@ -92,7 +94,7 @@ fn probe_table(adapter: &str, file: &SourceFile<'_>) -> TableProbe {
     if sample.raw.is_empty() {
         return empty;
     }
-    match analyse(&sample, prefers_tab(file)) {
+    match analyse(&sample, prefers_tab(file), &options.text) {
         Err(reason) => TableProbe::failed(path, adapter, TableStatus::Error, reason),
         Ok(found) => TableProbe {
             status: found.status,
@@ -105,6 +107,10 @@ fn probe_table(adapter: &str, file: &SourceFile<'_>) -> TableProbe {
                 quote: found.layout.dialect.quote.map(|q| char::from(q).to_string()),
                 header: found.layout.header,
                 compression: file.compression.map(|c| c.as_str().to_owned()),
+                number: found.layout.number,
+                title: found.layout.title,
+                footer: found.footer,
+                overridden: options.text.overridden.clone(),
             }),
             warnings: found.warnings,
             ..empty

@@ -1,12 +1,26 @@
-//! A delimited table read into chunks: each record a row of cells typed by the shared rules,
-//! a record with more fields than the header a reject (its cells cannot be placed), a record
-//! past the record cap a reject naming the line it began on. A short record is kept with nulls
-//! and counted.
+//! A delimited table read into chunks: each record a row of cells typed by its column's rules
+//! (the file's number format, the folder's date order), a record with more fields than the
+//! header a reject (its cells cannot be placed), a record past the record cap a reject naming
+//! the line it began on. A short record is kept with nulls and counted, except in the run of
+//! records aside the table that ends the file: that is its footer, kept as text. Every line of
+//! the file is accounted for: a row, a reject, or skipped (title, header, blank, footer, the
+//! further lines of a record with a quoted line break).
 
+use dat_contracts::bundle::RowAccount;
+
+use super::layout::{is_footer, MAX_FOOTER};
 use super::records::{open_records, Record};
 use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink};
 use crate::{ReadOptions, SourceFile};
+
+/// A short record held back until it is known whether the file ends with it.
+struct Held {
+    line: u64,
+    lines: u64,
+    fields: Vec<String>,
+    text: String,
+}
 
 /// Reads every record of `file` into `sink`.
 ///
@@ -19,10 +33,10 @@ pub(super) fn read(
     sink: &mut dyn Sink,
 ) -> Result<ReadEnd, ReadError> {
     let path = file.path.as_str();
-    let Some(mut table) = open_records(file, prefer_tab, options.record_cap)? else {
-        return Ok(ReadEnd::default());
+    let Some(mut table) = open_records(file, prefer_tab, options.record_cap, &options.text)? else {
+        return Ok(ReadEnd { accounting: Some(RowAccount::new("lines", 0)), ..ReadEnd::default() });
     };
-    let width = table.names.len();
+    let width = table.layout.names.len();
     if width > options.max_columns {
         return Err(ReadError::format(
             path,
@@ -32,25 +46,38 @@ pub(super) fn read(
             ),
         ));
     }
-    let mut builder = ChunkBuilder::new(table.names.clone());
-    let (mut short, mut first_short) = (0u64, 0u64);
+    let delimiter = char::from(table.layout.dialect.delimiter).to_string();
+    let mut rows = Rows {
+        builder: ChunkBuilder::with_rules(table.layout.names.clone(), table.layout.rules(&options.text)),
+        pushed: 0,
+        short: 0,
+        first_short: 0,
+        width,
+        options,
+    };
+    let (mut footer_lines, mut continuation) = (0u64, 0u64);
+    let mut held: Vec<Held> = Vec::new();
     while let Some(record) = table.records.next().map_err(|e| ReadError::io(path, e))? {
         match record {
-            Record::Fields { line, fields } if fields.len() > width => {
+            Record::Fields { line, lines, fields } if fields.len() > width => {
+                continuation += lines - 1;
                 let reason = format!("{} fields, the header has {width}", fields.len());
                 sink.reject(Reject::new(line, reason, fields.raw()))?;
             }
-            Record::Fields { line, fields } => {
-                if fields.len() < width {
-                    short += 1;
-                    if first_short == 0 {
-                        first_short = line;
-                    }
+            Record::Fields { line, lines, fields }
+                if held.len() < MAX_FOOTER && is_footer(fields.len(), fields.iter(), width, table.layout.number) =>
+            {
+                let text = fields.iter().collect::<Vec<_>>().join(&delimiter);
+                held.push(Held { line, lines, fields: fields.iter().map(str::to_owned).collect(), text });
+            }
+            Record::Fields { line, lines, fields } => {
+                // Not the end after all: what was held back is rows.
+                for h in held.drain(..) {
+                    continuation += h.lines - 1;
+                    rows.push(sink, h.line, h.fields.iter().map(String::as_str))?;
                 }
-                builder.push_row(line, fields.iter().map(Cell::Infer));
-                if builder.is_full(options) {
-                    sink.chunk(builder.take())?;
-                }
+                continuation += lines - 1;
+                rows.push(sink, line, fields.iter())?;
             }
             Record::TooLong { line, head } => {
                 let reason = format!(
@@ -63,10 +90,23 @@ pub(super) fn read(
             }
         }
     }
+    // The file ended: what is held back is its footer, unless the file has no rows besides.
+    let mut footer = Vec::new();
+    let has_rows = rows.pushed > 0;
+    for h in held {
+        if has_rows {
+            footer_lines += h.lines;
+            footer.push(h.text);
+        } else {
+            continuation += h.lines - 1;
+            rows.push(sink, h.line, h.fields.iter().map(String::as_str))?;
+        }
+    }
+    let Rows { mut builder, short, first_short, .. } = rows;
     if builder.rows() > 0 {
         sink.chunk(builder.take())?;
     }
-    let mut end = ReadEnd::default();
+    let mut end = ReadEnd { footer, ..ReadEnd::default() };
     if short > 0 {
         end.warnings.push(format!(
             "{short} row(s) have fewer fields than the header ({width}), first on line {first_short}; \
@@ -79,5 +119,45 @@ pub(super) fn read(
             "{replaced} byte sequence(s) are not valid text in the file's encoding and were replaced with U+FFFD"
         ));
     }
+    let mut lines = RowAccount::new("lines", table.records.lines_read());
+    lines.skip("title", table.layout.lines_before);
+    lines.skip("header", table.header_lines);
+    lines.skip("blank", table.records.blank_lines());
+    lines.skip("footer", footer_lines);
+    lines.skip("continuation", continuation);
+    end.accounting = Some(lines);
     Ok(end)
+}
+
+/// The rows gathered, handed to the sink chunk by chunk.
+struct Rows<'o> {
+    builder: ChunkBuilder,
+    pushed: u64,
+    /// Rows with fewer fields than the header, and the line of the first.
+    short: u64,
+    first_short: u64,
+    width: usize,
+    options: &'o ReadOptions,
+}
+
+impl Rows<'_> {
+    fn push<'c>(
+        &mut self,
+        sink: &mut dyn Sink,
+        line: u64,
+        fields: impl ExactSizeIterator<Item = &'c str>,
+    ) -> Result<(), ReadError> {
+        if fields.len() < self.width {
+            self.short += 1;
+            if self.first_short == 0 {
+                self.first_short = line;
+            }
+        }
+        self.builder.push_row(line, fields.map(Cell::Infer));
+        self.pushed += 1;
+        if self.builder.is_full(self.options) {
+            sink.chunk(self.builder.take())?;
+        }
+        Ok(())
+    }
 }

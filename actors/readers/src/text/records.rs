@@ -16,6 +16,7 @@ use csv_core::ReadRecordResult;
 use super::analyse::{layout, TextLayout};
 use super::sample::{read_sample, SampleError};
 use super::transcode::Utf8Reader;
+use crate::options::TextHints;
 use crate::sink::ReadError;
 use crate::source::{ByteCount, SourceFile};
 
@@ -24,8 +25,10 @@ const READ_BYTES: usize = 256 * 1024;
 
 /// A text table opened for reading its records.
 pub(super) struct TextRecords {
-    /// Column names in file order (made unique), as the probe reports them.
-    pub(super) names: Vec<String>,
+    /// The layout the probe decided (or would decide): names, number format, title.
+    pub(super) layout: TextLayout,
+    /// Lines the header record took (0 without a header).
+    pub(super) header_lines: u64,
     /// The records after the header.
     pub(super) records: RecordReader<Box<dyn Read + Send>>,
     /// Malformed byte sequences the decoder replaced with U+FFFD so far.
@@ -40,6 +43,7 @@ pub(super) fn open_records(
     file: &SourceFile<'_>,
     prefer_tab: bool,
     record_cap: usize,
+    hints: &TextHints,
 ) -> Result<Option<TextRecords>, ReadError> {
     let path = file.path.as_str();
     let (sample, rest) = read_sample(file).map_err(|e| match e {
@@ -49,22 +53,24 @@ pub(super) fn open_records(
     if sample.raw.is_empty() {
         return Ok(None);
     }
-    let TextLayout { encoding, dialect, header, names } =
-        layout(&sample, prefer_tab).map_err(|e| ReadError::format(path, e))?;
+    let layout = layout(&sample, prefer_tab, hints).map_err(|e| ReadError::format(path, e))?;
     let mut raw = Cursor::new(sample.raw);
-    raw.set_position(encoding.bom_len(raw.get_ref()) as u64);
+    raw.set_position(layout.encoding.bom_len(raw.get_ref()) as u64);
     let replaced = ByteCount::default();
-    let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(raw.chain(rest), encoding, replaced.clone()));
-    let mut records = RecordReader::new(text, dialect.core(), record_cap);
-    if header {
+    let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(raw.chain(rest), layout.encoding, replaced.clone()));
+    let mut records = RecordReader::new(text, layout.dialect.core(), record_cap);
+    records.skip_lines(layout.lines_before).map_err(|e| ReadError::io(path, e))?;
+    let mut header_lines = 0;
+    if layout.header {
         match records.next().map_err(|e| ReadError::io(path, e))? {
             Some(Record::TooLong { .. }) => {
                 return Err(ReadError::format(path, "the header row is longer than the record cap"))
             }
-            Some(Record::Fields { .. }) | None => {}
+            Some(Record::Fields { lines, .. }) => header_lines = lines,
+            None => {}
         }
     }
-    Ok(Some(TextRecords { names, records, replaced }))
+    Ok(Some(TextRecords { layout, header_lines, records, replaced }))
 }
 
 impl TextRecords {
@@ -81,6 +87,8 @@ pub(super) enum Record<'r> {
     Fields {
         /// The line it began on (from 1).
         line: u64,
+        /// The lines it spans (more than one when a quoted field holds a line break).
+        lines: u64,
         /// Its fields.
         fields: Fields<'r>,
     },
@@ -107,7 +115,7 @@ impl<'r> Fields<'r> {
     }
 
     /// The fields in order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = &'r str> + 'r {
+    pub(super) fn iter(&self) -> impl ExactSizeIterator<Item = &'r str> + 'r {
         let (text, ends) = (self.text, self.ends);
         let mut start = 0;
         ends.iter().map(move |&end| {
@@ -137,9 +145,73 @@ pub(super) struct RecordReader<R> {
     /// Field bytes of the current record, and where each field ends.
     out: Vec<u8>,
     ends: Vec<usize>,
-    /// The line `buf[pos]` is on.
+    /// The line `buf[pos]` is on, and whether the byte before it was a `\r` (so that a `\n`
+    /// after it ends no further line).
     line: u64,
+    after_cr: bool,
     cap: usize,
+    /// Every line end that entered the buffer, counted on their own for the row accounting.
+    ends_read: LineEnds,
+    /// Blank lines skipped between records.
+    blank: u64,
+}
+
+/// Counts line ends: `\n`, `\r\n` and a lone `\r` (as `csv-core` ends records) are one each.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct LineEnds {
+    /// Line ends so far.
+    pub(super) count: u64,
+    /// The last byte seen was `\r`.
+    after_cr: bool,
+    /// The last byte seen ended a line (or nothing was seen).
+    at_line_start: bool,
+    /// Bytes seen.
+    bytes: u64,
+}
+
+impl LineEnds {
+    /// Counts the line ends in `bytes`, which follow the bytes counted so far.
+    pub(super) fn add(&mut self, bytes: &[u8]) {
+        let Some(&last) = bytes.last() else { return };
+        self.count += line_ends(bytes, &mut self.after_cr);
+        self.at_line_start = matches!(last, b'\n' | b'\r');
+        self.bytes += bytes.len() as u64;
+    }
+
+    /// Lines in all: line ends, and one more when the last line has none.
+    pub(super) fn lines(&self) -> u64 {
+        self.count + u64::from(self.bytes > 0 && !self.at_line_start)
+    }
+}
+
+/// Line ends in `bytes`; `after_cr` says whether the byte before them was `\r` and is updated.
+fn line_ends(bytes: &[u8], after_cr: &mut bool) -> u64 {
+    let Some(&last) = bytes.last() else { return 0 };
+    let mut n;
+    if memchr::memchr(b'\r', bytes).is_none() {
+        n = memchr::memchr_iter(b'\n', bytes).count() as u64;
+        if *after_cr && bytes.first() == Some(&b'\n') {
+            n -= 1;
+        }
+    } else {
+        n = 0;
+        let mut cr = *after_cr;
+        for &b in bytes {
+            match b {
+                b'\r' => {
+                    n += 1;
+                    cr = true;
+                }
+                b'\n' => {
+                    n += u64::from(!cr);
+                    cr = false;
+                }
+                _ => cr = false,
+            }
+        }
+    }
+    *after_cr = last == b'\r';
+    n
 }
 
 impl<R: Read> RecordReader<R> {
@@ -155,8 +227,58 @@ impl<R: Read> RecordReader<R> {
             out: vec![0; 4096],
             ends: vec![0; 64],
             line: 1,
+            after_cr: false,
             cap: cap.max(1),
+            ends_read: LineEnds { at_line_start: true, ..LineEnds::default() },
+            blank: 0,
         }
+    }
+
+    /// Lines in the input so far (all of them, once [`Self::next`] returned `None`).
+    pub(super) fn lines_read(&self) -> u64 {
+        self.ends_read.lines()
+    }
+
+    /// Blank lines skipped so far.
+    pub(super) fn blank_lines(&self) -> u64 {
+        self.blank
+    }
+
+    /// Skips `n` lines without reading them as records (a title above the header); returns
+    /// how many there were.
+    ///
+    /// # Errors
+    /// The I/O error of reading the source.
+    pub(super) fn skip_lines(&mut self, n: u64) -> std::io::Result<u64> {
+        let (mut skipped, mut partial) = (0, false);
+        while skipped < n {
+            let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) else {
+                if self.eof {
+                    break;
+                }
+                self.start = self.pos;
+                self.fill()?;
+                continue;
+            };
+            self.pos += 1;
+            match b {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' | b'\r' => {
+                    skipped += 1;
+                    partial = false;
+                    self.after_cr = b == b'\r';
+                }
+                _ => {
+                    partial = true;
+                    self.after_cr = false;
+                }
+            }
+        }
+        // A last line without a line end still counts.
+        skipped += u64::from(skipped < n && partial);
+        self.line += skipped;
+        self.start = self.pos;
+        Ok(skipped)
     }
 
     /// The next record, `None` at the end.
@@ -174,7 +296,7 @@ impl<R: Read> RecordReader<R> {
             let input = self.buf.get(self.pos..self.end).unwrap_or_default();
             let (out, ends) = (&mut self.out[out_len..], &mut self.ends[fields..]);
             let (result, read, written, ended) = self.core.read_record(input, out, ends);
-            self.line += memchr::memchr_iter(b'\n', input.get(..read).unwrap_or_default()).count() as u64;
+            self.line += line_ends(input.get(..read).unwrap_or_default(), &mut self.after_cr);
             self.pos += read;
             out_len += written;
             fields += ended;
@@ -204,20 +326,26 @@ impl<R: Read> RecordReader<R> {
                         Ok(text) => text,
                         Err(_) => return Ok(Some(Record::TooLong { line: first_line, head: bytes })),
                     };
-                    return Ok(Some(Record::Fields { line: first_line, fields: Fields { text, ends } }));
+                    let lines = (self.line - first_line).max(1);
+                    return Ok(Some(Record::Fields { line: first_line, lines, fields: Fields { text, ends } }));
                 }
                 ReadRecordResult::End => return Ok(None),
             }
         }
     }
 
-    /// Skips line ends before a record (as `csv-core` does), counting lines; false at the end.
+    /// Skips line ends before a record (as `csv-core` does), counting lines and the blank ones
+    /// (the `\n` of a `\r\n` that ended the last record is neither); false at the end.
     fn skip_blank_lines(&mut self) -> std::io::Result<bool> {
         loop {
             while let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) {
                 match b {
-                    b'\n' => self.line += 1,
-                    b'\r' => {}
+                    b'\n' if self.after_cr => self.after_cr = false,
+                    b'\n' | b'\r' => {
+                        self.line += 1;
+                        self.blank += 1;
+                        self.after_cr = b == b'\r';
+                    }
                     _ => return Ok(true),
                 }
                 self.pos += 1;
@@ -255,6 +383,7 @@ impl<R: Read> RecordReader<R> {
             },
         }
         self.line = first_line + 1;
+        self.after_cr = false;
         let head_end = (self.start + crate::sink::Reject::SNIPPET_BYTES).min(self.end).min(self.pos.max(self.start));
         Ok(Record::TooLong { line: first_line, head: self.buf.get(self.start..head_end).unwrap_or_default() })
     }
@@ -277,6 +406,7 @@ impl<R: Read> RecordReader<R> {
                 other => break other?,
             }
         };
+        self.ends_read.add(self.buf.get(self.end..self.end + n).unwrap_or_default());
         self.end += n;
         self.eof = n == 0;
         Ok(())
@@ -294,7 +424,7 @@ mod tests {
         let mut out = vec![];
         while let Some(record) = reader.next().unwrap() {
             out.push(match record {
-                Record::Fields { line, fields } => (line, fields.iter().map(str::to_owned).collect()),
+                Record::Fields { line, fields, .. } => (line, fields.iter().map(str::to_owned).collect()),
                 Record::TooLong { line, .. } => (line, vec!["TOO LONG".to_owned()]),
             });
         }

@@ -1,6 +1,11 @@
 //! The dialect of delimited text: which of `,` `\t` `;` `|` separates fields and which quote
 //! character (if any) wraps them, chosen by how consistent the rows come out (SPEC §6).
 
+use dat_contracts::text_layout::NumberFormat;
+use dat_contracts::ColumnType;
+
+use crate::typing::{CellRules, DatePolicy};
+
 /// Delimiters tried, in order of preference when the evidence is equal.
 const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 
@@ -45,6 +50,10 @@ struct Score {
     preferred: bool,
     /// The most common field count.
     fields: usize,
+    /// Per thousand fields, those that are not split by another candidate delimiter: a `;` file
+    /// of decimal commas may split as evenly on `,`, but into fields like `a;1` (while `1,5`
+    /// reads as a number and does not count against `;`).
+    clean: u64,
 }
 
 /// Picks the dialect of `text` (a whole file, or a prefix cut after a line end).
@@ -52,7 +61,8 @@ struct Score {
 /// Each candidate delimiter gets its own quote (see [`detect_quote`]); the first
 /// `SNIFF_RECORDS` records are parsed with it, respecting quotes. The candidate wins whose most
 /// common field count (at least 2) covers the largest share of records; ties go to tab in a
-/// `.tsv` file (`prefer_tab`), then to more fields, then to the order `,` `\t` `;` `|`. When no
+/// `.tsv` file (`prefer_tab`), then to more fields, then to the split with fewer fields that
+/// hold another delimiter and are no number, then to the order `,` `\t` `;` `|`. When no
 /// candidate splits any row, the file is one column: tab for `.tsv`, else `,`.
 pub(super) fn sniff_dialect(text: &str, prefer_tab: bool) -> Dialect {
     let mut best: Option<(Score, Dialect)> = None;
@@ -74,10 +84,13 @@ pub(super) fn sniff_dialect(text: &str, prefer_tab: bool) -> Dialect {
 /// The score of a dialect, or `None` when it never splits a row.
 fn score(text: &str, dialect: Dialect, preferred: bool) -> Option<Score> {
     let mut counts: Vec<usize> = Vec::new();
-    let mut record = csv::ByteRecord::new();
+    let (mut cells, mut split) = (0u64, 0u64);
+    let mut record = csv::StringRecord::new();
     let mut reader = dialect.reader(text.as_bytes());
-    while counts.len() < SNIFF_RECORDS && matches!(reader.read_byte_record(&mut record), Ok(true)) {
+    while counts.len() < SNIFF_RECORDS && matches!(reader.read_record(&mut record), Ok(true)) {
         counts.push(record.len());
+        cells += record.len() as u64;
+        split += record.iter().filter(|c| holds_a_delimiter(c, dialect.delimiter)).count() as u64;
     }
     let total = counts.len() as u64;
     counts.sort_unstable();
@@ -89,7 +102,17 @@ fn score(text: &str, dialect: Dialect, preferred: bool) -> Option<Score> {
     if fields < 2 {
         return None;
     }
-    Some(Score { consistency: freq * 1000 / total.max(1), preferred, fields })
+    let clean = 1000 - split * 1000 / cells.max(1);
+    Some(Score { consistency: freq * 1000 / total.max(1), preferred, fields, clean })
+}
+
+/// Whether a field holds another candidate delimiter and is no number (`1,5` is one, with a
+/// decimal comma).
+fn holds_a_delimiter(cell: &str, delimiter: u8) -> bool {
+    const COMMA_DECIMAL: CellRules =
+        CellRules { number: NumberFormat { decimal: ',', thousands: Some('.') }, dates: DatePolicy::IsoOnly };
+    cell.bytes().any(|b| b != delimiter && DELIMITERS.contains(&b))
+        && matches!(COMMA_DECIMAL.cell_type(cell), ColumnType::String | ColumnType::Null)
 }
 
 /// The quote character used with `delimiter`: `"` when some field (split naively on lines and

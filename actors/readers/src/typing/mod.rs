@@ -5,21 +5,28 @@
 //!
 //! Choices SPEC leaves open: cells are trimmed before they are typed; besides empty cells, the
 //! tokens in [`NULL_TOKENS`] are nulls; numbers with a leading zero (`007`) or beyond `i64`
-//! stay text (codes and ids keep their digits); `1,5` and `1,000` are text, not numbers.
+//! stay text (codes and ids keep their digits); `1,5` and `1,000` are text, not numbers, unless the file is sniffed (or said) to write numbers that way.
 //! Widening ([`widen`]): int + float → float, date + datetime → datetime, decimals widen to hold
 //! both (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that
 //! ends as string keeps every cell's text as it was read ([`text`] writes native values).
 //!
+//! Files written in a local convention (decimal comma, thousands separators, `d/m/yyyy`
+//! dates) are read by [`CellRules`] decided per file and per folder column; the functions here
+//! are the plain rules.
+//!
 //! # Layout
-//! - this module: the cell rules; `tally`: a column's type cell by cell, widening, names;
-//!   `text`: how native values are written as text.
+//! - this module: the plain cell rules; `rules`: a column's rules in a local convention;
+//!   `tally`: a column's type cell by cell, widening, names; `text`: how native values are
+//!   written as text.
 
+mod rules;
 mod tally;
 mod text;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use dat_contracts::ColumnType;
 
+pub use rules::{plain_number, CellRules, DatePolicy, LocalDate};
 pub use tally::{unique_names, widen, TypeTally};
 pub use text::{date_text, datetime_text, decimal_text, float_text, hex, ISO_DATETIME};
 

@@ -44,7 +44,7 @@ impl TypeTally {
 
     /// The column as the probe reports it.
     pub fn info(&self, name: impl Into<String>) -> ColumnInfo {
-        ColumnInfo { name: name.into(), dtype: self.column_type(), nullable: self.nullable }
+        ColumnInfo::new(name, self.column_type(), self.nullable)
     }
 }
 

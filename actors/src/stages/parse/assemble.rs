@@ -1,23 +1,29 @@
-//! Assembling the dataset from the tables' checkpoints: columns united by name in order of first
-//! appearance, each with the narrowest type every table fits (the shared widening rules; the
-//! table that forced a widening is named in the report), every value brought to that type
-//! without loss (`conform`), nulls where a table lacks a column, and `_source_file`,
-//! `_source_table`, `_source_row` on every row. Parts are read and written one at a time, so
-//! memory stays bounded by a few chunks.
+//! Assembling the dataset from the tables' checkpoints: columns united by their normalised name
+//! (`Lot ID`, `lot_id` and ` LOT-ID` are one column, spelled as the first file in path order
+//! spells it) in order of first appearance, each with the narrowest type every table fits (the
+//! shared widening rules; the value that forced each type is named in the report), every value
+//! brought to that type without loss (`conform`), nulls where a table lacks a column, and
+//! `_source_file`, `_source_table`, `_source_row` on every row. Parts are read and written one
+//! at a time, so memory stays bounded by a few chunks. The file carries its lineage in the
+//! Parquet key-value metadata (`dat.lineage`).
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use dat_contracts::artifacts::SelectedTable;
-use dat_contracts::bundle::{DatasetColumn, PrepTable, TableFailure, Widening};
+use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailure, Widening};
+use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use polars::prelude::*;
 
-use super::checkpoint::{part_file, reject_file, TableCheckpoint};
+use super::checkpoint::{part_file, reject_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses};
 use super::frame::{polars_type, SOURCE_ROW};
+
+/// The Parquet key-value metadata key holding a dataset's lineage.
+pub(crate) const LINEAGE_KEY: &str = "dat.lineage";
 
 /// The source columns every row carries.
 pub(crate) const SOURCE_COLUMNS: [&str; 3] = ["_source_file", "_source_table", SOURCE_ROW];
@@ -29,19 +35,49 @@ pub(crate) struct Parsed<'a> {
     pub(crate) checkpoint: TableCheckpoint,
 }
 
-/// The dataset's columns (without the source columns) and the widenings that made them.
-pub(crate) fn unite(tables: &[&Parsed<'_>]) -> (Vec<(String, ColumnType)>, Vec<Widening>) {
+/// The dataset's columns and where each table's columns go in it.
+pub(crate) struct United {
+    /// Columns (without the source columns), in order of first appearance, each with the
+    /// narrowest type every table fits.
+    pub(crate) columns: Vec<(String, ColumnType)>,
+    /// The widenings, naming the table that forced each.
+    pub(crate) widenings: Vec<Widening>,
+    /// Per table (in the order given): dataset column → the table's own column.
+    pub(crate) sources: Vec<BTreeMap<String, String>>,
+    /// Every column whose dataset name differs from its name in its table.
+    pub(crate) mappings: Vec<HeaderMapping>,
+    /// Every column's type with its reason.
+    pub(crate) decisions: Vec<ColumnDecision>,
+}
+
+/// Unites the tables' columns: matched by their normalised name (the spelling of the first
+/// table in path order wins, see [`ColumnMatcher`]), types widened by the shared rules, each
+/// type given its reason. `date_reasons` (by normalised name) are the folder's day/month
+/// decisions from table availability.
+pub(crate) fn unite(tables: &[&Parsed<'_>], date_reasons: &BTreeMap<String, String>) -> United {
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by(|&a, &b| tables[a].table.table_id.cmp(&tables[b].table.table_id));
+    let mut matcher = ColumnMatcher::default();
     let mut columns: Vec<(String, ColumnType)> = Vec::new();
     let mut widenings = Vec::new();
-    for parsed in tables.iter().copied() {
-        for (name, dtype) in &parsed.checkpoint.columns {
-            match columns.iter_mut().find(|(n, _)| n == name) {
-                None => columns.push((name.clone(), *dtype)),
+    let mut sources = vec![BTreeMap::new(); tables.len()];
+    // Per dataset column, the first cells of each type, by table in path order.
+    let mut firsts: BTreeMap<String, Vec<(&str, &FirstCell)>> = BTreeMap::new();
+    for index in order {
+        let parsed = tables[index];
+        let c = &parsed.checkpoint;
+        let outputs = matcher.match_table(&parsed.table.table_id, c.columns.iter().map(|(n, _)| n.as_str()));
+        for ((own, dtype), name) in c.columns.iter().zip(outputs) {
+            let seen = firsts.entry(name.clone()).or_default();
+            seen.extend(c.firsts.get(own).into_iter().flatten().map(|f| (parsed.table.table_id.as_str(), f)));
+            sources[index].insert(name.clone(), own.clone());
+            match columns.iter_mut().find(|(n, _)| *n == name) {
+                None => columns.push((name, *dtype)),
                 Some((_, known)) => {
                     let wider = widen(*known, *dtype);
                     if wider != *known && *known != ColumnType::Null {
                         widenings.push(Widening {
-                            column: name.clone(),
+                            column: name,
                             from: *known,
                             to: wider,
                             file: parsed.table.table_id.clone(),
@@ -57,7 +93,35 @@ pub(crate) fn unite(tables: &[&Parsed<'_>]) -> (Vec<(String, ColumnType)>, Vec<W
             *dtype = ColumnType::String; // only nulls seen: stored as text
         }
     }
-    (columns, widenings)
+    let decisions = columns
+        .iter()
+        .map(|(name, dtype)| ColumnDecision {
+            name: name.clone(),
+            dtype: *dtype,
+            reason: reason(
+                *dtype,
+                firsts.get(name).map_or(&[][..], Vec::as_slice),
+                date_reasons.get(&column_key(name)),
+            ),
+        })
+        .collect();
+    United { columns, widenings, sources, mappings: matcher.into_mappings(), decisions }
+}
+
+/// Why a column has its type: the folder's date decision, or the first value of that type
+/// where other types came first ("string because `b.csv` line 7 is `0870A`"), or what every
+/// value is.
+fn reason(dtype: ColumnType, firsts: &[(&str, &FirstCell)], dates: Option<&String>) -> String {
+    let first_of = |t: ColumnType| firsts.iter().find(|(_, f)| f.dtype == t);
+    let mixed = firsts.iter().any(|(_, f)| f.dtype != dtype);
+    match (dates, first_of(dtype)) {
+        (Some(why), _) => format!("{dtype}: {why}"),
+        (None, Some((table, f))) if mixed => format!("{dtype} because `{table}` line {} is `{}`", f.line, f.value),
+        (None, _) if firsts.is_empty() && dtype == ColumnType::String => {
+            "string: no value was read as anything else (only nulls, or typed so by the source)".to_owned()
+        }
+        (None, _) => format!("{dtype}: every value read is {dtype}"),
+    }
 }
 
 /// The dataset's schema, source columns last.
@@ -73,12 +137,14 @@ pub(crate) fn schema(columns: &[(String, ColumnType)]) -> Schema {
 /// Text columns with one value for all the rows of a table (a file's context values).
 pub(crate) type Constants<'f> = &'f (dyn Fn(&Parsed<'_>) -> Vec<(String, Option<String>)> + Sync);
 
-/// One part of a table, brought to the dataset's columns and types, with its source columns;
-/// a column `constants` names holds its value on every row.
+/// One part of a table, brought to the dataset's columns and types (from the table's own
+/// columns as `sources` maps them), with its source columns; a column `constants` names holds
+/// its value on every row.
 fn conform_part(
     part: DataFrame,
     columns: &[(String, ColumnType)],
     parsed: &Parsed<'_>,
+    sources: &BTreeMap<String, String>,
     constants: Constants<'_>,
     losses: &mut Losses,
 ) -> PolarsResult<DataFrame> {
@@ -87,13 +153,17 @@ fn conform_part(
     let constants = constants(parsed);
     let mut out: Vec<Column> = Vec::with_capacity(columns.len() + 3);
     for (name, dtype) in columns {
-        let column = match (constants.iter().find(|(n, _)| n == name), part.column(name)) {
+        let own = sources.get(name).and_then(|own| Some((own, part.column(own).ok()?)));
+        let column = match (constants.iter().find(|(n, _)| n == name), own) {
             (Some((_, value)), _) => match value {
                 Some(v) => Column::new_scalar(name.as_str().into(), Scalar::from(PlSmallStr::from(v.as_str())), height),
                 None => Column::full_null(name.as_str().into(), height, &DataType::String),
             },
-            (None, Ok(column)) => conform(column, *dtype, losses)?,
-            (None, Err(_)) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
+            (None, Some((own, column))) => {
+                let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
+                conform(column, *dtype, &rules, losses)?.with_name(name.as_str().into())
+            }
+            (None, None) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
         };
         out.push(column);
     }
@@ -116,22 +186,24 @@ fn conform_part(
 /// A polars or I/O error: the stage fails, nothing half-written is left under the final name.
 pub(crate) fn write_dataset(
     tables: &[&Parsed<'_>],
-    columns: &[(String, ColumnType)],
+    united: &United,
     path: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
     constants: Constants<'_>,
+    lineage: &str,
 ) -> PolarsResult<Option<(u64, Vec<Losses>)>> {
+    let columns = united.columns.as_slice();
     let tmp = path.with_extension("parquet.tmp");
     let written = std::thread::scope(|scope| {
         let (parts, received) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
         let reader = scope.spawn(move || {
             let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
-            for (parsed, lost) in tables.iter().zip(losses.iter_mut()) {
+            for ((parsed, lost), sources) in tables.iter().zip(losses.iter_mut()).zip(&united.sources) {
                 for index in 0..parsed.checkpoint.parts.len() {
                     let part = fs::File::open(part_file(&parsed.dir, index))
                         .map_err(PolarsError::from)
                         .and_then(|file| ParquetReader::new(file).finish())
-                        .and_then(|part| conform_part(part, columns, parsed, constants, lost));
+                        .and_then(|part| conform_part(part, columns, parsed, sources, constants, lost));
                     let failed = part.is_err();
                     if parts.send(part).is_err() || failed || should_stop() {
                         return losses;
@@ -140,7 +212,7 @@ pub(crate) fn write_dataset(
             }
             losses
         });
-        let rows = write_parts(&tmp, columns, received, should_stop);
+        let rows = write_parts(&tmp, columns, received, should_stop, lineage);
         let losses = reader.join().unwrap_or_default();
         rows.map(|rows| rows.map(|rows| (rows, losses)))
     });
@@ -162,8 +234,11 @@ fn write_parts(
     columns: &[(String, ColumnType)],
     parts: std::sync::mpsc::Receiver<PolarsResult<DataFrame>>,
     should_stop: &dyn Fn() -> bool,
+    lineage: &str,
 ) -> PolarsResult<Option<u64>> {
-    let mut writer = ParquetWriter::new(fs::File::create(tmp)?).batched(&schema(columns))?;
+    let metadata = KeyValueMetadata::from_static(vec![(LINEAGE_KEY.to_owned(), lineage.to_owned())]);
+    let mut writer =
+        ParquetWriter::new(fs::File::create(tmp)?).with_key_value_metadata(Some(metadata)).batched(&schema(columns))?;
     let mut rows = 0u64;
     for part in parts {
         if should_stop() {
@@ -218,15 +293,17 @@ pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<
 }
 
 /// The dataset's columns as the manifest lists them.
-pub(crate) fn dataset_columns(columns: &[(String, ColumnType)], tables: &[&Parsed<'_>]) -> Vec<DatasetColumn> {
+pub(crate) fn dataset_columns(united: &United, tables: &[&Parsed<'_>]) -> Vec<DatasetColumn> {
     let total: u64 = tables.iter().map(|t| t.checkpoint.rows).sum();
-    let mut out: Vec<DatasetColumn> = columns
+    let mut out: Vec<DatasetColumn> = united
+        .columns
         .iter()
         .map(|(name, dtype)| {
             let present: u64 = tables
                 .iter()
-                .filter(|t| t.checkpoint.columns.iter().any(|(n, _)| n == name))
-                .map(|t| t.checkpoint.rows - t.checkpoint.nulls.get(name).copied().unwrap_or(0))
+                .zip(&united.sources)
+                .filter_map(|(t, sources)| Some((t, sources.get(name)?)))
+                .map(|(t, own)| t.checkpoint.rows - t.checkpoint.nulls.get(own).copied().unwrap_or(0))
                 .sum();
             DatasetColumn { name: name.clone(), dtype: *dtype, nullable: present < total }
         })
@@ -238,7 +315,12 @@ pub(crate) fn dataset_columns(columns: &[(String, ColumnType)], tables: &[&Parse
 }
 
 /// The report entry of a parsed table: `partial` when it had rejects.
-pub(crate) fn report_entry(parsed: &Parsed<'_>, widenings: &[Widening], losses: &Losses) -> PrepTable {
+pub(crate) fn report_entry(
+    parsed: &Parsed<'_>,
+    widenings: &[Widening],
+    losses: &Losses,
+    title: &[String],
+) -> PrepTable {
     let c = &parsed.checkpoint;
     let mut warnings: Vec<String> =
         c.reject_samples.iter().map(|r| format!("line {}: rejected: {}", r.line, r.reason)).collect();
@@ -257,6 +339,9 @@ pub(crate) fn report_entry(parsed: &Parsed<'_>, widenings: &[Widening], losses: 
         widenings: widenings.iter().filter(|w| w.file == c.table_id).cloned().collect(),
         warnings,
         error: None,
+        accounting: c.accounting.clone(),
+        title: title.to_vec(),
+        footer: c.footer.clone(),
     }
 }
 
@@ -272,5 +357,8 @@ pub(crate) fn failed_entry(table_id: &str, failure: TableFailure) -> PrepTable {
         widenings: vec![],
         warnings: vec![failure.message.clone()],
         error: Some(failure),
+        accounting: None,
+        title: vec![],
+        footer: vec![],
     }
 }

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use dat_contracts::ColumnType;
 use dat_readers::typing::{
-    as_datetime, as_f64, date_text, datetime_text, decimal_text, epoch_days, epoch_micros, float_text, hex, parse_bool,
-    parse_date, parse_int, trim,
+    as_f64, date_text, datetime_text, decimal_text, epoch_days, epoch_micros, float_text, hex, parse_bool, parse_int,
+    trim, CellRules,
 };
 use polars::prelude::*;
 
@@ -29,11 +29,17 @@ fn exact_in_float(v: i64) -> bool {
     (-EXACT_IN_FLOAT..=EXACT_IN_FLOAT).contains(&v)
 }
 
-/// `column` as `target`, counting what could not be kept in `losses`.
+/// `column` as `target`, its text cells read by `rules` (the rules they were typed by),
+/// counting what could not be kept in `losses`.
 ///
 /// # Errors
 /// A polars error, or a pairing the widening rules never produce (a bug).
-pub(crate) fn conform(column: &Column, target: ColumnType, losses: &mut Losses) -> PolarsResult<Column> {
+pub(crate) fn conform(
+    column: &Column,
+    target: ColumnType,
+    rules: &CellRules,
+    losses: &mut Losses,
+) -> PolarsResult<Column> {
     let name = column.name().clone();
     let want = polars_type(target);
     if column.dtype() == &want {
@@ -46,7 +52,7 @@ pub(crate) fn conform(column: &Column, target: ColumnType, losses: &mut Losses) 
     };
     let series = column.as_materialized_series();
     let out: Series = match (series.dtype(), target) {
-        (DataType::String, _) => from_text(series.str()?, target, &mut lost)?,
+        (DataType::String, _) => from_text(series.str()?, target, rules, &mut lost)?,
         (DataType::Int64, ColumnType::Float) => {
             let ints = series.i64()?;
             lost(ROUNDED, ints.iter().flatten().filter(|v| !exact_in_float(*v)).count() as u64);
@@ -83,21 +89,22 @@ pub(crate) fn conform(column: &Column, target: ColumnType, losses: &mut Losses) 
 fn from_text(
     text: &StringChunked,
     target: ColumnType,
+    rules: &CellRules,
     lost: &mut dyn FnMut(&'static str, u64),
 ) -> PolarsResult<Series> {
+    let int = |c: &str| rules.with_number(c, parse_int);
     let series = match target {
         ColumnType::String | ColumnType::Struct | ColumnType::List | ColumnType::Null => {
             return Ok(text.clone().into_series())
         }
         ColumnType::Int => {
-            let out: Int64Chunked = text.iter().map(|c| c.and_then(|c| parse_int(trim(c)))).collect();
+            let out: Int64Chunked = text.iter().map(|c| c.and_then(int)).collect();
             out.into_series()
         }
         ColumnType::Float => {
-            let rounded =
-                text.iter().flatten().filter(|c| parse_int(trim(c)).is_some_and(|v| !exact_in_float(v))).count();
+            let rounded = text.iter().flatten().filter(|c| int(c).is_some_and(|v| !exact_in_float(v))).count();
             lost(ROUNDED, rounded as u64);
-            let out: Float64Chunked = text.iter().map(|c| c.and_then(as_f64)).collect();
+            let out: Float64Chunked = text.iter().map(|c| c.and_then(|c| rules.with_number(c, as_f64))).collect();
             out.into_series()
         }
         ColumnType::Bool => {
@@ -105,18 +112,16 @@ fn from_text(
             out.into_series()
         }
         ColumnType::Date => {
-            let out: Int32Chunked = text.iter().map(|c| c.and_then(|c| parse_date(trim(c))).map(epoch_days)).collect();
+            let out: Int32Chunked = text.iter().map(|c| c.and_then(|c| rules.date(c)).map(epoch_days)).collect();
             out.into_series().cast(&DataType::Date)?
         }
         ColumnType::Datetime => {
-            let out: Int64Chunked = text.iter().map(|c| c.and_then(as_datetime).map(epoch_micros)).collect();
+            let out: Int64Chunked = text.iter().map(|c| c.and_then(|c| rules.datetime(c)).map(epoch_micros)).collect();
             out.into_series().cast(&polars_type(ColumnType::Datetime))?
         }
         ColumnType::Decimal { precision, scale } => {
-            let out: Int128Chunked = text
-                .iter()
-                .map(|c| c.and_then(|c| parse_int(trim(c))).and_then(|v| i128::from(v).checked_mul(pow10(scale))))
-                .collect();
+            let out: Int128Chunked =
+                text.iter().map(|c| c.and_then(int).and_then(|v| i128::from(v).checked_mul(pow10(scale)))).collect();
             out.into_decimal(precision.into(), scale.into())?.into_series()
         }
         ColumnType::Binary => polars_bail!(ComputeError: "text never widens to binary"),

@@ -29,8 +29,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use dat_contracts::artifacts::{ContextArtifact, SelectionArtifact, TableSelectionArtifact};
+use dat_contracts::artifacts::{AvailabilityArtifact, ContextArtifact, SelectionArtifact, TableSelectionArtifact};
 use dat_contracts::bundle::{parse_files, TableFailure};
+use dat_contracts::text_layout::column_key;
 use dat_contracts::{LockRequest, Stage};
 use dat_readers::profile::ProfileAdapter;
 use dat_readers::{AdapterRegistry, ReadOptions};
@@ -39,6 +40,7 @@ use serde_json::{json, Map, Value};
 use self::assemble::Parsed;
 use self::checkpoint::{NotRead, TableCheckpoint};
 use crate::progress::Progress;
+use crate::stages::availability::decided_hints;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
 
 /// The parse executor.
@@ -90,6 +92,31 @@ pub(crate) fn limits(options: &ReadOptions) -> Map<String, Value> {
     map
 }
 
+/// The dataset's lineage, kept in its Parquet metadata: content-addressed facts only (the
+/// stage IDs, every source by path and content hash, the read limits), as canonical JSON, so
+/// identical input still gives byte-identical files. Run id and times are in `manifest.json`.
+fn lineage(job: &Job<'_>, parsed: &[&Parsed<'_>], options: &ReadOptions) -> String {
+    let stage_ids: BTreeMap<String, String> = job
+        .ctx
+        .run
+        .stages
+        .values()
+        .filter(|s| s.stage <= Stage::Parse)
+        .filter_map(|s| Some((s.stage.to_string(), s.stage_id.as_ref()?.to_string())))
+        .collect();
+    let mut sources: Vec<(&str, &str)> =
+        parsed.iter().map(|p| (p.table.file.as_str(), p.checkpoint.sha256.as_str())).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let lineage = json!({
+        "dat_version": env!("CARGO_PKG_VERSION"),
+        "stage_ids": stage_ids,
+        "sources": sources.iter().map(|(path, sha256)| json!({"path": path, "sha256": sha256})).collect::<Vec<_>>(),
+        "options": limits(options),
+    });
+    dat_contracts::canonical_json::to_string(&lineage)
+}
+
 fn files() -> Value {
     json!({
         "dataset": parse_files::DATASET,
@@ -111,7 +138,7 @@ struct Tally {
 /// How reading one table ended.
 pub(crate) enum TableRead {
     /// Read (or reused) into its checkpoint.
-    Read(TableCheckpoint),
+    Read(Box<TableCheckpoint>),
     /// Failed: the reason, and whether a reader panic was caught.
     Failed(TableFailure, bool),
 }
@@ -121,8 +148,9 @@ impl BackgroundWork for ParseDataset {
         let started = Instant::now();
         let selected: TableSelectionArtifact = job.ctx.upstream(Stage::TableSelection)?;
         let selection: SelectionArtifact = job.ctx.upstream(Stage::Selection)?;
+        let availability: AvailabilityArtifact = job.ctx.upstream(Stage::TableAvailability)?;
         let chunk_rows = job.inputs.get("chunk_rows").and_then(Value::as_u64).unwrap_or(ReadOptions::CHUNK_ROWS as u64);
-        let options = self.options.with_chunk_rows(usize::try_from(chunk_rows).unwrap_or(usize::MAX));
+        let options = self.options.clone().with_chunk_rows(usize::try_from(chunk_rows).unwrap_or(usize::MAX));
         let bundle = job.ctx.artifacts.dir(job.artifact);
         let checkpoints = bundle.join(parse_files::CHECKPOINTS);
         let file_of = |file: &str| selection.files.iter().find(|f| f.path.as_str() == file);
@@ -142,6 +170,7 @@ impl BackgroundWork for ParseDataset {
             });
         };
         let stopped = AtomicBool::new(false);
+        let unaccounted: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let should_stop = || stopped.load(Ordering::SeqCst) || report.should_stop();
 
         // Read every table into its checkpoint, in parallel; results in table order.
@@ -176,8 +205,14 @@ impl BackgroundWork for ParseDataset {
                     let reused = job.checkpoint(&table.table_id).and_then(|_| checkpoint::load(&dir));
                     let expected = file_of(table.file.as_str()).map_or("", |f| f.sha256.as_str());
                     let outcome = match reused {
-                        Some(done) => TableRead::Read(done),
-                        None => match checkpoint::write(&reading, table, expected, &dir) {
+                        Some(done) => TableRead::Read(Box::new(done)),
+                        None => match checkpoint::write(
+                            &reading,
+                            table,
+                            decided_hints(&availability, &table.table_id),
+                            expected,
+                            &dir,
+                        ) {
                             Ok(done) => {
                                 let artifact = dat_events::ArtifactRef(format!(
                                     "{}/{}/{folder}",
@@ -187,7 +222,7 @@ impl BackgroundWork for ParseDataset {
                                 if report.checkpoint(&table.table_id, done.rows, artifact).is_err() {
                                     stopped.store(true, Ordering::SeqCst);
                                 }
-                                TableRead::Read(done)
+                                TableRead::Read(Box::new(done))
                             }
                             Err(NotRead::Stopped) => {
                                 stopped.store(true, Ordering::SeqCst);
@@ -198,6 +233,14 @@ impl BackgroundWork for ParseDataset {
                                 TableRead::Failed(failure, false)
                             }
                             Err(NotRead::Panicked(failure)) => TableRead::Failed(failure, true),
+                            Err(NotRead::Unaccounted(numbers)) => {
+                                tracing::error!(table = %table.table_id, "{numbers}");
+                                if let Ok(mut all) = unaccounted.lock() {
+                                    all.push(numbers);
+                                }
+                                stopped.store(true, Ordering::SeqCst);
+                                break;
+                            }
                         },
                     };
                     tally.tables_done.fetch_add(1, Ordering::Relaxed);
@@ -209,6 +252,10 @@ impl BackgroundWork for ParseDataset {
                 });
             }
         });
+        let unaccounted = unaccounted.into_inner().unwrap_or_default();
+        if !unaccounted.is_empty() {
+            return Err(StageError::Inconsistent(unaccounted.join("; ")));
+        }
         if should_stop() {
             return Ok(JobEnd::Cancelled);
         }
@@ -220,7 +267,11 @@ impl BackgroundWork for ParseDataset {
             match slot.into_inner().ok().flatten() {
                 Some(TableRead::Read(checkpoint)) => parsed.push((
                     index,
-                    Parsed { table, dir: checkpoints.join(checkpoint::folder_name(&table.table_id)), checkpoint },
+                    Parsed {
+                        table,
+                        dir: checkpoints.join(checkpoint::folder_name(&table.table_id)),
+                        checkpoint: *checkpoint,
+                    },
                 )),
                 Some(TableRead::Failed(failure, panicked)) => outcomes.failed(index, table, failure, panicked),
                 None => outcomes.failed(index, table, outcome::not_read(table), false),
@@ -231,9 +282,12 @@ impl BackgroundWork for ParseDataset {
         let all: Vec<&Parsed<'_>> = parsed.iter().collect();
 
         let assemble_started = Instant::now();
-        let (columns, widenings) = assemble::unite(&all);
+        let date_reasons: BTreeMap<String, String> =
+            availability.schema.iter().filter_map(|c| Some((column_key(&c.name), c.dates.clone()?))).collect();
+        let united = assemble::unite(&all, &date_reasons);
+        let lineage = lineage(job, &all, &reading.options);
         let dataset_path = bundle.join(parse_files::DATASET);
-        let written = assemble::write_dataset(&all, &columns, &dataset_path, &should_stop, &|_| vec![])
+        let written = assemble::write_dataset(&all, &united, &dataset_path, &should_stop, &|_| vec![], &lineage)
             .map_err(|e| outcome::io_error(&dataset_path, e))?;
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
@@ -242,7 +296,7 @@ impl BackgroundWork for ParseDataset {
         let profile_files = match job.ctx.profile {
             Some(profile) => {
                 let context: Option<ContextArtifact> = job.ctx.upstream(Stage::Context).ok();
-                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop)? {
+                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop, &lineage)? {
                     Some(files) => files,
                     None => return Ok(JobEnd::Cancelled),
                 }
@@ -250,16 +304,21 @@ impl BackgroundWork for ParseDataset {
             None => BTreeMap::new(),
         };
         for ((index, p), losses) in order.iter().zip(&parsed).zip(&losses) {
-            outcomes.parsed(*index, p, assemble::report_entry(p, &widenings, losses));
+            let title = availability
+                .tables
+                .iter()
+                .find(|t| t.table_id == p.table.table_id)
+                .and_then(|t| t.sniff.as_ref())
+                .map_or(&[][..], |s| s.title.as_slice());
+            outcomes.parsed(*index, p, assemble::report_entry(p, &united.widenings, losses, title));
         }
         let summary = outcome::Summary {
             job,
             selection: &selection,
             tables: selected.tables.len(),
             parsed: &all,
-            columns: &columns,
+            united: &united,
             profile_files,
-            widenings: &widenings,
             rows,
             rejects,
             chunk_rows,

@@ -8,12 +8,12 @@ use std::path::Path;
 use dat_contracts::artifacts::{SelectedTable, SelectionArtifact};
 use dat_contracts::bundle::{
     parse_files, FailureCode, ParseManifest, ParseResult, PrepReport, PrepTable, ProfileFile, SourceTable,
-    TableFailure, TableOutcome, Widening,
+    TableFailure, TableOutcome,
 };
-use dat_contracts::{ColumnType, Stage};
+use dat_contracts::Stage;
 use serde_json::json;
 
-use super::assemble::{self, Parsed, SOURCE_COLUMNS};
+use super::assemble::{self, Parsed, United, SOURCE_COLUMNS};
 use crate::stages::{Job, StageError};
 
 /// The tables' outcomes, by their index in the selection.
@@ -30,10 +30,9 @@ pub(super) struct Summary<'a, 'j> {
     pub(super) selection: &'a SelectionArtifact,
     pub(super) tables: usize,
     pub(super) parsed: &'a [&'a Parsed<'a>],
-    pub(super) columns: &'a [(String, ColumnType)],
+    pub(super) united: &'a United,
     /// With a profile: its tables' and outputs' files.
     pub(super) profile_files: BTreeMap<String, ProfileFile>,
-    pub(super) widenings: &'a [Widening],
     pub(super) rows: u64,
     pub(super) rejects: u64,
     pub(super) chunk_rows: u64,
@@ -104,7 +103,11 @@ impl Outcomes {
         }
         write_json(
             &bundle.join(parse_files::PREP_REPORT),
-            &PrepReport { tables: self.report.into_values().collect() },
+            &PrepReport {
+                tables: self.report.into_values().collect(),
+                columns: s.united.decisions.clone(),
+                header_mappings: s.united.mappings.clone(),
+            },
         )?;
 
         let plan = json!({ "steps": [
@@ -112,8 +115,10 @@ impl Outcomes {
               "verify": "each file's sha256, taken while it is read, must equal discovery's" },
             { "step": "infer_types", "rules": "int -> float -> string; int -> decimal; date -> datetime -> string; nulls: empty, null tokens; text kept as read until the type is final" },
             { "step": "reject_unparseable_rows", "rejects": s.rejects, "file": parse_files::REJECTS },
-            { "step": "union_by_name", "columns": s.columns.iter().map(|(n, _)| n).collect::<Vec<_>>() },
-            { "step": "widen_types", "widenings": s.widenings },
+            { "step": "union_by_name", "columns": s.united.columns.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+              "matching": "case, surrounding spaces and a BOM ignored; runs of spaces, _ and - the same",
+              "mappings": s.united.mappings.len() },
+            { "step": "widen_types", "widenings": s.united.widenings },
             { "step": "add_source_columns", "columns": SOURCE_COLUMNS },
             { "step": "write", "file": parse_files::DATASET, "rows": s.rows },
         ]});
@@ -146,7 +151,7 @@ impl Outcomes {
             run_id: s.job.ctx.run_id.to_string(),
             stage_ids,
             sources,
-            columns: assemble::dataset_columns(s.columns, s.parsed),
+            columns: assemble::dataset_columns(s.united, s.parsed),
             rows: s.rows,
             rejects: s.rejects,
             timings: s.timings.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),

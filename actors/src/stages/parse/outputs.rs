@@ -26,6 +26,7 @@ pub(super) fn write(
     context: Option<&ContextArtifact>,
     bundle: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
+    lineage: &str,
 ) -> Result<Option<BTreeMap<String, ProfileFile>>, StageError> {
     let mut files = BTreeMap::new();
     let no_constants = |_: &Parsed<'_>| vec![];
@@ -33,7 +34,8 @@ pub(super) fn write(
         let members: Vec<&Parsed<'_>> =
             parsed.iter().filter(|p| p.table.sheet.as_deref() == Some(table.id.as_str())).collect();
         let file = format!("{}/{}.parquet", parse_files::TABLES, table.id);
-        let Some(written) = write_one("table", &members, &[], &file, bundle, should_stop, &no_constants)? else {
+        let Some(written) = write_one("table", &members, &[], &file, (bundle, lineage), should_stop, &no_constants)?
+        else {
             return Ok(None);
         };
         files.insert(table.id.clone(), written);
@@ -56,7 +58,8 @@ pub(super) fn write(
                 .collect()
         };
         let file = format!("{}/{}.parquet", parse_files::OUTPUTS, output.id);
-        let Some(written) = write_one("output", &members, &keys, &file, bundle, should_stop, &values)? else {
+        let Some(written) = write_one("output", &members, &keys, &file, (bundle, lineage), should_stop, &values)?
+        else {
             return Ok(None);
         };
         files.insert(output.id.clone(), written);
@@ -90,11 +93,12 @@ fn write_one(
     members: &[&Parsed<'_>],
     context_keys: &[String],
     file: &str,
-    bundle: &Path,
+    (bundle, lineage): (&Path, &str),
     should_stop: &(dyn Fn() -> bool + Sync),
     constants: assemble::Constants<'_>,
 ) -> Result<Option<ProfileFile>, StageError> {
-    let (mut columns, _) = assemble::unite(members);
+    let mut united = assemble::unite(members, &BTreeMap::new());
+    let columns = &mut united.columns;
     // Context columns come first, as text; a table column of the same name keeps the table's.
     let context: Vec<(String, ColumnType)> = context_keys
         .iter()
@@ -106,15 +110,15 @@ fn write_one(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
     }
-    let Some((rows, _)) =
-        assemble::write_dataset(members, &columns, &path, should_stop, constants).map_err(|e| io_error(&path, e))?
+    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, should_stop, constants, lineage)
+        .map_err(|e| io_error(&path, e))?
     else {
         return Ok(None);
     };
     Ok(Some(ProfileFile {
         kind: kind.to_owned(),
         file: file.to_owned(),
-        columns: assemble::dataset_columns(&columns, members),
+        columns: assemble::dataset_columns(&united, members),
         rows,
     }))
 }

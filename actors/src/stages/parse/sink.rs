@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use dat_readers::typing::widen;
-use dat_readers::{Chunk, ReadEnd, ReadError, Reject, Sink, Stop};
+use dat_readers::{Chunk, ReadEnd, ReadError, Reject, Sink, Stop, TextValues, Values};
 use polars::prelude::*;
 
-use super::checkpoint::{part_file, reject_file, Reading, TableCheckpoint, REJECT_SAMPLES};
+use super::checkpoint::{part_file, reject_file, FirstCell, Reading, TableCheckpoint, REJECT_SAMPLES};
 use super::frame;
 
 /// Rejects written per reject part.
@@ -86,6 +86,10 @@ fn write_parts(
         reject_samples: vec![],
         warnings: vec![],
         sha256: String::new(),
+        rules: BTreeMap::new(),
+        firsts: BTreeMap::new(),
+        accounting: None,
+        footer: vec![],
     };
     for chunk in chunks {
         for (name, values) in chunk.names.iter().zip(&chunk.columns) {
@@ -93,6 +97,9 @@ fn write_parts(
             match checkpoint.columns.iter_mut().find(|(n, _)| n == name) {
                 Some((_, known)) => *known = widen(*known, dtype),
                 None => checkpoint.columns.push((name.clone(), dtype)),
+            }
+            if let Values::Text(text) = values {
+                note_text_column(&mut checkpoint, name, text, &chunk.source_rows);
             }
         }
         let mut part = frame::part(&chunk).map_err(|e| format!("cannot build a part: {e}"))?;
@@ -117,6 +124,21 @@ fn write_parts(
         on_chunk(rows);
     }
     Ok(checkpoint)
+}
+
+/// Keeps what a text column's chunk says about its type: the rules it was typed by, and the
+/// first cell of each type it took.
+fn note_text_column(checkpoint: &mut TableCheckpoint, name: &str, text: &TextValues, source_rows: &[u64]) {
+    if !text.rules().is_plain() {
+        checkpoint.rules.entry(name.to_owned()).or_insert(text.rules());
+    }
+    let known = checkpoint.firsts.entry(name.to_owned()).or_default();
+    for (dtype, index, value) in text.firsts() {
+        if !known.iter().any(|f| f.dtype == dtype) {
+            let line = source_rows.get(index).copied().unwrap_or(0);
+            known.push(FirstCell { dtype, line, value: value.chars().take(100).collect() });
+        }
+    }
 }
 
 /// Rejects written in parts as they come; the first [`REJECT_SAMPLES`] kept.

@@ -5,7 +5,7 @@
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::FailureCode;
 use dat_contracts::{TableStatus, WorkspacePath};
-use dat_readers::{AdapterRegistry, ReadOptions};
+use dat_readers::{AdapterRegistry, ReadOptions, TextHints};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -52,14 +52,15 @@ fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) 
         .zip(files)
         .map(|(table, (_, text))| {
             let dir = out.path().join(checkpoint::folder_name(&table.table_id));
-            let checkpoint = checkpoint::write(&reading, table, &sha(text.as_bytes()), &dir).unwrap();
+            let checkpoint =
+                checkpoint::write(&reading, table, TextHints::default(), &sha(text.as_bytes()), &dir).unwrap();
             Parsed { table, dir, checkpoint }
         })
         .collect();
     let all: Vec<&Parsed<'_>> = parsed.iter().collect();
-    let (columns, _) = assemble::unite(&all);
+    let united = assemble::unite(&all, &Default::default());
     let path = out.path().join("dataset.parquet");
-    let (_, losses) = assemble::write_dataset(&all, &columns, &path, &|| false, &|_| vec![]).unwrap().unwrap();
+    let (_, losses) = assemble::write_dataset(&all, &united, &path, &|| false, &|_| vec![], "{}").unwrap().unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
     (df, losses)
 }
@@ -133,7 +134,8 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
     let out = tempfile::tempdir().unwrap();
     let target = out.path().join("cp");
     let discovered = sha(b"a\n1\n");
-    let Err(NotRead::Failed(failure)) = checkpoint::write(&reading, &table, &discovered, &target) else {
+    let Err(NotRead::Failed(failure)) = checkpoint::write(&reading, &table, TextHints::default(), &discovered, &target)
+    else {
         panic!("the table must fail");
     };
     assert_eq!(failure.code, FailureCode::SourceChanged);

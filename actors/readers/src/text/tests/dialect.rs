@@ -47,6 +47,19 @@ fn single_quotes_are_detected_when_they_wrap_fields() {
 }
 
 #[test]
+fn a_semicolon_file_with_decimal_commas_is_not_split_on_its_commas() {
+    // Both split every line in two; only `;` gives fields that are values.
+    let text = "name;value\nalpha;1,5\nbeta;2,25\n";
+    let table = probe("eu.csv", text.as_bytes());
+    assert_eq!(sniff(&table).delimiter, ";");
+    assert_eq!(sniff(&table).number.decimal, ',');
+    assert_eq!(
+        preview("eu.csv", text.as_bytes(), 10).rows,
+        [[json!("alpha"), json!(1.5)], [json!("beta"), json!(2.25)]]
+    );
+}
+
+#[test]
 fn unquoted_files_record_no_quote() {
     let table = probe("plain.csv", b"a,b\n1,2\n");
     assert_eq!(sniff(&table).quote, None);
@@ -54,7 +67,7 @@ fn unquoted_files_record_no_quote() {
 
 #[test]
 fn tsv_files_prefer_tab_when_delimiters_are_equally_consistent() {
-    let text = b"a,b\tc\n1,2\t3\n";
+    let text = b"a,b\tc\nx,y\tz\n";
     assert_eq!(sniff(&probe("x.tsv", text)).delimiter, "\t");
     assert_eq!(sniff(&probe("x.csv", text)).delimiter, ",");
     assert_eq!(sniff(&probe("x.TSV", text)).delimiter, "\t");

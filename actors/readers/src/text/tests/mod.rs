@@ -5,6 +5,7 @@ mod dialect;
 mod encoding;
 mod fixtures;
 mod header;
+mod messy;
 mod preview;
 mod read;
 mod size;
@@ -38,7 +39,7 @@ fn preview_in(dir: &Path, name: &str, rows: usize) -> Result<TablePreview, ReadE
     let path = WorkspacePath::parse(name).unwrap();
     let (_, compression) = Compression::strip(name);
     let disk = dir.join(name);
-    DelimitedAdapter.preview(&SourceFile::new(&path, &disk, compression), None, rows)
+    DelimitedAdapter.preview(&SourceFile::new(&path, &disk, compression), None, rows, &crate::ReadOptions::default())
 }
 
 /// A temp dir holding one file.

@@ -48,6 +48,8 @@ fn a_sheet_name_is_no_such_table() {
     let dir = file("a.csv", b"a\n1\n");
     let path = dat_contracts::WorkspacePath::parse("a.csv").unwrap();
     let disk = dir.path().join("a.csv");
-    let err = DelimitedAdapter.preview(&SourceFile::new(&path, &disk, None), Some("Sheet1"), 5).unwrap_err();
+    let err = DelimitedAdapter
+        .preview(&SourceFile::new(&path, &disk, None), Some("Sheet1"), 5, &crate::ReadOptions::default())
+        .unwrap_err();
     assert!(matches!(err, ReadError::NoSuchTable { .. }), "{err}");
 }

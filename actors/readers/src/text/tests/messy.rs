@@ -1,0 +1,110 @@
+//! The files every lab folder has: a Latin-1 `;` export with decimal commas, thousands dots,
+//! title lines and a footer; `d/m/yyyy` dates; quoted line breaks, blank lines and CRLF; and
+//! the account of every line that says where each went.
+
+use dat_contracts::bundle::RowAccount;
+use dat_contracts::text_layout::{DateOrder, NumberFormat};
+use dat_contracts::{ColumnType, TableStatus};
+use serde_json::json;
+
+use super::{names, preview, probe, sniff, types};
+use crate::testing::read_bytes;
+use crate::text::DelimitedAdapter;
+use crate::{ReadOptions, TextHints};
+
+/// An instrument export as a German lab PC writes it, in Windows-1252.
+fn latin1_export() -> Vec<u8> {
+    let text = "Messprotokoll Prüfstand Süd\r\nErstellt: 03.02.2025 08:15\r\n\r\n\
+                Probe;Temperatur °C;Anzahl;Gewicht\r\n\
+                Größe A;21,5;1.234;1.234,5\r\n\
+                Größe B;-3,25;12;0,75\r\n\
+                Maß C;100;2.000.000;12.345.678,9\r\n\
+                Ende des Berichts\r\n";
+    text.chars().map(|c| u8::try_from(u32::from(c)).expect("latin-1")).collect()
+}
+
+#[test]
+fn a_latin1_semicolon_export_with_title_and_footer_is_available_with_its_layout_recorded() {
+    let bytes = latin1_export();
+    let table = probe("lab.csv", &bytes);
+    assert_eq!(table.status, TableStatus::Available, "{:?}", table.warnings);
+    let s = sniff(&table);
+    assert_eq!((s.encoding.as_str(), s.delimiter.as_str(), s.header), ("windows-1252", ";", true));
+    assert_eq!(s.number, NumberFormat { decimal: ',', thousands: Some('.') });
+    assert_eq!(s.title, ["Messprotokoll Prüfstand Süd", "Erstellt: 03.02.2025 08:15", ""]);
+    assert_eq!(s.footer, ["Ende des Berichts"]);
+    assert_eq!(names(&table), ["Probe", "Temperatur °C", "Anzahl", "Gewicht"]);
+    assert_eq!(types(&table), [ColumnType::String, ColumnType::Float, ColumnType::Int, ColumnType::Float]);
+    assert_eq!(table.row_estimate, Some(3));
+    let rows = preview("lab.csv", &bytes, 10).rows;
+    assert_eq!(rows[0], [json!("Größe A"), json!(21.5), json!(1234), json!(1234.5)]);
+    assert_eq!(rows[2], [json!("Maß C"), json!(100.0), json!(2_000_000), json!(12_345_678.9)]);
+}
+
+#[test]
+fn reading_keeps_the_text_and_accounts_for_every_line() {
+    let (result, got) = read_bytes(&DelimitedAdapter, "lab.csv", &latin1_export(), None, &ReadOptions::default(), None);
+    let end = result.unwrap();
+    let (weights, kinds) = got.column("Gewicht");
+    assert_eq!(weights, [Some("1.234,5".into()), Some("0,75".into()), Some("12.345.678,9".into())], "text as written");
+    assert_eq!(kinds, [ColumnType::Float]);
+    assert_eq!(got.source_rows(), [5, 6, 7]);
+    assert_eq!(end.footer, ["Ende des Berichts"]);
+    let mut expected = RowAccount::new("lines", 8);
+    for (reason, n) in [("title", 3), ("header", 1), ("footer", 1)] {
+        expected.skip(reason, n);
+    }
+    assert_eq!(end.accounting, Some(expected));
+    assert_eq!(end.accounting.unwrap().check("lab.csv", got.rows() as u64, 0), Ok(()));
+}
+
+#[test]
+fn overrides_set_the_header_row_and_the_separators() {
+    let text = "run 7\noperator: ana\nx;y\n1.5;2\n";
+    let hints = TextHints {
+        lines_before: Some(2),
+        decimal: Some('.'),
+        thousands: Some(None),
+        overridden: vec!["header_row".into()],
+        ..TextHints::default()
+    };
+    let options = ReadOptions { text: hints, ..ReadOptions::default() };
+    let (result, got) = read_bytes(&DelimitedAdapter, "o.csv", text.as_bytes(), None, &options, None);
+    let account = result.unwrap().accounting.unwrap();
+    assert_eq!(got.column("x").0, [Some("1.5".into())]);
+    assert_eq!(account.skipped.get("title"), Some(&2));
+    assert_eq!(account.check("o.csv", got.rows() as u64, 0), Ok(()));
+}
+
+#[test]
+fn quoted_line_breaks_blank_lines_crlf_and_rejects_are_all_accounted_for() {
+    let text = "a,b\r\n1,\"two\r\nlines\"\r\n\r\n2,x,extra\r\n\n3,y\r\n4,z";
+    let (result, got) = read_bytes(&DelimitedAdapter, "q.csv", text.as_bytes(), None, &ReadOptions::default(), None);
+    let account = result.unwrap().accounting.unwrap();
+    assert_eq!(got.rows(), 3);
+    assert_eq!(got.rejects.len(), 1);
+    assert_eq!(
+        (account.read, account.skipped.get("blank"), account.skipped.get("continuation")),
+        (8, Some(&2), Some(&1))
+    );
+    assert_eq!(account.check("q.csv", 3, 1), Ok(()));
+    assert!(account.check("q.csv", 2, 1).is_err(), "a row lost on the way is caught");
+}
+
+#[test]
+fn the_sample_gathers_the_evidence_for_the_folders_date_order() {
+    let table = probe("d.csv", b"when,v\n03/04/2025,1\n13/04/2025,2\n05/06/2025 10:30,3\n");
+    let dates = table.columns[0].dates.as_ref().expect("date evidence");
+    assert_eq!(dates.ambiguous, 2);
+    assert_eq!(dates.day_first.as_ref().map(|c| (c.line, c.value.as_str())), Some((3, "13/04/2025")));
+    assert_eq!(dates.month_first, None);
+    assert_eq!(table.columns[0].dtype, ColumnType::Datetime, "sampled as dates while the order is open");
+
+    let decided =
+        TextHints { date_orders: Some([("when".to_owned(), DateOrder::MonthFirst)].into()), ..TextHints::default() };
+    let options = ReadOptions { text: decided, ..ReadOptions::default() };
+    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", b"when\n03/04/2025\n04/13/2025\n", None, &options, None);
+    assert_eq!(got.column("when").1, [ColumnType::Date], "month-first reads both");
+    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", b"when\n03/04/2025\n13/04/2025\n", None, &options, None);
+    assert_eq!(got.column("when").1, [ColumnType::String], "a value the order cannot read keeps the column's text");
+}
