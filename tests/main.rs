@@ -14,6 +14,7 @@ mod parquet_types;
 mod parse;
 mod probe;
 mod profiles;
+mod real_world;
 mod source_changed;
 mod stages;
 mod stress;

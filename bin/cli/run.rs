@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// Extraction profile: the id of one in --profiles-dir, or a profile file (YAML or JSON).
     #[arg(long)]
     pub profile: Option<String>,
+    /// How files are laid out where the sniffer should not decide, as JSON by path or glob
+    /// (relative to FOLDER): '{"*.csv": {"decimal": ",", "thousands": ".", "header_row": 3}}'.
+    #[arg(long, value_name = "JSON")]
+    pub read_options: Option<String>,
     /// Folder of profiles --profile may name [default: none].
     #[arg(long, env = "DAT_PROFILES_DIR")]
     pub profiles_dir: Option<PathBuf>,
@@ -138,13 +142,22 @@ fn resolve_profile(profiles: &ProfileCatalog, given: &str) -> anyhow::Result<(St
     Ok((profile.id.to_string(), profile.content_hash.clone()))
 }
 
+/// The table_availability lock body: `--read-options`, when given.
+fn availability_body(args: &RunArgs) -> anyhow::Result<Value> {
+    let Some(text) = &args.read_options else { return Ok(json!({})) };
+    let options: Value = serde_json::from_str(text).map_err(|e| {
+        ConfigError::new("--read-options", text, e, r#"give JSON such as '{"*.csv": {"decimal": ","}}'"#)
+    })?;
+    Ok(json!({ "read_options": options }))
+}
+
 async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result<(RunView, &'static str)> {
     let spinner = ProgressBar::new_spinner();
     spinner.enable_steady_tick(Duration::from_millis(120));
     for (stage, body) in [
         (Stage::Discovery, json!({"root": "."})),
         (Stage::Selection, json!({})),
-        (Stage::TableAvailability, json!({})),
+        (Stage::TableAvailability, availability_body(args)?),
         (Stage::TableSelection, json!({})),
     ] {
         spinner.set_message(format!("{stage}…"));

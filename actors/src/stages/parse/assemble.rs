@@ -13,7 +13,7 @@ use std::path::Path;
 
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailure, Widening};
-use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping};
+use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use polars::prelude::*;
@@ -61,8 +61,10 @@ pub(crate) fn unite(tables: &[&Parsed<'_>], date_reasons: &BTreeMap<String, Stri
     let mut columns: Vec<(String, ColumnType)> = Vec::new();
     let mut widenings = Vec::new();
     let mut sources = vec![BTreeMap::new(); tables.len()];
-    // Per dataset column, the first cells of each type, by table in path order.
+    // Per dataset column, the first cells of each type, by table in path order, and the first
+    // table whose numbers are written in a local format.
     let mut firsts: BTreeMap<String, Vec<(&str, &FirstCell)>> = BTreeMap::new();
+    let mut formats: BTreeMap<String, (&str, NumberFormat)> = BTreeMap::new();
     for index in order {
         let parsed = tables[index];
         let c = &parsed.checkpoint;
@@ -70,6 +72,9 @@ pub(crate) fn unite(tables: &[&Parsed<'_>], date_reasons: &BTreeMap<String, Stri
         for ((own, dtype), name) in c.columns.iter().zip(outputs) {
             let seen = firsts.entry(name.clone()).or_default();
             seen.extend(c.firsts.get(own).into_iter().flatten().map(|f| (parsed.table.table_id.as_str(), f)));
+            if let Some(rules) = c.rules.get(own).filter(|r| !r.number.is_plain()) {
+                formats.entry(name.clone()).or_insert((parsed.table.table_id.as_str(), rules.number));
+            }
             sources[index].insert(name.clone(), own.clone());
             match columns.iter_mut().find(|(n, _)| *n == name) {
                 None => columns.push((name, *dtype)),
@@ -95,32 +100,35 @@ pub(crate) fn unite(tables: &[&Parsed<'_>], date_reasons: &BTreeMap<String, Stri
     }
     let decisions = columns
         .iter()
-        .map(|(name, dtype)| ColumnDecision {
-            name: name.clone(),
-            dtype: *dtype,
-            reason: reason(
-                *dtype,
-                firsts.get(name).map_or(&[][..], Vec::as_slice),
-                date_reasons.get(&column_key(name)),
-            ),
+        .map(|(name, dtype)| {
+            let mut why = reason(*dtype, firsts.get(name).map_or(&[][..], Vec::as_slice));
+            if let Some(dates) = date_reasons.get(&column_key(name)) {
+                why = format!("{why}; {dates}");
+            }
+            let numeric = matches!(dtype, ColumnType::Int | ColumnType::Float);
+            if let Some((table, format)) = formats.get(name).filter(|_| numeric) {
+                let thousands = format.thousands.map_or("none".to_owned(), |t| format!("`{t}`"));
+                why = format!(
+                    "{why}; numbers read with decimal `{}` and thousands {thousands}, as decided for `{table}`",
+                    format.decimal
+                );
+            }
+            ColumnDecision { name: name.clone(), dtype: *dtype, reason: why }
         })
         .collect();
     United { columns, widenings, sources, mappings: matcher.into_mappings(), decisions }
 }
 
-/// Why a column has its type: the folder's date decision, or the first value of that type
-/// where other types came first ("string because `b.csv` line 7 is `0870A`"), or what every
-/// value is.
-fn reason(dtype: ColumnType, firsts: &[(&str, &FirstCell)], dates: Option<&String>) -> String {
-    let first_of = |t: ColumnType| firsts.iter().find(|(_, f)| f.dtype == t);
+/// Why a column has its type: the first value of that type where values of other types came
+/// too ("string because `b.csv` line 7 is `0870A`"), or what every value is.
+fn reason(dtype: ColumnType, firsts: &[(&str, &FirstCell)]) -> String {
     let mixed = firsts.iter().any(|(_, f)| f.dtype != dtype);
-    match (dates, first_of(dtype)) {
-        (Some(why), _) => format!("{dtype}: {why}"),
-        (None, Some((table, f))) if mixed => format!("{dtype} because `{table}` line {} is `{}`", f.line, f.value),
-        (None, _) if firsts.is_empty() && dtype == ColumnType::String => {
-            "string: no value was read as anything else (only nulls, or typed so by the source)".to_owned()
+    match firsts.iter().find(|(_, f)| f.dtype == dtype) {
+        Some((table, f)) if mixed => format!("{dtype} because `{table}` line {} is `{}`", f.line, f.value),
+        None if dtype == ColumnType::String => {
+            "string: no value was read as anything else (only nulls, or text by the source's own types)".to_owned()
         }
-        (None, _) => format!("{dtype}: every value read is {dtype}"),
+        _ => format!("{dtype}: every value read is {dtype}"),
     }
 }
 
