@@ -18,6 +18,7 @@ use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 use crate::typing::{unique_names, TypeTally};
 use crate::{Adapter, ReadOptions, SourceFile};
+use dat_contracts::bundle::RowAccount;
 
 /// How many data rows below the header the probe reads to infer column types.
 const TYPE_SAMPLE_ROWS: usize = 100;
@@ -247,11 +248,15 @@ fn read_sheet(
         }
         Ok(())
     };
+    let mut account = RowAccount::new("rows", 0);
     let read = book.rows(sheet, options.record_cap, &mut |d| dimensions.set(d), &mut |row| {
+        account.read += 1;
         if row.is_blank() {
+            account.skip("blank", 1);
             return ControlFlow::Continue(());
         }
         let Some(columns) = columns.as_mut() else {
+            account.skip("header", 1);
             let found = Columns::of(row, dimensions.get(), options.max_columns);
             builder = ChunkBuilder::new(found.names.clone());
             columns = Some(found);
@@ -272,7 +277,7 @@ fn read_sheet(
     if builder.rows() > 0 {
         sink.chunk(builder.take())?;
     }
-    let mut end = ReadEnd::default();
+    let mut end = ReadEnd { accounting: Some(account), ..ReadEnd::default() };
     if error_cells > 0 {
         end.warnings.push(format!("{error_cells} cell(s) hold Excel errors (#DIV/0!, #N/A…); they read as null"));
     }

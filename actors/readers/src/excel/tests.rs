@@ -152,3 +152,18 @@ fn a_text_file_named_xls_or_ods_is_one_error_table() {
         assert_eq!(tables[0].status, TableStatus::Error, "{name}");
     }
 }
+
+#[test]
+fn every_sheet_row_is_accounted_for() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b.xlsx"), workbook_bytes()).unwrap();
+    let options = crate::ReadOptions::default();
+    for (sheet, rows) in [("Data", 3), ("HeaderOnly", 0)] {
+        let (result, got) =
+            crate::testing::read_path(&ExcelAdapter, "b.xlsx", &dir.path().join("b.xlsx"), Some(sheet), &options, None);
+        let account = result.unwrap().accounting.unwrap();
+        assert_eq!(got.rows(), rows, "{sheet}");
+        assert_eq!(account.skipped.get("header"), Some(&1), "{sheet}");
+        assert_eq!(account.check(sheet, rows as u64, 0), Ok(()), "{sheet}: {account:?}");
+    }
+}

@@ -130,7 +130,7 @@ fn read(
     if builder.rows() > 0 {
         sink.chunk(builder.take())?;
     }
-    Ok(ReadEnd::default())
+    Ok(ReadEnd { accounting: Some(records.accounting()), ..ReadEnd::default() })
 }
 
 /// An open JSON file, decoded, with a leading UTF-8 byte order mark skipped.

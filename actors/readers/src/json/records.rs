@@ -4,6 +4,7 @@
 //! and the others go on; a document whose structure breaks (truncated, garbage between
 //! elements, a scalar at the top) cannot be read on and is an error.
 
+use dat_contracts::bundle::RowAccount;
 use std::io::BufRead;
 
 use super::object::{describe, parse, Field, Parsed};
@@ -54,6 +55,9 @@ pub(super) struct Records<R> {
     path: String,
     /// The document's top level is an array.
     array: bool,
+    /// JSON Lines: lines scanned, and the blank ones among them.
+    lines: u64,
+    blank: u64,
 }
 
 impl<R: BufRead> Records<R> {
@@ -67,6 +71,21 @@ impl<R: BufRead> Records<R> {
             cap: cap.max(1),
             path: path.to_owned(),
             array: false,
+            lines: 0,
+            blank: 0,
+        }
+    }
+
+    /// Where every unit went besides rows and rejects: JSON Lines' lines (blank ones skipped),
+    /// or a document's elements (a single object is one).
+    pub(super) fn accounting(&self) -> RowAccount {
+        match self.format {
+            Format::Lines => {
+                let mut account = RowAccount::new("lines", self.lines);
+                account.skip("blank", self.blank);
+                account
+            }
+            Format::Document => RowAccount::new("elements", self.number),
         }
     }
 
@@ -102,11 +121,13 @@ impl<R: BufRead> Records<R> {
             let scanned = self.scanner.line(&mut self.buf, self.cap).map_err(|e| self.io(e))?;
             let Some(scanned) = scanned else { return Ok(None) };
             self.number = number;
+            self.lines += 1;
             if scanned == Scanned::TooLong {
                 let reason = format!("line {number} is longer than the record cap ({} MiB)", self.cap >> 20);
                 return Ok(Some(Record::Bad { number, reason, head: &self.buf }));
             }
             if trim_line(&self.buf, number == 1).is_empty() {
+                self.blank += 1;
                 continue;
             }
             let text = trim_line(&self.buf, number == 1);

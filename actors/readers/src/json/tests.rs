@@ -248,6 +248,21 @@ mod read {
     }
 
     #[test]
+    fn every_element_and_line_is_accounted_for() {
+        let json = r#"[{"a": 1}, 7, {"a": 2}]"#;
+        let (result, got) = read_bytes(&JSON, "t.json", json.as_bytes(), None, &options(2), None);
+        let account = result.unwrap().accounting.unwrap();
+        assert_eq!((account.unit.as_str(), account.read), ("elements", 3));
+        assert_eq!(account.check("t.json", got.rows() as u64, got.rejects.len() as u64), Ok(()));
+        let lines = "{\"a\": 1}\n\n{\"a\": \n{\"a\": 3}\n";
+        let (result, got) = read_bytes(&JSONL, "t.jsonl", lines.as_bytes(), None, &options(2), None);
+        let account = result.unwrap().accounting.unwrap();
+        assert_eq!((account.unit.as_str(), account.skipped.get("blank")), ("lines", Some(&1)));
+        assert_eq!((got.rows(), got.rejects.len()), (2, 1));
+        assert_eq!(account.check("t.jsonl", 2, 1), Ok(()));
+    }
+
+    #[test]
     fn an_array_is_read_element_by_element_with_non_objects_rejected() {
         let json = r#"[{"a": 1, "n": {"x": [1, 2]}}, 7, {"a": 2.50, "b": "s"}, {"b": null}, {"a": 3}]"#;
         let (result, got) = read_bytes(&JSON, "t.json", json.as_bytes(), None, &options(2), None);
