@@ -8,6 +8,8 @@
 //! # Layout
 //! - [`event_log`]: the [`EventLog`] trait, [`GlobalPos`] and the error types.
 //! - [`sled_log`]: [`SledLog`], the sled implementation (durable appends, global order, cursors).
+//! - `wal`: the write-ahead file that makes appends durable with one shared `fdatasync`.
+//! - [`group_commit`]: [`GroupCommit`], appends waiting for the disk sharing one flush.
 //! - [`fingerprints`]: [`FingerprintCache`], discovery's sha256 cache by path, size and mtime.
 //! - [`artifacts`]: [`ArtifactStore`], per-run stage artifact folders written atomically.
 #![forbid(unsafe_code)]
@@ -16,9 +18,12 @@
 pub mod artifacts;
 pub mod event_log;
 pub mod fingerprints;
+pub mod group_commit;
 pub mod sled_log;
+mod wal;
 
 pub use artifacts::{ArtifactError, ArtifactStore};
 pub use event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 pub use fingerprints::{Fingerprint, FingerprintCache};
+pub use group_commit::GroupCommit;
 pub use sled_log::{Durability, SledLog};

@@ -5,10 +5,11 @@
 //! - `g` + global position (8, big-endian) → run + seq (the global order subscribers tail).
 //!
 //! Cursors live in their own tree. Appends take one mutex for the head check, the global
-//! position and the batch, then flush outside it, so concurrent appends share fsyncs (group
-//! commit). Tailers only see positions at or below the durable watermark, so nothing is
-//! published before it is on disk.
+//! position and the batch, then wait outside it for a flush that covers them: appends waiting
+//! at the same time share one fsync ([`GroupCommit`]). Tailers only see positions at or below
+//! the durable watermark, so nothing is published before it is on disk.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -18,6 +19,8 @@ use dat_events::{Envelope, RawEnvelope, Seq};
 
 use crate::event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
+use crate::group_commit::GroupCommit;
+use crate::wal::{Wal, RESET_BYTES};
 
 /// Whether appends wait for the disk. Turning it off is the operator's explicit choice (tests,
 /// benchmarks, throwaway runs): acknowledged events may then be lost in a crash.
@@ -36,11 +39,25 @@ pub struct SledLog {
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
-    /// Next global position. The mutex also serializes head check + batch of every append,
-    /// which makes the conflict check exact and global positions commit in increasing order.
-    next_global: Mutex<u64>,
+    /// Next global position, run heads and records not yet written. The mutex serializes head
+    /// check + record + batch of every append, which makes the conflict check exact and global
+    /// positions commit in increasing order.
+    writer: Mutex<Writer>,
+    /// Syncs the write-ahead file, outside the writer's lock: the flush appends share.
+    syncer: std::fs::File,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
+    /// Appends waiting for the disk share flushes.
+    commit: GroupCommit,
+}
+
+/// What appends change under the writer's lock.
+struct Writer {
+    next_global: u64,
+    /// Each run's last seq, as appended (read from sled the first time).
+    heads: HashMap<RunId, u64>,
+    /// The write-ahead file: each append's record is written (not synced) under this lock.
+    wal: Wal,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
@@ -72,6 +89,9 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
+/// The write-ahead file, in sled's folder.
+const WAL_FILE: &str = "events.wal";
+
 /// sled's background flush period.
 const FLUSH_EVERY_MS: u64 = 50;
 /// How long [`SledLog::open`] waits for a lock held by a log that is closing (a few flusher
@@ -79,6 +99,23 @@ const FLUSH_EVERY_MS: u64 = 50;
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl SledLog {
+    /// Once the write-ahead file is large: flushes sled (which then holds everything the file
+    /// does) and empties the file.
+    fn start_over_when_large(&self) -> Result<(), AppendError> {
+        // Under the writer's lock: no append comes between sled's flush and the reset.
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if writer.wal.bytes < RESET_BYTES {
+            return Ok(());
+        }
+        self.db.flush().map_err(|e| AppendError::Backend(backend(e)))?;
+        writer.wal.reset().map_err(|e| AppendError::Backend(backend(e)))
+    }
+
+    /// Flushes run for durable appends so far (fsyncs issued, for benchmarks).
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
+
     /// Opens (or creates) the log in `dir`.
     ///
     /// # Errors
@@ -115,6 +152,24 @@ impl SledLog {
         let log = db.open_tree("log").map_err(open_err)?;
         let cursors = db.open_tree("cursors").map_err(open_err)?;
         let fingerprints = db.open_tree("fingerprints").map_err(open_err)?;
+        // Appends acknowledged but maybe not yet in sled's files: apply them again, flush, and
+        // start the write-ahead file over.
+        let wal_path = dir.join(WAL_FILE);
+        let io_err =
+            |e: std::io::Error| OpenError::Backend { path: wal_path.display().to_string(), source: backend(e) };
+        let (mut wal, pending) = Wal::open(&wal_path).map_err(io_err)?;
+        if !pending.is_empty() {
+            for pairs in pending {
+                let mut batch = sled::Batch::default();
+                for (key, value) in pairs {
+                    batch.insert(key, value);
+                }
+                log.apply_batch(batch).map_err(open_err)?;
+            }
+            db.flush().map_err(open_err)?;
+        }
+        wal.reset().map_err(io_err)?;
+        let syncer = wal.syncer().map_err(io_err)?;
         let last_global = log
             .scan_prefix(b"g")
             .keys()
@@ -129,8 +184,10 @@ impl SledLog {
             cursors,
             fingerprints,
             durability,
-            next_global: Mutex::new(last_global + 1),
+            writer: Mutex::new(Writer { next_global: last_global + 1, heads: HashMap::new(), wal }),
+            syncer,
             durable: AtomicU64::new(last_global),
+            commit: GroupCommit::default(),
         })
     }
 
@@ -152,30 +209,54 @@ impl EventLog for SledLog {
         if !in_order {
             return Err(AppendError::OutOfSequence { run, next: expected.next() });
         }
-        let last_pos = {
+        let jsons: Vec<Vec<u8>> = events
+            .iter()
+            .map(|e| serde_json::to_vec(&e.to_raw()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| AppendError::Backend(backend(e)))?;
+        let (last_pos, ticket) = {
             // A poisoned mutex only means another append panicked mid-way; the counter is still
             // a valid lower bound, so keep going rather than refusing every later append.
-            let mut next = self.next_global.lock().unwrap_or_else(|p| p.into_inner());
-            let actual = self.head(run).map_err(|e| AppendError::Backend(backend(e)))?;
+            let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let actual = match writer.heads.get(&run) {
+                Some(head) => Seq(*head),
+                None => self.head(run).map_err(|e| AppendError::Backend(backend(e)))?,
+            };
             if actual != expected {
                 return Err(AppendError::Conflict { run, expected, actual });
             }
-            let mut batch = sled::Batch::default();
-            for event in events {
-                let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
-                batch.insert(event_key(run, event.seq), json);
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len() * 2 + 1);
+            let mut next = writer.next_global;
+            for (event, json) in events.iter().zip(jsons) {
+                pairs.push((event_key(run, event.seq), json));
                 let mut pointer = run.as_bytes().to_vec();
                 pointer.extend_from_slice(&event.seq.0.to_be_bytes());
-                batch.insert(&global_key(*next), pointer);
-                *next += 1;
+                pairs.push((global_key(next).to_vec(), pointer));
+                next += 1;
             }
             let last = expected.0 + events.len() as u64;
-            batch.insert(head_key(run), &last.to_be_bytes());
-            self.log.apply_batch(batch).map_err(|e| AppendError::Backend(backend(e)))?;
-            *next - 1
+            pairs.push((head_key(run), last.to_be_bytes().to_vec()));
+            let before = writer.wal.bytes;
+            if self.durability == Durability::Flush {
+                writer.wal.write(&pairs).map_err(|e| AppendError::Backend(backend(e)))?;
+            }
+            let mut batch = sled::Batch::default();
+            for (key, value) in pairs {
+                batch.insert(key, value);
+            }
+            if let Err(e) = self.log.apply_batch(batch) {
+                // Its record must not come back at the next open.
+                writer.wal.undo(before);
+                return Err(AppendError::Backend(backend(e)));
+            }
+            writer.next_global = next;
+            writer.heads.insert(run, last);
+            (next - 1, self.commit.ticket())
         };
         if self.durability == Durability::Flush {
-            self.db.flush().map_err(|e| AppendError::Backend(backend(e)))?;
+            let flush = || self.syncer.sync_data().map_err(|e| format!("cannot sync the event log: {e}"));
+            self.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))?;
+            self.start_over_when_large()?;
         }
         // Everything committed before this flush began is now durable, including `last_pos`.
         self.durable.fetch_max(last_pos, Ordering::SeqCst);
@@ -287,6 +368,31 @@ mod tests {
 
     fn other_run() -> RunId {
         "01936f0e-7b7a-7cc1-8a55-3f1a2b3c4d5f".parse().unwrap()
+    }
+
+    #[test]
+    fn appends_only_in_the_write_ahead_file_come_back_at_open() {
+        // A crash after the record was synced and acknowledged, before sled wrote its files:
+        // the record is in the write-ahead file only.
+        let run = test_run_id();
+        let event = envelopes(run, 1, vec![created()]).remove(0);
+        let pairs = vec![
+            (event_key(run, Seq(1)), serde_json::to_vec(&event.to_raw()).unwrap()),
+            (global_key(1).to_vec(), [run.as_bytes().as_slice(), &1u64.to_be_bytes()].concat()),
+            (head_key(run), 1u64.to_be_bytes().to_vec()),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let (mut wal, _) = Wal::open(&dir.path().join(WAL_FILE)).unwrap();
+        wal.write(&pairs).unwrap();
+        drop(wal);
+        let log = open(dir.path());
+        assert_eq!(log.read(run, Seq(0)).unwrap(), [event.clone()]);
+        assert_eq!(log.last_seq(run).unwrap(), Seq(1));
+        let next = envelopes(run, 2, vec![locked(dat_contracts::Stage::Discovery)]);
+        log.append(run, Seq(1), &next).unwrap();
+        assert!(std::fs::metadata(dir.path().join(WAL_FILE)).unwrap().len() > 0, "the append's record");
+        drop(log);
+        assert_eq!(open(dir.path()).read(run, Seq(0)).unwrap().len(), 2);
     }
 
     #[test]

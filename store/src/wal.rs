@@ -1,0 +1,191 @@
+//! The write-ahead file that makes appends durable: each append's key-value pairs as one
+//! checksummed record, written before the batch goes to sled and synced (`fdatasync`, shared
+//! by every append waiting, see [`crate::group_commit`]) before the append is acknowledged.
+//! sled itself is flushed in the background; on open, the records in the file are applied to
+//! sled again (they are plain inserts of the same keys and values, so applying one twice
+//! changes nothing) and the file starts over once sled has flushed them.
+//!
+//! Why not `sled::Db::flush` per append: it blocks writers while it syncs, so concurrent
+//! appends cannot share it (measured: 16 writers gained 1.3× over one), and it costs about two
+//! `fdatasync`s. One small synced file is what the disk does fastest.
+//!
+//! A record: payload length (u32 LE), CRC-32 of the payload (u32 LE), payload = pairs of
+//! (key length u32 LE, key, value length u32 LE, value). A torn record at the end (a crash
+//! mid-write, never acknowledged) fails its length or checksum and ends the replay.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Size past which the file starts over (after sled has flushed what it holds).
+pub(crate) const RESET_BYTES: u64 = 64 << 20;
+
+/// The write-ahead file.
+pub(crate) struct Wal {
+    file: File,
+    /// Bytes written since the file last started over.
+    pub(crate) bytes: u64,
+}
+
+/// One append's key-value pairs as a record, appended to `out`.
+///
+/// # Errors
+/// A key or value larger than 4 GiB.
+fn encode(pairs: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) -> io::Result<()> {
+    let mut payload = Vec::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
+    for (key, value) in pairs {
+        payload.extend_from_slice(&len32(key.len())?.to_le_bytes());
+        payload.extend_from_slice(key);
+        payload.extend_from_slice(&len32(value.len())?.to_le_bytes());
+        payload.extend_from_slice(value);
+    }
+    out.extend_from_slice(&len32(payload.len())?.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(())
+}
+
+/// One record's key-value pairs.
+pub(crate) type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+impl Wal {
+    /// Opens (or creates) the file at `path`; returns it with the whole records it holds.
+    ///
+    /// # Errors
+    /// The file cannot be opened or read.
+    pub(crate) fn open(path: &Path) -> io::Result<(Wal, Vec<Pairs>)> {
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let (records, whole) = records(&bytes);
+        // A torn tail is cut, so that what is written next follows the last whole record.
+        if whole < bytes.len() {
+            file.set_len(whole as u64)?;
+        }
+        file.seek(SeekFrom::End(0))?;
+        Ok((Wal { file, bytes: whole as u64 }, records))
+    }
+
+    /// Appends one append's record (not yet synced). A write that fails half-way is cut off
+    /// again, so that later records follow the last whole one.
+    ///
+    /// # Errors
+    /// The write failed (the append fails; nothing was applied).
+    pub(crate) fn write(&mut self, pairs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
+        let mut record = Vec::new();
+        encode(pairs, &mut record)?;
+        if let Err(e) = self.file.write_all(&record) {
+            self.undo(self.bytes);
+            return Err(e);
+        }
+        self.bytes += record.len() as u64;
+        Ok(())
+    }
+
+    /// Cuts the file back to `len` bytes (a record whose batch could not be applied must not
+    /// come back at the next open). Best effort: if even that fails, the record reads back as
+    /// an append whose acknowledgement was lost.
+    pub(crate) fn undo(&mut self, len: u64) {
+        if self.file.set_len(len).is_ok() {
+            self.bytes = len;
+        }
+    }
+
+    /// A second handle to the file, to sync it without the writer's lock.
+    ///
+    /// # Errors
+    /// The handle cannot be cloned.
+    pub(crate) fn syncer(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+
+    /// Empties the file: call only once everything it holds is durable elsewhere.
+    ///
+    /// # Errors
+    /// The truncation failed.
+    pub(crate) fn reset(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.sync_all()?;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+fn len32(n: usize) -> io::Result<u32> {
+    u32::try_from(n).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an event larger than 4 GiB"))
+}
+
+/// The whole records at the start of `bytes`, up to the first torn or corrupt one, and the
+/// bytes they take.
+fn records(bytes: &[u8]) -> (Vec<Pairs>, usize) {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some((record, after)) = record(rest) {
+        out.push(record);
+        rest = after;
+    }
+    (out, bytes.len() - rest.len())
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let raw: [u8; 4] = bytes.get(at..at + 4)?.try_into().ok()?;
+    usize::try_from(u32::from_le_bytes(raw)).ok()
+}
+
+fn record(bytes: &[u8]) -> Option<(Pairs, &[u8])> {
+    let len = u32_at(bytes, 0)?;
+    let crc = u32::try_from(u32_at(bytes, 4)?).ok()?;
+    let payload = bytes.get(8..8 + len)?;
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    let mut pairs = Vec::new();
+    let mut at = 0;
+    while at < payload.len() {
+        let key_len = u32_at(payload, at)?;
+        let key = payload.get(at + 4..at + 4 + key_len)?;
+        at += 4 + key_len;
+        let value_len = u32_at(payload, at)?;
+        let value = payload.get(at + 4..at + 4 + value_len)?;
+        at += 4 + value_len;
+        pairs.push((key.to_vec(), value.to_vec()));
+    }
+    Some((pairs, bytes.get(8 + len..)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(n: u8) -> Pairs {
+        vec![(vec![b'k', n], vec![n; 3]), (vec![b'h'], vec![n])]
+    }
+
+    #[test]
+    fn records_come_back_and_a_torn_tail_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.wal");
+        let (mut wal, found) = Wal::open(&path).unwrap();
+        assert!(found.is_empty());
+        wal.write(&pairs(1)).unwrap();
+        wal.write(&pairs(2)).unwrap();
+        drop(wal);
+        // A crash in the middle of a third record.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let whole = bytes.len();
+        bytes.extend_from_slice(&[40, 0, 0, 0, 1, 2]);
+        std::fs::write(&path, &bytes).unwrap();
+        let (mut wal, found) = Wal::open(&path).unwrap();
+        assert_eq!(found, [pairs(1), pairs(2)]);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), whole as u64, "the torn tail is cut");
+        wal.write(&pairs(3)).unwrap();
+        assert_eq!(Wal::open(&path).unwrap().1, [pairs(1), pairs(2), pairs(3)], "a record after the cut reads back");
+        // A flipped byte ends the replay at that record.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[whole - 1] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(Wal::open(&path).unwrap().1, [pairs(1)]);
+        wal.reset().unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    }
+}
