@@ -386,7 +386,7 @@ mod tests {
         wal.write(&pairs).unwrap();
         drop(wal);
         let log = open(dir.path());
-        assert_eq!(log.read(run, Seq(0)).unwrap(), [event.clone()]);
+        assert_eq!(log.read(run, Seq(0)).unwrap(), [event]);
         assert_eq!(log.last_seq(run).unwrap(), Seq(1));
         let next = envelopes(run, 2, vec![locked(dat_contracts::Stage::Discovery)]);
         log.append(run, Seq(1), &next).unwrap();
