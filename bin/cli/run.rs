@@ -252,8 +252,12 @@ fn summarize(
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let data_file = format!("data.{format}");
     for name in [data_file.as_str(), "manifest.json"] {
-        std::fs::copy(dataset_dir.join(name), args.out.join(name))
-            .with_context(|| format!("cannot copy {name} to {}", args.out.display()))?;
+        // Linked where it can be (the dataset can be large; dat never changes it), else copied.
+        let (from, to) = (dataset_dir.join(name), args.out.join(name));
+        let _ = std::fs::remove_file(&to);
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).with_context(|| format!("cannot copy {name} to {}", args.out.display()))?;
+        }
     }
 
     let count = |status: &str| result.tables.get(status).copied().unwrap_or(0);

@@ -83,6 +83,23 @@ impl Values {
         self.len() == 0
     }
 
+    /// How many values are null.
+    pub fn null_count(&self) -> usize {
+        fn nones<T>(v: &[Option<T>]) -> usize {
+            v.iter().filter(|x| x.is_none()).count()
+        }
+        match self {
+            Values::Text(text) => text.valid.iter().filter(|v| !**v).count(),
+            Values::Int(v) => nones(v),
+            Values::Float(v) => nones(v),
+            Values::Decimal { values, .. } => nones(values),
+            Values::Bool(v) => nones(v),
+            Values::Date(v) => nones(v),
+            Values::Datetime(v) => nones(v),
+            Values::Binary(v) => nones(v),
+        }
+    }
+
     /// The values at `indices` in order, `None` (or an index past the end) being null: a
     /// dictionary's values by its keys.
     pub(crate) fn gather(&self, indices: &[Option<usize>]) -> Values {
@@ -183,6 +200,25 @@ impl TextValues {
     /// How many cells.
     pub fn len(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The raw layout: the cells' text back to back, where each ends, and whether each has a
+    /// value (for writing a chunk to disk as it is).
+    pub fn raw(&self) -> (&str, &[usize], &[bool]) {
+        (&self.text, &self.ends, &self.valid)
+    }
+
+    /// Cells from their raw layout, as [`Self::raw`] gives it.
+    ///
+    /// # Errors
+    /// The layout does not hold together (ends out of order, past the text or inside a
+    /// character, or not one validity flag per cell).
+    pub fn from_raw(text: String, ends: Vec<usize>, valid: Vec<bool>) -> Result<Self, String> {
+        let ordered = ends.windows(2).all(|w| w[0] <= w[1]);
+        if !ordered || ends.len() != valid.len() || ends.iter().any(|&e| !text.is_char_boundary(e)) {
+            return Err("text cells whose layout does not hold together".to_owned());
+        }
+        Ok(TextValues { text, ends, valid, ..TextValues::default() })
     }
 
     /// The rules the cells were typed by (and are to be read by).

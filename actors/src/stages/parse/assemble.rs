@@ -16,11 +16,13 @@ use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailu
 use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
+use dat_readers::Chunk;
 use polars::prelude::*;
 
 use super::checkpoint::{part_file, reject_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses};
 use super::frame::{polars_type, SOURCE_ROW};
+use super::part;
 
 /// The Parquet key-value metadata key holding a dataset's lineage.
 pub(crate) const LINEAGE_KEY: &str = "dat.lineage";
@@ -149,7 +151,7 @@ pub(crate) type Constants<'f> = &'f (dyn Fn(&Parsed<'_>) -> Vec<(String, Option<
 /// columns as `sources` maps them), with its source columns; a column `constants` names holds
 /// its value on every row.
 fn conform_part(
-    part: DataFrame,
+    part: Chunk,
     columns: &[(String, ColumnType)],
     parsed: &Parsed<'_>,
     sources: &BTreeMap<String, String>,
@@ -157,19 +159,22 @@ fn conform_part(
     losses: &mut Losses,
 ) -> PolarsResult<DataFrame> {
     let table = parsed.table;
-    let height = part.height();
+    let height = part.rows();
     let constants = constants(parsed);
     let mut out: Vec<Column> = Vec::with_capacity(columns.len() + 3);
     for (name, dtype) in columns {
-        let own = sources.get(name).and_then(|own| Some((own, part.column(own).ok()?)));
+        let own = sources.get(name).and_then(|own| {
+            let at = part.names.iter().position(|n| n == own)?;
+            Some((own, part.columns.get(at)?))
+        });
         let column = match (constants.iter().find(|(n, _)| n == name), own) {
             (Some((_, value)), _) => match value {
                 Some(v) => Column::new_scalar(name.as_str().into(), Scalar::from(PlSmallStr::from(v.as_str())), height),
                 None => Column::full_null(name.as_str().into(), height, &DataType::String),
             },
-            (None, Some((own, column))) => {
+            (None, Some((own, values))) => {
                 let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
-                conform(column, *dtype, &rules, losses)?.with_name(name.as_str().into())
+                conform((name, own), values, *dtype, &rules, losses)?
             }
             (None, None) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
         };
@@ -182,7 +187,8 @@ fn conform_part(
         Scalar::from(PlSmallStr::from(source_table.as_str())),
         height,
     ));
-    out.push(part.column(SOURCE_ROW)?.clone());
+    let rows: Int64Chunked = part.source_rows.iter().map(|&r| i64::try_from(r).ok()).collect();
+    out.push(rows.with_name(SOURCE_ROW.into()).into_column());
     DataFrame::new(height, out)
 }
 
@@ -208,9 +214,8 @@ pub(crate) fn write_dataset(
             let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
             for ((parsed, lost), sources) in tables.iter().zip(losses.iter_mut()).zip(&united.sources) {
                 for index in 0..parsed.checkpoint.parts.len() {
-                    let part = fs::File::open(part_file(&parsed.dir, index))
+                    let part = part::read(&part_file(&parsed.dir, index))
                         .map_err(PolarsError::from)
-                        .and_then(|file| ParquetReader::new(file).finish())
                         .and_then(|part| conform_part(part, columns, parsed, sources, constants, lost));
                     let failed = part.is_err();
                     if parts.send(part).is_err() || failed || should_stop() {
@@ -248,20 +253,42 @@ fn write_parts(
     let mut writer =
         ParquetWriter::new(fs::File::create(tmp)?).with_key_value_metadata(Some(metadata)).batched(&schema(columns))?;
     let mut rows = 0u64;
+    // Parts are gathered into row groups of a useful size: 500 small files must not give 500
+    // tiny row groups.
+    let mut group: Option<DataFrame> = None;
     for part in parts {
         if should_stop() {
             return Ok(None);
         }
         let part = part?;
         rows += part.height() as u64;
-        writer.write_batch(&part)?;
+        let mut gathered = match group.take() {
+            None => part,
+            Some(mut gathered) => {
+                gathered.vstack_mut_owned(part)?;
+                gathered
+            }
+        };
+        if gathered.height() >= ROW_GROUP_ROWS || gathered.estimated_size() >= ROW_GROUP_BYTES {
+            writer.write_batch(gathered.rechunk_mut())?;
+        } else {
+            group = Some(gathered);
+        }
     }
     if should_stop() {
         return Ok(None);
     }
+    if let Some(mut gathered) = group {
+        writer.write_batch(gathered.rechunk_mut())?;
+    }
     writer.finish()?;
     Ok(Some(rows))
 }
+
+/// A dataset row group holds this many rows at most (unless its bytes come first).
+const ROW_GROUP_ROWS: usize = 256 * 1024;
+/// A dataset row group is written once it holds this many bytes in memory.
+const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
 /// table order, one part at a time; returns how many.

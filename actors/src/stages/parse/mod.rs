@@ -8,7 +8,8 @@
 //! # Layout
 //! - `checkpoint`: one table read into its checkpoint folder, its source verified.
 //! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
-//! - `frame`: a chunk as a polars frame.
+//! - `part`: a checkpoint part, a chunk written as read.
+//! - `frame`: dat's column types in polars.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
 //! - `assemble`: the dataset, the rejects and the report entries.
 //! - `outcome`: the tables' outcomes as `prep_report.json`, `result.json` and `manifest.json`.
@@ -19,6 +20,7 @@ mod conform;
 mod frame;
 mod outcome;
 mod outputs;
+mod part;
 mod sink;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use dat_readers::{Chunk, ReadEnd, ReadError, Reject, Sink, Stop, TextValues, Val
 use polars::prelude::*;
 
 use super::checkpoint::{part_file, reject_file, FirstCell, Reading, TableCheckpoint, REJECT_SAMPLES};
-use super::frame;
+use super::part;
 
 /// Rejects written per reject part.
 const REJECTS_PER_PART: usize = 10_000;
@@ -102,23 +102,13 @@ fn write_parts(
                 note_text_column(&mut checkpoint, name, text, &chunk.source_rows);
             }
         }
-        let mut part = frame::part(&chunk).map_err(|e| format!("cannot build a part: {e}"))?;
-        drop(chunk);
-        for column in part.columns() {
-            if column.name() != frame::SOURCE_ROW {
-                *checkpoint.nulls.entry(column.name().to_string()).or_default() += column.null_count() as u64;
-            }
+        for (name, values) in chunk.names.iter().zip(&chunk.columns) {
+            *checkpoint.nulls.entry(name.clone()).or_default() += values.null_count() as u64;
         }
+        // Parts are read once more, by assembly only: written as read, no encoding.
         let path = part_file(dir, checkpoint.parts.len());
-        let file = fs::File::create(&path).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
-        // Parts are read once more, by assembly only: fast LZ4 rather than the dataset's zstd,
-        // and no statistics (nothing filters on them).
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .with_statistics(StatisticsOptions::empty())
-            .finish(&mut part)
-            .map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
-        let rows = part.height() as u64;
+        part::write(&path, &chunk).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
+        let rows = chunk.rows() as u64;
         checkpoint.rows += rows;
         checkpoint.parts.push(rows);
         on_chunk(rows);
