@@ -17,6 +17,7 @@
 //! - [`sink`]: [`Sink`], [`Reject`], [`ReadEnd`], [`ReadError`].
 //! - [`options`]: [`ReadOptions`], the chunk sizes and limits.
 //! - [`source`]: [`SourceFile`], compression, and the [`Fingerprint`] taken while reading.
+//! - [`split`]: [`ByteRange`], one large file read on several cores.
 //! - `preview`: the first rows of a table, read through a sink that stops.
 //! - `text`, `json`, `excel`, `parquet`: the adapters by format.
 //! - [`profile`]: [`profile::ProfileAdapter`], JSON files read by an extraction profile.
@@ -33,6 +34,7 @@ mod preview;
 pub mod profile;
 pub mod sink;
 mod source;
+pub mod split;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -48,6 +50,7 @@ pub use chunk::{Cell, Chunk, ChunkBuilder, TextValues, Values};
 pub use options::{ReadOptions, TextHints};
 pub use sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 pub use source::{ByteCount, Compression, Counting, Fingerprint, SourceFile};
+pub use split::ByteRange;
 
 /// One file format.
 pub trait Adapter: Send + Sync {
@@ -75,6 +78,38 @@ pub trait Adapter: Send + Sync {
         options: &ReadOptions,
         sink: &mut dyn Sink,
     ) -> Result<ReadEnd, ReadError>;
+    /// Byte ranges of a large file that can be read at the same time, in order, each a whole
+    /// number of records ([`split`]); `None` (the default) to read it in one go. `parts` is how
+    /// many the caller wants. When it splits, this reads the whole file once and so feeds the
+    /// file's fingerprint.
+    ///
+    /// # Errors
+    /// [`ReadError`] when the file cannot be read.
+    fn split(
+        &self,
+        _file: &SourceFile<'_>,
+        _table: Option<&str>,
+        _options: &ReadOptions,
+        _parts: usize,
+    ) -> Result<Option<Vec<ByteRange>>, ReadError> {
+        Ok(None)
+    }
+
+    /// Reads one range from [`Adapter::split`] into `sink`, as [`Adapter::read`] reads the
+    /// file: rows carry their line in the whole file, only the first range has the header.
+    ///
+    /// # Errors
+    /// [`ReadError`], as [`Adapter::read`].
+    fn read_range(
+        &self,
+        file: &SourceFile<'_>,
+        _range: &ByteRange,
+        _options: &ReadOptions,
+        _sink: &mut dyn Sink,
+    ) -> Result<ReadEnd, ReadError> {
+        Err(ReadError::format(file.path.as_str(), "this format is not read in ranges"))
+    }
+
     /// Up to `rows` data rows of one table, read by [`Adapter::read`], with the probe's row
     /// estimate.
     ///
@@ -210,6 +245,38 @@ pub fn read_table(
         let message = panic_message(panic.as_ref());
         tracing::error!(path = %file.path, %message, "a reader panicked while reading");
         Err(ReadError::Panicked { path: file.path.to_string(), message })
+    })
+}
+
+/// Plans the ranges of one table (see [`Adapter::split`]), a reader panic being an error.
+///
+/// # Errors
+/// [`ReadError`] from the adapter, or [`ReadError::Panicked`].
+pub fn split_table(
+    adapter: &dyn Adapter,
+    file: &SourceFile<'_>,
+    table: Option<&str>,
+    options: &ReadOptions,
+    parts: usize,
+) -> Result<Option<Vec<ByteRange>>, ReadError> {
+    catch_unwind(AssertUnwindSafe(|| adapter.split(file, table, options, parts))).unwrap_or_else(|panic| {
+        Err(ReadError::Panicked { path: file.path.to_string(), message: panic_message(panic.as_ref()) })
+    })
+}
+
+/// Reads one range of a table (see [`Adapter::read_range`]), a reader panic being an error.
+///
+/// # Errors
+/// [`ReadError`] from the adapter, or [`ReadError::Panicked`].
+pub fn read_table_range(
+    adapter: &dyn Adapter,
+    file: &SourceFile<'_>,
+    range: &ByteRange,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<ReadEnd, ReadError> {
+    catch_unwind(AssertUnwindSafe(|| adapter.read_range(file, range, options, sink))).unwrap_or_else(|panic| {
+        Err(ReadError::Panicked { path: file.path.to_string(), message: panic_message(panic.as_ref()) })
     })
 }
 

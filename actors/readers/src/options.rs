@@ -30,6 +30,9 @@ pub struct ReadOptions {
     /// The largest `.xls` or `.ods` file read: calamine reads those whole, so a bigger one is
     /// an `error` table saying so (xlsx/xlsm/xlsb are streamed and have no such limit).
     pub whole_workbook_limit: u64,
+    /// Files at least this large may be read in byte ranges on several cores (see
+    /// [`crate::split`]).
+    pub split_min_bytes: u64,
     /// What is already decided about a delimited text file's layout (by the user, or by the
     /// probe for parse to follow); the rest is sniffed.
     pub text: TextHints,
@@ -79,6 +82,7 @@ impl Default for ReadOptions {
             decompressed_limit: None,
             max_columns: 16_384,
             whole_workbook_limit: Self::WHOLE_WORKBOOK_LIMIT,
+            split_min_bytes: crate::split::MIN_SPLIT_BYTES,
             text: TextHints::default(),
         }
     }

@@ -12,6 +12,7 @@
 //! - `analyse`: the whole probe result from a sample (types by [`crate::typing`]).
 //! - `records`: every record, by a tokenizer bounded by the record cap.
 //! - `read`: records into chunks and rejects.
+//! - `split`: where a large file can be cut to be read on several cores.
 
 mod analyse;
 mod decode;
@@ -21,6 +22,7 @@ mod read;
 mod records;
 mod sample;
 mod sniff;
+mod split;
 mod transcode;
 
 #[cfg(test)]
@@ -29,7 +31,7 @@ mod tests;
 use dat_contracts::{Sniff, TableProbe, TableStatus};
 
 use crate::sink::{ReadEnd, ReadError, Sink};
-use crate::{Adapter, Compression, ReadOptions, SourceFile};
+use crate::{Adapter, ByteRange, Compression, ReadOptions, SourceFile};
 use analyse::analyse;
 use sample::read_sample;
 use sniff::delimiter_name;
@@ -68,6 +70,29 @@ impl Adapter for DelimitedAdapter {
             return Err(ReadError::NoSuchTable { path: file.path.to_string(), table: table.to_owned() });
         }
         read::read(file, prefers_tab(file), options, sink)
+    }
+
+    fn split(
+        &self,
+        file: &SourceFile<'_>,
+        table: Option<&str>,
+        options: &ReadOptions,
+        parts: usize,
+    ) -> Result<Option<Vec<ByteRange>>, ReadError> {
+        if table.is_some() {
+            return Ok(None);
+        }
+        split::plan(file, prefers_tab(file), options, parts)
+    }
+
+    fn read_range(
+        &self,
+        file: &SourceFile<'_>,
+        range: &ByteRange,
+        options: &ReadOptions,
+        sink: &mut dyn Sink,
+    ) -> Result<ReadEnd, ReadError> {
+        read::read_range(file, range, prefers_tab(file), options, sink)
     }
 }
 

@@ -9,9 +9,10 @@
 use dat_contracts::bundle::RowAccount;
 
 use super::layout::{is_footer, MAX_FOOTER};
-use super::records::{open_records, Record};
+use super::records::{open_range, open_records, Record, TextRecords};
 use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink};
+use crate::split::ByteRange;
 use crate::{ReadOptions, SourceFile};
 
 /// A short record held back until it is known whether the file ends with it.
@@ -32,8 +33,36 @@ pub(super) fn read(
     options: &ReadOptions,
     sink: &mut dyn Sink,
 ) -> Result<ReadEnd, ReadError> {
+    let table = open_records(file, prefer_tab, options.record_cap, &options.text)?;
+    consume(file, table, true, options, sink)
+}
+
+/// Reads every record of one range of `file` (see [`super::split`]) into `sink`.
+///
+/// # Errors
+/// [`ReadError`] when the range cannot be read to its end, or the sink stopped.
+pub(super) fn read_range(
+    file: &SourceFile<'_>,
+    range: &ByteRange,
+    prefer_tab: bool,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<ReadEnd, ReadError> {
+    let table = open_range(file, range, prefer_tab, options.record_cap, &options.text)?;
+    consume(file, table, range.last, options, sink)
+}
+
+/// Reads the records of `table` into `sink`; `at_end`: they end the file, so a trailing run of
+/// footer lines is its footer.
+fn consume(
+    file: &SourceFile<'_>,
+    table: Option<TextRecords>,
+    at_end: bool,
+    options: &ReadOptions,
+    sink: &mut dyn Sink,
+) -> Result<ReadEnd, ReadError> {
     let path = file.path.as_str();
-    let Some(mut table) = open_records(file, prefer_tab, options.record_cap, &options.text)? else {
+    let Some(mut table) = table else {
         return Ok(ReadEnd { accounting: Some(RowAccount::new("lines", 0)), ..ReadEnd::default() });
     };
     let width = table.layout.names.len();
@@ -94,7 +123,7 @@ pub(super) fn read(
     let mut footer = Vec::new();
     let has_rows = rows.pushed > 0;
     for h in held {
-        if has_rows {
+        if has_rows && at_end {
             footer_lines += h.lines;
             footer.push(h.text);
         } else {

@@ -8,7 +8,7 @@
 //! resumes at the line after that one, re-reading the retained bytes, so no later row is lost
 //! and no more than the cap is ever held.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::sync::atomic::Ordering;
 
 use csv_core::ReadRecordResult;
@@ -19,6 +19,7 @@ use super::transcode::Utf8Reader;
 use crate::options::TextHints;
 use crate::sink::ReadError;
 use crate::source::{ByteCount, SourceFile};
+use crate::split::ByteRange;
 
 /// Bytes read from the decoded stream at a time.
 const READ_BYTES: usize = 256 * 1024;
@@ -45,6 +46,30 @@ pub(super) fn open_records(
     record_cap: usize,
     hints: &TextHints,
 ) -> Result<Option<TextRecords>, ReadError> {
+    open(file, None, prefer_tab, record_cap, hints)
+}
+
+/// Opens the records of one range of `file` (see [`super::split`]); `None` for an empty file.
+///
+/// # Errors
+/// [`ReadError`] when the file cannot be read or is not text.
+pub(super) fn open_range(
+    file: &SourceFile<'_>,
+    range: &ByteRange,
+    prefer_tab: bool,
+    record_cap: usize,
+    hints: &TextHints,
+) -> Result<Option<TextRecords>, ReadError> {
+    open(file, Some(range), prefer_tab, record_cap, hints)
+}
+
+fn open(
+    file: &SourceFile<'_>,
+    range: Option<&ByteRange>,
+    prefer_tab: bool,
+    record_cap: usize,
+    hints: &TextHints,
+) -> Result<Option<TextRecords>, ReadError> {
     let path = file.path.as_str();
     let (sample, rest) = read_sample(file).map_err(|e| match e {
         SampleError::Io(source) => ReadError::io(path, source),
@@ -53,12 +78,36 @@ pub(super) fn open_records(
     if sample.raw.is_empty() {
         return Ok(None);
     }
-    let layout = layout(&sample, prefer_tab, hints).map_err(|e| ReadError::format(path, e))?;
-    let mut raw = Cursor::new(sample.raw);
-    raw.set_position(layout.encoding.bom_len(raw.get_ref()) as u64);
+    let mut layout = layout(&sample, prefer_tab, hints).map_err(|e| ReadError::format(path, e))?;
     let replaced = ByteCount::default();
-    let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(raw.chain(rest), layout.encoding, replaced.clone()));
+    let bom = layout.encoding.bom_len(&sample.raw) as u64;
+    let bytes: Box<dyn Read + Send> = match range {
+        // A later range: from its first byte (a line start) to its end, without header.
+        Some(range) if range.start > 0 => {
+            drop(rest);
+            let mut disk = std::fs::File::open(file.disk).map_err(|e| ReadError::io(path, e))?;
+            disk.seek(SeekFrom::Start(range.start)).map_err(|e| ReadError::io(path, e))?;
+            Box::new(std::io::BufReader::with_capacity(256 * 1024, disk).take(range.end - range.start))
+        }
+        _ => {
+            let mut raw = Cursor::new(sample.raw);
+            raw.set_position(bom);
+            let whole = raw.chain(rest);
+            match range {
+                Some(range) => Box::new(whole.take(range.end.saturating_sub(bom))),
+                None => Box::new(whole),
+            }
+        }
+    };
+    let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(bytes, layout.encoding, replaced.clone()));
     let mut records = RecordReader::new(text, layout.dialect.core(), record_cap);
+    if let Some(range) = range.filter(|r| r.start > 0) {
+        // The title and the header are the first range's.
+        records.line = range.first_line;
+        layout.lines_before = 0;
+        layout.title.clear();
+        return Ok(Some(TextRecords { layout, header_lines: 0, records, replaced }));
+    }
     records.skip_lines(layout.lines_before).map_err(|e| ReadError::io(path, e))?;
     let mut header_lines = 0;
     if layout.header {
@@ -147,7 +196,7 @@ pub(super) struct RecordReader<R> {
     ends: Vec<usize>,
     /// The line `buf[pos]` is on, and whether the byte before it was a `\r` (so that a `\n`
     /// after it ends no further line).
-    line: u64,
+    pub(super) line: u64,
     after_cr: bool,
     cap: usize,
     /// Every line end that entered the buffer, counted on their own for the row accounting.

@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{FailureCode, RowAccount, TableFailure};
 use dat_contracts::ColumnType;
+use dat_readers::typing::widen;
 use dat_readers::typing::CellRules;
-use dat_readers::{read_table, AdapterRegistry, Fingerprint, ReadError, ReadOptions, Reject, SourceFile, TextHints};
+use dat_readers::{
+    read_table, read_table_range, split_table, Adapter, AdapterRegistry, ByteRange, Fingerprint, ReadEnd, ReadError,
+    ReadOptions, Reject, SourceFile, TextHints,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -105,6 +109,8 @@ pub(crate) struct Reading<'a> {
     pub(crate) on_chunk: &'a (dyn Fn(u64) + Sync),
     /// Asked between chunks.
     pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
+    /// Ranges a large file is read in at once (one per core; 1: never split).
+    pub(crate) ranges: usize,
 }
 
 /// How reading a table into its checkpoint ended without a checkpoint.
@@ -123,6 +129,119 @@ pub(crate) enum NotRead {
 
 fn failure(code: FailureCode, message: impl Into<String>) -> NotRead {
     NotRead::Failed(TableFailure { code, message: message.into(), details: Default::default() })
+}
+
+/// How a read that did not end well ends the table; `written` is why writing its parts failed,
+/// when it did (a writer that fails stops the read).
+fn not_read(e: ReadError, written: Option<String>, reading: &Reading<'_>) -> NotRead {
+    match e {
+        ReadError::Stopped if (reading.should_stop)() => NotRead::Stopped,
+        ReadError::Stopped => written.map_or(NotRead::Stopped, |e| failure(FailureCode::Io, e)),
+        e @ ReadError::Panicked { .. } => NotRead::Panicked(TableFailure {
+            code: FailureCode::ReaderFailed,
+            message: e.to_string(),
+            details: Default::default(),
+        }),
+        e @ ReadError::Io { .. } => failure(FailureCode::Io, e.to_string()),
+        e => failure(FailureCode::Unreadable, e.to_string()),
+    }
+}
+
+/// Reads the `ranges` of one file at once, each into its own folder under `dir`, then gathers
+/// them into one checkpoint in `dir`: parts and rejects renumbered in range order, so the
+/// table's rows are in file order as one read would give them.
+fn read_ranges(
+    reading: &Reading<'_>,
+    adapter: &dyn Adapter,
+    file: &SourceFile<'_>,
+    ranges: &[ByteRange],
+    options: &ReadOptions,
+    dir: &Path,
+) -> Result<(ReadEnd, TableCheckpoint), NotRead> {
+    let path = file.path.as_str();
+    let range_dir = |range: &ByteRange| dir.join(format!("range-{:03}", range.index));
+    let results: Vec<(Result<ReadEnd, ReadError>, Result<TableCheckpoint, String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|range| {
+                let folder = range_dir(range);
+                scope.spawn(move || {
+                    if let Err(e) = fs::create_dir_all(&folder) {
+                        let message = format!("{path}: cannot create a checkpoint folder: {e}");
+                        return (Err(ReadError::Stopped), Err(message));
+                    }
+                    PartSink::run(&folder, reading, |sink| read_table_range(adapter, file, range, options, sink))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    let message = "the range reader failed".to_owned();
+                    (Err(ReadError::Panicked { path: path.to_owned(), message: message.clone() }), Err(message))
+                })
+            })
+            .collect()
+    });
+    let mut end = ReadEnd { accounting: Some(RowAccount::new("lines", 0)), ..ReadEnd::default() };
+    let mut whole: Option<TableCheckpoint> = None;
+    for (range, (read, written)) in ranges.iter().zip(results) {
+        let read = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;
+        let mut part = written.map_err(|e| failure(FailureCode::Io, e))?;
+        let offset = whole.as_ref().map_or((0, 0), |w| (w.parts.len(), w.reject_parts));
+        let from = range_dir(range);
+        let moved = (0..part.parts.len())
+            .map(|i| fs::rename(part_file(&from, i), part_file(dir, offset.0 + i)))
+            .chain((0..part.reject_parts).map(|i| fs::rename(reject_file(&from, i), reject_file(dir, offset.1 + i))))
+            .collect::<std::io::Result<()>>();
+        moved.and_then(|()| fs::remove_dir(&from)).map_err(|e| failure(FailureCode::Io, format!("{path}: {e}")))?;
+        if let (Some(total), Some(account)) = (end.accounting.as_mut(), read.accounting) {
+            total.read += account.read;
+            account.skipped.iter().for_each(|(reason, n)| total.skip(reason, *n));
+        }
+        end.warnings.extend(read.warnings);
+        end.footer = read.footer;
+        match whole.as_mut() {
+            None => whole = Some(part),
+            Some(total) => total.append(&mut part),
+        }
+    }
+    let whole = whole.ok_or_else(|| failure(FailureCode::Io, format!("{path}: no range was read")))?;
+    Ok((end, whole))
+}
+
+impl TableCheckpoint {
+    /// Adds the checkpoint of the range that follows this one's (its parts already renumbered).
+    fn append(&mut self, next: &mut TableCheckpoint) {
+        for (name, dtype) in &next.columns {
+            match self.columns.iter_mut().find(|(n, _)| n == name) {
+                Some((_, known)) => *known = widen(*known, *dtype),
+                None => self.columns.push((name.clone(), *dtype)),
+            }
+        }
+        self.rows += next.rows;
+        self.parts.append(&mut next.parts);
+        for (name, n) in &next.nulls {
+            *self.nulls.entry(name.clone()).or_default() += n;
+        }
+        self.rejects += next.rejects;
+        self.reject_parts += next.reject_parts;
+        let room = REJECT_SAMPLES.saturating_sub(self.reject_samples.len());
+        self.reject_samples.extend(next.reject_samples.drain(..).take(room));
+        self.warnings.append(&mut next.warnings);
+        for (name, rules) in &next.rules {
+            self.rules.entry(name.clone()).or_insert(*rules);
+        }
+        for (name, firsts) in &mut next.firsts {
+            let known = self.firsts.entry(name.clone()).or_default();
+            for first in firsts.drain(..) {
+                if !known.iter().any(|f| f.dtype == first.dtype) {
+                    known.push(first);
+                }
+            }
+        }
+    }
 }
 
 /// Reads `table` into the checkpoint folder `dir` (replacing any partial attempt), checking
@@ -157,24 +276,22 @@ pub(crate) fn write(
         fingerprint: Some(&fingerprint),
         decompressed_limit: reading.options.decompressed_limit,
     };
-    let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
-        read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)
-    });
-    let end = match read {
-        Ok(end) => end,
-        Err(ReadError::Stopped) if (reading.should_stop)() => return Err(NotRead::Stopped),
-        Err(ReadError::Stopped) => return Err(written.err().map_or(NotRead::Stopped, |e| failure(FailureCode::Io, e))),
-        Err(e @ ReadError::Panicked { .. }) => {
-            return Err(NotRead::Panicked(TableFailure {
-                code: FailureCode::ReaderFailed,
-                message: e.to_string(),
-                details: Default::default(),
-            }))
+    let planned = split_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, reading.ranges)
+        .map_err(|e| not_read(e, None, reading))?;
+    let (end, mut checkpoint) = match planned {
+        Some(ranges) if ranges.len() > 1 => {
+            // The split read the whole file and fed the fingerprint; the ranges read without it.
+            let unhashed = SourceFile { fingerprint: None, ..source };
+            read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path())?
         }
-        Err(e @ ReadError::Io { .. }) => return Err(failure(FailureCode::Io, e.to_string())),
-        Err(e) => return Err(failure(FailureCode::Unreadable, e.to_string())),
+        _ => {
+            let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
+                read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)
+            });
+            let end = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;
+            (end, written.map_err(|e| failure(FailureCode::Io, e))?)
+        }
     };
-    let mut checkpoint = written.map_err(|e| failure(FailureCode::Io, e))?;
     let found = fingerprint.finish(&disk).map_err(|e| io("read the file again to fingerprint it", e))?;
     if found != expected_sha256 {
         return Err(NotRead::Failed(TableFailure {

@@ -193,6 +193,7 @@ impl BackgroundWork for ParseDataset {
             options,
             on_chunk: &on_chunk,
             should_stop: &should_stop,
+            ranges: self.workers.max(1),
         };
         std::thread::scope(|scope| {
             for _ in 0..self.workers.max(1) {

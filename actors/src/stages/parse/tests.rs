@@ -5,7 +5,7 @@
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::FailureCode;
 use dat_contracts::{TableStatus, WorkspacePath};
-use dat_readers::{AdapterRegistry, ReadOptions, TextHints};
+use dat_readers::{AdapterRegistry, ReadOptions, SourceFile, TextHints};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -32,6 +32,11 @@ fn selected(name: &str, adapters: &AdapterRegistry) -> SelectedTable {
 /// Reads `files` (in this order) with `chunk_rows` and assembles them: the dataset and what
 /// each table could not keep.
 fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) {
+    parse_in_ranges(files, chunk_rows, 1)
+}
+
+/// [`parse`], each file of at least 1 byte read in `ranges` ranges at once.
+fn parse_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> (DataFrame, Vec<Losses>) {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -41,9 +46,10 @@ fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) 
     let reading = Reading {
         adapters: &adapters,
         workspace: &workspace,
-        options: ReadOptions::default().with_chunk_rows(chunk_rows),
+        options: ReadOptions { split_min_bytes: 1, ..ReadOptions::default() }.with_chunk_rows(chunk_rows),
         on_chunk: &|_| {},
         should_stop: &|| false,
+        ranges,
     };
     let out = tempfile::tempdir().unwrap();
     let tables: Vec<SelectedTable> = files.iter().map(|(name, _)| selected(name, &adapters)).collect();
@@ -118,6 +124,33 @@ fn dates_and_datetimes_widen_to_datetimes_and_bools_keep_their_spelling_as_text(
 }
 
 #[test]
+fn a_file_read_in_ranges_gives_the_dataset_one_read_gives() {
+    let mut text = String::from("id,v,code\n");
+    for i in 0..500 {
+        text.push_str(&format!("{i},{}.25,{}\n", i % 7, if i == 430 { "0870A".to_owned() } else { i.to_string() }));
+        if i == 200 {
+            text.push_str("1,2,3,4\n");
+        }
+    }
+    let files = [("big.csv", text.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big.csv"), &text).unwrap();
+    let path = WorkspacePath::parse("big.csv").unwrap();
+    let disk = dir.path().join("big.csv");
+    let options = ReadOptions { split_min_bytes: 1, ..ReadOptions::default() };
+    let (adapter, _) = AdapterRegistry::default().for_name("big.csv").unwrap();
+    let planned = dat_readers::split_table(adapter.as_ref(), &SourceFile::new(&path, &disk, None), None, &options, 3);
+    assert_eq!(planned.unwrap().map(|r| r.len()), Some(3), "the file is read in ranges");
+    let (one, _) = parse_in_ranges(&files, 64, 1);
+    for ranges in [2, 3] {
+        let (split, _) = parse_in_ranges(&files, 64, ranges);
+        assert_eq!(split, one, "{ranges} ranges");
+    }
+    assert_eq!(one.height(), 500);
+    assert_eq!(texts(&one, "code")[430].as_deref(), Some("0870A"), "a late value widens every range's column");
+}
+
+#[test]
 fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.csv"), "a\n2\n").unwrap();
@@ -129,6 +162,7 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
         options: ReadOptions::default(),
         on_chunk: &|_| {},
         should_stop: &|| false,
+        ranges: 1,
     };
     let table = selected("a.csv", &adapters);
     let out = tempfile::tempdir().unwrap();
