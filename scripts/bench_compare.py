@@ -757,7 +757,7 @@ def report(results, facts, schemas, mach, args, work):
               "columns on every sheet",
         "W5": "one big CSV like W1",
     }
-    limits = "\n".join(f"- **{w}**: Limits: see closing note." for w in ws)
+    limits = "\n".join(f"- **{w}**: (what limits it: written by hand after the run)" for w in ws)
     workloads = "\n".join(
         f"- **{w}** ({input_desc(w, facts[w])}): {w_desc[w]}."
         + (f" sha256 of the input: `{facts[w]['sha256'][:16]}…`" if facts[w].get("sha256") else "")
@@ -840,7 +840,7 @@ core; "others' CPU" is the CPU time the rest of the machine used during the run 
 
 {limits}
 
-Closing note: _(to be written)_
+Notes on each figure are added by hand after a run.
 """
     md = re.sub(r"\n{3,}", "\n\n", md)
     md_path.write_text(md)
