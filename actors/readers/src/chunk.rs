@@ -6,7 +6,8 @@
 use dat_contracts::ColumnType;
 
 use crate::options::ReadOptions;
-use crate::typing::{is_null, CellRules, TypeTally};
+use crate::typed::TypedCells;
+use crate::typing::{is_null, CellRules, CellValue, TypeTally};
 
 /// One cell as a reader found it, before its column's type is final.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,11 +142,15 @@ pub struct TextValues {
     rules: CellRules,
     /// The first cell of each type the column took, by index: what forced a widening.
     firsts: Vec<(ColumnType, usize)>,
+    /// Each cell's value as the column's type so far (see [`TypedCells`]).
+    typed: TypedCells,
+    /// Int cells beyond ±2^53 that the column, being float, holds only rounded.
+    rounded: u64,
 }
 
 impl TextValues {
     /// Cells gathered in order.
-    pub(crate) fn from_cells<'c>(cells: impl IntoIterator<Item = Cell<'c>>) -> Self {
+    pub fn from_cells<'c>(cells: impl IntoIterator<Item = Cell<'c>>) -> Self {
         let mut values = TextValues::default();
         for cell in cells {
             values.push(cell);
@@ -158,21 +163,29 @@ impl TextValues {
         TextValues { rules, ..TextValues::default() }
     }
 
-    /// Adds one cell. Kept as written: strings keep their spaces, numbers their digits.
+    /// Adds one cell. Kept as written: strings keep their spaces, numbers their digits. Its
+    /// value is read here, once, as its column's type so far.
     fn push(&mut self, cell: Cell<'_>) {
+        let index = self.ends.len();
         let text = match cell {
             Cell::Null => None,
-            Cell::Infer(text) if is_null(text) => None,
-            Cell::Infer(text) => {
-                // Once a column is text, no cell can make it anything else: skip typing.
-                if !self.tally.is_string() {
-                    let dtype = self.rules.cell_type(text);
-                    self.observe(dtype);
+            // Once a column is text, no cell can make it anything else: skip typing.
+            Cell::Infer(text) if self.tally.is_string() => (!is_null(text)).then_some(text),
+            Cell::Infer(text) => match self.rules.read(text) {
+                CellValue::Null => None,
+                value => {
+                    self.observe(value.column_type());
+                    self.typed.push(index, value, &mut self.rounded);
+                    Some(text)
                 }
-                Some(text)
-            }
+            },
             Cell::Typed(dtype, text) => {
                 self.observe(dtype);
+                let value = match dtype {
+                    ColumnType::Null => CellValue::Text,
+                    _ => self.rules.read_as(dtype, text).unwrap_or(CellValue::Text),
+                };
+                self.typed.push(index, value, &mut self.rounded);
                 Some(text)
             }
         };
@@ -183,10 +196,26 @@ impl TextValues {
             }
             None => {
                 self.tally.mark_null();
+                self.typed.push_null();
                 self.valid.push(false);
             }
         }
         self.ends.push(self.text.len());
+    }
+
+    /// The cells as values of the column's type when that is a typed one (int, float, bool,
+    /// date, date-time), read as they were gathered, with the count of ints a float column
+    /// holds only rounded; the text values themselves otherwise.
+    ///
+    /// # Errors
+    /// The text values, when the column is text (or only nulls, or a cell's value was lost).
+    pub fn into_typed(mut self) -> Result<(Values, u64), TextValues> {
+        if !self.typed.holds(self.tally.column_type(), self.valid.len()) {
+            return Err(self);
+        }
+        let typed = std::mem::take(&mut self.typed);
+        let rounded = self.rounded;
+        typed.into_values(&self.valid).map(|values| (values, rounded)).ok_or(self)
     }
 
     /// Widens the column with the type of the cell about to be added.
@@ -374,7 +403,8 @@ impl ChunkBuilder {
 
 /// What a cell costs a chunk in memory: its text, its end offset and its validity flag.
 fn cell_len(cell: Cell<'_>) -> usize {
-    const PER_CELL: usize = std::mem::size_of::<usize>() + 1;
+    // Its end, its typed value and its validity flag.
+    const PER_CELL: usize = 2 * std::mem::size_of::<usize>() + 1;
     match cell {
         Cell::Null => PER_CELL,
         Cell::Infer(text) | Cell::Typed(_, text) => text.len() + PER_CELL,

@@ -14,6 +14,7 @@
 //! # Layout
 //! - [`typing`]: the one set of cell rules (nulls, numbers, dates, widening) probe and parse share.
 //! - [`chunk`]: [`Cell`], [`Chunk`] and [`ChunkBuilder`]: rows as readers hand them over.
+//! - `typed`: a chunk column's values, read as each cell is typed.
 //! - [`sink`]: [`Sink`], [`Reject`], [`ReadEnd`], [`ReadError`].
 //! - [`options`]: [`ReadOptions`], the chunk sizes and limits.
 //! - [`source`]: [`SourceFile`], compression, and the [`Fingerprint`] taken while reading.
@@ -38,6 +39,7 @@ pub mod split;
 #[cfg(test)]
 mod testing;
 mod text;
+mod typed;
 pub mod typing;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -17,18 +17,20 @@
 //! # Layout
 //! - this module: the plain cell rules; `rules`: a column's rules in a local convention;
 //!   `tally`: a column's type cell by cell, widening, names; `text`: how native values are
-//!   written as text.
+//!   written as text; `value`: a cell's type and value read in one pass.
 
 mod rules;
 mod tally;
 mod text;
+mod value;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use dat_contracts::ColumnType;
 
 pub use rules::{plain_number, CellRules, DatePolicy, LocalDate};
 pub use tally::{unique_names, widen, TypeTally};
 pub use text::{date_text, datetime_text, decimal_text, float_text, hex, ISO_DATETIME};
+pub use value::{number_value, CellValue};
 
 /// Cell values read as null, besides empty and blank cells. `NA` and `None` are not among them:
 /// they are real values too often (a country code, a category).
@@ -155,7 +157,44 @@ pub fn parse_date(cell: &str) -> Option<NaiveDate> {
     if !(has_date_shape(cell) && cell.len() == 10) {
         return None;
     }
-    NaiveDate::parse_from_str(cell, "%Y-%m-%d").ok()
+    // The shape is checked: the fields are digits, read without a format string.
+    let b = cell.as_bytes();
+    NaiveDate::from_ymd_opt(digits(&b[0..4]) as i32, digits(&b[5..7]), digits(&b[8..10]))
+}
+
+/// The value of a run of ASCII digits (the caller checked them; at most 9).
+fn digits(b: &[u8]) -> u32 {
+    b.iter().fold(0, |v, d| v * 10 + u32::from(d.wrapping_sub(b'0')))
+}
+
+/// `HH:MM` or `HH:MM:SS` with an optional `.` and 1 to 9 digits, the whole of `b`: the naive
+/// date-times nearly every file writes, read without chrono's format parser (which gives the
+/// same value, and still reads every other spelling). Seconds of 60 (leap seconds) are left
+/// to chrono.
+fn fast_time(b: &[u8]) -> Option<NaiveTime> {
+    let two = |at: usize| -> Option<u32> {
+        let pair = b.get(at..at + 2)?;
+        pair.iter().all(u8::is_ascii_digit).then(|| digits(pair))
+    };
+    if b.get(2) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute) = (two(0)?, two(3)?);
+    if b.len() == 5 {
+        return NaiveTime::from_hms_opt(hour, minute, 0);
+    }
+    if b.get(5) != Some(&b':') {
+        return None;
+    }
+    let second = two(6)?;
+    let nano = match b.get(8..) {
+        Some([]) => 0,
+        Some([b'.', fraction @ ..]) if (1..=9).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) => {
+            digits(fraction) * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    (second < 60).then(|| NaiveTime::from_hms_nano_opt(hour, minute, second, nano)).flatten()
 }
 
 /// Naive layouts accepted besides RFC 3339 (which needs an offset or `Z`).
@@ -179,6 +218,10 @@ fn is_datetime(cell: &str) -> bool {
 pub fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
     if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
         return None;
+    }
+    if let Some(time) = cell.as_bytes().get(11..).and_then(fast_time) {
+        // A calendar day that does not exist is no date-time in any spelling.
+        return cell.get(..10).and_then(parse_date).map(|day| day.and_time(time));
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(cell) {
         return Some(at.naive_utc());
@@ -254,6 +297,50 @@ mod tests {
         }
         for cell in ["NA", "None", "nullable", "n"] {
             assert!(!is_null(cell), "{cell:?}");
+        }
+    }
+    /// The fast paths give exactly what chrono's format parser gives, for every spelling.
+    #[test]
+    fn dates_and_date_times_read_as_chrono_reads_them() {
+        let chrono_date = |c: &str| {
+            (has_date_shape(c) && c.len() == 10).then(|| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()).flatten()
+        };
+        let chrono_datetime = |c: &str| {
+            DateTime::parse_from_rfc3339(c).map(|d| d.naive_utc()).ok().or_else(|| {
+                NAIVE_DATETIME_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(c, f).ok()).or_else(|| {
+                    NAIVE_DATETIME_FORMATS
+                        .iter()
+                        .find_map(|f| DateTime::parse_from_str(c, f).ok().map(|d| d.naive_utc()))
+                })
+            })
+        };
+        let days = ["2024-02-29", "2023-02-29", "2025-12-31", "2025-13-01", "2025-00-10", "0000-01-01", "9999-12-31"];
+        let times = [
+            "",
+            "T08:00:00",
+            " 23:59:59",
+            "T24:00:00",
+            "T08:60:00",
+            "T08:00:60",
+            "T08:00",
+            " 8:00:00",
+            "T08:00:00.5",
+            "T08:00:00.123456789",
+            "T08:00:00.1234567891",
+            "T08:00:00.",
+            "T08:00:00Z",
+            "T08:00:00+02:00",
+            " 08:00:00.25-01:30",
+            "T08:00:00 ",
+            "T08:0",
+            "T08:00:0a",
+        ];
+        for day in days {
+            assert_eq!(parse_date(day), chrono_date(day), "{day}");
+            for time in times {
+                let cell = format!("{day}{time}");
+                assert_eq!(parse_datetime(&cell), chrono_datetime(&cell), "{cell}");
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use dat_contracts::text_layout::{DateOrder, NumberFormat};
 use dat_contracts::ColumnType;
 use serde::{Deserialize, Serialize};
 
-use super::{is_null, number_kind, parse_bool, parse_date, parse_datetime, trim};
+use super::{epoch_days, epoch_micros, is_null, number_value, parse_bool, parse_date, parse_datetime, trim, CellValue};
 
 /// How `d/m/yyyy`, `d.m.yyyy` and `d-m-yyyy` dates are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,34 +45,52 @@ impl CellRules {
 
     /// The type of one cell under these rules (see [`super::cell_type`] for the plain ones).
     pub fn cell_type(&self, cell: &str) -> ColumnType {
+        self.read(cell).column_type()
+    }
+
+    /// One cell read under these rules: its type and value in one pass (what [`Self::cell_type`]
+    /// says, with the value [`Self::with_number`], [`Self::date`] and [`Self::datetime`] give).
+    pub fn read(&self, cell: &str) -> CellValue {
         let cell = trim(cell);
         if is_null(cell) {
-            return ColumnType::Null;
+            return CellValue::Null;
         }
         let number = if self.number.is_plain() {
-            number_kind(cell)
+            number_value(cell)
         } else {
             let mut buf = [0u8; MAX_NUMBER];
-            plain_number(cell, self.number, &mut buf).and_then(number_kind)
+            plain_number(cell, self.number, &mut buf).and_then(number_value)
         };
-        if let Some(kind) = number {
-            return kind;
+        if let Some(value) = number {
+            return value;
         }
-        if parse_bool(cell).is_some() {
-            ColumnType::Bool
-        } else if parse_date(cell).is_some() {
-            ColumnType::Date
-        } else if parse_datetime(cell).is_some() {
-            ColumnType::Datetime
+        if let Some(b) = parse_bool(cell) {
+            CellValue::Bool(b)
+        } else if let Some(day) = parse_date(cell) {
+            CellValue::Date(epoch_days(day))
+        } else if let Some(at) = parse_datetime(cell) {
+            CellValue::Datetime(epoch_micros(at))
         } else {
-            self.local_date(cell).map_or(ColumnType::String, |(_, time)| {
-                if time.is_some() {
-                    ColumnType::Datetime
-                } else {
-                    ColumnType::Date
-                }
-            })
+            match self.local_date(cell) {
+                Some((day, None)) => CellValue::Date(epoch_days(day)),
+                Some((day, Some(time))) => CellValue::Datetime(epoch_micros(day.and_time(time))),
+                None => CellValue::Text,
+            }
         }
+    }
+
+    /// A cell whose type its format says, read as that type under these rules; `None` when its
+    /// text does not read as one (the column then keeps the text).
+    pub fn read_as(&self, dtype: ColumnType, cell: &str) -> Option<CellValue> {
+        Some(match dtype {
+            ColumnType::Int => CellValue::Int(self.with_number(cell, super::parse_int)?),
+            ColumnType::Float => CellValue::Float(self.with_number(cell, super::as_f64)?),
+            ColumnType::Bool => CellValue::Bool(parse_bool(trim(cell))?),
+            ColumnType::Date => CellValue::Date(epoch_days(self.date(cell)?)),
+            ColumnType::Datetime => CellValue::Datetime(epoch_micros(self.datetime(cell)?)),
+            ColumnType::Null => CellValue::Null,
+            _ => CellValue::Text,
+        })
     }
 
     /// A number cell as the plain text Rust parses (`1.234,5` → `1234.5`), `None` when it is no

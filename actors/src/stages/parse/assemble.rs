@@ -16,13 +16,14 @@ use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailu
 use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
-use dat_readers::Chunk;
+use dat_readers::{Chunk, TextValues, Values};
 use polars::prelude::*;
 
 use super::checkpoint::{part_file, reject_file, FirstCell, TableCheckpoint};
-use super::conform::{conform, Losses};
+use super::conform::{conform, Losses, ROUNDED};
 use super::frame::{polars_type, SOURCE_ROW};
 use super::part;
+use super::recall::{Recall, Reread};
 
 /// The Parquet key-value metadata key holding a dataset's lineage.
 pub(crate) const LINEAGE_KEY: &str = "dat.lineage";
@@ -156,6 +157,7 @@ fn conform_part(
     parsed: &Parsed<'_>,
     sources: &BTreeMap<String, String>,
     constants: Constants<'_>,
+    recalled: &BTreeMap<String, TextValues>,
     losses: &mut Losses,
 ) -> PolarsResult<DataFrame> {
     let table = parsed.table;
@@ -174,7 +176,10 @@ fn conform_part(
             },
             (None, Some((own, values))) => {
                 let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
-                conform((name, own), values, *dtype, &rules, losses)?
+                match recalled.get(own) {
+                    Some(text) => conform((name, own), &Values::Text(text.clone()), *dtype, &rules, losses)?,
+                    None => conform((name, own), values, *dtype, &rules, losses)?,
+                }
             }
             (None, None) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
         };
@@ -204,6 +209,7 @@ pub(crate) fn write_dataset(
     path: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
     constants: Constants<'_>,
+    reread: &Reread<'_>,
     lineage: &str,
 ) -> PolarsResult<Option<(u64, Vec<Losses>)>> {
     let columns = united.columns.as_slice();
@@ -213,14 +219,35 @@ pub(crate) fn write_dataset(
         let reader = scope.spawn(move || {
             let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
             for ((parsed, lost), sources) in tables.iter().zip(losses.iter_mut()).zip(&united.sources) {
-                for index in 0..parsed.checkpoint.parts.len() {
-                    let part = part::read(&part_file(&parsed.dir, index))
-                        .map_err(PolarsError::from)
-                        .and_then(|part| conform_part(part, columns, parsed, sources, constants, lost));
-                    let failed = part.is_err();
-                    if parts.send(part).is_err() || failed || should_stop() {
-                        return losses;
+                add_rounded(parsed, columns, sources, lost);
+                let recalled = recalled_columns(parsed, columns, sources);
+                let sent = std::thread::scope(|scope| {
+                    let mut recall = (!recalled.is_empty()).then(|| Recall::start(scope, parsed, recalled, reread));
+                    for index in 0..parsed.checkpoint.parts.len() {
+                        let part =
+                            part::read(&part_file(&parsed.dir, index)).map_err(PolarsError::from).and_then(|part| {
+                                let text = match &mut recall {
+                                    Some((recall, _)) => {
+                                        recall.take(&part.source_rows).map_err(|e| recall_error(parsed, e))?
+                                    }
+                                    None => BTreeMap::new(),
+                                };
+                                conform_part(part, columns, parsed, sources, constants, &text, lost)
+                            });
+                        let failed = part.is_err();
+                        if parts.send(part).is_err() || failed || should_stop() {
+                            return false;
+                        }
                     }
+                    let Some((recall, handle)) = recall else { return true };
+                    let ended = recall.finish().and_then(|()| {
+                        let read = handle.join().map_err(|_| "the second read failed".to_owned())?;
+                        read.map(|_| ()).map_err(|e| e.to_string())
+                    });
+                    ended.map_err(|e| parts.send(Err(recall_error(parsed, e)))).is_ok()
+                });
+                if !sent {
+                    return losses;
                 }
             }
             losses
@@ -239,6 +266,44 @@ pub(crate) fn write_dataset(
             other
         }
     }
+}
+
+/// The table's own columns that its parts hold typed from text but the dataset keeps as text:
+/// their text is read again ([`Recall`]).
+fn recalled_columns(
+    parsed: &Parsed<'_>,
+    columns: &[(String, ColumnType)],
+    sources: &BTreeMap<String, String>,
+) -> Vec<String> {
+    columns
+        .iter()
+        .filter(|(_, dtype)| *dtype == ColumnType::String)
+        .filter_map(|(name, _)| sources.get(name))
+        .filter(|own| parsed.checkpoint.from_text.contains(*own))
+        .cloned()
+        .collect()
+}
+
+/// Counts the ints beyond ±2^53 the table's float columns hold rounded (where the dataset keeps
+/// them as floats).
+fn add_rounded(
+    parsed: &Parsed<'_>,
+    columns: &[(String, ColumnType)],
+    sources: &BTreeMap<String, String>,
+    lost: &mut Losses,
+) {
+    for (name, _) in columns.iter().filter(|(_, dtype)| *dtype == ColumnType::Float) {
+        let Some(own) = sources.get(name) else { continue };
+        if let Some(n) = parsed.checkpoint.rounded.get(own).filter(|n| **n > 0) {
+            *lost.entry((own.clone(), ROUNDED)).or_default() += n;
+        }
+    }
+}
+
+fn recall_error(parsed: &Parsed<'_>, reason: String) -> PolarsError {
+    PolarsError::ComputeError(
+        format!("{}: cannot read the text of its columns again: {reason}", parsed.table.table_id).into(),
+    )
 }
 
 /// Writes the conformed parts as they arrive; `None` when asked to stop.

@@ -4,7 +4,7 @@
 //! file still has the content discovery fingerprinted, so a checkpoint that exists is whole and
 //! true; only then is its `Checkpointed` event recorded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -14,8 +14,8 @@ use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use dat_readers::typing::CellRules;
 use dat_readers::{
-    read_table, read_table_range, split_table, Adapter, AdapterRegistry, ByteRange, Fingerprint, ReadEnd, ReadError,
-    ReadOptions, Reject, SourceFile, TextHints,
+    read_table, read_table_range, split_table, Adapter, AdapterRegistry, ByteRange, Compression, Fingerprint, ReadEnd,
+    ReadError, ReadOptions, Reject, SourceFile, TextHints,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -65,6 +65,13 @@ pub(crate) struct TableCheckpoint {
     /// Lines after the data that are not rows.
     #[serde(default)]
     pub(crate) footer: Vec<String>,
+    /// Columns some part holds as the values its text cells were typed as (not their text):
+    /// where the dataset keeps such a column as text, assembly reads the table again for it.
+    #[serde(default)]
+    pub(crate) from_text: BTreeSet<String>,
+    /// Per column, int cells a float column holds only rounded (beyond ±2^53).
+    #[serde(default)]
+    pub(crate) rounded: BTreeMap<String, u64>,
 }
 
 /// The first cell of one type a column took.
@@ -111,6 +118,26 @@ pub(crate) struct Reading<'a> {
     pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
     /// Ranges a large file is read in at once (one per core; 1: never split).
     pub(crate) ranges: usize,
+}
+
+impl Reading<'_> {
+    /// Where `table`'s file is on disk, the adapter that reads it and its compression.
+    ///
+    /// # Errors
+    /// [`NotRead::Failed`] when the path cannot be resolved or no adapter has its id.
+    pub(crate) fn open(
+        &self,
+        table: &SelectedTable,
+    ) -> Result<(PathBuf, std::sync::Arc<dyn Adapter>, Option<Compression>), NotRead> {
+        let path = table.file.as_str();
+        let disk = self.workspace.resolve(&table.file).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
+        let adapter = self.adapters.by_id(&table.adapter).ok_or_else(|| {
+            failure(FailureCode::Unreadable, format!("{path}: no reader for adapter `{}`", table.adapter))
+        })?;
+        let name = table.file.segments().last().unwrap_or_default().to_owned();
+        let compression = self.adapters.for_name(&name).and_then(|(_, c)| c);
+        Ok((disk, adapter, compression))
+    }
 }
 
 /// How reading a table into its checkpoint ended without a checkpoint.
@@ -233,6 +260,10 @@ impl TableCheckpoint {
         for (name, rules) in &next.rules {
             self.rules.entry(name.clone()).or_insert(*rules);
         }
+        self.from_text.append(&mut next.from_text);
+        for (name, n) in &next.rounded {
+            *self.rounded.entry(name.clone()).or_default() += n;
+        }
         for (name, firsts) in &mut next.firsts {
             let known = self.firsts.entry(name.clone()).or_default();
             for first in firsts.drain(..) {
@@ -262,12 +293,7 @@ pub(crate) fn write(
     let io = |what: &str, e: std::io::Error| failure(FailureCode::Io, format!("{path}: cannot {what}: {e}"));
     fs::create_dir_all(parent).map_err(|e| io("create the checkpoint folder", e))?;
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| io("create a checkpoint", e))?;
-    let disk = reading.workspace.resolve(&table.file).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
-    let adapter = reading.adapters.by_id(&table.adapter).ok_or_else(|| {
-        failure(FailureCode::Unreadable, format!("{path}: no reader for adapter `{}`", table.adapter))
-    })?;
-    let name = table.file.segments().last().unwrap_or_default().to_owned();
-    let compression = reading.adapters.for_name(&name).and_then(|(_, c)| c);
+    let (disk, adapter, compression) = reading.open(table)?;
     let fingerprint = Fingerprint::default();
     let source = SourceFile {
         path: &table.file,

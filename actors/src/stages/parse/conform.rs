@@ -25,7 +25,7 @@ pub(crate) type Losses = BTreeMap<(String, &'static str), u64>;
 const EXACT_IN_FLOAT: i64 = 1 << 53;
 
 /// The reason counted for ints a float holds only rounded.
-const ROUNDED: &str = "are integers beyond ±2^53 that a float holds only rounded";
+pub(crate) const ROUNDED: &str = "are integers beyond ±2^53 that a float holds only rounded";
 
 fn exact_in_float(v: i64) -> bool {
     (-EXACT_IN_FLOAT..=EXACT_IN_FLOAT).contains(&v)

@@ -11,6 +11,7 @@
 //! - `part`: a checkpoint part, a chunk written as read.
 //! - `frame`: dat's column types in polars.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
+//! - `recall`: the text of columns held typed, read again where the dataset keeps them as text.
 //! - `assemble`: the dataset, the rejects and the report entries.
 //! - `outcome`: the tables' outcomes as `prep_report.json`, `result.json` and `manifest.json`.
 
@@ -21,6 +22,7 @@ mod frame;
 mod outcome;
 mod outputs;
 mod part;
+mod recall;
 mod sink;
 
 #[cfg(test)]
@@ -31,7 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use dat_contracts::artifacts::{AvailabilityArtifact, ContextArtifact, SelectionArtifact, TableSelectionArtifact};
+use dat_contracts::artifacts::{
+    AvailabilityArtifact, ContextArtifact, SelectedTable, SelectionArtifact, TableSelectionArtifact,
+};
 use dat_contracts::bundle::{parse_files, TableFailure};
 use dat_contracts::text_layout::column_key;
 use dat_contracts::{LockRequest, Stage};
@@ -41,6 +45,7 @@ use serde_json::{json, Map, Value};
 
 use self::assemble::Parsed;
 use self::checkpoint::{NotRead, TableCheckpoint};
+use self::recall::Reread;
 use crate::progress::Progress;
 use crate::stages::availability::decided_hints;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
@@ -290,8 +295,11 @@ impl BackgroundWork for ParseDataset {
         let united = assemble::unite(&all, &date_reasons);
         let lineage = lineage(job, &all, &reading.options);
         let dataset_path = bundle.join(parse_files::DATASET);
-        let written = assemble::write_dataset(&all, &united, &dataset_path, &should_stop, &|_| vec![], &lineage)
-            .map_err(|e| outcome::io_error(&dataset_path, e))?;
+        let hints = |table: &SelectedTable| decided_hints(&availability, &table.table_id);
+        let reread = Reread { reading: &reading, hints: &hints };
+        let written =
+            assemble::write_dataset(&all, &united, &dataset_path, &should_stop, &|_| vec![], &reread, &lineage)
+                .map_err(|e| outcome::io_error(&dataset_path, e))?;
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
         let rejects =
@@ -299,7 +307,7 @@ impl BackgroundWork for ParseDataset {
         let profile_files = match job.ctx.profile {
             Some(profile) => {
                 let context: Option<ContextArtifact> = job.ctx.upstream(Stage::Context).ok();
-                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop, &lineage)? {
+                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop, (&lineage, &reread))? {
                     Some(files) => files,
                     None => return Ok(JobEnd::Cancelled),
                 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::assemble::{self, Parsed};
 use super::outcome::io_error;
+use super::recall::Reread;
 use crate::stages::StageError;
 
 /// Writes every table and output file; returns them by id (`None` when asked to stop).
@@ -26,7 +27,7 @@ pub(super) fn write(
     context: Option<&ContextArtifact>,
     bundle: &Path,
     should_stop: &(dyn Fn() -> bool + Sync),
-    lineage: &str,
+    (lineage, reread): (&str, &Reread<'_>),
 ) -> Result<Option<BTreeMap<String, ProfileFile>>, StageError> {
     let mut files = BTreeMap::new();
     let no_constants = |_: &Parsed<'_>| vec![];
@@ -34,7 +35,8 @@ pub(super) fn write(
         let members: Vec<&Parsed<'_>> =
             parsed.iter().filter(|p| p.table.sheet.as_deref() == Some(table.id.as_str())).collect();
         let file = format!("{}/{}.parquet", parse_files::TABLES, table.id);
-        let Some(written) = write_one("table", &members, &[], &file, (bundle, lineage), should_stop, &no_constants)?
+        let Some(written) =
+            write_one("table", &members, &[], &file, (bundle, lineage, reread), should_stop, &no_constants)?
         else {
             return Ok(None);
         };
@@ -58,7 +60,8 @@ pub(super) fn write(
                 .collect()
         };
         let file = format!("{}/{}.parquet", parse_files::OUTPUTS, output.id);
-        let Some(written) = write_one("output", &members, &keys, &file, (bundle, lineage), should_stop, &values)?
+        let Some(written) =
+            write_one("output", &members, &keys, &file, (bundle, lineage, reread), should_stop, &values)?
         else {
             return Ok(None);
         };
@@ -93,7 +96,7 @@ fn write_one(
     members: &[&Parsed<'_>],
     context_keys: &[String],
     file: &str,
-    (bundle, lineage): (&Path, &str),
+    (bundle, lineage, reread): (&Path, &str, &Reread<'_>),
     should_stop: &(dyn Fn() -> bool + Sync),
     constants: assemble::Constants<'_>,
 ) -> Result<Option<ProfileFile>, StageError> {
@@ -110,7 +113,7 @@ fn write_one(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
     }
-    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, should_stop, constants, lineage)
+    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, should_stop, constants, reread, lineage)
         .map_err(|e| io_error(&path, e))?
     else {
         return Ok(None);

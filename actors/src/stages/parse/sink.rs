@@ -3,7 +3,7 @@
 //! memory stays bounded by the chunk limits), and rejects are written as they come in parts of
 //! [`REJECTS_PER_PART`], with only the first few kept in memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -90,20 +90,21 @@ fn write_parts(
         firsts: BTreeMap::new(),
         accounting: None,
         footer: vec![],
+        from_text: BTreeSet::new(),
+        rounded: BTreeMap::new(),
     };
-    for chunk in chunks {
-        for (name, values) in chunk.names.iter().zip(&chunk.columns) {
+    for mut chunk in chunks {
+        for (name, values) in chunk.names.iter().zip(&mut chunk.columns) {
             let dtype = values.column_type();
             match checkpoint.columns.iter_mut().find(|(n, _)| n == name) {
                 Some((_, known)) => *known = widen(*known, dtype),
                 None => checkpoint.columns.push((name.clone(), dtype)),
             }
+            *checkpoint.nulls.entry(name.clone()).or_default() += values.null_count() as u64;
             if let Values::Text(text) = values {
                 note_text_column(&mut checkpoint, name, text, &chunk.source_rows);
+                settle(&mut checkpoint, name, values);
             }
-        }
-        for (name, values) in chunk.names.iter().zip(&chunk.columns) {
-            *checkpoint.nulls.entry(name.clone()).or_default() += values.null_count() as u64;
         }
         // Parts are read once more, by assembly only: written as read, no encoding.
         let path = part_file(dir, checkpoint.parts.len());
@@ -114,6 +115,23 @@ fn write_parts(
         on_chunk(rows);
     }
     Ok(checkpoint)
+}
+
+/// A text column of a typed kind is kept as its values (read as the cells were typed), not its
+/// text: the part is smaller than the input and no cell is parsed again. The column is noted as
+/// typed from text, so that a dataset keeping it as text reads its text again (`recall`).
+fn settle(checkpoint: &mut TableCheckpoint, name: &str, values: &mut Values) {
+    let Values::Text(text) = std::mem::replace(values, Values::Int(vec![])) else { return };
+    *values = match text.into_typed() {
+        Ok((typed, rounded)) => {
+            checkpoint.from_text.insert(name.to_owned());
+            if rounded > 0 {
+                *checkpoint.rounded.entry(name.to_owned()).or_default() += rounded;
+            }
+            typed
+        }
+        Err(text) => Values::Text(text),
+    };
 }
 
 /// Keeps what a text column's chunk says about its type: the rules it was typed by, and the

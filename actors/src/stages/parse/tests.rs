@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::assemble::{self, Parsed};
 use super::checkpoint::{self, NotRead, Reading};
 use super::conform::Losses;
+use super::recall::Reread;
 use crate::workspace::Workspace;
 
 fn sha(bytes: &[u8]) -> String {
@@ -37,6 +38,18 @@ fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) 
 
 /// [`parse`], each file of at least 1 byte read in `ranges` ranges at once.
 fn parse_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> (DataFrame, Vec<Losses>) {
+    let (df, losses, _) = assemble_files(files, chunk_rows, ranges, &|_| {}).unwrap();
+    (df, losses)
+}
+
+/// Reads `files` into checkpoints, calls `between` with the workspace, then assembles them:
+/// the dataset, what each table could not keep, and the checkpoints.
+fn assemble_files(
+    files: &[(&str, &str)],
+    chunk_rows: usize,
+    ranges: usize,
+    between: &dyn Fn(&std::path::Path),
+) -> PolarsResult<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>)> {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -63,12 +76,15 @@ fn parse_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> 
             Parsed { table, dir, checkpoint }
         })
         .collect();
+    between(dir.path());
     let all: Vec<&Parsed<'_>> = parsed.iter().collect();
     let united = assemble::unite(&all, &Default::default());
     let path = out.path().join("dataset.parquet");
-    let (_, losses) = assemble::write_dataset(&all, &united, &path, &|| false, &|_| vec![], "{}").unwrap().unwrap();
+    let hints = |_: &SelectedTable| TextHints::default();
+    let reread = Reread { reading: &reading, hints: &hints };
+    let (_, losses) = assemble::write_dataset(&all, &united, &path, &|| false, &|_| vec![], &reread, "{}")?.unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
-    (df, losses)
+    Ok((df, losses, parsed.into_iter().map(|p| p.checkpoint).collect()))
 }
 
 fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
@@ -176,4 +192,26 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
     assert_eq!(failure.details["expected_sha256"], discovered.as_str());
     assert_eq!(failure.details["found_sha256"], sha(b"a\n2\n").as_str());
     assert!(!target.exists(), "no checkpoint is left behind");
+}
+
+#[test]
+fn numbers_are_checkpointed_as_values_and_their_text_is_read_again_only_where_the_dataset_keeps_text() {
+    let (df, _, checkpoints) = assemble_files(&[("a.csv", NUMBERS)], 1, 1, &|_| {}).unwrap();
+    assert!(checkpoints[0].from_text.contains("v"), "{:?}", checkpoints[0].from_text);
+    let v: Vec<Option<f64>> = df.column("v").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(v, [Some(1.5), Some(2.0)]);
+
+    // The same file beside text: `v` is text, read again from the file, every cell as written.
+    let (df, _, _) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &|_| {}).unwrap();
+    assert_eq!(texts(&df, "v"), some(&["1.50", "2", "x1"]));
+}
+
+#[test]
+fn a_file_changed_before_its_text_is_read_again_fails_the_dataset_naming_it() {
+    let edit = |dir: &std::path::Path| std::fs::write(dir.join("a.csv"), NUMBERS.replace("1.50", "1.75")).unwrap();
+    let Err(e) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit) else {
+        panic!("the dataset must not be written from other content");
+    };
+    let message = e.to_string();
+    assert!(message.contains("a.csv") && message.contains("again"), "{message}");
 }

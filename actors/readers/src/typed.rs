@@ -1,0 +1,119 @@
+//! The values of a chunk's text column as the type it has so far, gathered as each cell is typed
+//! (so no cell's text is parsed twice), and what a finished chunk's column becomes: typed
+//! [`Values`] when its type is a typed one (the text is then dropped: the checkpoint holds the
+//! values, 8 bytes a cell), its text otherwise.
+
+use dat_contracts::ColumnType;
+
+use crate::chunk::Values;
+use crate::typing::CellValue;
+
+/// Largest integer magnitude a float holds exactly.
+const EXACT_IN_FLOAT: i64 = 1 << 53;
+
+/// One value per cell (a placeholder for nulls) in the column's type so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum TypedCells {
+    /// No value yet (only nulls).
+    #[default]
+    Empty,
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Bool(Vec<bool>),
+    Date(Vec<i32>),
+    Datetime(Vec<i64>),
+    /// The column is text, or took a value the others cannot be made exactly: the text is read
+    /// when the chunk is settled.
+    Lost,
+}
+
+impl TypedCells {
+    /// Adds the value of cell `index` (`cells` before it); `rounded` counts ints a float column
+    /// holds only rounded.
+    pub(crate) fn push(&mut self, index: usize, value: CellValue, rounded: &mut u64) {
+        use CellValue as V;
+        use TypedCells as T;
+        let as_float = |i: i64, rounded: &mut u64| {
+            *rounded += u64::from(!(-EXACT_IN_FLOAT..=EXACT_IN_FLOAT).contains(&i));
+            i as f64
+        };
+        match (&mut *self, value) {
+            (T::Lost, _) => {}
+            (_, V::Null) => self.push_null(),
+            (_, V::Text) => *self = T::Lost,
+            (T::Empty, value) => {
+                *self = match value {
+                    V::Int(_) => T::Int(vec![0; index]),
+                    V::Float(_) => T::Float(vec![0.0; index]),
+                    V::Bool(_) => T::Bool(vec![false; index]),
+                    V::Date(_) => T::Date(vec![0; index]),
+                    V::Datetime(_) => T::Datetime(vec![0; index]),
+                    V::Null | V::Text => T::Lost,
+                };
+                self.push(index, value, rounded);
+            }
+            (T::Int(v), V::Int(i)) => v.push(i),
+            (T::Int(v), V::Float(f)) => {
+                let mut floats: Vec<f64> = v.iter().map(|i| as_float(*i, rounded)).collect();
+                floats.push(f);
+                *self = T::Float(floats);
+            }
+            (T::Float(v), V::Float(f)) => v.push(f),
+            (T::Float(v), V::Int(i)) => v.push(as_float(i, rounded)),
+            (T::Bool(v), V::Bool(b)) => v.push(b),
+            (T::Date(v), V::Date(d)) => v.push(d),
+            (T::Date(v), V::Datetime(m)) => {
+                let mut micros: Vec<i64> = v.iter().map(|d| day_micros(*d)).collect();
+                micros.push(m);
+                *self = T::Datetime(micros);
+            }
+            (T::Datetime(v), V::Datetime(m)) => v.push(m),
+            (T::Datetime(v), V::Date(d)) => v.push(day_micros(d)),
+            _ => *self = T::Lost,
+        }
+    }
+
+    /// Adds a placeholder for a null cell.
+    pub(crate) fn push_null(&mut self) {
+        match self {
+            TypedCells::Int(v) | TypedCells::Datetime(v) => v.push(0),
+            TypedCells::Float(v) => v.push(0.0),
+            TypedCells::Bool(v) => v.push(false),
+            TypedCells::Date(v) => v.push(0),
+            TypedCells::Empty | TypedCells::Lost => {}
+        }
+    }
+
+    /// Whether these are `len` values of type `kind`.
+    pub(crate) fn holds(&self, kind: ColumnType, len: usize) -> bool {
+        match (self, kind) {
+            (TypedCells::Int(v), ColumnType::Int) | (TypedCells::Datetime(v), ColumnType::Datetime) => v.len() == len,
+            (TypedCells::Float(v), ColumnType::Float) => v.len() == len,
+            (TypedCells::Bool(v), ColumnType::Bool) => v.len() == len,
+            (TypedCells::Date(v), ColumnType::Date) => v.len() == len,
+            _ => false,
+        }
+    }
+
+    /// The cells as typed values (`valid` says which are null), or `None` when the column is
+    /// text, only nulls, or lost its values.
+    pub(crate) fn into_values(self, valid: &[bool]) -> Option<Values> {
+        fn with<T: Copy>(values: Vec<T>, valid: &[bool]) -> Option<Vec<Option<T>>> {
+            (values.len() == valid.len())
+                .then(|| values.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v)).collect())
+        }
+        Some(match self {
+            TypedCells::Int(v) => Values::Int(with(v, valid)?),
+            TypedCells::Float(v) => Values::Float(with(v, valid)?),
+            TypedCells::Bool(v) => Values::Bool(with(v, valid)?),
+            TypedCells::Date(v) => Values::Date(with(v, valid)?),
+            TypedCells::Datetime(v) => Values::Datetime(with(v, valid)?),
+            TypedCells::Empty | TypedCells::Lost => return None,
+        })
+    }
+}
+
+/// Midnight of a day, in microseconds since the epoch (every i32 day count fits).
+fn day_micros(days: i32) -> i64 {
+    i64::from(days) * 86_400_000_000
+}
