@@ -10,18 +10,25 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
+use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailure, Widening};
 use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use dat_readers::{Chunk, TextValues, Values};
-use polars::prelude::*;
+use polars::prelude::{
+    Column, DataFrame, Field as PolarsField, ParquetReader, ParquetWriter, PlSmallStr, PolarsResult, Scalar,
+    Schema as PolarsSchema, SerReader,
+};
 
 use super::checkpoint::{part_file, reject_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
-use super::frame::{polars_type, SOURCE_ROW};
+use super::dataset_file::DatasetFile;
+use super::frame::{arrow_type, SOURCE_ROW};
 use super::part;
 use super::recall::{Recall, Reread};
 
@@ -136,13 +143,13 @@ fn reason(dtype: ColumnType, firsts: &[(&str, &FirstCell)]) -> String {
 }
 
 /// The dataset's schema, source columns last.
-pub(crate) fn schema(columns: &[(String, ColumnType)]) -> Schema {
-    let mut schema: Schema =
-        columns.iter().map(|(name, dtype)| Field::new(name.as_str().into(), polars_type(*dtype))).collect();
-    schema.with_column(SOURCE_COLUMNS[0].into(), DataType::String);
-    schema.with_column(SOURCE_COLUMNS[1].into(), DataType::String);
-    schema.with_column(SOURCE_COLUMNS[2].into(), DataType::Int64);
-    schema
+pub(crate) fn schema(columns: &[(String, ColumnType)]) -> SchemaRef {
+    let mut fields: Vec<Field> =
+        columns.iter().map(|(name, dtype)| Field::new(name, arrow_type(*dtype), true)).collect();
+    fields.push(Field::new(SOURCE_COLUMNS[0], DataType::Utf8, false));
+    fields.push(Field::new(SOURCE_COLUMNS[1], DataType::Utf8, false));
+    fields.push(Field::new(SOURCE_COLUMNS[2], DataType::Int64, false));
+    Arc::new(Schema::new(fields))
 }
 
 /// Text columns with one value for all the rows of a table (a file's context values).
@@ -153,56 +160,74 @@ pub(crate) type Constants<'f> = &'f (dyn Fn(&Parsed<'_>) -> Vec<(String, Option<
 /// its value on every row.
 fn conform_part(
     part: Chunk,
+    schema: &SchemaRef,
     columns: &[(String, ColumnType)],
     parsed: &Parsed<'_>,
     sources: &BTreeMap<String, String>,
     constants: Constants<'_>,
     recalled: &BTreeMap<String, TextValues>,
     losses: &mut Losses,
-) -> PolarsResult<DataFrame> {
+) -> Result<RecordBatch, AssembleError> {
     let table = parsed.table;
     let height = part.rows();
     let constants = constants(parsed);
-    let mut out: Vec<Column> = Vec::with_capacity(columns.len() + 3);
+    let mut out: Vec<ArrayRef> = Vec::with_capacity(columns.len() + 3);
     for (name, dtype) in columns {
         let own = sources.get(name).and_then(|own| {
             let at = part.names.iter().position(|n| n == own)?;
             Some((own, part.columns.get(at)?))
         });
         let column = match (constants.iter().find(|(n, _)| n == name), own) {
-            (Some((_, value)), _) => match value {
-                Some(v) => Column::new_scalar(name.as_str().into(), Scalar::from(PlSmallStr::from(v.as_str())), height),
-                None => Column::full_null(name.as_str().into(), height, &DataType::String),
-            },
+            (Some((_, value)), _) => repeated(value.as_deref(), height),
             (None, Some((own, values))) => {
                 let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
                 match recalled.get(own) {
-                    Some(text) => conform((name, own), &Values::Text(text.clone()), *dtype, &rules, losses)?,
-                    None => conform((name, own), values, *dtype, &rules, losses)?,
+                    Some(text) => conform(own, &Values::Text(text.clone()), *dtype, &rules, losses)?,
+                    None => conform(own, values, *dtype, &rules, losses)?,
                 }
             }
-            (None, None) => Column::full_null(name.as_str().into(), height, &polars_type(*dtype)),
+            (None, None) => new_null_array(&arrow_type(*dtype), height),
         };
         out.push(column);
     }
     let source_table = table.sheet.clone().unwrap_or_else(|| table.table_id.clone());
-    out.push(Column::new_scalar(SOURCE_COLUMNS[0].into(), Scalar::from(PlSmallStr::from(table.file.as_str())), height));
-    out.push(Column::new_scalar(
-        SOURCE_COLUMNS[1].into(),
-        Scalar::from(PlSmallStr::from(source_table.as_str())),
-        height,
-    ));
-    let rows: Int64Chunked = part.source_rows.iter().map(|&r| i64::try_from(r).ok()).collect();
-    out.push(rows.with_name(SOURCE_ROW.into()).into_column());
-    DataFrame::new(height, out)
+    out.push(repeated(Some(table.file.as_str()), height));
+    out.push(repeated(Some(source_table.as_str()), height));
+    out.push(Arc::new(part.source_rows.iter().map(|&r| i64::try_from(r).ok()).collect::<Int64Array>()));
+    Ok(RecordBatch::try_new(schema.clone(), out)?)
+}
+
+/// One text value (or null) on every row.
+fn repeated(value: Option<&str>, rows: usize) -> ArrayRef {
+    match value {
+        Some(v) => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows))),
+        None => new_null_array(&DataType::Utf8, rows),
+    }
+}
+
+/// Why a dataset could not be written: the stage fails, nothing half-written is left under the
+/// final name.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AssembleError {
+    #[error("cannot write the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("{0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("{0}")]
+    Conform(#[from] super::conform::ConformError),
+    /// A table's text could not be read again (see [`Recall`]).
+    #[error("{table}: cannot read the text of its columns again: {reason}")]
+    Recall { table: String, reason: String },
 }
 
 /// Writes the tables as one Parquet file (to a temporary name, renamed when complete); returns
-/// its rows and what each table (by index in `tables`) could not keep exactly. A second thread reads and
-/// conforms the next part while this one encodes the last, one part ahead at most.
+/// its rows and what each table (by index in `tables`) could not keep exactly. A second thread
+/// reads and conforms the next part while the file encodes the last, one part ahead at most.
 ///
 /// # Errors
-/// A polars or I/O error: the stage fails, nothing half-written is left under the final name.
+/// [`AssembleError`]: the stage fails, nothing half-written is left under the final name.
 pub(crate) fn write_dataset(
     tables: &[&Parsed<'_>],
     united: &United,
@@ -211,11 +236,13 @@ pub(crate) fn write_dataset(
     constants: Constants<'_>,
     reread: &Reread<'_>,
     lineage: &str,
-) -> PolarsResult<Option<(u64, Vec<Losses>)>> {
+) -> Result<Option<(u64, Vec<Losses>)>, AssembleError> {
     let columns = united.columns.as_slice();
+    let schema = schema(columns);
     let tmp = path.with_extension("parquet.tmp");
     let written = std::thread::scope(|scope| {
-        let (parts, received) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
+        let (parts, received) = std::sync::mpsc::sync_channel::<Result<RecordBatch, AssembleError>>(1);
+        let schema = &schema;
         let reader = scope.spawn(move || {
             let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
             for ((parsed, lost), sources) in tables.iter().zip(losses.iter_mut()).zip(&united.sources) {
@@ -225,14 +252,14 @@ pub(crate) fn write_dataset(
                     let mut recall = (!recalled.is_empty()).then(|| Recall::start(scope, parsed, recalled, reread));
                     for index in 0..parsed.checkpoint.parts.len() {
                         let part =
-                            part::read(&part_file(&parsed.dir, index)).map_err(PolarsError::from).and_then(|part| {
+                            part::read(&part_file(&parsed.dir, index)).map_err(AssembleError::from).and_then(|part| {
                                 let text = match &mut recall {
                                     Some((recall, _)) => {
                                         recall.take(&part.source_rows).map_err(|e| recall_error(parsed, e))?
                                     }
                                     None => BTreeMap::new(),
                                 };
-                                conform_part(part, columns, parsed, sources, constants, &text, lost)
+                                conform_part(part, schema, columns, parsed, sources, constants, &text, lost)
                             });
                         let failed = part.is_err();
                         if parts.send(part).is_err() || failed || should_stop() {
@@ -252,7 +279,7 @@ pub(crate) fn write_dataset(
             }
             losses
         });
-        let rows = write_parts(&tmp, columns, received, should_stop, lineage);
+        let rows = write_parts(&tmp, schema, received, should_stop, lineage);
         let losses = reader.join().unwrap_or_default();
         rows.map(|rows| rows.map(|rows| (rows, losses)))
     });
@@ -300,60 +327,30 @@ fn add_rounded(
     }
 }
 
-fn recall_error(parsed: &Parsed<'_>, reason: String) -> PolarsError {
-    PolarsError::ComputeError(
-        format!("{}: cannot read the text of its columns again: {reason}", parsed.table.table_id).into(),
-    )
+fn recall_error(parsed: &Parsed<'_>, reason: String) -> AssembleError {
+    AssembleError::Recall { table: parsed.table.table_id.clone(), reason }
 }
 
 /// Writes the conformed parts as they arrive; `None` when asked to stop.
 fn write_parts(
     tmp: &Path,
-    columns: &[(String, ColumnType)],
-    parts: std::sync::mpsc::Receiver<PolarsResult<DataFrame>>,
+    schema: &SchemaRef,
+    parts: std::sync::mpsc::Receiver<Result<RecordBatch, AssembleError>>,
     should_stop: &dyn Fn() -> bool,
     lineage: &str,
-) -> PolarsResult<Option<u64>> {
-    let metadata = KeyValueMetadata::from_static(vec![(LINEAGE_KEY.to_owned(), lineage.to_owned())]);
-    let mut writer =
-        ParquetWriter::new(fs::File::create(tmp)?).with_key_value_metadata(Some(metadata)).batched(&schema(columns))?;
-    let mut rows = 0u64;
-    // Parts are gathered into row groups of a useful size: 500 small files must not give 500
-    // tiny row groups.
-    let mut group: Option<DataFrame> = None;
+) -> Result<Option<u64>, AssembleError> {
+    let mut file = DatasetFile::create(tmp, schema.clone(), vec![(LINEAGE_KEY.to_owned(), lineage.to_owned())])?;
     for part in parts {
         if should_stop() {
             return Ok(None);
         }
-        let part = part?;
-        rows += part.height() as u64;
-        let mut gathered = match group.take() {
-            None => part,
-            Some(mut gathered) => {
-                gathered.vstack_mut_owned(part)?;
-                gathered
-            }
-        };
-        if gathered.height() >= ROW_GROUP_ROWS || gathered.estimated_size() >= ROW_GROUP_BYTES {
-            writer.write_batch(gathered.rechunk_mut())?;
-        } else {
-            group = Some(gathered);
-        }
+        file.write(part?)?;
     }
     if should_stop() {
         return Ok(None);
     }
-    if let Some(mut gathered) = group {
-        writer.write_batch(gathered.rechunk_mut())?;
-    }
-    writer.finish()?;
-    Ok(Some(rows))
+    Ok(Some(file.finish()?))
 }
-
-/// A dataset row group holds this many rows at most (unless its bytes come first).
-const ROW_GROUP_ROWS: usize = 256 * 1024;
-/// A dataset row group is written once it holds this many bytes in memory.
-const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
 /// table order, one part at a time; returns how many.
@@ -362,11 +359,12 @@ const ROW_GROUP_BYTES: usize = 64 << 20;
 /// A polars or I/O error.
 pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<u64> {
     let tmp = path.with_extension("parquet.tmp");
-    let schema: Schema = [
-        Field::new("file".into(), DataType::String),
-        Field::new("line".into(), DataType::Int64),
-        Field::new("reason".into(), DataType::String),
-        Field::new("snippet".into(), DataType::String),
+    use polars::prelude::DataType as PolarsType;
+    let schema: PolarsSchema = [
+        PolarsField::new("file".into(), PolarsType::String),
+        PolarsField::new("line".into(), PolarsType::Int64),
+        PolarsField::new("reason".into(), PolarsType::String),
+        PolarsField::new("snippet".into(), PolarsType::String),
     ]
     .into_iter()
     .collect();

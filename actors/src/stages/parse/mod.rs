@@ -9,7 +9,8 @@
 //! - `checkpoint`: one table read into its checkpoint folder, its source verified.
 //! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
 //! - `part`: a checkpoint part, a chunk written as read.
-//! - `frame`: dat's column types in polars.
+//! - `frame`: dat's column types in Arrow.
+//! - `dataset_file`: a Parquet file written from Arrow batches, row groups encoded on every core.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
 //! - `recall`: the text of columns held typed, read again where the dataset keeps them as text.
 //! - `assemble`: the dataset, the rejects and the report entries.
@@ -18,6 +19,7 @@
 mod assemble;
 mod checkpoint;
 mod conform;
+mod dataset_file;
 mod frame;
 mod outcome;
 mod outputs;

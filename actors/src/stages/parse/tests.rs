@@ -49,7 +49,7 @@ fn assemble_files(
     chunk_rows: usize,
     ranges: usize,
     between: &dyn Fn(&std::path::Path),
-) -> PolarsResult<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>)> {
+) -> Result<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>), assemble::AssembleError> {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
