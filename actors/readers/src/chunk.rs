@@ -171,7 +171,7 @@ impl TextValues {
             Cell::Null => None,
             // Once a column is text, no cell can make it anything else: skip typing.
             Cell::Infer(text) if self.tally.is_string() => (!is_null(text)).then_some(text),
-            Cell::Infer(text) => match self.rules.read(text) {
+            Cell::Infer(text) => match self.rules.read_like(text, self.tally.column_type()) {
                 CellValue::Null => None,
                 value => {
                     self.observe(value.column_type());

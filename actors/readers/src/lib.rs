@@ -82,8 +82,8 @@ pub trait Adapter: Send + Sync {
     ) -> Result<ReadEnd, ReadError>;
     /// Byte ranges of a large file that can be read at the same time, in order, each a whole
     /// number of records ([`split`]); `None` (the default) to read it in one go. `parts` is how
-    /// many the caller wants. When it splits, this reads the whole file once and so feeds the
-    /// file's fingerprint.
+    /// many the caller wants. It never feeds the file's fingerprint: a caller that splits
+    /// hashes the file on its own.
     ///
     /// # Errors
     /// [`ReadError`] when the file cannot be read.

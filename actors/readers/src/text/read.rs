@@ -91,7 +91,7 @@ fn consume(
             Record::Fields { line, lines, fields } if fields.len() > width => {
                 continuation += lines - 1;
                 let reason = format!("{} fields, the header has {width}", fields.len());
-                sink.reject(Reject::new(line, reason, fields.raw()))?;
+                sink.reject(Reject::new(line, reason, &fields.raw()))?;
             }
             Record::Fields { line, lines, fields }
                 if held.len() < MAX_FOOTER && is_footer(fields.len(), fields.iter(), width, table.layout.number) =>

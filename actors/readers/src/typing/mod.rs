@@ -167,11 +167,60 @@ fn digits(b: &[u8]) -> u32 {
     b.iter().fold(0, |v, d| v * 10 + u32::from(d.wrapping_sub(b'0')))
 }
 
-/// `HH:MM` or `HH:MM:SS` with an optional `.` and 1 to 9 digits, the whole of `b`: the naive
-/// date-times nearly every file writes, read without chrono's format parser (which gives the
-/// same value, and still reads every other spelling). Seconds of 60 (leap seconds) are left
-/// to chrono.
-fn fast_time(b: &[u8]) -> Option<NaiveTime> {
+/// Days since 1970-01-01 of an exact `YYYY-MM-DD` cell: the value [`parse_date`] and
+/// [`epoch_days`] give, computed from the fields.
+pub fn iso_days(cell: &str) -> Option<i32> {
+    if !(has_date_shape(cell) && cell.len() == 10) {
+        return None;
+    }
+    let b = cell.as_bytes();
+    civil_days(digits(&b[0..4]) as i32, digits(&b[5..7]), digits(&b[8..10]))
+}
+
+/// Microseconds since 1970-01-01T00:00:00 of an ISO 8601 date-time cell: the value
+/// [`parse_datetime`] and [`epoch_micros`] give (the common naive spellings computed from the
+/// fields, the others through [`parse_datetime`]).
+pub fn iso_micros(cell: &str) -> Option<i64> {
+    if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
+        return None;
+    }
+    match cell.as_bytes().get(11..).and_then(time_fields) {
+        Some((hour, minute, second, nano)) => {
+            let day = cell.get(..10).and_then(iso_days)?;
+            let seconds = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+            Some(i64::from(day) * 86_400_000_000 + seconds * 1_000_000 + i64::from(nano / 1000))
+        }
+        None => parse_datetime(cell).map(epoch_micros),
+    }
+}
+
+/// The day count of a calendar day (proleptic Gregorian), `None` when the day does not exist.
+fn civil_days(year: i32, month: u32, day: u32) -> Option<i32> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days_in_month {
+        return None;
+    }
+    // Days from civil (H. Hinnant): years counted from March, in 400-year eras.
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * i64::from((month + 9) % 12) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    i32::try_from(era * 146_097 + day_of_era - 719_468).ok()
+}
+
+/// `HH:MM` or `HH:MM:SS` with an optional `.` and 1 to 9 digits, the whole of `b`, as (hour,
+/// minute, second, nanosecond): the naive date-times nearly every file writes, read without
+/// chrono's format parser (which gives the same value, and still reads every other spelling).
+/// Seconds of 60 (leap seconds) are left to chrono.
+fn time_fields(b: &[u8]) -> Option<(u32, u32, u32, u32)> {
     let two = |at: usize| -> Option<u32> {
         let pair = b.get(at..at + 2)?;
         pair.iter().all(u8::is_ascii_digit).then(|| digits(pair))
@@ -180,21 +229,24 @@ fn fast_time(b: &[u8]) -> Option<NaiveTime> {
         return None;
     }
     let (hour, minute) = (two(0)?, two(3)?);
-    if b.len() == 5 {
-        return NaiveTime::from_hms_opt(hour, minute, 0);
-    }
-    if b.get(5) != Some(&b':') {
-        return None;
-    }
-    let second = two(6)?;
-    let nano = match b.get(8..) {
-        Some([]) => 0,
-        Some([b'.', fraction @ ..]) if (1..=9).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) => {
-            digits(fraction) * 10u32.pow(9 - fraction.len() as u32)
+    let (second, nano) = if b.len() == 5 {
+        (0, 0)
+    } else {
+        if b.get(5) != Some(&b':') {
+            return None;
         }
-        _ => return None,
+        let nano = match b.get(8..) {
+            Some([]) => 0,
+            Some([b'.', fraction @ ..])
+                if (1..=9).contains(&fraction.len()) && fraction.iter().all(u8::is_ascii_digit) =>
+            {
+                digits(fraction) * 10u32.pow(9 - fraction.len() as u32)
+            }
+            _ => return None,
+        };
+        (two(6)?, nano)
     };
-    (second < 60).then(|| NaiveTime::from_hms_nano_opt(hour, minute, second, nano)).flatten()
+    (hour < 24 && minute < 60 && second < 60).then_some((hour, minute, second, nano))
 }
 
 /// Naive layouts accepted besides RFC 3339 (which needs an offset or `Z`).
@@ -219,8 +271,9 @@ pub fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
     if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
         return None;
     }
-    if let Some(time) = cell.as_bytes().get(11..).and_then(fast_time) {
+    if let Some((hour, minute, second, nano)) = cell.as_bytes().get(11..).and_then(time_fields) {
         // A calendar day that does not exist is no date-time in any spelling.
+        let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nano)?;
         return cell.get(..10).and_then(parse_date).map(|day| day.and_time(time));
     }
     if let Ok(at) = DateTime::parse_from_rfc3339(cell) {
@@ -335,11 +388,15 @@ mod tests {
             "T08:0",
             "T08:00:0a",
         ];
-        for day in days {
+        let more_days =
+            ["1969-12-31", "1970-01-01", "1600-02-29", "1700-02-29", "2000-02-29", "0004-02-29", "0001-03-01"];
+        for day in days.into_iter().chain(more_days) {
             assert_eq!(parse_date(day), chrono_date(day), "{day}");
+            assert_eq!(iso_days(day), chrono_date(day).map(epoch_days), "{day}");
             for time in times {
                 let cell = format!("{day}{time}");
                 assert_eq!(parse_datetime(&cell), chrono_datetime(&cell), "{cell}");
+                assert_eq!(iso_micros(&cell), chrono_datetime(&cell).map(epoch_micros), "{cell}");
             }
         }
     }

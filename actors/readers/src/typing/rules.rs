@@ -9,7 +9,10 @@ use dat_contracts::text_layout::{DateOrder, NumberFormat};
 use dat_contracts::ColumnType;
 use serde::{Deserialize, Serialize};
 
-use super::{epoch_days, epoch_micros, is_null, number_value, parse_bool, parse_date, parse_datetime, trim, CellValue};
+use super::{
+    epoch_days, epoch_micros, is_null, iso_days, iso_micros, number_value, parse_bool, parse_date, parse_datetime,
+    trim, CellValue,
+};
 
 /// How `d/m/yyyy`, `d.m.yyyy` and `d-m-yyyy` dates are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +69,10 @@ impl CellRules {
         }
         if let Some(b) = parse_bool(cell) {
             CellValue::Bool(b)
-        } else if let Some(day) = parse_date(cell) {
-            CellValue::Date(epoch_days(day))
-        } else if let Some(at) = parse_datetime(cell) {
-            CellValue::Datetime(epoch_micros(at))
+        } else if let Some(day) = iso_days(cell) {
+            CellValue::Date(day)
+        } else if let Some(at) = iso_micros(cell) {
+            CellValue::Datetime(at)
         } else {
             match self.local_date(cell) {
                 Some((day, None)) => CellValue::Date(epoch_days(day)),
@@ -77,6 +80,17 @@ impl CellRules {
                 None => CellValue::Text,
             }
         }
+    }
+
+    /// [`Self::read`] for a cell of a column whose cells so far are `kind`: a date or
+    /// date-time is tried as one first (the same value, without trying it as a number first).
+    pub fn read_like(&self, cell: &str, kind: ColumnType) -> CellValue {
+        let found = match kind {
+            ColumnType::Date => iso_days(trim(cell)).map(CellValue::Date),
+            ColumnType::Datetime => iso_micros(trim(cell)).map(CellValue::Datetime),
+            _ => None,
+        };
+        found.unwrap_or_else(|| self.read(cell))
     }
 
     /// A cell whose type its format says, read as that type under these rules; `None` when its

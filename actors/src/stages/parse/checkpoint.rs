@@ -302,23 +302,28 @@ pub(crate) fn write(
         fingerprint: Some(&fingerprint),
         decompressed_limit: reading.options.decompressed_limit,
     };
-    let planned = split_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, reading.ranges)
+    let unhashed = SourceFile { fingerprint: None, ..source };
+    let planned = split_table(adapter.as_ref(), &unhashed, table.sheet.as_deref(), &options, reading.ranges)
         .map_err(|e| not_read(e, None, reading))?;
-    let (end, mut checkpoint) = match planned {
+    let hash = || fingerprint.finish(&disk).map_err(|e| io("read the file again to fingerprint it", e));
+    let (end, mut checkpoint, found) = match planned {
         Some(ranges) if ranges.len() > 1 => {
-            // The split read the whole file and fed the fingerprint; the ranges read without it.
-            let unhashed = SourceFile { fingerprint: None, ..source };
-            read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path())?
+            // The ranges read without the fingerprint: the file is hashed beside them.
+            std::thread::scope(|scope| {
+                let hashed = scope.spawn(hash);
+                let read = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path());
+                let found = hashed.join().unwrap_or_else(|_| Err(failure(FailureCode::Io, "the hashing failed")));
+                read.and_then(|(end, checkpoint)| Ok((end, checkpoint, found?)))
+            })?
         }
         _ => {
             let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
                 read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)
             });
             let end = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;
-            (end, written.map_err(|e| failure(FailureCode::Io, e))?)
+            (end, written.map_err(|e| failure(FailureCode::Io, e))?, hash()?)
         }
     };
-    let found = fingerprint.finish(&disk).map_err(|e| io("read the file again to fingerprint it", e))?;
     if found != expected_sha256 {
         return Err(NotRead::Failed(TableFailure {
             code: FailureCode::SourceChanged,
