@@ -161,7 +161,11 @@ async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result
         (Stage::TableSelection, json!({})),
     ] {
         spinner.set_message(format!("{stage}…"));
+        let t0 = std::time::Instant::now();
         registry.lock(run, lock(stage, body)?).await?;
+        if std::env::var("DAT_T").is_ok() {
+            eprintln!("{stage}: {:?}", t0.elapsed());
+        }
         if stage == Stage::Selection {
             // A profile reads context (file names, content); without one there is none.
             if args.profile.is_some() {
@@ -173,11 +177,19 @@ async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result
     }
     registry.skip(run, Stage::Preview).await?;
     spinner.finish_and_clear();
+    let t0 = std::time::Instant::now();
     registry.lock(run, lock(Stage::Parse, json!({}))?).await?;
     wait(registry, run, Stage::Parse).await?;
+    if std::env::var("DAT_T").is_ok() {
+        eprintln!("parse: {:?}", t0.elapsed());
+    }
+    let t0 = std::time::Instant::now();
     let format = args.export.name();
     registry.lock(run, lock(Stage::Export, json!({ "format": format }))?).await?;
     let view = wait(registry, run, Stage::Export).await?;
+    if std::env::var("DAT_T").is_ok() {
+        eprintln!("export: {:?}", t0.elapsed());
+    }
     Ok((view, format))
 }
 

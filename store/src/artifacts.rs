@@ -161,10 +161,13 @@ impl ArtifactStore {
     }
 }
 
+/// Writes `value` as pretty JSON in one write (serialised in memory first: written straight to
+/// the file, serde_json makes a system call per token) and syncs it.
 fn write_synced(path: &Path, value: &Value) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
     let mut file = fs::File::create(path)?;
-    serde_json::to_writer_pretty(&mut file, value)?;
-    file.write_all(b"\n")?;
+    file.write_all(&bytes)?;
     file.sync_all()
 }
 

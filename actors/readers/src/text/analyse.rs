@@ -9,7 +9,9 @@ use dat_contracts::{ColumnInfo, ColumnType, TableStatus};
 
 use super::decode::{decode, detect, looks_binary, Decoded, TextEncoding};
 use super::header::{column_names, is_header};
-use super::layout::{detect_number, detect_title, footer_start, is_footer, title_lines, Row, SampleRecords};
+use super::layout::{
+    detect_number, detect_title, footer_start, is_footer, title_lines, Row, SampleRecords, MAX_FOOTER,
+};
 use super::sample::{Sample, SAMPLE_BYTES};
 use super::sniff::{sniff_dialect, Dialect};
 use crate::options::TextHints;
@@ -17,6 +19,13 @@ use crate::typing::{CellRules, DatePolicy, LocalDate, TypeTally};
 
 /// Records looked at to decide whether the first row is a header and how numbers are written.
 const HEADER_RECORDS: usize = 500;
+
+/// Data rows of the sample whose cells are typed (and give date evidence); the rows after them
+/// are only counted and checked for their width. Parse types every cell anyway and decides each
+/// column's type with the value that forced it: the probe's types are a first look, and typing
+/// a whole MiB of every file made table_availability as slow as reading the files (a choice
+/// SPEC leaves open; Polars types 100 rows by default, DuckDB about 20,000).
+const TYPED_ROWS: u64 = 1_000;
 
 /// What the probe learned; the preview reads rows with the same settings and types.
 #[derive(Debug)]
@@ -177,12 +186,36 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
     let footer = |r: &Row| is_footer(r.record.len(), r.record.iter(), width, layout.number);
     let mut rows: Vec<Row> = Vec::new();
     let mut pending: Option<Row> = None;
-    for row in head.into_iter().skip(usize::from(header)).chain(rest) {
+    let feed = |row: Row, stats: &mut DataStats, rows: &mut Vec<Row>, pending: &mut Option<Row>| {
         if let Some(previous) = pending.replace(row) {
             rows.push(previous);
             // Only a run of short records at the very end can be a footer: keep that run.
-            let cut = footer_start(&rows, footer);
+            let cut = footer_start(rows, footer);
             rows.drain(..cut).for_each(|r| stats.add(&r));
+        }
+    };
+    let mut records = head.into_iter().skip(usize::from(header)).chain(rest);
+    for row in records.by_ref() {
+        feed(row, &mut stats, &mut rows, &mut pending);
+        if stats.rows >= TYPED_ROWS && rows.is_empty() {
+            break;
+        }
+    }
+    // Past the typed rows: a partial sample has what the estimate needs; a whole one is counted
+    // to its end, line by line where no quote can join lines, else record by record.
+    if stats.rows >= TYPED_ROWS && sample.complete {
+        let quote = layout.dialect.quote.unwrap_or(b'"');
+        let from = pending.as_ref().map_or(text.len(), |p| p.start);
+        match text.get(from..).filter(|tail| memchr::memchr(quote, tail.as_bytes()).is_none()) {
+            Some(tail) => {
+                let line = pending.take().map_or(0, |p| p.line);
+                let last = count_lines(&mut stats, tail, (from, line), layout.dialect.delimiter);
+                let body = text.get(last.0..).unwrap_or_default();
+                for row in SampleRecords::new(layout.dialect, body, last.0, last.1.saturating_sub(1)) {
+                    feed(row, &mut stats, &mut rows, &mut pending);
+                }
+            }
+            None => records.for_each(|row| feed(row, &mut stats, &mut rows, &mut pending)),
         }
     }
     let mut footer_lines = Vec::new();
@@ -233,6 +266,30 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
         .map(|((name, tally), dates)| ColumnInfo { dates: dates.into_evidence(), ..tally.info(name.as_str()) })
         .collect();
     Ok(Analysis { layout, columns, status, rows, exact, footer: footer_lines, warnings })
+}
+
+/// Counts the lines of `tail` (which starts at `from` in the text, on line `line`, and holds
+/// no quote character) as rows, all but the last [`MAX_FOOTER`] + 1 non-blank ones (which may
+/// be a footer, and are left to be read as records); returns where those start and their line.
+fn count_lines(stats: &mut DataStats, tail: &str, (from, line): (usize, u64), delimiter: u8) -> (usize, u64) {
+    let bytes = tail.as_bytes();
+    // (start, end, line) of each non-blank line, in order.
+    let mut lines: Vec<(usize, usize, u64)> = Vec::new();
+    let (mut start, mut number) = (0, line);
+    for end in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        let text = bytes.get(start..end).unwrap_or_default();
+        if !text.iter().all(|b| *b == b'\r') {
+            lines.push((start, end, number));
+        }
+        start = end + 1;
+        number += 1;
+    }
+    let keep = lines.len().saturating_sub(MAX_FOOTER + 1);
+    for &(start, end, number) in lines.get(..keep).unwrap_or_default() {
+        let text = bytes.get(start..end).unwrap_or_default();
+        stats.count(memchr::memchr_iter(delimiter, text).count() + 1, number, from + (end + 1).min(bytes.len()));
+    }
+    lines.get(keep).map_or((from + bytes.len(), number), |&(start, _, number)| (from + start, number))
 }
 
 /// Warnings about how the bytes were decoded: the Windows-1252 fallback, replaced bytes.
@@ -330,12 +387,20 @@ impl DataStats {
         }
     }
 
-    fn add(&mut self, row: &Row) {
+    /// A row that is counted, not typed: its number of fields, its line and where it ends.
+    fn count(&mut self, fields: usize, line: u64, end: usize) {
         self.rows += 1;
-        self.end = row.end;
-        if row.record.len() != self.types.len() {
+        self.end = end;
+        if fields != self.types.len() {
             self.ragged += 1;
-            self.first_ragged_line.get_or_insert(row.line);
+            self.first_ragged_line.get_or_insert(line);
+        }
+    }
+
+    fn add(&mut self, row: &Row) {
+        self.count(row.record.len(), row.line, row.end);
+        if self.rows > TYPED_ROWS {
+            return;
         }
         for (i, ((tally, rules), dates)) in self.types.iter_mut().zip(&self.rules).zip(&mut self.dates).enumerate() {
             let cell = row.record.get(i);

@@ -145,14 +145,43 @@ pub(super) fn decode(raw: &[u8], encoding: TextEncoding, complete: bool) -> Deco
 /// none; random bytes read as Windows-1252 have about 11%.
 const MAX_CONTROL_PERCENT: usize = 1;
 
+/// How many bytes of `b` match: counted in runs of 255 into a byte (the loop the compiler
+/// turns into byte-wide vector adds), then summed.
+fn count_bytes(b: &[u8], matches: impl Fn(u8) -> bool) -> usize {
+    b.chunks(255).map(|run| usize::from(run.iter().fold(0u8, |n, &x| n + u8::from(matches(x))))).sum()
+}
+
 /// Whether decoded text is really binary data (many NULs or other control characters).
+///
+/// Counted on the UTF-8 bytes (a loop the compiler vectorizes): characters are the bytes that
+/// start one, controls the C0 bytes and DEL, and the C1 controls (U+0080 to U+009F, `C2 80` to
+/// `C2 9F`): the characters `char::is_control` names.
 pub(super) fn looks_binary(text: &str) -> bool {
-    let (mut chars, mut controls) = (0usize, 0usize);
-    for c in text.chars() {
-        chars += 1;
-        if c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c') {
-            controls += 1;
+    let b = text.as_bytes();
+    let chars = count_bytes(b, |x| !(0x80..0xC0).contains(&x));
+    let below_space = count_bytes(b, |x| x < 0x20);
+    let allowed: usize = [b'\t', b'\n', b'\r', 0x0c].iter().map(|&c| memchr::memchr_iter(c, b).count()).sum();
+    let c0 = below_space - allowed + memchr::memchr_iter(0x7F, b).count();
+    let c1 = memchr::memchr_iter(0xC2, b).filter(|&i| b.get(i + 1).is_some_and(|n| (0x80..0xA0).contains(n))).count();
+    (c0 + c1) * 100 > chars * MAX_CONTROL_PERCENT
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn controls_are_counted_as_char_is_control_counts_them() {
+        let by_chars = |text: &str| {
+            let chars = text.chars().count();
+            let controls = text.chars().filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c')).count();
+            controls * 100 > chars * super::MAX_CONTROL_PERCENT
+        };
+        let mut many = "abcdefghij".repeat(20);
+        for text in ["a,b\n1,2\n", "\0\0x", "é\u{85}\u{9f}\u{a0}abc", "x\u{7f}", "\u{80}", "plain text, é and ü"] {
+            assert_eq!(super::looks_binary(text), by_chars(text), "{text:?}");
+        }
+        for extra in ["\u{85}", "\u{85}\u{85}", "\u{9f}"] {
+            many.push_str(extra);
+            assert_eq!(super::looks_binary(&many), by_chars(&many), "{many:?}");
         }
     }
-    controls * 100 > chars * MAX_CONTROL_PERCENT
 }
