@@ -1,6 +1,6 @@
 //! A Parquet file written from Arrow record batches, gathered into row groups of a useful size
 //! (500 small files must not give 500 tiny row groups), each row group's columns encoded and
-//! compressed on every core at once. Strings are dictionary-encoded (ids, lots, tools and the
+//! compressed on every core at once, while the next row group is gathered. Strings are dictionary-encoded (ids, lots, tools and the
 //! source columns repeat), numbers written plain; pages are zstd-compressed at a fast level.
 //! The file carries the dataset's lineage in its key-value metadata. Nothing in it depends on
 //! timing or thread order, so identical input gives identical bytes.
@@ -40,6 +40,9 @@ pub(crate) struct DatasetFile {
     rows: u64,
     /// Threads a row group is encoded on.
     threads: usize,
+    /// The row group being encoded while the next one is gathered (at most one: memory stays
+    /// bounded by two row groups), with its rows.
+    encoding: Option<(std::thread::JoinHandle<Result<Vec<ArrowColumnChunk>>>, usize)>,
 }
 
 impl DatasetFile {
@@ -72,10 +75,11 @@ impl DatasetFile {
             row_groups: 0,
             rows: 0,
             threads,
+            encoding: None,
         })
     }
 
-    /// Adds a batch; a row group is written once enough are gathered.
+    /// Adds a batch; a row group is encoded once enough are gathered.
     ///
     /// # Errors
     /// Encoding or writing failed.
@@ -84,7 +88,7 @@ impl DatasetFile {
         self.pending_bytes += batch.get_array_memory_size();
         self.pending.push(batch);
         if self.pending_rows >= ROW_GROUP_ROWS || self.pending_bytes >= ROW_GROUP_BYTES {
-            self.write_row_group()?;
+            self.encode_row_group()?;
         }
         Ok(())
     }
@@ -94,54 +98,81 @@ impl DatasetFile {
     /// # Errors
     /// Encoding or writing failed.
     pub(crate) fn finish(mut self) -> Result<u64> {
-        self.write_row_group()?;
+        self.encode_row_group()?;
+        self.append_encoded()?;
         self.writer.close()?;
         Ok(self.rows)
     }
 
-    /// Encodes the gathered batches as one row group, its columns on every core at once, and
-    /// appends it in column order.
-    fn write_row_group(&mut self) -> Result<()> {
+    /// Starts encoding the gathered batches as one row group, on threads of its own, once the
+    /// row group before it is appended.
+    fn encode_row_group(&mut self) -> Result<()> {
         if self.pending_rows == 0 {
             return Ok(());
         }
+        self.append_encoded()?;
         let batches = std::mem::take(&mut self.pending);
-        let writers: Vec<Mutex<Option<ArrowColumnWriter>>> =
-            self.factory.create_column_writers(self.row_groups)?.into_iter().map(|w| Mutex::new(Some(w))).collect();
-        let chunks: Vec<Mutex<Option<Result<ArrowColumnChunk>>>> = writers.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let schema = &self.schema;
-        std::thread::scope(|scope| {
-            for _ in 0..self.threads.min(writers.len()) {
-                scope.spawn(|| loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(slot) = writers.get(index) else { break };
-                    let Some(writer) = slot.lock().ok().and_then(|mut w| w.take()) else { break };
-                    let chunk = encode(writer, schema, index, &batches);
-                    if let Some(mut out) = chunks.get(index).and_then(|c| c.lock().ok()) {
-                        *out = Some(chunk);
-                    }
-                });
-            }
-        });
-        let mut row_group = self.writer.next_row_group()?;
-        for chunk in chunks {
-            let chunk = chunk.into_inner().ok().flatten();
-            chunk
-                .ok_or_else(|| ParquetError::General("a column encoder stopped".into()))??
-                .append_to_row_group(&mut row_group)?;
-        }
-        row_group.close()?;
-        self.rows += self.pending_rows as u64;
+        let writers = self.factory.create_column_writers(self.row_groups)?;
+        let (schema, threads) = (self.schema.clone(), self.threads);
+        let handle = std::thread::spawn(move || encode(writers, &schema, &batches, threads));
+        self.encoding = Some((handle, self.pending_rows));
         self.row_groups += 1;
         self.pending_rows = 0;
         self.pending_bytes = 0;
         Ok(())
     }
+
+    /// Appends the row group being encoded, if any, in column order.
+    fn append_encoded(&mut self) -> Result<()> {
+        let Some((handle, rows)) = self.encoding.take() else { return Ok(()) };
+        let chunks = handle.join().map_err(|_| ParquetError::General("a column encoder stopped".into()))??;
+        let mut row_group = self.writer.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        self.rows += rows as u64;
+        Ok(())
+    }
+}
+
+/// Encodes every column of `batches` with its writer, `threads` columns at a time.
+fn encode(
+    writers: Vec<ArrowColumnWriter>,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    threads: usize,
+) -> Result<Vec<ArrowColumnChunk>> {
+    let writers: Vec<Mutex<Option<ArrowColumnWriter>>> = writers.into_iter().map(|w| Mutex::new(Some(w))).collect();
+    let chunks: Vec<Mutex<Option<Result<ArrowColumnChunk>>>> = writers.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(writers.len()) {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(slot) = writers.get(index) else { break };
+                let Some(writer) = slot.lock().ok().and_then(|mut w| w.take()) else { break };
+                let chunk = encode_column(writer, schema, index, batches);
+                if let Some(mut out) = chunks.get(index).and_then(|c| c.lock().ok()) {
+                    *out = Some(chunk);
+                }
+            });
+        }
+    });
+    chunks
+        .into_iter()
+        .map(|chunk| {
+            chunk
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(ParquetError::General("a column encoder stopped".into())))
+        })
+        .collect()
 }
 
 /// Column `index` of every batch through `writer`.
-fn encode(
+fn encode_column(
     mut writer: ArrowColumnWriter,
     schema: &SchemaRef,
     index: usize,
