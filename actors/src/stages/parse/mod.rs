@@ -55,7 +55,9 @@ use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageEr
 /// The parse executor.
 pub struct ParseDataset {
     pub adapters: AdapterRegistry,
-    /// Tables read at once (one per core).
+    /// Cores: a large file is read in this many ranges at once, and one more table than this
+    /// is read at once (a table's reader waits on its writer and the disk at times, and the
+    /// last tables of a run, five sheets on two cores say, would otherwise leave a core idle).
     pub workers: usize,
     /// Limits every read works within (the chunk size comes from the lock).
     pub options: ReadOptions,
@@ -203,7 +205,7 @@ impl BackgroundWork for ParseDataset {
             ranges: self.workers.max(1),
         };
         std::thread::scope(|scope| {
-            for _ in 0..self.workers.max(1) {
+            for _ in 0..=self.workers.max(1) {
                 scope.spawn(|| loop {
                     let index = next.fetch_add(1, Ordering::SeqCst);
                     let Some(table) = selected.tables.get(index) else { break };
