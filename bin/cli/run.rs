@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Limits of the file readers.
     #[command(flatten)]
     pub limits: crate::config::LimitArgs,
+    /// Acknowledge events once in the log's memory instead of once on disk: faster for a
+    /// throwaway run, but a crash can lose the run's last events (SPEC §5: only on request).
+    #[arg(long, env = "DAT_NO_FSYNC")]
+    pub no_fsync: bool,
 }
 
 /// The export formats, for clap.
@@ -96,7 +100,8 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
     let workspace = Workspace::open(&args.folder).with_context(|| format!("cannot open {}", args.folder.display()))?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| args.folder.join(".dat"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let log = Arc::new(SledLog::open(&log_dir(&data_dir), Durability::Flush)?);
+    let durability = if args.no_fsync { Durability::Buffered } else { Durability::Flush };
+    let log = Arc::new(SledLog::open(&log_dir(&data_dir), durability)?);
     let options = args.limits.options(&Default::default(), "flags or DAT_*")?;
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

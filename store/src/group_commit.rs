@@ -1,12 +1,14 @@
 //! Group commit: appends that wait for the disk at the same time share one flush.
 //!
-//! Each append, once its batch is in the log's memory, takes a ticket (in the order batches
-//! were applied) and waits until a flush that began after its batch covers it. The first waiter
-//! finding no flush under way leads one: it notes the highest ticket issued so far, flushes
-//! (without holding the lock), and then acknowledges every ticket up to that mark at once.
-//! Appends that arrive during a flush wait for the next one, which the first of them leads. So
-//! under load one fsync acknowledges many appends, and none is acknowledged before a flush that
-//! started after its batch has returned ("durable before acknowledged").
+//! Each append, once its batch is applied and its record buffered (in the order the log's
+//! writer lock gives), holds a ticket and waits until a flush that began after its record was
+//! buffered covers it. The first waiter finding no flush under way leads one: the flush writes
+//! everything buffered with one `write`, syncs it with one `fdatasync` (without holding any
+//! lock the appends need) and says up to which ticket that made durable; every ticket up to
+//! there is acknowledged at once. Appends that arrive during a flush wait for the next one,
+//! which the first of them leads. So under load one sync acknowledges many appends, a lone
+//! append pays its sync with no thread hand-off, and none is acknowledged before a flush that
+//! covers it has returned ("durable before acknowledged").
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -15,8 +17,6 @@ pub type FlushError = String;
 
 #[derive(Debug, Default)]
 struct State {
-    /// Highest ticket issued (batches applied to memory).
-    issued: u64,
     /// Highest ticket known durable.
     durable: u64,
     /// A flush is under way.
@@ -40,19 +40,13 @@ impl GroupCommit {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A ticket for a batch just applied to memory. Call it in the order batches are applied
-    /// (under the lock that orders them).
-    pub fn ticket(&self) -> u64 {
-        let mut state = self.lock();
-        state.issued += 1;
-        state.issued
-    }
-
     /// Waits until `ticket` is durable, leading a flush with `flush` when none is under way.
+    /// `flush` writes and syncs everything buffered and returns the highest ticket that made
+    /// durable (or that ticket with the error).
     ///
     /// # Errors
     /// The error of the flush that was to cover `ticket`.
-    pub fn wait(&self, ticket: u64, flush: impl Fn() -> Result<(), FlushError>) -> Result<(), FlushError> {
+    pub fn wait(&self, ticket: u64, flush: impl Fn() -> Result<u64, (u64, FlushError)>) -> Result<(), FlushError> {
         let mut state = self.lock();
         loop {
             if state.durable >= ticket {
@@ -67,17 +61,16 @@ impl GroupCommit {
                 state = self.flushed.wait(state).unwrap_or_else(|p| p.into_inner());
                 continue;
             }
-            // Lead a flush covering every batch applied so far.
+            // Lead a flush covering every record buffered so far.
             state.flushing = true;
-            let covers = state.issued;
             drop(state);
             let result = flush();
             state = self.lock();
             state.flushing = false;
             state.flushes += 1;
             match result {
-                Ok(()) => state.durable = state.durable.max(covers),
-                Err(e) => state.failed = Some((covers, e)),
+                Ok(covers) => state.durable = state.durable.max(covers),
+                Err((covers, e)) => state.failed = Some((covers, e)),
             }
             self.flushed.notify_all();
         }
@@ -97,33 +90,34 @@ mod tests {
 
     use super::*;
 
-    /// A "disk" whose flush is slow and records how far each finished flush reached.
+    /// A "disk" whose flush is slow: `order` is the last ticket handed out (records buffered),
+    /// `durable` how far each finished flush reached.
+    #[derive(Default)]
     struct SlowDisk {
-        applied: AtomicU64,
+        order: Mutex<u64>,
         durable: AtomicU64,
     }
 
     #[test]
     fn no_append_is_acknowledged_before_a_flush_that_covers_it_returns() {
         let commit = Arc::new(GroupCommit::default());
-        let order = Arc::new(Mutex::new(()));
-        let disk = Arc::new(SlowDisk { applied: AtomicU64::new(0), durable: AtomicU64::new(0) });
+        let disk = Arc::new(SlowDisk::default());
         let threads: Vec<_> = (0..16)
             .map(|_| {
-                let (commit, order, disk) = (commit.clone(), order.clone(), disk.clone());
+                let (commit, disk) = (commit.clone(), disk.clone());
                 std::thread::spawn(move || {
                     for _ in 0..20 {
                         let ticket = {
-                            let _ordered = order.lock().unwrap();
-                            disk.applied.fetch_add(1, Ordering::SeqCst);
-                            commit.ticket()
+                            let mut last = disk.order.lock().unwrap();
+                            *last += 1;
+                            *last
                         };
                         commit
                             .wait(ticket, || {
-                                let reached = disk.applied.load(Ordering::SeqCst);
+                                let reached = *disk.order.lock().unwrap();
                                 std::thread::sleep(Duration::from_millis(2));
                                 disk.durable.fetch_max(reached, Ordering::SeqCst);
-                                Ok(())
+                                Ok(reached)
                             })
                             .unwrap();
                         let durable = disk.durable.load(Ordering::SeqCst);
@@ -142,10 +136,8 @@ mod tests {
     #[test]
     fn a_failed_flush_fails_every_append_it_covered_and_the_next_one_can_succeed() {
         let commit = GroupCommit::default();
-        let first = commit.ticket();
-        assert_eq!(commit.wait(first, || Err("disk full".into())), Err("disk full".to_owned()));
-        let second = commit.ticket();
-        assert_eq!(commit.wait(second, || Ok(())), Ok(()));
+        assert_eq!(commit.wait(1, || Err((1, "disk full".into()))), Err("disk full".to_owned()));
+        assert_eq!(commit.wait(2, || Ok(2)), Ok(()));
         assert_eq!(commit.flushes(), 2);
     }
 }

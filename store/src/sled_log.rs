@@ -5,8 +5,9 @@
 //! - `g` + global position (8, big-endian) → run + seq (the global order subscribers tail).
 //!
 //! Cursors live in their own tree. Appends take one mutex for the head check, the global
-//! position and the batch, then wait outside it for a flush that covers them: appends waiting
-//! at the same time share one fsync ([`GroupCommit`]). Tailers only see positions at or below
+//! position, the batch and buffering its write-ahead record, then wait outside it for a flush
+//! that covers them: appends waiting at the same time share one write and one fsync
+//! ([`GroupCommit`]). Tailers only see positions at or below
 //! the durable watermark, so nothing is published before it is on disk.
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use dat_events::{Envelope, RawEnvelope, Seq};
 use crate::event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
 use crate::group_commit::GroupCommit;
-use crate::wal::{Wal, RESET_BYTES};
+use crate::wal::{self, Wal, RESET_BYTES};
 
 /// Whether appends wait for the disk. Turning it off is the operator's explicit choice (tests,
 /// benchmarks, throwaway runs): acknowledged events may then be lost in a crash.
@@ -34,17 +35,23 @@ pub enum Durability {
 
 /// The event log in a sled database.
 pub struct SledLog {
+    shared: Shared,
+    /// Writes and syncs buffered records, outside the writer's lock.
+    syncer: std::fs::File,
+}
+
+/// What appends share: sled, the writer state and the flushes.
+struct Shared {
     db: sled::Db,
     log: sled::Tree,
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
     /// Next global position, run heads and records not yet written. The mutex serializes head
-    /// check + record + batch of every append, which makes the conflict check exact and global
-    /// positions commit in increasing order.
+    /// check + batch + record of every append, which makes the conflict check exact, global
+    /// positions commit in increasing order, and records reach the file in the order their
+    /// batches were applied.
     writer: Mutex<Writer>,
-    /// Syncs the write-ahead file, outside the writer's lock: the flush appends share.
-    syncer: std::fs::File,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
     /// Appends waiting for the disk share flushes.
@@ -56,8 +63,10 @@ struct Writer {
     next_global: u64,
     /// Each run's last seq, as appended (read from sled the first time).
     heads: HashMap<RunId, u64>,
-    /// The write-ahead file: each append's record is written (not synced) under this lock.
+    /// The write-ahead file and the records buffered for it.
     wal: Wal,
+    /// The last ticket handed out: records buffered so far.
+    issued: u64,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
@@ -98,22 +107,39 @@ const FLUSH_EVERY_MS: u64 = 50;
 /// periods).
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
-impl SledLog {
-    /// Once the write-ahead file is large: flushes sled (which then holds everything the file
-    /// does) and empties the file.
-    fn start_over_when_large(&self) -> Result<(), AppendError> {
-        // Under the writer's lock: no append comes between sled's flush and the reset.
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if writer.wal.bytes < RESET_BYTES {
-            return Ok(());
-        }
-        self.db.flush().map_err(|e| AppendError::Backend(backend(e)))?;
-        writer.wal.reset().map_err(|e| AppendError::Backend(backend(e)))
+impl Shared {
+    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        // A poisoned mutex only means another append panicked mid-way; the counters are still
+        // valid, so keep going rather than refusing every later append.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// One flush: writes what is buffered and syncs it; returns the last ticket that covers.
+    /// Once the file is large, sled is flushed instead (it then holds everything applied, the
+    /// buffer included) and the file starts over.
+    fn flush(&self, file: &std::fs::File) -> Result<u64, (u64, String)> {
+        let mut writer = self.writer();
+        let covers = writer.issued;
+        if writer.wal.bytes >= RESET_BYTES {
+            let reset = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
+            let reset = reset.and_then(|()| writer.wal.reset().map_err(|e| e.to_string()));
+            return reset
+                .map(|()| covers)
+                .map_err(|e| (covers, format!("cannot start the event log's file over: {e}")));
+        }
+        let (bytes, at) = writer.wal.take();
+        drop(writer);
+        wal::write_synced(file, &bytes, at).map(|()| covers).map_err(|e| {
+            self.writer().wal.rewind(at, bytes.len() as u64);
+            (covers, format!("cannot sync the event log: {e}"))
+        })
+    }
+}
+
+impl SledLog {
     /// Flushes run for durable appends so far (fsyncs issued, for benchmarks).
     pub fn flushes(&self) -> u64 {
-        self.commit.flushes()
+        self.shared.commit.flushes()
     }
 
     /// Opens (or creates) the log in `dir`.
@@ -178,21 +204,21 @@ impl SledLog {
             .map_err(open_err)?
             .and_then(|k| be_u64(&k[1..]))
             .unwrap_or(0);
-        Ok(SledLog {
+        let shared = Shared {
             db,
             log,
             cursors,
             fingerprints,
             durability,
-            writer: Mutex::new(Writer { next_global: last_global + 1, heads: HashMap::new(), wal }),
-            syncer,
+            writer: Mutex::new(Writer { next_global: last_global + 1, heads: HashMap::new(), wal, issued: 0 }),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
-        })
+        };
+        Ok(SledLog { shared, syncer })
     }
 
     fn head(&self, run: RunId) -> Result<Seq, sled::Error> {
-        Ok(Seq(self.log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0)))
+        Ok(Seq(self.shared.log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
@@ -214,10 +240,9 @@ impl EventLog for SledLog {
             .map(|e| serde_json::to_vec(&e.to_raw()))
             .collect::<Result<_, _>>()
             .map_err(|e| AppendError::Backend(backend(e)))?;
+        let shared = &self.shared;
         let (last_pos, ticket) = {
-            // A poisoned mutex only means another append panicked mid-way; the counter is still
-            // a valid lower bound, so keep going rather than refusing every later append.
-            let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let mut writer = shared.writer();
             let actual = match writer.heads.get(&run) {
                 Some(head) => Seq(*head),
                 None => self.head(run).map_err(|e| AppendError::Backend(backend(e)))?,
@@ -236,37 +261,35 @@ impl EventLog for SledLog {
             }
             let last = expected.0 + events.len() as u64;
             pairs.push((head_key(run), last.to_be_bytes().to_vec()));
-            let before = writer.wal.bytes;
-            if self.durability == Durability::Flush {
-                writer.wal.write(&pairs).map_err(|e| AppendError::Backend(backend(e)))?;
-            }
+            // The batch first: a record is only buffered for a batch that was applied.
             let mut batch = sled::Batch::default();
-            for (key, value) in pairs {
-                batch.insert(key, value);
+            for (key, value) in &pairs {
+                batch.insert(key.as_slice(), value.as_slice());
             }
-            if let Err(e) = self.log.apply_batch(batch) {
-                // Its record must not come back at the next open.
-                writer.wal.undo(before);
-                return Err(AppendError::Backend(backend(e)));
-            }
+            shared.log.apply_batch(batch).map_err(|e| AppendError::Backend(backend(e)))?;
             writer.next_global = next;
             writer.heads.insert(run, last);
-            (next - 1, self.commit.ticket())
+            if shared.durability == Durability::Flush {
+                // Fails only for a key or value over 4 GiB, which serialised events never reach.
+                writer.wal.buffer(&pairs).map_err(|e| AppendError::Backend(backend(e)))?;
+            }
+            writer.issued += 1;
+            (next - 1, writer.issued)
         };
-        if self.durability == Durability::Flush {
-            let flush = || self.syncer.sync_data().map_err(|e| format!("cannot sync the event log: {e}"));
-            self.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))?;
-            self.start_over_when_large()?;
+        if shared.durability == Durability::Flush {
+            let flush = || shared.flush(&self.syncer);
+            shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))?;
         }
-        // Everything committed before this flush began is now durable, including `last_pos`.
-        self.durable.fetch_max(last_pos, Ordering::SeqCst);
+        // Everything buffered before this flush began is now durable, including `last_pos`.
+        shared.durable.fetch_max(last_pos, Ordering::SeqCst);
         Ok(())
     }
 
     fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError> {
         let start = event_key(run, after.next());
         let end = event_key(run, Seq(u64::MAX));
-        self.log
+        self.shared
+            .log
             .range(start..=end)
             .map(|item| {
                 let (key, value) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
@@ -281,7 +304,8 @@ impl EventLog for SledLog {
     }
 
     fn list_runs(&self) -> Result<Vec<RunId>, LogReadError> {
-        self.log
+        self.shared
+            .log
             .scan_prefix(b"h")
             .keys()
             .rev()
@@ -296,19 +320,19 @@ impl EventLog for SledLog {
     }
 
     fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, LogReadError> {
-        let durable = self.durable.load(Ordering::SeqCst);
+        let durable = self.shared.durable.load(Ordering::SeqCst);
         if after.0 >= durable {
             return Ok(vec![]);
         }
         let mut out = Vec::new();
-        for item in self.log.range(global_key(after.0 + 1)..=global_key(durable)).take(limit) {
+        for item in self.shared.log.range(global_key(after.0 + 1)..=global_key(durable)).take(limit) {
             let (key, pointer) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
             let pos = be_u64(&key[1..]).unwrap_or(0);
             let corrupt = || LogReadError::Corrupt { key: format!("global {pos}"), reason: "bad pointer".into() };
             let run_bytes: [u8; 16] = pointer.get(..16).and_then(|b| b.try_into().ok()).ok_or_else(corrupt)?;
             let run = RunId::from_bytes(run_bytes).map_err(|_| corrupt())?;
             let seq = Seq(be_u64(&pointer[16..]).ok_or_else(corrupt)?);
-            let bytes = self.log.get(event_key(run, seq)).map_err(|e| LogReadError::Backend(backend(e)))?;
+            let bytes = self.shared.log.get(event_key(run, seq)).map_err(|e| LogReadError::Backend(backend(e)))?;
             let bytes = bytes.ok_or_else(corrupt)?;
             out.push((GlobalPos(pos), Self::decode(format!("{run}:{seq}"), &bytes)?));
         }
@@ -316,23 +340,23 @@ impl EventLog for SledLog {
     }
 
     fn load_cursor(&self, name: &str) -> Result<GlobalPos, LogReadError> {
-        let value = self.cursors.get(name).map_err(|e| LogReadError::Backend(backend(e)))?;
+        let value = self.shared.cursors.get(name).map_err(|e| LogReadError::Backend(backend(e)))?;
         Ok(GlobalPos(value.and_then(|v| be_u64(&v)).unwrap_or(0)))
     }
 
     fn save_cursor(&self, name: &str, pos: GlobalPos) -> Result<(), AppendError> {
-        self.cursors.insert(name, &pos.0.to_be_bytes()).map_err(|e| AppendError::Backend(backend(e)))?;
+        self.shared.cursors.insert(name, &pos.0.to_be_bytes()).map_err(|e| AppendError::Backend(backend(e)))?;
         self.flush()
     }
 
     fn flush(&self) -> Result<(), AppendError> {
-        self.db.flush().map(|_| ()).map_err(|e| AppendError::Backend(backend(e)))
+        self.shared.db.flush().map(|_| ()).map_err(|e| AppendError::Backend(backend(e)))
     }
 }
 
 impl FingerprintCache for SledLog {
     fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError> {
-        let Some(bytes) = self.fingerprints.get(path).map_err(|e| LogReadError::Backend(backend(e)))? else {
+        let Some(bytes) = self.shared.fingerprints.get(path).map_err(|e| LogReadError::Backend(backend(e)))? else {
             return Ok(None);
         };
         // A damaged entry is only a cache miss.
@@ -342,7 +366,7 @@ impl FingerprintCache for SledLog {
 
     fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), LogReadError> {
         let bytes = serde_json::to_vec(fingerprint).map_err(|e| LogReadError::Backend(backend(e)))?;
-        self.fingerprints.insert(path, bytes).map_err(|e| LogReadError::Backend(backend(e)))?;
+        self.shared.fingerprints.insert(path, bytes).map_err(|e| LogReadError::Backend(backend(e)))?;
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The write-ahead file that makes appends durable: each append's key-value pairs as one
-//! checksummed record, written before the batch goes to sled and synced (`fdatasync`, shared
-//! by every append waiting, see [`crate::group_commit`]) before the append is acknowledged.
+//! checksummed record, buffered once its batch is in sled and written and synced by the
+//! flusher (one `write` and one `fdatasync` for every append waiting, see
+//! [`crate::group_commit`]) before the append is acknowledged.
 //! sled itself is flushed in the background; on open, the records in the file are applied to
 //! sled again (they are plain inserts of the same keys and values, so applying one twice
 //! changes nothing) and the file starts over once sled has flushed them.
@@ -20,29 +21,15 @@ use std::path::Path;
 /// Size past which the file starts over (after sled has flushed what it holds).
 pub(crate) const RESET_BYTES: u64 = 64 << 20;
 
-/// The write-ahead file.
+/// The write-ahead file and the records buffered for it.
 pub(crate) struct Wal {
     file: File,
-    /// Bytes written since the file last started over.
+    /// Bytes in the file and buffered: the size the file will have once flushed.
     pub(crate) bytes: u64,
-}
-
-/// One append's key-value pairs as a record, appended to `out`.
-///
-/// # Errors
-/// A key or value larger than 4 GiB.
-fn encode(pairs: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) -> io::Result<()> {
-    let mut payload = Vec::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
-    for (key, value) in pairs {
-        payload.extend_from_slice(&len32(key.len())?.to_le_bytes());
-        payload.extend_from_slice(key);
-        payload.extend_from_slice(&len32(value.len())?.to_le_bytes());
-        payload.extend_from_slice(value);
-    }
-    out.extend_from_slice(&len32(payload.len())?.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(())
+    /// Records not yet written, in the order their batches were applied.
+    pending: Vec<u8>,
+    /// The file's length after the last write that succeeded.
+    written: u64,
 }
 
 /// One record's key-value pairs.
@@ -63,35 +50,49 @@ impl Wal {
             file.set_len(whole as u64)?;
         }
         file.seek(SeekFrom::End(0))?;
-        Ok((Wal { file, bytes: whole as u64 }, records))
+        Ok((Wal { file, bytes: whole as u64, pending: Vec::new(), written: whole as u64 }, records))
     }
 
-    /// Appends one append's record (not yet synced). A write that fails half-way is cut off
-    /// again, so that later records follow the last whole one.
+    /// Buffers one append's record (written and synced by the next [`Self::flush`]).
     ///
     /// # Errors
-    /// The write failed (the append fails; nothing was applied).
-    pub(crate) fn write(&mut self, pairs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
-        let mut record = Vec::new();
-        encode(pairs, &mut record)?;
-        if let Err(e) = self.file.write_all(&record) {
-            self.undo(self.bytes);
+    /// A key or value larger than 4 GiB (nothing is buffered).
+    pub(crate) fn buffer(&mut self, pairs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
+        let before = self.pending.len();
+        if let Err(e) = encode(pairs, &mut self.pending) {
+            self.pending.truncate(before);
             return Err(e);
         }
-        self.bytes += record.len() as u64;
+        self.bytes += (self.pending.len() - before) as u64;
         Ok(())
     }
 
-    /// Cuts the file back to `len` bytes (a record whose batch could not be applied must not
-    /// come back at the next open). Best effort: if even that fails, the record reads back as
-    /// an append whose acknowledgement was lost.
-    pub(crate) fn undo(&mut self, len: u64) {
-        if self.file.set_len(len).is_ok() {
-            self.bytes = len;
-        }
+    /// Takes what is buffered, to be written by [`write_synced`] outside the writer's lock.
+    pub(crate) fn take(&mut self) -> (Vec<u8>, u64) {
+        let at = self.written;
+        self.written += self.pending.len() as u64;
+        (std::mem::take(&mut self.pending), at)
     }
 
-    /// A second handle to the file, to sync it without the writer's lock.
+    /// Appends one record and syncs it (for tests and tools: appends go through the buffer).
+    ///
+    /// # Errors
+    /// The write failed.
+    #[cfg(test)]
+    pub(crate) fn write(&mut self, pairs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
+        self.buffer(pairs)?;
+        let (bytes, at) = self.take();
+        write_synced(&self.file, &bytes, at)
+    }
+
+    /// Forgets a taken write of `len` bytes at `at` that failed (the file was cut back to `at`).
+    pub(crate) fn rewind(&mut self, at: u64, len: u64) {
+        self.written = at;
+        self.bytes = self.bytes.saturating_sub(len);
+    }
+
+    /// A second handle to the file, for the flusher to write and sync it without the writer's
+    /// lock.
     ///
     /// # Errors
     /// The handle cannot be cloned.
@@ -99,7 +100,8 @@ impl Wal {
         self.file.try_clone()
     }
 
-    /// Empties the file: call only once everything it holds is durable elsewhere.
+    /// Empties the file and the buffer: call only once everything they hold is durable
+    /// elsewhere (and no write of taken records is under way).
     ///
     /// # Errors
     /// The truncation failed.
@@ -107,8 +109,42 @@ impl Wal {
         self.file.set_len(0)?;
         self.file.sync_all()?;
         self.bytes = 0;
+        self.written = 0;
+        self.pending.clear();
         Ok(())
     }
+}
+
+/// Writes taken records (`at`: the file's length before them) and syncs them (`fdatasync`). A
+/// write that fails half-way is cut off again, so that later records follow the last whole one.
+///
+/// # Errors
+/// The write or the sync failed.
+pub(crate) fn write_synced(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    let mut out = file;
+    if let Err(e) = out.write_all(bytes) {
+        let _ = file.set_len(at);
+        return Err(e);
+    }
+    file.sync_data()
+}
+
+/// One append's key-value pairs as a record, appended to `out`.
+///
+/// # Errors
+/// A key or value larger than 4 GiB.
+fn encode(pairs: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) -> io::Result<()> {
+    let mut payload = Vec::with_capacity(pairs.iter().map(|(k, v)| k.len() + v.len() + 8).sum());
+    for (key, value) in pairs {
+        payload.extend_from_slice(&len32(key.len())?.to_le_bytes());
+        payload.extend_from_slice(key);
+        payload.extend_from_slice(&len32(value.len())?.to_le_bytes());
+        payload.extend_from_slice(value);
+    }
+    out.extend_from_slice(&len32(payload.len())?.to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(())
 }
 
 fn len32(n: usize) -> io::Result<u32> {
