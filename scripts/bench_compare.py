@@ -671,11 +671,48 @@ def tables(results, facts, runs):
     return "\n".join(lines), w3
 
 
+def bench_log_share(work, facts, dat, runs, results):
+    """The event log's share of parse on W2 (500 tables, a durable Checkpointed event each):
+    `dat run` as it is, and with --no-fsync (events acknowledged once in the log's memory),
+    alternately; parse's own time is read from each run's parse manifest."""
+    inp = work / "W2" / "in"
+    for r in range(1, runs + 1):
+        for mode, flags in (("fsync", []), ("no-fsync", ["--no-fsync"])):
+            run_dir = work / "runs" / f"log-{mode}-{r}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            run_dir.mkdir(parents=True)
+            label = f"W2 log share, {mode}, run {r}/{runs}"
+            cmd = [dat, "run", inp, "--export", "parquet", "--out", run_dir / "out", "--data-dir", run_dir / "data"]
+            wall, _, _, _ = measured(cmd + flags, run_dir, label)
+            manifests = list((run_dir / "data" / "runs").glob("*/parse_*/manifest.json"))
+            if len(manifests) != 1:
+                die(f"{label}: expected one parse manifest, found {len(manifests)}")
+            parse = json.loads(manifests[0].read_text())["timings"]["total"]
+            results.setdefault("log", {}).setdefault(mode, []).append({"wall": wall, "parse": parse})
+            log(f"{label}: wall {wall:.2f} s, parse {parse:.2f} s")
+            shutil.rmtree(run_dir)
+
+
+def log_line(results, facts):
+    """The log-share line of the report."""
+    if "log" not in results:
+        return ""
+    facts_files = f"{facts['W2']['files']:,}"
+    durable = median([r["parse"] for r in results["log"]["fsync"]])
+    memory = median([r["parse"] for r in results["log"]["no-fsync"]])
+    share = (durable - memory) / durable * 100
+    return (f"Event log share of parse (W2, {facts_files} tables): parse {durable:.2f} s with durable events, "
+            f"{memory:.2f} s with events acknowledged in memory (`--no-fsync`): {share:.1f}% of parse "
+            f"(medians of {len(results['log']['fsync'])})")
+
+
 def raw_table(results):
     lines = ["| workload | tool | wall s per run | CPU s per run | peak RSS MiB per run | MB written per run "
              "| others' CPU s per run |",
              "|---|---|---|---|---|---|---|"]
     for w, per_tool in results.items():
+        if w == "log":
+            continue
         for t, runs in per_tool.items():
             lines.append(f"| {w} | {TOOL_LABEL[t]} | " + " / ".join(f"{r['wall']:.3g}" for r in runs) + " | "
                          + " / ".join(f"{r['cpu']:.3g}" for r in runs) + " | "
@@ -793,6 +830,8 @@ the input) before it counts.
 
 {w3}
 
+{log_line(results, facts)}
+
 dat/DuckDB and dat/Polars are ratios of median wall times: below 1× dat is faster.
 
 ### Workloads
@@ -868,6 +907,8 @@ def cmd_bench(args):
             tools.remove("duckdb")
         runs = args.w5_runs if w == "W5" else args.runs
         bench_batch(work, w, facts[w], dat, runs, tools, results, schemas)
+        if w == "W2":
+            bench_log_share(work, facts, dat, args.runs, results)
     mach = machine(work, dat)
     main_table, w3, md_path, png_path = report(results, facts, schemas, mach, args, work)
     (work / "results.json").write_text(json.dumps({"results": results, "facts": facts, "machine": mach}, indent=1))
@@ -875,6 +916,7 @@ def cmd_bench(args):
     print(main_table)
     print()
     print(w3)
+    print(log_line(results, facts))
     print()
     log(f"wrote {md_path} and {png_path}")
 
