@@ -237,8 +237,8 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
             if let Some(last) = last {
                 if stats.rows == 0 {
                     warnings.push(format!(
-                        "a row is longer than the {} MiB the probe reads; column types are a guess",
-                        SAMPLE_BYTES / (1024 * 1024)
+                        "a row is longer than the {} KiB the probe reads; column types are a guess",
+                        SAMPLE_BYTES / 1024
                     ));
                     stats.add(&last);
                 }

@@ -22,7 +22,7 @@ const MAX_TITLE: usize = 50;
 /// Footer lines at most; a longer run of short records at the end is rows.
 pub(super) const MAX_FOOTER: usize = 32;
 /// Records looked at to find the table's width.
-const WIDTH_RECORDS: usize = 500;
+const WIDTH_RECORDS: usize = 200;
 
 /// Whether a record of `fields` fields is aside a table of `width` columns (title or footer).
 pub(super) fn is_aside(fields: usize, width: usize) -> bool {

@@ -1,9 +1,9 @@
-//! Delimited text (CSV/TSV/TXT, optionally gzip/zstd): the probe reads only the first MiB of
+//! Delimited text (CSV/TSV/TXT, optionally gzip/zstd): the probe reads only the first 256 KiB of
 //! the decompressed stream, sniffs encoding, delimiter, quote and header there, infers column
 //! types and estimates the row count of the rest (SPEC §6).
 //!
 //! # Layout
-//! - `sample`: reads the first MiB and counts the on-disk bytes it cost.
+//! - `sample`: reads the first 256 KiB and counts the on-disk bytes it cost.
 //! - `decode`: encoding detection (BOM, UTF-16, UTF-8, Windows-1252) and decoding.
 //! - `transcode`: streaming decoding to UTF-8 for the preview.
 //! - `sniff`: delimiter and quote.
@@ -54,7 +54,7 @@ impl Adapter for DelimitedAdapter {
     }
 
     /// One table per file. A 0-byte file is `empty` without a sniff (there is nothing to sniff);
-    /// corruption of a compressed stream past the first MiB is found by parse, not here.
+    /// corruption of a compressed stream past the sample is found by parse, not here.
     fn probe(&self, file: &SourceFile<'_>, options: &ReadOptions) -> Vec<TableProbe> {
         vec![probe_table(self.id(), file, options)]
     }

@@ -1,4 +1,4 @@
-//! The first MiB of a text file's (decompressed) bytes, which is all the probe reads, and how
+//! The first 256 KiB of a text file's (decompressed) bytes, which is all the probe reads, and how
 //! many on-disk bytes it cost, which turns a compressed file's size into a row estimate.
 
 use std::fs::File;
@@ -8,7 +8,7 @@ use crate::source::{Compression, SourceFile};
 
 /// Decompressed bytes the probe reads at most: enough rows to sniff and infer types, and small
 /// enough that a file of any size probes in milliseconds.
-pub(super) const SAMPLE_BYTES: usize = 1024 * 1024;
+pub(super) const SAMPLE_BYTES: usize = 256 * 1024;
 
 /// The start of a file and what is known about the rest.
 pub(super) struct Sample {

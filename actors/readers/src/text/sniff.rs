@@ -10,7 +10,7 @@ use crate::typing::{CellRules, DatePolicy};
 const DELIMITERS: [u8; 4] = [b',', b'\t', b';', b'|'];
 
 /// Records the sniffer parses per candidate delimiter: enough to judge consistency.
-const SNIFF_RECORDS: usize = 500;
+const SNIFF_RECORDS: usize = 100;
 
 /// How fields are separated and quoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
