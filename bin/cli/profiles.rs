@@ -198,7 +198,7 @@ enum Either {
 fn open(args: &SourceArgs, profiles_dir: Option<&Path>) -> anyhow::Result<Either> {
     let data_dir = args.data_dir.clone().unwrap_or_else(|| PathBuf::from(".dat"));
     match Source::open(args)? {
-        Source::Local(log) => Ok(Either::Catalog(ProfileCatalog::open(Arc::new(log), &data_dir, profiles_dir)?)),
+        Source::Local(log) => Ok(Either::Catalog(ProfileCatalog::open(Arc::new(*log), &data_dir, profiles_dir)?)),
         server => Ok(Either::Server(server)),
     }
 }

@@ -17,7 +17,7 @@ use crate::daemon::{log_dir, DAEMON_FILE};
 /// An event source.
 pub enum Source {
     /// The log itself, opened read-write but only read.
-    Local(SledLog),
+    Local(Box<SledLog>),
     /// A running daemon.
     Server {
         /// Base URL.
@@ -51,7 +51,7 @@ impl Source {
             bail!("no dat data in {} (pass --data-dir, or --server for a daemon)", data_dir.display());
         }
         match SledLog::open(&dir, Durability::Flush) {
-            Ok(log) => Ok(Source::Local(log)),
+            Ok(log) => Ok(Source::Local(Box::new(log))),
             Err(OpenError::Locked { .. }) => {
                 let url = daemon_url(&data_dir).ok_or_else(|| {
                     anyhow!("{} is in use by another dat process; stop it or pass --server URL", data_dir.display())

@@ -209,13 +209,13 @@ impl TextValues {
     ///
     /// # Errors
     /// The text values, when the column is text (or only nulls, or a cell's value was lost).
-    pub fn into_typed(mut self) -> Result<(Values, u64), TextValues> {
+    pub fn into_typed(mut self) -> Result<(Values, u64), Box<TextValues>> {
         if !self.typed.holds(self.tally.column_type(), self.valid.len()) {
-            return Err(self);
+            return Err(Box::new(self));
         }
         let typed = std::mem::take(&mut self.typed);
         let rounded = self.rounded;
-        typed.into_values(&self.valid).map(|values| (values, rounded)).ok_or(self)
+        typed.into_values(&self.valid).map(|values| (values, rounded)).ok_or_else(|| Box::new(self))
     }
 
     /// Widens the column with the type of the cell about to be added.

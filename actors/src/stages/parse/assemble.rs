@@ -160,8 +160,7 @@ pub(crate) type Constants<'f> = &'f (dyn Fn(&Parsed<'_>) -> Vec<(String, Option<
 /// its value on every row.
 fn conform_part(
     part: Chunk,
-    schema: &SchemaRef,
-    columns: &[(String, ColumnType)],
+    (schema, columns): (&SchemaRef, &[(String, ColumnType)]),
     parsed: &Parsed<'_>,
     sources: &BTreeMap<String, String>,
     constants: Constants<'_>,
@@ -259,7 +258,7 @@ pub(crate) fn write_dataset(
                                     }
                                     None => BTreeMap::new(),
                                 };
-                                conform_part(part, schema, columns, parsed, sources, constants, &text, lost)
+                                conform_part(part, (schema, columns), parsed, sources, constants, &text, lost)
                             });
                         let failed = part.is_err();
                         if parts.send(part).is_err() || failed || should_stop() {

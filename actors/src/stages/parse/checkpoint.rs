@@ -120,15 +120,15 @@ pub(crate) struct Reading<'a> {
     pub(crate) ranges: usize,
 }
 
+/// A table's file on disk, the adapter that reads it and its compression.
+pub(crate) type Opened = (PathBuf, std::sync::Arc<dyn Adapter>, Option<Compression>);
+
 impl Reading<'_> {
     /// Where `table`'s file is on disk, the adapter that reads it and its compression.
     ///
     /// # Errors
     /// [`NotRead::Failed`] when the path cannot be resolved or no adapter has its id.
-    pub(crate) fn open(
-        &self,
-        table: &SelectedTable,
-    ) -> Result<(PathBuf, std::sync::Arc<dyn Adapter>, Option<Compression>), NotRead> {
+    pub(crate) fn open(&self, table: &SelectedTable) -> Result<Opened, NotRead> {
         let path = table.file.as_str();
         let disk = self.workspace.resolve(&table.file).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
         let adapter = self.adapters.by_id(&table.adapter).ok_or_else(|| {

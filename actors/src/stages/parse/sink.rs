@@ -130,7 +130,7 @@ fn settle(checkpoint: &mut TableCheckpoint, name: &str, values: &mut Values) {
             }
             typed
         }
-        Err(text) => Values::Text(text),
+        Err(text) => Values::Text(*text),
     };
 }
 
