@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// through the API [default: none].
     #[arg(long, env = "DAT_PROFILES_DIR")]
     pub profiles_dir: Option<PathBuf>,
+    /// Leave background work found interrupted at start (running when the daemon last
+    /// stopped) unlocked, with `interrupted: true`, instead of resuming it from its checkpoints.
+    #[arg(long, env = "DAT_NO_RESUME")]
+    pub no_resume: bool,
     /// Limits of the file readers.
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -148,6 +152,7 @@ struct FileSettings {
     nats: Option<String>,
     nats_cursor_save_ms: Option<u64>,
     profiles_dir: Option<PathBuf>,
+    no_resume: Option<bool>,
     record_cap_mib: Option<u64>,
     decompressed_limit_mib: Option<u64>,
     whole_workbook_limit_mib: Option<u64>,
@@ -196,6 +201,8 @@ pub struct Settings {
     pub read_options: ReadOptions,
     /// Folder of profiles loaded at start.
     pub profiles_dir: Option<PathBuf>,
+    /// Leave interrupted work unlocked instead of resuming it.
+    pub no_resume: bool,
 }
 
 /// A setting that cannot be used. Printed as is; the process exits with code 2.
@@ -288,6 +295,7 @@ impl Settings {
             nats_cursor_save: Duration::from_millis(nats_cursor_save_ms),
             read_options,
             profiles_dir: args.profiles_dir.or(file.profiles_dir),
+            no_resume: args.no_resume || file.no_resume.unwrap_or(false),
         })
     }
 }
@@ -312,7 +320,7 @@ fn read_config_file(path: &Path) -> Result<FileSettings, ConfigError> {
             path.display(),
             e,
             "use TOML with keys bind, workspace, data_dir, token_file, stage_graph, log_format, body_limit, nats, \
-             nats_cursor_save_ms, profiles_dir, record_cap_mib, decompressed_limit_mib, whole_workbook_limit_mib, max_columns",
+             nats_cursor_save_ms, profiles_dir, no_resume, record_cap_mib, decompressed_limit_mib, whole_workbook_limit_mib, max_columns",
         )
     })
 }

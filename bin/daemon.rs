@@ -96,9 +96,15 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             stage_graph: settings.stage_graph.clone(),
             progress,
             profiles: profiles.clone(),
+            resume: !settings.no_resume,
         },
         appended,
     ));
+    // Before serving anything: record the work the last stop interrupted, and resume it.
+    let recovered = registry.recover_interrupted().await.context("cannot recover interrupted work")?;
+    if recovered > 0 {
+        tracing::warn!(runs = recovered, resume = !settings.no_resume, "background work was interrupted when the daemon last stopped");
+    }
     let token = web::Data::new(settings.token.clone());
     let datasets = web::Data::new(Datasets::new(datasets_dir));
     let body_limit = settings.body_limit;

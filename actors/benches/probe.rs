@@ -143,6 +143,7 @@ fn main() {
             stage_graph: StageGraphConfig::default(),
             progress: Default::default(),
             profiles: Arc::new(ProfileCatalog::open(profiles_log, &tmp.path().join("data"), None).expect("profiles")),
+            resume: true,
         });
         let lock = |stage, body: serde_json::Value| LockRequest::parse(stage, body).expect("body");
         for pass in ["first scan", "cached re-scan"] {

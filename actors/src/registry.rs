@@ -33,6 +33,9 @@ pub struct RegistryConfig {
     pub progress: ProgressHub,
     /// The profiles, and every version runs were made with.
     pub profiles: Arc<crate::profiles::ProfileCatalog>,
+    /// Whether background work found interrupted (running when the daemon last stopped) is
+    /// resumed from its checkpoints; otherwise its stage is left unlocked (`--no-resume`).
+    pub resume: bool,
 }
 
 /// Which runs to list.
@@ -78,9 +81,9 @@ impl Registry {
     /// bridge waits on it). A separate constructor so that callers without a bridge keep
     /// building [`RegistryConfig`] as before.
     pub fn with_append_signal(config: RegistryConfig, appended: AppendSignal) -> Self {
-        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles } = config;
+        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles, resume } = config;
         Registry {
-            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended, profiles }),
+            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended, profiles, resume }),
             stage_graph,
             arbiter: Arbiter::new(),
             runs: tokio::sync::Mutex::new(HashMap::new()),
@@ -123,9 +126,34 @@ impl Registry {
         if !state.exists() {
             return Err(RunError::NotFound(run));
         }
+        let interrupted = state.running_stages().next().is_some();
         let addr = self.start(state);
+        if interrupted {
+            // Before anything else happens to the run: its running work was interrupted.
+            addr.send(RecoverInterrupted).await??;
+        }
         runs.insert(run, addr.clone());
         Ok(addr)
+    }
+
+    /// Loads every run whose background work was running when the daemon last stopped, which
+    /// records each interruption and resumes it (see [`RecoverInterrupted`]); returns how many.
+    /// Called once at start, before the daemon serves anything.
+    ///
+    /// # Errors
+    /// [`RunError`] when the log cannot be read or an interruption cannot be recorded.
+    pub async fn recover_interrupted(&self) -> Result<usize, RunError> {
+        let log = self.deps.log.clone();
+        let runs = tokio::task::spawn_blocking(move || log.list_runs()).await??;
+        let mut recovered = 0;
+        for run in runs {
+            let state = self.replay(run).await?;
+            if state.exists() && state.running_stages().next().is_some() {
+                self.actor(run).await?;
+                recovered += 1;
+            }
+        }
+        Ok(recovered)
     }
 
     /// The run resource.

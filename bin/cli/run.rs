@@ -122,6 +122,8 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
         profiles,
+        // A run of its own, in a data dir of its own by default: nothing to resume.
+        resume: true,
     });
     let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());
     let run = registry.create(name, profile).await?.run_id;
@@ -198,6 +200,16 @@ async fn walk(registry: &Registry, run: RunId, args: &RunArgs) -> anyhow::Result
     Ok((view, format))
 }
 
+/// Seconds as `42s`, `3m05s` or `1h02m`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// Waits for a background stage, drawing its progress.
 async fn wait(registry: &Registry, run: RunId, stage: Stage) -> anyhow::Result<RunView> {
     let mut updates = registry.progress();
@@ -212,8 +224,9 @@ async fn wait(registry: &Registry, run: RunId, stage: Stage) -> anyhow::Result<R
         while let Ok(progress) = updates.try_recv() {
             if progress.run_id == run && progress.stage == stage {
                 bar.set_position(progress.percent as u64);
+                let eta = progress.timing.eta_seconds.map_or(String::new(), |s| format!(", ETA {}", duration(s)));
                 bar.set_prefix(format!(
-                    "{}/{} tables, {} rows",
+                    "{}/{} tables, {} rows{eta}",
                     progress.tables_done, progress.tables_total, progress.rows
                 ));
             }

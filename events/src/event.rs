@@ -110,6 +110,19 @@ pub enum RunEvent {
         /// The lock that was cancelled.
         stage_id: StageId,
     },
+    /// The background work of a locked stage was running when the daemon stopped (a crash, a
+    /// kill, a power loss), noticed when the daemon started again, before anything else
+    /// happened to the run. The stage is unlocked with its checkpoints kept; the daemon then
+    /// locks it again with the same inputs (so the same stage ID) to resume from them, unless
+    /// it was started with `--no-resume`.
+    Interrupted {
+        /// The stage.
+        stage: Stage,
+        /// The lock whose work was interrupted.
+        stage_id: StageId,
+        /// Tables checkpointed before the interruption (a resume reuses them).
+        checkpoints: u64,
+    },
     /// The run was deleted: it is no longer listed or served. Its log and artifacts stay.
     RunDeleted {},
     /// A profile was created (in the profiles stream only, never in a run's).
@@ -151,6 +164,7 @@ impl RunEvent {
             RunEvent::StageFailed { .. } => "StageFailed",
             RunEvent::CancelRequested { .. } => "CancelRequested",
             RunEvent::StageCancelled { .. } => "StageCancelled",
+            RunEvent::Interrupted { .. } => "Interrupted",
             RunEvent::RunDeleted {} => "RunDeleted",
             RunEvent::ProfileCreated { .. } => "ProfileCreated",
             RunEvent::ProfileUpdated { .. } => "ProfileUpdated",

@@ -35,6 +35,8 @@ pub(crate) struct RunDeps {
     pub appended: AppendSignal,
     /// Where a run finds the version of the profile it was created with.
     pub profiles: Arc<crate::profiles::ProfileCatalog>,
+    /// Whether interrupted background work is resumed (see [`RecoverInterrupted`]).
+    pub resume: bool,
 }
 
 /// The single writer of one run.
@@ -184,14 +186,49 @@ fn prepare_lock(
 
 impl Actor for RunActor {
     type Context = Context<Self>;
+}
 
-    /// A rehydrated run whose background stage was running when the daemon stopped resumes it:
-    /// checkpointed tables are reused, the rest are done again.
-    fn started(&mut self, ctx: &mut Context<Self>) {
+impl RunActor {
+    /// Records each interrupted stage in `stages`, then resumes it when the daemon resumes work.
+    fn recover(&mut self, mut stages: Vec<Stage>) -> ResponseActFuture<Self, Result<RunView, RunError>> {
+        let Some(stage) = stages.pop() else {
+            return Box::pin(fut::ready(Ok(RunView::from(&self.state))));
+        };
+        // The lock that resumes it: the same inputs, so the same stage ID and artifact, whose
+        // checkpoints the work reuses.
+        let resume = self.state.status(stage).stage_id.clone().and_then(|stage_id| {
+            let known = self.state.artifacts.get(&stage_id)?;
+            let (inputs, artifact) = (known.inputs.clone(), known.artifact.clone());
+            Some(RunCommand::LockStage { stage, stage_id, inputs, artifact, completed: false, reused: true })
+        });
+        let recorded = self.commit(RunCommand::RecordInterruption { stage });
+        Box::pin(recorded.then(move |result, act, _| -> ResponseActFuture<Self, Result<RunView, RunError>> {
+            if let Err(e) = result {
+                return Box::pin(fut::ready(Err(e)));
+            }
+            let resumed = match resume.filter(|_| act.deps.resume) {
+                Some(cmd) => act.commit(cmd),
+                None => Box::pin(fut::ready(Ok(RunView::from(&act.state)))),
+            };
+            Box::pin(resumed.then(move |result, act, _| -> ResponseActFuture<Self, Result<RunView, RunError>> {
+                match result {
+                    Ok(_) => act.recover(stages),
+                    Err(e) => Box::pin(fut::ready(Err(e))),
+                }
+            }))
+        }))
+    }
+}
+
+impl Handler<RecoverInterrupted> for RunActor {
+    type Result = AtomicResponse<Self, Result<RunView, RunError>>;
+
+    /// Background work the log says is running, in an actor that was just loaded, is work the
+    /// daemon lost when it stopped: each such stage gets an `Interrupted` event, then (unless
+    /// the daemon was started with `--no-resume`) a lock with the same inputs that resumes it.
+    fn handle(&mut self, _: RecoverInterrupted, _: &mut Context<Self>) -> Self::Result {
         let running: Vec<Stage> = self.state.running_stages().map(|(stage, _)| stage).collect();
-        for stage in running {
-            self.start_job(stage, ctx);
-        }
+        AtomicResponse::new(self.recover(running))
     }
 }
 

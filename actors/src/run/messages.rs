@@ -107,6 +107,12 @@ pub struct FinishJob {
     pub outcome: StageOutcome,
 }
 
+/// Record the background work the log says is running as interrupted (the run was just
+/// loaded: nothing of this daemon runs it), and resume it unless resuming is off.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<RunView, RunError>")]
+pub struct RecoverInterrupted;
+
 /// Ask running stages to stop.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "Result<RunView, RunError>")]

@@ -82,6 +82,11 @@ pub enum RunCommand {
         /// Who asks.
         by: Option<String>,
     },
+    /// Record that the background work of `stage` was running when the daemon stopped.
+    RecordInterruption {
+        /// The stage found running at start.
+        stage: Stage,
+    },
     /// Delete the run (its log and artifacts stay for audit).
     DeleteRun,
 }

@@ -111,6 +111,14 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
             }
             Ok(events)
         }
+        RunCommand::RecordInterruption { stage } => {
+            let status = run.status(stage);
+            let Some(stage_id) = status.stage_id.clone().filter(|_| status.running) else {
+                return Ok(vec![]); // nothing was running: nothing to record
+            };
+            let checkpoints = run.checkpoints.get(&stage_id).map_or(0, |c| c.len() as u64);
+            Ok(vec![RunEvent::Interrupted { stage, stage_id, checkpoints }])
+        }
         RunCommand::DeleteRun => Ok(vec![RunEvent::RunDeleted {}]),
     }
 }

@@ -78,6 +78,10 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
             unlock(&mut run, *stage, envelope);
             stage_mut(&mut run, *stage).cancelled = true;
         }
+        RunEvent::Interrupted { stage, .. } => {
+            unlock(&mut run, *stage, envelope);
+            stage_mut(&mut run, *stage).interrupted = true;
+        }
         RunEvent::RunDeleted {} => run.deleted = true,
         // Profile events live in the profiles stream, never in a run's: nothing to apply.
         RunEvent::ProfileCreated { .. } | RunEvent::ProfileUpdated { .. } | RunEvent::ProfileDeleted { .. } => {}

@@ -369,3 +369,22 @@ fn a_stage_doing_its_own_work_cannot_be_completed_from_outside() {
         .when(RunCommand::CompleteStage { stage: Parse, work_in_progress: true })
         .then_rejects(Rejection::StageRunning { stage: Parse });
 }
+
+#[test]
+fn work_running_at_a_restart_is_recorded_as_interrupted_with_its_checkpoints_then_resumes_on_relock() {
+    let mut events = running_parse();
+    events.push(checkpointed("a.csv"));
+    given(events.clone()).when(RunCommand::RecordInterruption { stage: Parse }).then_events(vec![
+        RunEvent::Interrupted { stage: Parse, stage_id: parse_id(), checkpoints: 1 },
+    ]);
+    events.push(RunEvent::Interrupted { stage: Parse, stage_id: parse_id(), checkpoints: 1 });
+    let state = crate::run::replay(test_run_id(), &envelopes(events.clone()));
+    let parse = state.status(Parse);
+    assert!(!parse.is_locked() && !parse.running && parse.interrupted, "{parse:?}");
+    assert_eq!(state.checkpoints[&parse_id()]["a.csv"].rows, 10, "checkpoints are kept for the resume");
+    given(events.clone()).when(RunCommand::RecordInterruption { stage: Parse }).then_events(vec![]);
+    given(events.clone()).when(lock(Parse)).then_events(vec![locked(Parse)]);
+    events.push(locked(Parse));
+    let resumed = crate::run::replay(test_run_id(), &envelopes(events));
+    assert!(resumed.status(Parse).running && !resumed.status(Parse).interrupted);
+}

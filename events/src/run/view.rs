@@ -35,6 +35,10 @@ pub struct StageStatus {
     pub running: bool,
     /// The last run of the stage was cancelled.
     pub cancelled: bool,
+    /// The last run of the stage was interrupted (the daemon stopped while it worked) and was
+    /// not resumed.
+    #[serde(default)]
+    pub interrupted: bool,
     /// When it was last locked.
     pub locked_at: Option<Timestamp>,
     /// When it was last unlocked.
@@ -56,6 +60,7 @@ impl StageStatus {
             skipped: false,
             running: false,
             cancelled: false,
+            interrupted: false,
             locked_at: None,
             unlocked_at: None,
             completed_at: None,

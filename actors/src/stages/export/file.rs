@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use super::text::TextSink;
 use super::xlsx::{XlsxExportError, XlsxSink, EXCEL_SHEET_ROWS};
-use crate::progress::Progress;
+use crate::progress::{Progress, Timing};
 use crate::stages::{Reporter, StageError};
 
 /// Rows read and written at once (SPEC §7's chunk size).
@@ -69,10 +69,12 @@ pub(crate) fn extension(format: ExportFormat) -> &'static str {
 struct Tracker<'a> {
     run_id: RunId,
     report: &'a dyn Reporter,
+    started: std::time::Instant,
 }
 
 impl Tracker<'_> {
     fn publish(&self, rows: u64, bytes: u64, done: u64, total: u64) {
+        let fraction = if total == 0 { 1.0 } else { (done as f64 / total as f64).min(1.0) };
         self.report.progress(Progress {
             run_id: self.run_id,
             stage: Stage::Export,
@@ -80,7 +82,8 @@ impl Tracker<'_> {
             tables_total: 1,
             rows,
             bytes,
-            percent: if total == 0 { 100.0 } else { (done as f64 * 100.0 / total as f64).min(100.0) },
+            percent: fraction * 100.0,
+            timing: Timing::of(self.started.elapsed(), fraction, bytes),
         });
     }
 }
@@ -99,7 +102,7 @@ pub(crate) fn export_file(
     report: &dyn Reporter,
 ) -> Result<Exported, StageError> {
     let part = part_path(out);
-    let tracker = Tracker { run_id, report };
+    let tracker = Tracker { run_id, report, started: std::time::Instant::now() };
     let result = match format {
         ExportFormat::Parquet => copy(dataset, &part, &tracker),
         _ => write_batches(dataset, format, &part, limits, &tracker),

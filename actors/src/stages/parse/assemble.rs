@@ -31,6 +31,7 @@ use super::dataset_file::DatasetFile;
 use super::frame::{arrow_type, SOURCE_ROW};
 use super::part;
 use super::recall::{Recall, Reread};
+use super::Watch;
 
 /// The Parquet key-value metadata key holding a dataset's lineage.
 pub(crate) const LINEAGE_KEY: &str = "dat.lineage";
@@ -231,11 +232,12 @@ pub(crate) fn write_dataset(
     tables: &[&Parsed<'_>],
     united: &United,
     path: &Path,
-    should_stop: &(dyn Fn() -> bool + Sync),
+    watch: &Watch<'_>,
     constants: Constants<'_>,
     reread: &Reread<'_>,
     lineage: &str,
 ) -> Result<Option<(u64, Vec<Losses>)>, AssembleError> {
+    let should_stop = watch.should_stop;
     let columns = united.columns.as_slice();
     let schema = schema(columns);
     let tmp = path.with_extension("parquet.tmp");
@@ -261,9 +263,11 @@ pub(crate) fn write_dataset(
                                 conform_part(part, (schema, columns), parsed, sources, constants, &text, lost)
                             });
                         let failed = part.is_err();
+                        let rows = part.as_ref().map_or(0, |p| p.num_rows() as u64);
                         if parts.send(part).is_err() || failed || should_stop() {
                             return false;
                         }
+                        (watch.on_rows)(rows);
                     }
                     let Some((recall, handle)) = recall else { return true };
                     let ended = recall.finish().and_then(|()| {

@@ -14,6 +14,7 @@
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
 //! - `recall`: the text of columns held typed, read again where the dataset keeps them as text.
 //! - `assemble`: the dataset, the rejects and the report entries.
+//! - `meter`: how far a parse has come, its ETA, and the heartbeat that publishes them.
 //! - `outcome`: the tables' outcomes as `prep_report.json`, `result.json` and `manifest.json`.
 
 mod assemble;
@@ -21,6 +22,7 @@ mod checkpoint;
 mod conform;
 mod dataset_file;
 mod frame;
+mod meter;
 mod outcome;
 mod outputs;
 mod part;
@@ -31,7 +33,7 @@ mod sink;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -48,7 +50,7 @@ use serde_json::{json, Map, Value};
 use self::assemble::Parsed;
 use self::checkpoint::{NotRead, TableCheckpoint};
 use self::recall::Reread;
-use crate::progress::Progress;
+use self::meter::Meter;
 use crate::stages::availability::decided_hints;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
 
@@ -139,11 +141,10 @@ fn files() -> Value {
     })
 }
 
-/// Counters shared by the workers, for progress.
-struct Tally {
-    tables_done: AtomicU64,
-    rows: AtomicU64,
-    bytes_done: AtomicU64,
+/// What long work is watched through: asked whether to stop, told how many rows it wrote.
+pub(crate) struct Watch<'a> {
+    pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
+    pub(crate) on_rows: &'a (dyn Fn(u64) + Sync),
 }
 
 /// How reading one table ended.
@@ -155,31 +156,50 @@ pub(crate) enum TableRead {
 }
 
 impl BackgroundWork for ParseDataset {
+    /// Parses with a heartbeat: progress (with its ETA) is published at least once a second,
+    /// also while one large table or the dataset is being written.
     fn run(&self, job: &Job<'_>, report: &dyn Reporter) -> Result<JobEnd, StageError> {
-        let started = Instant::now();
         let selected: TableSelectionArtifact = job.ctx.upstream(Stage::TableSelection)?;
         let selection: SelectionArtifact = job.ctx.upstream(Stage::Selection)?;
         let availability: AvailabilityArtifact = job.ctx.upstream(Stage::TableAvailability)?;
+        let size_of = |file: &str| selection.files.iter().find(|f| f.path.as_str() == file).map_or(0, |f| f.size);
+        let total_bytes: u64 = selected.tables.iter().map(|t| size_of(t.file.as_str())).sum();
+        let total_rows: u64 = availability
+            .tables
+            .iter()
+            .filter(|t| selected.tables.iter().any(|s| s.table_id == t.table_id))
+            .filter_map(|t| t.row_estimate)
+            .sum();
+        let meter = Meter::new(job.ctx.run_id, selected.tables.len() as u64, total_bytes, total_rows);
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| meter::heartbeat(&meter, &done, HEARTBEAT, &|p| report.progress(p)));
+            let ended = self.parse(job, report, &meter, (&selected, &selection, &availability));
+            done.store(true, Ordering::Relaxed);
+            ended
+        })
+    }
+}
+
+/// Progress is published at least this often while a parse runs.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl ParseDataset {
+    fn parse(
+        &self,
+        job: &Job<'_>,
+        report: &dyn Reporter,
+        meter: &Meter,
+        (selected, selection, availability): (&TableSelectionArtifact, &SelectionArtifact, &AvailabilityArtifact),
+    ) -> Result<JobEnd, StageError> {
+        let started = Instant::now();
         let chunk_rows = job.inputs.get("chunk_rows").and_then(Value::as_u64).unwrap_or(ReadOptions::CHUNK_ROWS as u64);
         let options = self.options.clone().with_chunk_rows(usize::try_from(chunk_rows).unwrap_or(usize::MAX));
         let bundle = job.ctx.artifacts.dir(job.artifact);
         let checkpoints = bundle.join(parse_files::CHECKPOINTS);
         let file_of = |file: &str| selection.files.iter().find(|f| f.path.as_str() == file);
         let size_of = |file: &str| file_of(file).map_or(0, |f| f.size);
-        let total_bytes: u64 = selected.tables.iter().map(|t| size_of(t.file.as_str())).sum::<u64>().max(1);
-        let tally = Tally { tables_done: AtomicU64::new(0), rows: AtomicU64::new(0), bytes_done: AtomicU64::new(0) };
-        let publish = || {
-            let bytes = tally.bytes_done.load(Ordering::Relaxed);
-            report.progress(Progress {
-                run_id: job.ctx.run_id,
-                stage: Stage::Parse,
-                tables_done: tally.tables_done.load(Ordering::Relaxed),
-                tables_total: selected.tables.len() as u64,
-                rows: tally.rows.load(Ordering::Relaxed),
-                bytes,
-                percent: (bytes as f64 * 100.0 / total_bytes as f64).min(100.0),
-            });
-        };
+        let publish = || report.progress(meter.progress());
         let stopped = AtomicBool::new(false);
         let unaccounted: Mutex<Vec<String>> = Mutex::new(Vec::new());
         let should_stop = || stopped.load(Ordering::SeqCst) || report.should_stop();
@@ -188,7 +208,7 @@ impl BackgroundWork for ParseDataset {
         let results: Vec<Mutex<Option<TableRead>>> = selected.tables.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let on_chunk = |rows| {
-            tally.rows.fetch_add(rows, Ordering::Relaxed);
+            meter.rows.fetch_add(rows, Ordering::Relaxed);
             publish();
         };
         // A run with a profile reads its JSON tables through the profile's adapter.
@@ -215,6 +235,9 @@ impl BackgroundWork for ParseDataset {
                     let folder = checkpoint::folder_name(&table.table_id);
                     let dir = checkpoints.join(&folder);
                     let reused = job.checkpoint(&table.table_id).and_then(|_| checkpoint::load(&dir));
+                    if let Some(done) = &reused {
+                        meter.rows.fetch_add(done.rows, Ordering::Relaxed);
+                    }
                     let expected = file_of(table.file.as_str()).map_or("", |f| f.sha256.as_str());
                     let outcome = match reused {
                         Some(done) => TableRead::Read(Box::new(done)),
@@ -255,8 +278,8 @@ impl BackgroundWork for ParseDataset {
                             }
                         },
                     };
-                    tally.tables_done.fetch_add(1, Ordering::Relaxed);
-                    tally.bytes_done.fetch_add(size_of(table.file.as_str()), Ordering::Relaxed);
+                    meter.tables_done.fetch_add(1, Ordering::Relaxed);
+                    meter.bytes_done.fetch_add(size_of(table.file.as_str()), Ordering::Relaxed);
                     publish();
                     if let Ok(mut slot) = results[index].lock() {
                         *slot = Some(outcome);
@@ -294,6 +317,11 @@ impl BackgroundWork for ParseDataset {
         let all: Vec<&Parsed<'_>> = parsed.iter().collect();
 
         let assemble_started = Instant::now();
+        meter.assembling.store(true, Ordering::Relaxed);
+        let on_rows = |rows| {
+            meter.assembled.fetch_add(rows, Ordering::Relaxed);
+        };
+        let watch = Watch { should_stop: &should_stop, on_rows: &on_rows };
         let date_reasons: BTreeMap<String, String> =
             availability.schema.iter().filter_map(|c| Some((column_key(&c.name), c.dates.clone()?))).collect();
         let united = assemble::unite(&all, &date_reasons);
@@ -302,7 +330,7 @@ impl BackgroundWork for ParseDataset {
         let hints = |table: &SelectedTable| decided_hints(&availability, &table.table_id);
         let reread = Reread { reading: &reading, hints: &hints };
         let written =
-            assemble::write_dataset(&all, &united, &dataset_path, &should_stop, &|_| vec![], &reread, &lineage)
+            assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
                 .map_err(|e| outcome::io_error(&dataset_path, e))?;
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
@@ -311,7 +339,7 @@ impl BackgroundWork for ParseDataset {
         let profile_files = match job.ctx.profile {
             Some(profile) => {
                 let context: Option<ContextArtifact> = job.ctx.upstream(Stage::Context).ok();
-                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &should_stop, (&lineage, &reread))? {
+                match outputs::write(profile, &parsed, context.as_ref(), &bundle, &watch, (&lineage, &reread))? {
                     Some(files) => files,
                     None => return Ok(JobEnd::Cancelled),
                 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::assemble::{self, Parsed};
 use super::outcome::io_error;
 use super::recall::Reread;
+use super::Watch;
 use crate::stages::StageError;
 
 /// Writes every table and output file; returns them by id (`None` when asked to stop).
@@ -26,7 +27,7 @@ pub(super) fn write(
     parsed: &[Parsed<'_>],
     context: Option<&ContextArtifact>,
     bundle: &Path,
-    should_stop: &(dyn Fn() -> bool + Sync),
+    watch: &Watch<'_>,
     (lineage, reread): (&str, &Reread<'_>),
 ) -> Result<Option<BTreeMap<String, ProfileFile>>, StageError> {
     let mut files = BTreeMap::new();
@@ -36,7 +37,7 @@ pub(super) fn write(
             parsed.iter().filter(|p| p.table.sheet.as_deref() == Some(table.id.as_str())).collect();
         let file = format!("{}/{}.parquet", parse_files::TABLES, table.id);
         let Some(written) =
-            write_one("table", &members, &[], &file, (bundle, lineage, reread), should_stop, &no_constants)?
+            write_one("table", &members, &[], &file, (bundle, lineage, reread), watch, &no_constants)?
         else {
             return Ok(None);
         };
@@ -61,7 +62,7 @@ pub(super) fn write(
         };
         let file = format!("{}/{}.parquet", parse_files::OUTPUTS, output.id);
         let Some(written) =
-            write_one("output", &members, &keys, &file, (bundle, lineage, reread), should_stop, &values)?
+            write_one("output", &members, &keys, &file, (bundle, lineage, reread), watch, &values)?
         else {
             return Ok(None);
         };
@@ -97,7 +98,7 @@ fn write_one(
     context_keys: &[String],
     file: &str,
     (bundle, lineage, reread): (&Path, &str, &Reread<'_>),
-    should_stop: &(dyn Fn() -> bool + Sync),
+    watch: &Watch<'_>,
     constants: assemble::Constants<'_>,
 ) -> Result<Option<ProfileFile>, StageError> {
     let mut united = assemble::unite(members, &BTreeMap::new());
@@ -113,7 +114,7 @@ fn write_one(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
     }
-    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, should_stop, constants, reread, lineage)
+    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, watch, constants, reread, lineage)
         .map_err(|e| io_error(&path, e))?
     else {
         return Ok(None);

@@ -15,6 +15,9 @@ use super::conform::Losses;
 use super::recall::Reread;
 use crate::workspace::Workspace;
 
+/// Assembly with nobody asking it to stop or counting its rows.
+const NO_WATCH: super::Watch<'static> = super::Watch { should_stop: &|| false, on_rows: &|_| {} };
+
 fn sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -82,7 +85,7 @@ fn assemble_files(
     let path = out.path().join("dataset.parquet");
     let hints = |_: &SelectedTable| TextHints::default();
     let reread = Reread { reading: &reading, hints: &hints };
-    let (_, losses) = assemble::write_dataset(&all, &united, &path, &|| false, &|_| vec![], &reread, "{}")?.unwrap();
+    let (_, losses) = assemble::write_dataset(&all, &united, &path, &NO_WATCH, &|_| vec![], &reread, "{}")?.unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
     Ok((df, losses, parsed.into_iter().map(|p| p.checkpoint).collect()))
 }
