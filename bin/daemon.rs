@@ -92,18 +92,23 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             log: log.clone(),
             artifacts: ArtifactStore::new(&settings.data_dir),
             workspace,
-            stages: Stages::standard(adapters.clone(), log, pool, datasets_dir.clone(), settings.read_options),
+            stages: Stages::standard(adapters.clone(), log.clone(), pool, datasets_dir.clone(), settings.read_options),
             stage_graph: settings.stage_graph.clone(),
             progress,
             profiles: profiles.clone(),
             resume: !settings.no_resume,
+            fingerprints: log,
         },
         appended,
     ));
     // Before serving anything: record the work the last stop interrupted, and resume it.
     let recovered = registry.recover_interrupted().await.context("cannot recover interrupted work")?;
     if recovered > 0 {
-        tracing::warn!(runs = recovered, resume = !settings.no_resume, "background work was interrupted when the daemon last stopped");
+        tracing::warn!(
+            runs = recovered,
+            resume = !settings.no_resume,
+            "background work was interrupted when the daemon last stopped"
+        );
     }
     let token = web::Data::new(settings.token.clone());
     let datasets = web::Data::new(Datasets::new(datasets_dir));

@@ -37,6 +37,13 @@ fn main() -> ExitCode {
         Command::Profiles(command) => cli::profiles::run(command),
         Command::Probe { files, json } => cli::probe::probe(&files, json),
         Command::Events(command) => cli::events::run(command),
+        Command::Cancel { run, reason, source } => cli::ops::cancel(&source, &run, reason),
+        Command::Cleanup { run, targets, apply, source, json } => {
+            cli::ops::cleanup(&source, &run, &targets, apply, json)
+        }
+        Command::Gc { apply, older_than, workspace, source, json } => {
+            cli::ops::gc(&source, workspace, older_than, apply, json)
+        }
         Command::Replay { run, until, source, json } => {
             inspect_with(&source, |s| inspect::replay_run(s, &run, until, json))
         }

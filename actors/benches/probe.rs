@@ -129,6 +129,7 @@ fn main() {
         let log = Arc::new(SledLog::open(&tmp.path().join("data/log"), Durability::Flush).expect("log"));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let profiles_log: Arc<dyn dat_store::EventLog> = log.clone();
+        let fingerprints_log: Arc<dyn dat_store::FingerprintCache> = log.clone();
         let registry = Registry::new(RegistryConfig {
             log: log.clone(),
             artifacts: ArtifactStore::new(tmp.path().join("data")),
@@ -144,6 +145,7 @@ fn main() {
             progress: Default::default(),
             profiles: Arc::new(ProfileCatalog::open(profiles_log, &tmp.path().join("data"), None).expect("profiles")),
             resume: true,
+            fingerprints: fingerprints_log,
         });
         let lock = |stage, body: serde_json::Value| LockRequest::parse(stage, body).expect("body");
         for pass in ["first scan", "cached re-scan"] {

@@ -9,6 +9,7 @@
 //! # Layout
 //! - [`readers`]: the adapters that probe, preview and read files (the `dat-readers` crate).
 //! - [`bridge`]: the NATS bridge (events to JetStream, progress to core NATS, `events tail`).
+//! - [`cleanup`]: what a run's cleanup deletes, planned from its state and folders.
 //! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
 //! - [`profiles`]: [`profiles::ProfileCatalog`], the extraction profiles and their versions.
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bridge;
+pub mod cleanup;
 pub mod datasets;
 pub mod profiles;
 pub mod progress;
@@ -31,7 +33,7 @@ pub mod workspace;
 /// The file readers (adapters), from the `dat-readers` crate.
 pub use dat_readers as readers;
 pub use progress::{Progress, ProgressHub};
-pub use registry::{Registry, RegistryConfig, RunFilter};
+pub use registry::{GcReport, Registry, RegistryConfig, RunFilter};
 pub use run::{RunError, StageArtifact};
 pub use stages::{StageError, StageExecutor, Stages};
 pub use workspace::{Workspace, WorkspaceError};

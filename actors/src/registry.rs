@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::{replay, RawEnvelope, RunState, RunView, Seq};
-use dat_store::{ArtifactStore, EventLog};
+use dat_store::{ArtifactStore, EventLog, FingerprintCache};
 
 use crate::bridge::AppendSignal;
 use crate::progress::{Progress, ProgressHub};
@@ -36,6 +36,31 @@ pub struct RegistryConfig {
     /// Whether background work found interrupted (running when the daemon last stopped) is
     /// resumed from its checkpoints; otherwise its stage is left unlocked (`--no-resume`).
     pub resume: bool,
+    /// Discovery's fingerprint cache, which `gc` prunes of files that are gone.
+    pub fingerprints: Arc<dyn FingerprintCache>,
+}
+
+/// What `gc` listed or deleted, run by run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcReport {
+    /// Whether it only listed.
+    pub dry_run: bool,
+    /// Each run with something to clean up.
+    pub runs: Vec<GcRun>,
+    /// Bytes in all.
+    pub bytes: u64,
+    /// Cached fingerprints of files that no longer exist (forgotten when applied).
+    pub fingerprints: Vec<String>,
+}
+
+/// One run's part of a [`GcReport`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GcRun {
+    /// The run.
+    pub run_id: RunId,
+    /// Its cleanup.
+    #[serde(flatten)]
+    pub cleanup: CleanupReport,
 }
 
 /// Which runs to list.
@@ -69,6 +94,7 @@ pub struct Registry {
     /// Live actors. A tokio mutex, held across rehydration, so two first uses of the same run
     /// can never start two writers.
     runs: tokio::sync::Mutex<HashMap<RunId, Addr<RunActor>>>,
+    fingerprints: Arc<dyn FingerprintCache>,
 }
 
 impl Registry {
@@ -81,9 +107,11 @@ impl Registry {
     /// bridge waits on it). A separate constructor so that callers without a bridge keep
     /// building [`RegistryConfig`] as before.
     pub fn with_append_signal(config: RegistryConfig, appended: AppendSignal) -> Self {
-        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles, resume } = config;
+        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles, resume, fingerprints } =
+            config;
         Registry {
             deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended, profiles, resume }),
+            fingerprints,
             stage_graph,
             arbiter: Arbiter::new(),
             runs: tokio::sync::Mutex::new(HashMap::new()),
@@ -214,6 +242,62 @@ impl Registry {
     /// [`RunError::Rejected`] with `NothingRunning` when no stage runs.
     pub async fn cancel(&self, run: RunId, reason: Option<String>, by: Option<String>) -> Result<RunView, RunError> {
         self.actor(run).await?.send(CancelRun { reason, by }).await?
+    }
+
+    /// Lists (`dry_run`) or deletes the run's files a cleanup of `targets` takes.
+    ///
+    /// # Errors
+    /// [`RunError`] for unknown runs, a whole-run cleanup while work runs, or I/O.
+    pub async fn cleanup(
+        &self,
+        run: RunId,
+        targets: Vec<crate::cleanup::CleanupTarget>,
+        dry_run: bool,
+        older_than: Option<std::time::Duration>,
+    ) -> Result<CleanupReport, RunError> {
+        self.actor(run).await?.send(Cleanup { targets, dry_run, older_than }).await?
+    }
+
+    /// Housekeeping of the whole data dir: every live run's default cleanup (deleted runs keep
+    /// their artifacts as their audit trail; exported datasets are never touched), limited to
+    /// what is older than `older_than`, and the fingerprints of files that are gone. Applied
+    /// (`dry_run` false), each run's log records its `CleanupPerformed`.
+    ///
+    /// # Errors
+    /// [`RunError`] when the log cannot be read or a cleanup fails.
+    pub async fn gc(&self, dry_run: bool, older_than: Option<std::time::Duration>) -> Result<GcReport, RunError> {
+        let log = self.deps.log.clone();
+        let runs = tokio::task::spawn_blocking(move || log.list_runs()).await??;
+        let mut report = GcReport { dry_run, runs: vec![], bytes: 0, fingerprints: vec![] };
+        for run in runs {
+            if !self.replay(run).await?.exists() {
+                continue;
+            }
+            let cleanup = self.cleanup(run, vec![], dry_run, older_than).await?;
+            if !cleanup.plan.items.is_empty() {
+                report.bytes += cleanup.plan.bytes;
+                report.runs.push(GcRun { run_id: run, cleanup });
+            }
+        }
+        let (cache, workspace) = (self.fingerprints.clone(), self.deps.workspace.clone());
+        report.fingerprints = tokio::task::spawn_blocking(move || -> Result<Vec<String>, RunError> {
+            let mut gone = Vec::new();
+            for path in cache.paths()? {
+                let exists = dat_contracts::WorkspacePath::parse(&path)
+                    .ok()
+                    .and_then(|p| workspace.resolve(&p).ok())
+                    .is_some_and(|disk| disk.exists());
+                if !exists {
+                    if !dry_run {
+                        cache.forget(&path)?;
+                    }
+                    gone.push(path);
+                }
+            }
+            Ok(gone)
+        })
+        .await??;
+        Ok(report)
     }
 
     /// Live progress of every run's background work.

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod inspect;
+pub mod ops;
 pub mod probe;
 pub mod profiles;
 pub mod run;
@@ -77,6 +78,50 @@ pub enum Command {
     /// Follow the events the daemon publishes on NATS (`dat serve --nats`).
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Ask a running parse or export of a run to stop at its next table or chunk (daemon).
+    Cancel {
+        /// Run id.
+        run: String,
+        /// Why, recorded in the log.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// List (dry run) or delete the files of a run that a cleanup takes.
+    Cleanup {
+        /// Run id.
+        run: String,
+        /// What may go [default: unreferenced, temporary, checkpoints].
+        #[arg(long = "target", value_enum)]
+        targets: Vec<ops::TargetArg>,
+        /// Delete what is listed (recorded as CleanupPerformed in the run's log).
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Housekeeping of the whole data dir: every run's default cleanup and the fingerprints of
+    /// files that are gone; a dry run unless --apply.
+    Gc {
+        /// Delete what is listed.
+        #[arg(long)]
+        apply: bool,
+        /// Only what was last changed longer ago than this (30d, 12h, 45m, 90s).
+        #[arg(long, value_parser = ops::parse_age)]
+        older_than: Option<std::time::Duration>,
+        /// Workspace the fingerprinted paths are relative to (offline) [default: .].
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild a run's state from its log, as of any seq.
     Replay {
         /// Run id.

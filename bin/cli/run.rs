@@ -118,12 +118,13 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         log: log.clone(),
         artifacts: ArtifactStore::new(&data_dir),
         workspace,
-        stages: Stages::standard(adapters, log, pool, data_dir.join("datasets"), options),
+        stages: Stages::standard(adapters, log.clone(), pool, data_dir.join("datasets"), options),
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
         profiles,
         // A run of its own, in a data dir of its own by default: nothing to resume.
         resume: true,
+        fingerprints: log,
     });
     let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());
     let run = registry.create(name, profile).await?.run_id;

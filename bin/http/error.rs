@@ -4,6 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use dat_actors::cleanup::CleanupError;
 use dat_actors::datasets::DatasetError;
 use dat_actors::profiles::ProfileCatalogError;
 use dat_actors::{RunError, StageError, WorkspaceError};
@@ -162,6 +163,10 @@ impl From<RunError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
             RunError::Artifact(a) => a.into(),
+            RunError::Cleanup(CleanupError::Running(stage)) => {
+                Self::new(StatusCode::CONFLICT, "stage_running", e.to_string()).with_details(json!({ "stage": stage }))
+            }
+            RunError::Cleanup(CleanupError::Io(_)) => Self::internal(&e),
             RunError::Unavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
             RunError::Append(_) | RunError::Read(_) | RunError::Internal(_) => Self::internal(&e),
         }

@@ -26,6 +26,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(runs::delete_run)
         .service(runs::run_events)
         .service(runs::cancel_run)
+        .service(runs::cleanup_run)
+        .service(runs::gc)
         .service(runs::run_progress)
         .service(stages::stage_status)
         .service(stages::lock_stage)

@@ -2,6 +2,7 @@
 
 use actix_web::web::{self, Bytes};
 use actix_web::{delete, get, post, HttpResponse};
+use dat_actors::cleanup::CleanupTarget;
 use dat_actors::{Registry, RunFilter};
 use dat_contracts::RunId;
 use dat_events::Seq;
@@ -165,6 +166,70 @@ pub async fn cancel_run(
     let body: CancelBody = json_body(body)?;
     let view = registry.cancel(run_id(&path)?, body.reason, body.by).await?;
     Ok(HttpResponse::Accepted().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CleanupBody {
+    #[serde(default)]
+    targets: Vec<CleanupTarget>,
+    #[serde(default = "yes")]
+    dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// List (`dry_run`, the default) or delete the run's files a cleanup takes: `targets` of
+/// `unreferenced` (artifacts of locks the run no longer has), `temporary` (leftovers of stopped
+/// work), `checkpoints` (of a completed parse) (these three when none is given), `run` (every
+/// artifact; 409 while work runs) and `datasets` (exported from the run). What a locked stage
+/// or an exported dataset refers to stays unless `run` or `datasets` is named. Applied, the
+/// run's log gets a `CleanupPerformed` event listing what went.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id")),
+    request_body(content = serde_json::Value, description = "`{\"targets\": [\"unreferenced\"], \"dry_run\": true}` (both optional)"),
+    responses((status = 200, description = "`{dry_run, targets, items: [{path, bytes, target}], bytes}`", body = serde_json::Value), (status = 409, description = "The whole run while its work runs"))
+)]
+#[post("/api/dat/runs/{run_id}/cleanup")]
+pub async fn cleanup_run(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+    body: Result<Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let body: CleanupBody = json_body(body)?;
+    let report = registry.cleanup(run_id(&path)?, body.targets, body.dry_run, None).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GcBody {
+    #[serde(default = "yes")]
+    dry_run: bool,
+    /// Only what was last changed longer ago than this many seconds.
+    older_than_seconds: Option<u64>,
+}
+
+/// Housekeeping of the whole data dir (`dat gc`): every run's default cleanup, and every
+/// artifact of deleted runs; listed (`dry_run`, the default) or applied (each run's log gets
+/// its `CleanupPerformed`). Exported datasets are never touched.
+#[utoipa::path(
+    tag = "runs",
+    request_body(content = serde_json::Value, description = "`{\"dry_run\": true, \"older_than_seconds\": 2592000}` (both optional)"),
+    responses((status = 200, description = "`{dry_run, runs: [{run_id, items, bytes}], bytes}`", body = serde_json::Value))
+)]
+#[post("/api/dat/gc")]
+pub async fn gc(
+    registry: web::Data<Registry>,
+    body: Result<Bytes, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let body: GcBody = json_body(body)?;
+    let older_than = body.older_than_seconds.map(std::time::Duration::from_secs);
+    let report = registry.gc(body.dry_run, older_than).await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 /// Live progress of the run's background work as server-sent events: one `progress` event per

@@ -11,6 +11,17 @@ use serde_json::{Map, Value};
 #[serde(transparent)]
 pub struct ArtifactRef(pub String);
 
+/// A file or folder a cleanup deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedPath {
+    /// Relative to the data dir, `/`-separated.
+    pub path: String,
+    /// Its size (a folder's: every file in it).
+    pub bytes: u64,
+    /// The target that took it.
+    pub target: String,
+}
+
 /// One fact about a run. Serialized adjacently tagged: `{"type": "StageLocked", "data": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
@@ -123,6 +134,20 @@ pub enum RunEvent {
         /// Tables checkpointed before the interruption (a resume reuses them).
         checkpoints: u64,
     },
+    /// Files of the run were deleted on request (`cleanup` with `apply`, `gc`): the log keeps
+    /// what went, so a later replay explains why the files are gone.
+    CleanupPerformed {
+        /// What was asked for: `unreferenced`, `temporary`, `checkpoints`, `run`, `datasets`.
+        targets: Vec<String>,
+        /// Each file or folder deleted, relative to the data dir, with its size.
+        removed: Vec<RemovedPath>,
+        /// Bytes freed in all.
+        bytes: u64,
+        /// Locks whose whole artifact folder went: locking with their inputs makes it again.
+        artifacts: Vec<StageId>,
+        /// Locks whose checkpoints went: a resume of their work reads every table again.
+        checkpoints: Vec<StageId>,
+    },
     /// The run was deleted: it is no longer listed or served. Its log and artifacts stay.
     RunDeleted {},
     /// A profile was created (in the profiles stream only, never in a run's).
@@ -165,6 +190,7 @@ impl RunEvent {
             RunEvent::CancelRequested { .. } => "CancelRequested",
             RunEvent::StageCancelled { .. } => "StageCancelled",
             RunEvent::Interrupted { .. } => "Interrupted",
+            RunEvent::CleanupPerformed { .. } => "CleanupPerformed",
             RunEvent::RunDeleted {} => "RunDeleted",
             RunEvent::ProfileCreated { .. } => "ProfileCreated",
             RunEvent::ProfileUpdated { .. } => "ProfileUpdated",

@@ -22,7 +22,7 @@ pub mod testing;
 pub mod upcast;
 
 pub use envelope::{Envelope, RawEnvelope, Seq, Timestamp};
-pub use event::{ArtifactRef, RunEvent};
+pub use event::{ArtifactRef, RemovedPath, RunEvent};
 pub use run::{
     decide, evolve, replay, upstream_inputs, Checkpoint, Rejection, RunCommand, RunState, RunView, StageOutcome,
     StageState, StageStatus,

@@ -30,4 +30,16 @@ pub trait FingerprintCache: Send + Sync {
     /// # Errors
     /// [`LogReadError::Backend`] when it cannot be written (callers may ignore it).
     fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), LogReadError>;
+
+    /// Every path with a cached fingerprint (for `dat gc`).
+    ///
+    /// # Errors
+    /// [`LogReadError`] when the cache cannot be read.
+    fn paths(&self) -> Result<Vec<String>, LogReadError>;
+
+    /// Forgets the fingerprint of `path` (a file that no longer exists).
+    ///
+    /// # Errors
+    /// [`LogReadError::Backend`] when the cache cannot be written.
+    fn forget(&self, path: &str) -> Result<(), LogReadError>;
 }

@@ -369,6 +369,23 @@ impl FingerprintCache for SledLog {
         self.shared.fingerprints.insert(path, bytes).map_err(|e| LogReadError::Backend(backend(e)))?;
         Ok(())
     }
+
+    fn paths(&self) -> Result<Vec<String>, LogReadError> {
+        self.shared
+            .fingerprints
+            .iter()
+            .keys()
+            .map(|key| {
+                let key = key.map_err(|e| LogReadError::Backend(backend(e)))?;
+                Ok(String::from_utf8_lossy(&key).into_owned())
+            })
+            .collect()
+    }
+
+    fn forget(&self, path: &str) -> Result<(), LogReadError> {
+        self.shared.fingerprints.remove(path).map_err(|e| LogReadError::Backend(backend(e)))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

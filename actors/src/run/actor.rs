@@ -220,6 +220,56 @@ impl RunActor {
     }
 }
 
+impl Handler<Cleanup> for RunActor {
+    type Result = AtomicResponse<Self, Result<CleanupReport, RunError>>;
+
+    /// Plans on the blocking pool; applied, deletes exactly what the plan lists, then records
+    /// what went (also when a deletion failed part-way: what did go is recorded).
+    fn handle(&mut self, msg: Cleanup, _: &mut Context<Self>) -> Self::Result {
+        let Cleanup { targets, dry_run, older_than } = msg;
+        let data_dir = self.deps.artifacts.data_dir().to_path_buf();
+        let state = self.state.clone();
+        let work = async move {
+            tokio::task::spawn_blocking(move || {
+                let plan = crate::cleanup::plan(&data_dir, &state, &targets, older_than)?;
+                let applied = (!dry_run).then(|| crate::cleanup::apply(&data_dir, &plan));
+                Ok::<_, RunError>((plan, applied))
+            })
+            .await
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).then(move |done, act, _| {
+            let done = done.map_err(RunError::from).and_then(|r| r);
+            let (plan, applied) = match done {
+                Err(e) => return Box::pin(fut::ready(Err(e))) as ResponseActFuture<Self, _>,
+                Ok((plan, None)) => return Box::pin(fut::ready(Ok(CleanupReport { dry_run, plan }))),
+                Ok((plan, Some(applied))) => (plan, applied),
+            };
+            let (removed, failed) = match applied {
+                Ok(removed) => (removed, None),
+                Err((removed, e)) => (removed, Some(e)),
+            };
+            let gone = |id: &dat_contracts::StageId| {
+                removed
+                    .iter()
+                    .any(|r| r.path.ends_with(&format!("/{id}")) || r.path.ends_with(&format!("/{id}/checkpoints")))
+            };
+            let cmd = RunCommand::RecordCleanup {
+                targets: plan.targets.iter().map(|t| t.as_str().to_owned()).collect(),
+                artifacts: plan.artifacts.iter().filter(|id| gone(id)).cloned().collect(),
+                checkpoints: plan.checkpoints.iter().filter(|id| gone(id)).cloned().collect(),
+                removed,
+            };
+            Box::pin(act.commit(cmd).map(move |committed, _, _| {
+                committed?;
+                match failed {
+                    Some(e) => Err(crate::cleanup::CleanupError::Io(e).into()),
+                    None => Ok(CleanupReport { dry_run, plan }),
+                }
+            }))
+        })))
+    }
+}
+
 impl Handler<RecoverInterrupted> for RunActor {
     type Result = AtomicResponse<Self, Result<RunView, RunError>>;
 

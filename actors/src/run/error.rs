@@ -34,6 +34,9 @@ pub enum RunError {
     /// Reading an artifact failed. HTTP 404/409/500 by kind.
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// A cleanup cannot be planned or applied. HTTP 409 (the run's work runs) or 500.
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
     /// The run actor is gone (the daemon is shutting down). HTTP 503: retry later.
     #[error("the run is not available: the daemon is shutting down")]
     Unavailable,

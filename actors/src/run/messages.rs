@@ -113,6 +113,28 @@ pub struct FinishJob {
 #[rtype(result = "Result<RunView, RunError>")]
 pub struct RecoverInterrupted;
 
+/// Plan a cleanup of the run's files, and apply it unless `dry_run`.
+#[derive(Debug, actix::Message)]
+#[rtype(result = "Result<CleanupReport, RunError>")]
+pub struct Cleanup {
+    /// What may go (the default set when empty).
+    pub targets: Vec<crate::cleanup::CleanupTarget>,
+    /// Only list what would go.
+    pub dry_run: bool,
+    /// Only what was last changed longer ago than this (`dat gc --older-than`).
+    pub older_than: Option<std::time::Duration>,
+}
+
+/// What a cleanup listed, and what it deleted when applied.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CleanupReport {
+    /// Whether it only listed.
+    pub dry_run: bool,
+    /// What it listed (and, applied, deleted).
+    #[serde(flatten)]
+    pub plan: crate::cleanup::CleanupPlan,
+}
+
 /// Ask running stages to stop.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "Result<RunView, RunError>")]

@@ -8,4 +8,4 @@ pub(crate) mod messages;
 
 pub(crate) use actor::{RunActor, RunDeps};
 pub use error::RunError;
-pub use messages::StageArtifact;
+pub use messages::{CleanupReport, StageArtifact};

@@ -87,6 +87,17 @@ pub enum RunCommand {
         /// The stage found running at start.
         stage: Stage,
     },
+    /// Record the files a cleanup deleted (the actor deleted them before deciding).
+    RecordCleanup {
+        /// What was asked for.
+        targets: Vec<String>,
+        /// What went, with sizes.
+        removed: Vec<crate::event::RemovedPath>,
+        /// Locks whose artifact folder went.
+        artifacts: Vec<StageId>,
+        /// Locks whose checkpoints went.
+        checkpoints: Vec<StageId>,
+    },
     /// Delete the run (its log and artifacts stay for audit).
     DeleteRun,
 }

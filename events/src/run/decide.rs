@@ -119,6 +119,13 @@ pub fn decide(run: &RunState, cmd: RunCommand) -> Result<Vec<RunEvent>, Rejectio
             let checkpoints = run.checkpoints.get(&stage_id).map_or(0, |c| c.len() as u64);
             Ok(vec![RunEvent::Interrupted { stage, stage_id, checkpoints }])
         }
+        RunCommand::RecordCleanup { targets, removed, artifacts, checkpoints } => {
+            if removed.is_empty() {
+                return Ok(vec![]); // nothing went: nothing to explain
+            }
+            let bytes = removed.iter().map(|r| r.bytes).sum();
+            Ok(vec![RunEvent::CleanupPerformed { targets, removed, bytes, artifacts, checkpoints }])
+        }
         RunCommand::DeleteRun => Ok(vec![RunEvent::RunDeleted {}]),
     }
 }

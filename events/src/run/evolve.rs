@@ -82,6 +82,15 @@ pub fn evolve(mut run: RunState, envelope: &Envelope) -> RunState {
             unlock(&mut run, *stage, envelope);
             stage_mut(&mut run, *stage).interrupted = true;
         }
+        RunEvent::CleanupPerformed { artifacts, checkpoints, .. } => {
+            for stage_id in artifacts {
+                run.artifacts.remove(stage_id);
+                run.checkpoints.remove(stage_id);
+            }
+            for stage_id in checkpoints {
+                run.checkpoints.remove(stage_id);
+            }
+        }
         RunEvent::RunDeleted {} => run.deleted = true,
         // Profile events live in the profiles stream, never in a run's: nothing to apply.
         RunEvent::ProfileCreated { .. } | RunEvent::ProfileUpdated { .. } | RunEvent::ProfileDeleted { .. } => {}

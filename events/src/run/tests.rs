@@ -374,9 +374,9 @@ fn a_stage_doing_its_own_work_cannot_be_completed_from_outside() {
 fn work_running_at_a_restart_is_recorded_as_interrupted_with_its_checkpoints_then_resumes_on_relock() {
     let mut events = running_parse();
     events.push(checkpointed("a.csv"));
-    given(events.clone()).when(RunCommand::RecordInterruption { stage: Parse }).then_events(vec![
-        RunEvent::Interrupted { stage: Parse, stage_id: parse_id(), checkpoints: 1 },
-    ]);
+    given(events.clone())
+        .when(RunCommand::RecordInterruption { stage: Parse })
+        .then_events(vec![RunEvent::Interrupted { stage: Parse, stage_id: parse_id(), checkpoints: 1 }]);
     events.push(RunEvent::Interrupted { stage: Parse, stage_id: parse_id(), checkpoints: 1 });
     let state = crate::run::replay(test_run_id(), &envelopes(events.clone()));
     let parse = state.status(Parse);
@@ -387,4 +387,32 @@ fn work_running_at_a_restart_is_recorded_as_interrupted_with_its_checkpoints_the
     events.push(locked(Parse));
     let resumed = crate::run::replay(test_run_id(), &envelopes(events));
     assert!(resumed.status(Parse).running && !resumed.status(Parse).interrupted);
+}
+
+#[test]
+fn a_cleanup_is_recorded_with_what_went_and_forgets_the_artifacts_it_deleted() {
+    let mut events = running_parse();
+    events.push(checkpointed("a.csv"));
+    events.push(RunEvent::StageCancelled { stage: Parse, stage_id: parse_id() });
+    let removed = vec![crate::RemovedPath { path: "runs/x/parse_1".into(), bytes: 10, target: "unreferenced".into() }];
+    let cleanup = RunCommand::RecordCleanup {
+        targets: vec!["unreferenced".into()],
+        removed: removed.clone(),
+        artifacts: vec![parse_id()],
+        checkpoints: vec![],
+    };
+    let performed = RunEvent::CleanupPerformed {
+        targets: vec!["unreferenced".into()],
+        removed,
+        bytes: 10,
+        artifacts: vec![parse_id()],
+        checkpoints: vec![],
+    };
+    given(events.clone()).when(cleanup).then_events(vec![performed.clone()]);
+    let nothing =
+        RunCommand::RecordCleanup { targets: vec![], removed: vec![], artifacts: vec![], checkpoints: vec![] };
+    given(events.clone()).when(nothing).then_events(vec![]);
+    events.push(performed);
+    let state = crate::run::replay(test_run_id(), &envelopes(events));
+    assert!(!state.artifacts.contains_key(&parse_id()) && !state.checkpoints.contains_key(&parse_id()));
 }

@@ -49,8 +49,8 @@ use serde_json::{json, Map, Value};
 
 use self::assemble::Parsed;
 use self::checkpoint::{NotRead, TableCheckpoint};
-use self::recall::Reread;
 use self::meter::Meter;
+use self::recall::Reread;
 use crate::stages::availability::decided_hints;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
 
@@ -329,9 +329,8 @@ impl ParseDataset {
         let dataset_path = bundle.join(parse_files::DATASET);
         let hints = |table: &SelectedTable| decided_hints(&availability, &table.table_id);
         let reread = Reread { reading: &reading, hints: &hints };
-        let written =
-            assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
-                .map_err(|e| outcome::io_error(&dataset_path, e))?;
+        let written = assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
+            .map_err(|e| outcome::io_error(&dataset_path, e))?;
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
         let rejects =

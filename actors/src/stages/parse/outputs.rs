@@ -36,8 +36,7 @@ pub(super) fn write(
         let members: Vec<&Parsed<'_>> =
             parsed.iter().filter(|p| p.table.sheet.as_deref() == Some(table.id.as_str())).collect();
         let file = format!("{}/{}.parquet", parse_files::TABLES, table.id);
-        let Some(written) =
-            write_one("table", &members, &[], &file, (bundle, lineage, reread), watch, &no_constants)?
+        let Some(written) = write_one("table", &members, &[], &file, (bundle, lineage, reread), watch, &no_constants)?
         else {
             return Ok(None);
         };
@@ -61,8 +60,7 @@ pub(super) fn write(
                 .collect()
         };
         let file = format!("{}/{}.parquet", parse_files::OUTPUTS, output.id);
-        let Some(written) =
-            write_one("output", &members, &keys, &file, (bundle, lineage, reread), watch, &values)?
+        let Some(written) = write_one("output", &members, &keys, &file, (bundle, lineage, reread), watch, &values)?
         else {
             return Ok(None);
         };
