@@ -14,6 +14,7 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use dat_actors::bridge::{self, AppendSignal, BridgeConfig, BridgeSettings, BridgeStatus};
 use dat_actors::datasets::Datasets;
+use dat_actors::metrics::Metrics;
 use dat_actors::profiles::ProfileCatalog;
 use dat_actors::readers::AdapterRegistry;
 use dat_actors::workers::ProbePool;
@@ -44,6 +45,9 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
     let log = Arc::new(SledLog::open(&log_dir(&settings.data_dir), Durability::Flush)?);
+    let metrics = Arc::new(Metrics::default());
+    let fsync = metrics.fsync.clone();
+    log.on_flush(Box::new(move |took| fsync.observe(took.as_secs_f64())));
     let workspace = Workspace::open(&settings.workspace)
         .with_context(|| format!("cannot open workspace {}", settings.workspace.display()))?;
     // The profile routes read sample files from the workspace too.
@@ -51,6 +55,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let pool = ProbePool::start(cores, adapters.clone(), settings.read_options.clone());
+    let probes = pool.clone();
     // Exported datasets: written by the export stage, served by `/api/datasets`.
     let datasets_dir = settings.data_dir.join("datasets");
     let progress = ProgressHub::default();
@@ -71,6 +76,11 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         None => None,
     };
     let nats_status = web::Data::new(bridge.as_ref().map_or_else(BridgeStatus::disabled, |b| b.status()));
+    let scrape = web::Data::new(http::metrics::Scrape {
+        metrics: metrics.clone(),
+        pool: probes,
+        nats: nats_status.get_ref().clone(),
+    });
     let profiles = Arc::new(
         ProfileCatalog::open(log.clone(), &settings.data_dir, settings.profiles_dir.as_deref())
             .map_err(|e| {
@@ -98,6 +108,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             profiles: profiles.clone(),
             resume: !settings.no_resume,
             fingerprints: log,
+            metrics: metrics.clone(),
         },
         appended,
     ));
@@ -121,6 +132,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .app_data(token.clone())
             .app_data(datasets.clone())
             .app_data(nats_status.clone())
+            .app_data(scrape.clone())
             .app_data(web::Data::new(adapters.clone()))
             .app_data(web::Data::new(profiles.clone()))
             .app_data(web::Data::new(workspace_handle.clone()))
@@ -130,6 +142,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         app.service(web::resource("/api/dat/openapi.json").app_data(web::Data::new(api)).get(http::openapi_json))
             .default_service(web::to(http::not_found))
             .wrap(from_fn(http::auth::require_token))
+            .wrap(from_fn(http::metrics::count_requests))
     })
     .disable_signals()
     // Long-lived progress streams must not hold shutdown up: they are cut after this grace.

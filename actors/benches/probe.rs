@@ -146,6 +146,7 @@ fn main() {
             profiles: Arc::new(ProfileCatalog::open(profiles_log, &tmp.path().join("data"), None).expect("profiles")),
             resume: true,
             fingerprints: fingerprints_log,
+            metrics: Default::default(),
         });
         let lock = |stage, body: serde_json::Value| LockRequest::parse(stage, body).expect("body");
         for pass in ["first scan", "cached re-scan"] {

@@ -11,6 +11,7 @@
 //! - [`bridge`]: the NATS bridge (events to JetStream, progress to core NATS, `events tail`).
 //! - [`cleanup`]: what a run's cleanup deletes, planned from its state and folders.
 //! - [`datasets`]: [`datasets::Datasets`], the catalogue of exported datasets.
+//! - [`metrics`]: [`metrics::Metrics`], what `/api/dat/metrics` exposes.
 //! - [`registry`]: [`Registry`], the only place run actors are started or found.
 //! - [`profiles`]: [`profiles::ProfileCatalog`], the extraction profiles and their versions.
 //! - [`progress`]: [`ProgressHub`], live progress of background work.
@@ -22,6 +23,7 @@
 pub mod bridge;
 pub mod cleanup;
 pub mod datasets;
+pub mod metrics;
 pub mod profiles;
 pub mod progress;
 pub mod registry;

@@ -38,6 +38,8 @@ pub struct RegistryConfig {
     pub resume: bool,
     /// Discovery's fingerprint cache, which `gc` prunes of files that are gone.
     pub fingerprints: Arc<dyn FingerprintCache>,
+    /// What the daemon counts.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What `gc` listed or deleted, run by run.
@@ -107,10 +109,30 @@ impl Registry {
     /// bridge waits on it). A separate constructor so that callers without a bridge keep
     /// building [`RegistryConfig`] as before.
     pub fn with_append_signal(config: RegistryConfig, appended: AppendSignal) -> Self {
-        let RegistryConfig { log, artifacts, workspace, stages, stage_graph, progress, profiles, resume, fingerprints } =
-            config;
+        let RegistryConfig {
+            log,
+            artifacts,
+            workspace,
+            stages,
+            stage_graph,
+            progress,
+            profiles,
+            resume,
+            fingerprints,
+            metrics,
+        } = config;
         Registry {
-            deps: Arc::new(RunDeps { log, artifacts, workspace, stages, progress, appended, profiles, resume }),
+            deps: Arc::new(RunDeps {
+                log,
+                artifacts,
+                workspace,
+                stages,
+                progress,
+                appended,
+                profiles,
+                resume,
+                metrics,
+            }),
             fingerprints,
             stage_graph,
             arbiter: Arbiter::new(),

@@ -159,6 +159,7 @@ where
             // Nothing runs work here: interrupted work is recorded, not resumed.
             resume: false,
             fingerprints: log,
+            metrics: Default::default(),
         }));
         work(registry).await
     })

@@ -125,6 +125,7 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         // A run of its own, in a data dir of its own by default: nothing to resume.
         resume: true,
         fingerprints: log,
+        metrics: Default::default(),
     });
     let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());
     let run = registry.create(name, profile).await?.run_id;

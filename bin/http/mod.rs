@@ -7,6 +7,7 @@ pub mod body;
 mod datasets;
 pub mod error;
 mod health;
+pub mod metrics;
 mod profiles;
 mod runs;
 mod stages;
@@ -19,6 +20,7 @@ pub use error::ApiError;
 /// Every documented route.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
+        .service(metrics::metrics)
         .service(adapters::list_adapters)
         .service(runs::create_run)
         .service(runs::list_runs)

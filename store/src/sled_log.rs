@@ -56,7 +56,12 @@ struct Shared {
     durable: AtomicU64,
     /// Appends waiting for the disk share flushes.
     commit: GroupCommit,
+    /// Told how long each flush (write and sync) took, for the daemon's metrics.
+    flush_observer: std::sync::RwLock<Option<FlushObserver>>,
 }
+
+/// Told the duration of each flush of the log.
+pub type FlushObserver = Box<dyn Fn(std::time::Duration) + Send + Sync>;
 
 /// What appends change under the writer's lock.
 struct Writer {
@@ -129,7 +134,14 @@ impl Shared {
         }
         let (bytes, at) = writer.wal.take();
         drop(writer);
-        wal::write_synced(file, &bytes, at).map(|()| covers).map_err(|e| {
+        let started = std::time::Instant::now();
+        let synced = wal::write_synced(file, &bytes, at);
+        if let Ok(observer) = self.flush_observer.read() {
+            if let Some(observe) = observer.as_ref() {
+                observe(started.elapsed());
+            }
+        }
+        synced.map(|()| covers).map_err(|e| {
             self.writer().wal.rewind(at, bytes.len() as u64);
             (covers, format!("cannot sync the event log: {e}"))
         })
@@ -137,6 +149,13 @@ impl Shared {
 }
 
 impl SledLog {
+    /// Tells `observer` how long each later flush (one write and one fdatasync) takes.
+    pub fn on_flush(&self, observer: FlushObserver) {
+        if let Ok(mut slot) = self.shared.flush_observer.write() {
+            *slot = Some(observer);
+        }
+    }
+
     /// Flushes run for durable appends so far (fsyncs issued, for benchmarks).
     pub fn flushes(&self) -> u64 {
         self.shared.commit.flushes()
@@ -213,6 +232,7 @@ impl SledLog {
             writer: Mutex::new(Writer { next_global: last_global + 1, heads: HashMap::new(), wal, issued: 0 }),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
+            flush_observer: std::sync::RwLock::new(None),
         };
         Ok(SledLog { shared, syncer })
     }

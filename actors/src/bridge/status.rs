@@ -45,6 +45,8 @@ struct Inner {
     /// The highest position JetStream acknowledged (not necessarily saved yet). A watch so that
     /// observers (the benchmark, a future metrics route) see every advance without polling.
     acked: watch::Sender<GlobalPos>,
+    /// Publishing sessions that failed (a disconnection, a refused publish), for the metrics.
+    publish_errors: std::sync::atomic::AtomicU64,
 }
 
 impl BridgeStatus {
@@ -58,7 +60,13 @@ impl BridgeStatus {
     }
 
     fn build(enabled: bool, signal: AppendSignal, acked: GlobalPos) -> Self {
-        let inner = Inner { enabled, connected: AtomicBool::new(false), signal, acked: watch::channel(acked).0 };
+        let inner = Inner {
+            enabled,
+            connected: AtomicBool::new(false),
+            signal,
+            acked: watch::channel(acked).0,
+            publish_errors: Default::default(),
+        };
         BridgeStatus { inner: Arc::new(inner) }
     }
 
@@ -79,6 +87,15 @@ impl BridgeStatus {
     /// The acknowledged position, updated after every ack.
     pub fn acked(&self) -> watch::Receiver<GlobalPos> {
         self.inner.acked.subscribe()
+    }
+
+    /// Publishing sessions that failed so far.
+    pub fn publish_errors(&self) -> u64 {
+        self.inner.publish_errors.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_publish_error(&self) {
+        self.inner.publish_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn set_connected(&self, connected: bool) {

@@ -47,6 +47,9 @@ pub(crate) async fn supervise(
             }
             Err(e) => Err(e),
         };
+        if result.is_err() {
+            publisher.status.count_publish_error();
+        }
         match result {
             Ok(()) => break,
             Err(e) if was_up => {

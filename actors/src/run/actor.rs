@@ -37,6 +37,8 @@ pub(crate) struct RunDeps {
     pub profiles: Arc<crate::profiles::ProfileCatalog>,
     /// Whether interrupted background work is resumed (see [`RecoverInterrupted`]).
     pub resume: bool,
+    /// What the daemon counts.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The single writer of one run.
@@ -130,6 +132,7 @@ impl RunActor {
                 return Err(e);
             }
             act.deps.appended.appended(envelopes.len());
+            act.deps.metrics.event_appends.inc_by(envelopes.len() as u64);
             for envelope in &envelopes {
                 act.state = evolve(std::mem::replace(&mut act.state, RunState::new(run)), envelope);
             }
@@ -348,7 +351,15 @@ impl Handler<LockStage> for RunActor {
         let deps = self.deps.clone();
         let snapshot = self.state.clone();
         let prepare = async move {
-            tokio::task::spawn_blocking(move || prepare_lock(&deps, &snapshot, msg.request, upstream)).await
+            tokio::task::spawn_blocking(move || {
+                let (stage, started) = (msg.request.stage(), std::time::Instant::now());
+                let prepared = prepare_lock(&deps, &snapshot, msg.request, upstream);
+                if !stage.runs_in_background() && prepared.is_ok() {
+                    deps.metrics.stage_took(stage, started.elapsed().as_secs_f64());
+                }
+                prepared
+            })
+            .await
         };
         AtomicResponse::new(Box::pin(prepare.into_actor(self).then(|prepared, act, _| {
             match prepared.map_err(RunError::from).and_then(|r| r) {

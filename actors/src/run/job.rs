@@ -78,9 +78,14 @@ pub(crate) fn spawn(addr: Addr<RunActor>, deps: Arc<RunDeps>, run: RunState, sta
                     stage_id: &stage_id,
                     inputs: &known.inputs,
                     artifact: &known.artifact,
+                    metrics: &deps.metrics,
                 };
                 let work = executor.background();
+                let started = std::time::Instant::now();
                 let result = catch_unwind(AssertUnwindSafe(|| work.map(|w| w.run(&job, &reporter))));
+                if matches!(result, Ok(Some(Ok(JobEnd::Completed)))) {
+                    deps.metrics.stage_took(stage, started.elapsed().as_secs_f64());
+                }
                 match result {
                     Ok(Some(Ok(JobEnd::Completed))) | Ok(None) => StageOutcome::Completed,
                     Ok(Some(Ok(JobEnd::Cancelled))) => StageOutcome::Cancelled,

@@ -22,6 +22,8 @@ pub struct Job<'a> {
     pub inputs: &'a Map<String, Value>,
     /// The stage's artifact folder (its `artifact.json` was written at lock time).
     pub artifact: &'a ArtifactRef,
+    /// What the daemon counts (rows, bytes, rejects).
+    pub metrics: &'a crate::metrics::Metrics,
 }
 
 impl Job<'_> {

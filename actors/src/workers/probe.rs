@@ -3,6 +3,8 @@
 //! blocking pool) hand a whole batch over and wait for all results.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use actix::prelude::*;
 use dat_contracts::{TablePreview, TableProbe, TableStatus, WorkspacePath};
@@ -83,6 +85,8 @@ impl Handler<PreviewTable> for ProbeWorker {
 #[derive(Clone)]
 pub struct ProbePool {
     addr: Addr<ProbeWorker>,
+    /// Files sent to the workers and not yet probed, for the metrics.
+    queued: Arc<AtomicU64>,
 }
 
 impl ProbePool {
@@ -92,17 +96,26 @@ impl ProbePool {
             adapters: adapters.clone(),
             options: options.clone(),
         });
-        ProbePool { addr }
+        ProbePool { addr, queued: Arc::default() }
+    }
+
+    /// Files waiting for (or being probed by) a worker.
+    pub fn queue_depth(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Probes every file, in parallel across the workers; results in the order of `jobs`.
     /// Blocks the calling thread (call it from a blocking task).
     pub fn probe_all(&self, jobs: Vec<ProbeFile>) -> Vec<Vec<TableProbe>> {
+        self.queued.fetch_add(jobs.len() as u64, Ordering::Relaxed);
         let sends = jobs.into_iter().map(|job| {
             let path = job.path.clone();
             let reply = self.addr.send(job);
+            let queued = self.queued.clone();
             async move {
-                reply.await.unwrap_or_else(|_| {
+                let reply = reply.await;
+                queued.fetch_sub(1, Ordering::Relaxed);
+                reply.unwrap_or_else(|_| {
                     let reason = "the probe worker stopped (the daemon is shutting down)";
                     vec![TableProbe::failed(path.as_str(), "none", TableStatus::Error, reason)]
                 })

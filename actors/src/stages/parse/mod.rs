@@ -371,6 +371,10 @@ impl ParseDataset {
             ],
         };
         outcomes.write(&bundle, &summary)?;
+        let read_bytes: u64 = parsed.iter().map(|p| size_of(p.table.file.as_str())).sum();
+        job.metrics.rows_parsed.inc_by(rows);
+        job.metrics.bytes_parsed.inc_by(read_bytes);
+        job.metrics.rejects.inc_by(rejects);
         Ok(JobEnd::Completed)
     }
 }

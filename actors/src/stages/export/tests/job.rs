@@ -89,6 +89,7 @@ fn run_export(f: &Fixture, format: &str, report: &TestReporter) -> (JobEnd, Stri
         stage_id: &stage_id,
         inputs: &inputs,
         artifact: &artifact,
+        metrics: &Default::default(),
     };
     let executor = ExportDataset { datasets_dir: data_dir.join("datasets") };
     (executor.run(&job, report).expect("export job"), dataset_id(&stage_id))
