@@ -10,6 +10,7 @@ mod crash_recovery;
 mod export;
 mod lifecycle;
 mod nats;
+mod operations;
 mod parquet_types;
 mod parse;
 mod probe;

@@ -3,7 +3,7 @@
 pub mod daemon;
 pub mod nats;
 
-pub use daemon::{dat, Daemon, Dirs};
+pub use daemon::{dat, wait_for, Daemon, Dirs};
 
 /// The parse bundle of the run `dat run … --out out --data-dir data_dir` made, found through
 /// the exported dataset's manifest (its run and its parse stage ID).

@@ -60,7 +60,10 @@ impl Meter {
             return READ_SHARE * read;
         }
         let assembled = self.assembled.load(Ordering::Relaxed) as f64 / rows.max(1) as f64;
-        READ_SHARE + (1.0 - READ_SHARE) * assembled.min(1.0)
+        if assembled >= 1.0 {
+            return 1.0;
+        }
+        READ_SHARE + (1.0 - READ_SHARE) * assembled
     }
 
     /// The progress to publish now.

