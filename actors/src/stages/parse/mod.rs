@@ -244,7 +244,7 @@ impl ParseDataset {
                         None => match checkpoint::write(
                             &reading,
                             table,
-                            decided_hints(&availability, &table.table_id),
+                            decided_hints(availability, &table.table_id),
                             expected,
                             &dir,
                         ) {
@@ -327,7 +327,7 @@ impl ParseDataset {
         let united = assemble::unite(&all, &date_reasons);
         let lineage = lineage(job, &all, &reading.options);
         let dataset_path = bundle.join(parse_files::DATASET);
-        let hints = |table: &SelectedTable| decided_hints(&availability, &table.table_id);
+        let hints = |table: &SelectedTable| decided_hints(availability, &table.table_id);
         let reread = Reread { reading: &reading, hints: &hints };
         let written = assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
             .map_err(|e| outcome::io_error(&dataset_path, e))?;
@@ -356,7 +356,7 @@ impl ParseDataset {
         }
         let summary = outcome::Summary {
             job,
-            selection: &selection,
+            selection,
             tables: selected.tables.len(),
             parsed: &all,
             united: &united,
