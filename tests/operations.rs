@@ -385,3 +385,39 @@ fn progress_of_a_long_parse_carries_an_eta_at_least_every_two_seconds() {
     let gaps = seen.windows(2).map(|w| w[1].0.duration_since(w[0].0)).max().unwrap_or_default();
     assert!(gaps <= Duration::from_millis(2100), "a gap of {gaps:?} between updates");
 }
+
+#[test]
+fn gc_offline_lists_then_deletes_every_runs_leftovers_and_stale_fingerprints() {
+    let d = Daemon::start_with(many_files(3, 20), &[]);
+    let run = start_parse(&d, "{}");
+    d.wait_completed(&run, "parse");
+    d.lock(&run, "table_selection", r#"{"tables": ["data/f000.csv"]}"#);
+    let (code, dirs) = d.stop();
+    assert_eq!(code, Some(0));
+    std::fs::remove_file(dirs.workspace.join("data/f002.csv")).unwrap();
+    let (data_dir, workspace) = (dirs.data_dir.to_str().unwrap(), dirs.workspace.to_str().unwrap());
+    let gc = |apply: bool| {
+        let mut args = vec!["gc", "--data-dir", data_dir, "--workspace", workspace, "--json"];
+        if apply {
+            args.push("--apply");
+        }
+        let out = dat(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let listed = gc(false);
+    let runs = listed["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{listed}");
+    assert!(runs[0]["items"].as_array().unwrap().iter().any(|i| i["target"] == "unreferenced"), "{listed}");
+    assert_eq!(listed["fingerprints"], serde_json::json!(["data/f002.csv"]), "{listed}");
+    assert_eq!(gc(false), listed, "a dry run changes nothing");
+    let applied = gc(true);
+    for item in applied["runs"][0]["items"].as_array().unwrap() {
+        assert!(!dirs.data_dir.join(item["path"].as_str().unwrap()).exists(), "{item}");
+    }
+    let again = gc(false);
+    assert_eq!((again["runs"].as_array().unwrap().len(), again["fingerprints"].as_array().unwrap().len()), (0, 0));
+    let audit = dat(&["audit", &run, "--data-dir", data_dir, "--json"]);
+    let events: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(events.last().unwrap()["type"], "CleanupPerformed", "the log says what gc took");
+}
