@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use dat_actors::bridge::{self, AppendSignal, BridgeConfig, BridgeSettings, BridgeStatus};
 use dat_actors::datasets::Datasets;
@@ -140,6 +140,9 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .configure(http::routes)
             .split_for_parts();
         app.service(web::resource("/api/dat/openapi.json").app_data(web::Data::new(api)).get(http::openapi_json))
+            .service(http::console::index)
+            .service(http::console::asset)
+            .service(web::resource("/favicon.ico").to(HttpResponse::NoContent))
             .default_service(web::to(http::not_found))
             .wrap(from_fn(http::auth::require_token))
             .wrap(from_fn(http::metrics::count_requests))

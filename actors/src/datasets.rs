@@ -111,18 +111,28 @@ impl Datasets {
         }
     }
 
+    /// Dataset `id`'s data file on disk, with its manifest (for download).
+    ///
+    /// # Errors
+    /// [`DatasetError::NotFound`], or [`DatasetError::Unreadable`] when the manifest names no
+    /// plain file.
+    pub fn data_path(&self, id: &str) -> Result<(PathBuf, DatasetManifest), DatasetError> {
+        let manifest = self.get(id).ok_or_else(|| DatasetError::NotFound(id.to_owned()))?;
+        // The manifest names the data file; only a plain `data.<ext>` name is followed.
+        if Path::new(&manifest.data_file).file_name().and_then(|n| n.to_str()) != Some(manifest.data_file.as_str()) {
+            let reason = format!("`{}` is not a file name", manifest.data_file);
+            return Err(DatasetError::Unreadable { dataset_id: id.to_owned(), reason });
+        }
+        Ok((self.dir.join(id).join(&manifest.data_file), manifest))
+    }
+
     /// The first `rows` rows (at most [`MAX_PREVIEW_ROWS`]) of dataset `id`'s data file.
     ///
     /// # Errors
     /// [`DatasetError::NotFound`], or [`DatasetError::Unreadable`] when the data file cannot be read.
     pub fn preview(&self, id: &str, rows: usize) -> Result<DatasetPreview, DatasetError> {
-        let manifest = self.get(id).ok_or_else(|| DatasetError::NotFound(id.to_owned()))?;
+        let (path, manifest) = self.data_path(id)?;
         let unreadable = |reason: String| DatasetError::Unreadable { dataset_id: id.to_owned(), reason };
-        // The manifest names the data file; only a plain `data.<ext>` name is followed.
-        if Path::new(&manifest.data_file).file_name().and_then(|n| n.to_str()) != Some(manifest.data_file.as_str()) {
-            return Err(unreadable(format!("`{}` is not a file name", manifest.data_file)));
-        }
-        let path = self.dir.join(id).join(&manifest.data_file);
         preview::read(&path, &manifest, rows.min(MAX_PREVIEW_ROWS)).map_err(unreadable)
     }
 

@@ -214,6 +214,23 @@ impl Registry {
         self.actor(run).await?.send(GetRun).await?
     }
 
+    /// The run as of `seq` (the state its first `seq` events fold to): what `dat replay --until`
+    /// shows, for the console's history.
+    ///
+    /// # Errors
+    /// [`RunError::NotFound`] for unknown runs (or ones not created by then).
+    pub async fn view_at(&self, run: RunId, seq: Seq) -> Result<RunView, RunError> {
+        self.actor(run).await?;
+        let log = self.deps.log.clone();
+        let events = tokio::task::spawn_blocking(move || log.read(run, Seq(0))).await??;
+        let upto: Vec<_> = events.into_iter().filter(|e| e.seq <= seq).collect();
+        let state = replay(run, &upto);
+        if state.created_at.is_none() {
+            return Err(RunError::NotFound(run));
+        }
+        Ok(RunView::from(&state))
+    }
+
     /// Locks a stage.
     ///
     /// # Errors

@@ -10,8 +10,11 @@ use actix_web::{web, ResponseError};
 use crate::config::Token;
 use crate::http::ApiError;
 
-/// The health route stays open so that probes need no secret.
-const OPEN_PATH: &str = "/api/dat/health";
+/// The health route stays open so that probes need no secret, and so do the console's page and
+/// assets (they hold no data; the console asks for the token itself).
+fn is_open(path: &str) -> bool {
+    path == "/api/dat/health" || path == "/" || path.starts_with("/console/") || path == "/favicon.ico"
+}
 
 /// Middleware body (see `actix_web::middleware::from_fn`).
 pub async fn require_token(
@@ -22,7 +25,7 @@ pub async fn require_token(
     let allowed = match &token {
         None => true,
         Some(token) => {
-            req.path() == OPEN_PATH
+            is_open(req.path())
                 || req
                     .headers()
                     .get("authorization")

@@ -98,3 +98,62 @@ pub async fn dataset_lineage(datasets: web::Data<Datasets>, path: web::Path<Stri
     let lineage = web::block(move || datasets.lineage(&id)).await??;
     Ok(HttpResponse::Ok().json(lineage))
 }
+
+/// The dataset's data file, streamed, with its content type and a file name (`<name>.<ext>`) to
+/// save it under.
+#[utoipa::path(
+    tag = "datasets",
+    params(("id" = String, Path, description = "Dataset id")),
+    responses((status = 200, description = "The data file"), (status = 404, description = "Unknown dataset"))
+)]
+#[get("/api/datasets/{id}/data")]
+pub async fn dataset_data(datasets: web::Data<Datasets>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (file, manifest) = web::block(move || datasets.data_path(&id)).await??;
+    let opened = web::block({
+        let file = file.clone();
+        move || std::fs::File::open(file)
+    })
+    .await?
+    .map_err(|e| {
+        ApiError::internal(&DatasetError::Unreadable { dataset_id: manifest.dataset_id.clone(), reason: e.to_string() })
+    })?;
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin").to_owned();
+    let content_type = match ext.as_str() {
+        "parquet" => "application/vnd.apache.parquet",
+        "csv" => "text/csv; charset=utf-8",
+        "tsv" => "text/tab-separated-values; charset=utf-8",
+        "json" => "application/json",
+        "jsonl" => "application/x-ndjson",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    };
+    let stem: String = manifest
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
+    let stem = if stem.trim_matches('_').is_empty() { manifest.dataset_id.clone() } else { stem };
+    // Read in pieces on the blocking pool: a dataset can be larger than memory.
+    let chunks = futures_util::stream::unfold(Some(opened), |file| async move {
+        let mut file = file?;
+        let read = web::block(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; 256 * 1024];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((buf, file))
+        })
+        .await;
+        match read {
+            Ok(Ok((buf, _))) if buf.is_empty() => None,
+            Ok(Ok((buf, file))) => Some((Ok::<_, actix_web::Error>(web::Bytes::from(buf)), Some(file))),
+            Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+            Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{stem}.{ext}\"")))
+        .streaming(chunks))
+}

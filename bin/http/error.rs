@@ -40,7 +40,7 @@ impl ApiError {
     }
 
     /// A 500: logs `cause` with its chain, tells the client only that it happened.
-    fn internal(cause: &dyn std::error::Error) -> Self {
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
         let mut chain = cause.to_string();
         let mut source = cause.source();
         while let Some(s) = source {
@@ -78,6 +78,18 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status).json(json!({
             "error": { "code": self.code, "message": self.message, "details": self.details }
         }))
+    }
+}
+
+impl From<WorkspaceError> for ApiError {
+    fn from(e: WorkspaceError) -> Self {
+        StageError::Workspace(e).into()
+    }
+}
+
+impl From<dat_contracts::PathOutsideWorkspace> for ApiError {
+    fn from(e: dat_contracts::PathOutsideWorkspace) -> Self {
+        InputError::PathOutside(e).into()
     }
 }
 

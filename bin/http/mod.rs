@@ -4,6 +4,7 @@
 mod adapters;
 pub mod auth;
 pub mod body;
+pub mod console;
 mod datasets;
 pub mod error;
 mod health;
@@ -11,6 +12,7 @@ pub mod metrics;
 mod profiles;
 mod runs;
 mod stages;
+mod workspace;
 
 use actix_web::{web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -31,6 +33,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(runs::cleanup_run)
         .service(runs::gc)
         .service(runs::run_progress)
+        .service(runs::run_event_stream)
+        .service(workspace::list_workspace)
+        .service(datasets::dataset_data)
         .service(stages::stage_status)
         .service(stages::lock_stage)
         .service(stages::unlock_stage)
@@ -43,6 +48,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(datasets::dataset_lineage)
         .service(profiles::list_profiles)
         .service(profiles::profile_events)
+        .service(profiles::check_profile)
         .service(profiles::create_profile)
         .service(profiles::get_profile)
         .service(profiles::update_profile)

@@ -69,6 +69,23 @@ pub async fn create_profile(
     Ok(HttpResponse::Created().json(resource(&profile, Some(ProfileSource::User))))
 }
 
+/// Check a profile without storing it (an upload the console validates): `{valid, problems:
+/// [{path, message}], warnings, profile_id, content_hash}`; always 200, the answer says whether
+/// it is valid.
+#[utoipa::path(
+    tag = "profiles",
+    request_body(content = String, description = "The profile, YAML or JSON"),
+    responses((status = 200, description = "Whether it is valid, and every problem by path", body = serde_json::Value))
+)]
+#[post("/api/dat/profiles/check")]
+pub async fn check_profile(body: Result<Bytes, actix_web::Error>) -> Result<HttpResponse, ApiError> {
+    let text = text(body)?;
+    Ok(HttpResponse::Ok().json(match dat_contracts::profile::Profile::parse(&text) {
+        Ok(p) => json!({ "valid": true, "problems": [], "warnings": p.warnings, "profile_id": p.id, "content_hash": p.content_hash }),
+        Err(e) => json!({ "valid": false, "problems": e.problems, "warnings": [] }),
+    }))
+}
+
 /// A profile's current version.
 #[utoipa::path(tag = "profiles", responses((status = 200, description = "The profile", body = serde_json::Value), (status = 404, description = "profile_not_found")))]
 #[get("/api/dat/profiles/{id}")]

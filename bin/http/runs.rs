@@ -95,10 +95,78 @@ pub async fn list_runs(
     responses((status = 200, description = "The run resource", body = serde_json::Value), (status = 404, description = "Unknown run"))
 )]
 #[get("/api/dat/runs/{run_id}")]
-pub async fn get_run(registry: web::Data<Registry>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let view = registry.get(run_id(&path)?).await?;
+pub async fn get_run(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+    query: web::Query<AtSeq>,
+) -> Result<HttpResponse, ApiError> {
+    let run = run_id(&path)?;
+    let view = match query.at_seq {
+        Some(seq) => registry.view_at(run, Seq(seq)).await?,
+        None => registry.get(run).await?,
+    };
     Ok(HttpResponse::Ok().json(view))
 }
+
+/// `?at_seq=N`: the run as of its `N`th event (what `dat replay --until N` shows).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtSeq {
+    at_seq: Option<u64>,
+}
+
+/// Every new event of the run as server-sent events (`event: envelope`, `data:` the envelope),
+/// from after `?after=` (default: from now on); a comment every 15 s keeps the connection open.
+/// The console refreshes a run page from it, without reloading.
+#[utoipa::path(
+    tag = "runs",
+    params(("run_id" = String, Path, description = "Run id"), ("after" = Option<u64>, Query, description = "Send the events after this seq first")),
+    responses((status = 200, description = "text/event-stream of envelopes"), (status = 404, description = "Unknown run"))
+)]
+#[get("/api/dat/runs/{run_id}/events/stream")]
+pub async fn run_event_stream(
+    registry: web::Data<Registry>,
+    path: web::Path<String>,
+    query: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let run = run_id(&path)?;
+    let last = match query.after {
+        Some(after) => after,
+        None => registry.events(run, Seq(0)).await?.last().map_or(0, |e| e.seq.0),
+    };
+    let registry = registry.into_inner();
+    // The log is read again a few times a second: a run's events are few, and the read is cheap.
+    let stream = futures_util::stream::unfold((registry, last, 0u32), move |(registry, last, idle)| async move {
+        loop {
+            match registry.events(run, Seq(last)).await {
+                Ok(events) if !events.is_empty() => {
+                    let next = events.last().map_or(last, |e| e.seq.0);
+                    let frames: String = events
+                        .iter()
+                        .map(|e| format!("event: envelope\ndata: {}\n\n", serde_json::to_string(e).unwrap_or_default()))
+                        .collect();
+                    return Some((Ok::<_, actix_web::Error>(web::Bytes::from(frames)), (registry, next, 0)));
+                }
+                Ok(_) if idle >= KEEP_ALIVE_POLLS => {
+                    return Some((Ok(web::Bytes::from_static(b": keep-alive\n\n")), (registry, last, 0)));
+                }
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(POLL_MS)).await;
+            return Some((Ok(web::Bytes::new()), (registry, last, idle + 1)));
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(stream))
+}
+
+/// How often the event stream looks for new events.
+const POLL_MS: u64 = 200;
+/// Polls without news before a keep-alive comment (15 s).
+const KEEP_ALIVE_POLLS: u32 = 75;
 
 /// Delete a run: it is no longer listed or served; its log and artifacts stay for audit.
 #[utoipa::path(
@@ -114,7 +182,7 @@ pub async fn delete_run(registry: web::Data<Registry>, path: web::Path<String>) 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventsQuery {
+pub struct EventsQuery {
     after: Option<u64>,
 }
 
