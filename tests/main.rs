@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod concurrency;
+mod console;
 mod crash_recovery;
 mod export;
 mod lifecycle;
