@@ -137,25 +137,22 @@ pub async fn run_event_stream(
     let registry = registry.into_inner();
     // The log is read again a few times a second: a run's events are few, and the read is cheap.
     let stream = futures_util::stream::unfold((registry, last, 0u32), move |(registry, last, idle)| async move {
-        loop {
-            match registry.events(run, Seq(last)).await {
-                Ok(events) if !events.is_empty() => {
-                    let next = events.last().map_or(last, |e| e.seq.0);
-                    let frames: String = events
-                        .iter()
-                        .map(|e| format!("event: envelope\ndata: {}\n\n", serde_json::to_string(e).unwrap_or_default()))
-                        .collect();
-                    return Some((Ok::<_, actix_web::Error>(web::Bytes::from(frames)), (registry, next, 0)));
-                }
-                Ok(_) if idle >= KEEP_ALIVE_POLLS => {
-                    return Some((Ok(web::Bytes::from_static(b": keep-alive\n\n")), (registry, last, 0)));
-                }
-                Ok(_) => {}
-                Err(_) => return None,
+        let frame = match registry.events(run, Seq(last)).await {
+            Ok(events) if !events.is_empty() => {
+                let next = events.last().map_or(last, |e| e.seq.0);
+                let frames: String = events
+                    .iter()
+                    .map(|e| format!("event: envelope\ndata: {}\n\n", serde_json::to_string(e).unwrap_or_default()))
+                    .collect();
+                return Some((Ok::<_, actix_web::Error>(web::Bytes::from(frames)), (registry, next, 0)));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(POLL_MS)).await;
-            return Some((Ok(web::Bytes::new()), (registry, last, idle + 1)));
-        }
+            Ok(_) if idle >= KEEP_ALIVE_POLLS => web::Bytes::from_static(b": keep-alive\n\n"),
+            Ok(_) => web::Bytes::new(),
+            Err(_) => return None,
+        };
+        let idle = if frame.is_empty() { idle + 1 } else { 0 };
+        tokio::time::sleep(std::time::Duration::from_millis(POLL_MS)).await;
+        Some((Ok(frame), (registry, last, idle)))
     });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
