@@ -121,7 +121,29 @@ pub(crate) struct Reading<'a> {
 }
 
 /// A table's file on disk, the adapter that reads it and its compression.
-pub(crate) type Opened = (PathBuf, std::sync::Arc<dyn Adapter>, Option<Compression>);
+pub(crate) struct Opened {
+    pub(crate) disk: PathBuf,
+    pub(crate) adapter: std::sync::Arc<dyn Adapter>,
+    compression: Option<Compression>,
+    decompressed_limit: Option<u64>,
+}
+
+impl Opened {
+    /// The file as the adapter reads it, feeding `fingerprint` when given.
+    pub(crate) fn source<'a>(
+        &'a self,
+        table: &'a SelectedTable,
+        fingerprint: Option<&'a Fingerprint>,
+    ) -> SourceFile<'a> {
+        SourceFile {
+            path: &table.file,
+            disk: &self.disk,
+            compression: self.compression,
+            fingerprint,
+            decompressed_limit: self.decompressed_limit,
+        }
+    }
+}
 
 impl Reading<'_> {
     /// Where `table`'s file is on disk, the adapter that reads it and its compression.
@@ -136,7 +158,7 @@ impl Reading<'_> {
         })?;
         let name = table.file.segments().last().unwrap_or_default().to_owned();
         let compression = self.adapters.for_name(&name).and_then(|(_, c)| c);
-        Ok((disk, adapter, compression))
+        Ok(Opened { disk, adapter, compression, decompressed_limit: self.options.decompressed_limit })
     }
 }
 
@@ -293,15 +315,10 @@ pub(crate) fn write(
     let io = |what: &str, e: std::io::Error| failure(FailureCode::Io, format!("{path}: cannot {what}: {e}"));
     fs::create_dir_all(parent).map_err(|e| io("create the checkpoint folder", e))?;
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| io("create a checkpoint", e))?;
-    let (disk, adapter, compression) = reading.open(table)?;
+    let opened = reading.open(table)?;
+    let (disk, adapter) = (&opened.disk, &opened.adapter);
     let fingerprint = Fingerprint::default();
-    let source = SourceFile {
-        path: &table.file,
-        disk: &disk,
-        compression,
-        fingerprint: Some(&fingerprint),
-        decompressed_limit: reading.options.decompressed_limit,
-    };
+    let source = opened.source(table, Some(&fingerprint));
     let unhashed = SourceFile { fingerprint: None, ..source };
     let planned = split_table(adapter.as_ref(), &unhashed, table.sheet.as_deref(), &options, reading.ranges)
         .map_err(|e| not_read(e, None, reading))?;

@@ -12,8 +12,8 @@ use std::thread::{Scope, ScopedJoinHandle};
 
 use dat_contracts::artifacts::SelectedTable;
 use dat_readers::{
-    read_table, Cell, Chunk, Fingerprint, ReadEnd, ReadError, ReadOptions, Reject, Sink, SourceFile, Stop, TextHints,
-    TextValues, Values,
+    read_table, Cell, Chunk, Fingerprint, ReadEnd, ReadError, ReadOptions, Reject, Sink, Stop, TextHints, TextValues,
+    Values,
 };
 
 use super::assemble::Parsed;
@@ -31,21 +31,16 @@ impl Reread<'_> {
     fn read(&self, table: &SelectedTable, sha256: &str, sink: &mut dyn Sink) -> Result<ReadEnd, ReadError> {
         let path = table.file.as_str();
         let format = |message: String| ReadError::Format { path: path.to_owned(), message };
-        let (disk, adapter, compression) = self.reading.open(table).map_err(|e| match e {
+        let opened = self.reading.open(table).map_err(|e| match e {
             NotRead::Failed(failure) | NotRead::Panicked(failure) => format(failure.message),
             other => format(format!("{other:?}")),
         })?;
         let options = ReadOptions { text: (self.hints)(table), ..self.reading.options.clone() };
         let fingerprint = Fingerprint::default();
-        let source = SourceFile {
-            path: &table.file,
-            disk: &disk,
-            compression,
-            fingerprint: Some(&fingerprint),
-            decompressed_limit: self.reading.options.decompressed_limit,
-        };
-        let end = read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)?;
-        let found = fingerprint.finish(&disk).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
+        let source = opened.source(table, Some(&fingerprint));
+        let end = read_table(opened.adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)?;
+        let found =
+            fingerprint.finish(&opened.disk).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
         if found != sha256 {
             return Err(format(format!(
                 "changed while the dataset was assembled (sha256 {found}, parsed as {sha256}): lock parse again"
