@@ -322,7 +322,7 @@ pub(crate) fn write(
     let unhashed = SourceFile { fingerprint: None, ..source };
     let planned = split_table(adapter.as_ref(), &unhashed, table.sheet.as_deref(), &options, reading.ranges)
         .map_err(|e| not_read(e, None, reading))?;
-    let hash = || fingerprint.finish(&disk).map_err(|e| io("read the file again to fingerprint it", e));
+    let hash = || fingerprint.finish(disk).map_err(|e| io("read the file again to fingerprint it", e));
     let (end, mut checkpoint, found) = match planned {
         Some(ranges) if ranges.len() > 1 => {
             // The ranges read without the fingerprint: the file is hashed beside them.
