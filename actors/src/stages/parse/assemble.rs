@@ -165,7 +165,7 @@ fn conform_part(
     parsed: &Parsed<'_>,
     sources: &BTreeMap<String, String>,
     constants: Constants<'_>,
-    recalled: &BTreeMap<String, TextValues>,
+    mut recalled: BTreeMap<String, TextValues>,
     losses: &mut Losses,
 ) -> Result<RecordBatch, AssembleError> {
     let table = parsed.table;
@@ -181,8 +181,8 @@ fn conform_part(
             (Some((_, value)), _) => repeated(value.as_deref(), height),
             (None, Some((own, values))) => {
                 let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
-                match recalled.get(own) {
-                    Some(text) => conform(own, &Values::Text(text.clone()), *dtype, &rules, losses)?,
+                match recalled.remove(own) {
+                    Some(text) => conform(own, &Values::Text(text), *dtype, &rules, losses)?,
                     None => conform(own, values, *dtype, &rules, losses)?,
                 }
             }
@@ -260,7 +260,7 @@ pub(crate) fn write_dataset(
                                     }
                                     None => BTreeMap::new(),
                                 };
-                                conform_part(part, (schema, columns), parsed, sources, constants, &text, lost)
+                                conform_part(part, (schema, columns), parsed, sources, constants, text, lost)
                             });
                         let failed = part.is_err();
                         let rows = part.as_ref().map_or(0, |p| p.num_rows() as u64);

@@ -132,11 +132,11 @@ fn from_text(
 fn native_array(values: &Values) -> Result<ArrayRef, String> {
     Ok(match values {
         Values::Text(text) => Arc::new(text.iter().collect::<StringArray>()),
-        Values::Int(v) => Arc::new(Int64Array::from(v.clone())),
-        Values::Float(v) => Arc::new(Float64Array::from(v.clone())),
-        Values::Bool(v) => Arc::new(BooleanArray::from(v.clone())),
-        Values::Date(v) => Arc::new(Date32Array::from(v.clone())),
-        Values::Datetime(v) => Arc::new(TimestampMicrosecondArray::from(v.clone())),
+        Values::Int(v) => Arc::new(v.iter().copied().collect::<Int64Array>()),
+        Values::Float(v) => Arc::new(v.iter().copied().collect::<Float64Array>()),
+        Values::Bool(v) => Arc::new(v.iter().copied().collect::<BooleanArray>()),
+        Values::Date(v) => Arc::new(v.iter().copied().collect::<Date32Array>()),
+        Values::Datetime(v) => Arc::new(v.iter().copied().collect::<TimestampMicrosecondArray>()),
         Values::Decimal { values, precision, scale } => decimal(values.iter().copied(), *precision, *scale)?,
         Values::Binary(v) => Arc::new(v.iter().map(|b| b.as_deref()).collect::<BinaryArray>()),
     })
