@@ -15,17 +15,13 @@ use std::sync::Arc;
 use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use dat_contracts::artifacts::SelectedTable;
-use dat_contracts::bundle::{ColumnDecision, DatasetColumn, PrepTable, TableFailure, Widening};
+use dat_contracts::bundle::{ColumnDecision, Widening};
 use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use dat_readers::{Chunk, TextValues, Values};
-use polars::prelude::{
-    Column, DataFrame, Field as PolarsField, ParquetReader, ParquetWriter, PlSmallStr, PolarsResult, Scalar,
-    Schema as PolarsSchema, SerReader,
-};
 
-use super::checkpoint::{part_file, reject_file, FirstCell, TableCheckpoint};
+use super::checkpoint::{part_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
 use super::dataset_file::DatasetFile;
 use super::frame::{arrow_type, SOURCE_ROW};
@@ -353,113 +349,4 @@ fn write_parts(
         return Ok(None);
     }
     Ok(Some(file.finish()?))
-}
-
-/// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
-/// table order, one part at a time; returns how many.
-///
-/// # Errors
-/// A polars or I/O error.
-pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<u64> {
-    let tmp = path.with_extension("parquet.tmp");
-    use polars::prelude::DataType as PolarsType;
-    let schema: PolarsSchema = [
-        PolarsField::new("file".into(), PolarsType::String),
-        PolarsField::new("line".into(), PolarsType::Int64),
-        PolarsField::new("reason".into(), PolarsType::String),
-        PolarsField::new("snippet".into(), PolarsType::String),
-    ]
-    .into_iter()
-    .collect();
-    let mut writer = ParquetWriter::new(fs::File::create(&tmp)?).batched(&schema)?;
-    let mut rows = 0u64;
-    for parsed in tables {
-        for index in 0..parsed.checkpoint.reject_parts {
-            let part = ParquetReader::new(fs::File::open(reject_file(&parsed.dir, index))?).finish()?;
-            let height = part.height();
-            let file = Column::new_scalar(
-                "file".into(),
-                Scalar::from(PlSmallStr::from(parsed.table.table_id.as_str())),
-                height,
-            );
-            let mut columns = vec![file];
-            columns.extend(part.columns().iter().cloned());
-            writer.write_batch(&DataFrame::new(height, columns)?)?;
-            rows += height as u64;
-        }
-    }
-    writer.finish()?;
-    fs::rename(&tmp, path)?;
-    Ok(rows)
-}
-
-/// The dataset's columns as the manifest lists them.
-pub(crate) fn dataset_columns(united: &United, tables: &[&Parsed<'_>]) -> Vec<DatasetColumn> {
-    let total: u64 = tables.iter().map(|t| t.checkpoint.rows).sum();
-    let mut out: Vec<DatasetColumn> = united
-        .columns
-        .iter()
-        .map(|(name, dtype)| {
-            let present: u64 = tables
-                .iter()
-                .zip(&united.sources)
-                .filter_map(|(t, sources)| Some((t, sources.get(name)?)))
-                .map(|(t, own)| t.checkpoint.rows - t.checkpoint.nulls.get(own).copied().unwrap_or(0))
-                .sum();
-            DatasetColumn { name: name.clone(), dtype: *dtype, nullable: present < total }
-        })
-        .collect();
-    out.push(DatasetColumn { name: SOURCE_COLUMNS[0].into(), dtype: ColumnType::String, nullable: false });
-    out.push(DatasetColumn { name: SOURCE_COLUMNS[1].into(), dtype: ColumnType::String, nullable: false });
-    out.push(DatasetColumn { name: SOURCE_COLUMNS[2].into(), dtype: ColumnType::Int, nullable: false });
-    out
-}
-
-/// The report entry of a parsed table: `partial` when it had rejects.
-pub(crate) fn report_entry(
-    parsed: &Parsed<'_>,
-    widenings: &[Widening],
-    losses: &Losses,
-    title: &[String],
-) -> PrepTable {
-    let c = &parsed.checkpoint;
-    let mut warnings: Vec<String> =
-        c.reject_samples.iter().map(|r| format!("line {}: rejected: {}", r.line, r.reason)).collect();
-    if c.rejects > c.reject_samples.len() as u64 {
-        warnings.push(format!("… {} rejects in all (rejects.parquet has every one)", c.rejects));
-    }
-    warnings.extend(c.warnings.iter().cloned());
-    warnings.extend(losses.iter().map(|((column, reason), n)| format!("column `{column}`: {n} value(s) {reason}")));
-    PrepTable {
-        table_id: c.table_id.clone(),
-        status: if c.rejects > 0 { "partial" } else { "parsed" }.into(),
-        rows: c.rows,
-        columns: c.columns.iter().map(|(n, _)| n.clone()).collect(),
-        nulls: c.nulls.clone(),
-        rejects: c.rejects,
-        widenings: widenings.iter().filter(|w| w.file == c.table_id).cloned().collect(),
-        warnings,
-        error: None,
-        accounting: c.accounting.clone(),
-        title: title.to_vec(),
-        footer: c.footer.clone(),
-    }
-}
-
-/// The report entry of a table that could not be read.
-pub(crate) fn failed_entry(table_id: &str, failure: TableFailure) -> PrepTable {
-    PrepTable {
-        table_id: table_id.to_owned(),
-        status: "failed".into(),
-        rows: 0,
-        columns: vec![],
-        nulls: BTreeMap::new(),
-        rejects: 0,
-        widenings: vec![],
-        warnings: vec![failure.message.clone()],
-        error: Some(failure),
-        accounting: None,
-        title: vec![],
-        footer: vec![],
-    }
 }

@@ -334,7 +334,7 @@ impl ParseDataset {
         let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rejects_path = bundle.join(parse_files::REJECTS);
         let rejects =
-            assemble::write_rejects(&parsed, &rejects_path).map_err(|e| outcome::io_error(&rejects_path, e))?;
+            outcome::write_rejects(&parsed, &rejects_path).map_err(|e| outcome::io_error(&rejects_path, e))?;
         let profile_files = match job.ctx.profile {
             Some(profile) => {
                 let context: Option<ContextArtifact> = job.ctx.upstream(Stage::Context).ok();
@@ -352,7 +352,7 @@ impl ParseDataset {
                 .find(|t| t.table_id == p.table.table_id)
                 .and_then(|t| t.sniff.as_ref())
                 .map_or(&[][..], |s| s.title.as_slice());
-            outcomes.parsed(*index, p, assemble::report_entry(p, &united.widenings, losses, title));
+            outcomes.parsed(*index, p, outcome::report_entry(p, &united.widenings, losses, title));
         }
         let summary = outcome::Summary {
             job,

@@ -120,7 +120,7 @@ fn write_one(
     Ok(Some(ProfileFile {
         kind: kind.to_owned(),
         file: file.to_owned(),
-        columns: assemble::dataset_columns(&united, members),
+        columns: super::outcome::dataset_columns(&united, members),
         rows,
     }))
 }

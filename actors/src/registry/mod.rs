@@ -1,5 +1,6 @@
 //! The registry: the only place run actors are created, found, or rehydrated from the log after
-//! a restart. Run actors live on one arbiter (thread) of their own, so HTTP workers stopping at
+//! a restart; `housekeeping` holds what it does for the daemon's operations (interrupted work
+//! at start, cleanup, gc). Run actors live on one arbiter (thread) of their own, so HTTP workers stopping at
 //! shutdown never cut an append short.
 
 use std::collections::HashMap;
@@ -16,6 +17,10 @@ use crate::run::messages::*;
 use crate::run::{RunActor, RunDeps, RunError, StageArtifact};
 use crate::stages::Stages;
 use crate::workspace::Workspace;
+
+mod housekeeping;
+
+pub use housekeeping::{GcReport, GcRun};
 
 /// What the registry needs to run runs.
 pub struct RegistryConfig {
@@ -40,29 +45,6 @@ pub struct RegistryConfig {
     pub fingerprints: Arc<dyn FingerprintCache>,
     /// What the daemon counts.
     pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-/// What `gc` listed or deleted, run by run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct GcReport {
-    /// Whether it only listed.
-    pub dry_run: bool,
-    /// Each run with something to clean up.
-    pub runs: Vec<GcRun>,
-    /// Bytes in all.
-    pub bytes: u64,
-    /// Cached fingerprints of files that no longer exist (forgotten when applied).
-    pub fingerprints: Vec<String>,
-}
-
-/// One run's part of a [`GcReport`].
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct GcRun {
-    /// The run.
-    pub run_id: RunId,
-    /// Its cleanup.
-    #[serde(flatten)]
-    pub cleanup: CleanupReport,
 }
 
 /// Which runs to list.
@@ -96,7 +78,7 @@ pub struct Registry {
     /// Live actors. A tokio mutex, held across rehydration, so two first uses of the same run
     /// can never start two writers.
     runs: tokio::sync::Mutex<HashMap<RunId, Addr<RunActor>>>,
-    fingerprints: Arc<dyn FingerprintCache>,
+    pub(crate) fingerprints: Arc<dyn FingerprintCache>,
 }
 
 impl Registry {
@@ -186,26 +168,6 @@ impl Registry {
         Ok(addr)
     }
 
-    /// Loads every run whose background work was running when the daemon last stopped, which
-    /// records each interruption and resumes it (see [`RecoverInterrupted`]); returns how many.
-    /// Called once at start, before the daemon serves anything.
-    ///
-    /// # Errors
-    /// [`RunError`] when the log cannot be read or an interruption cannot be recorded.
-    pub async fn recover_interrupted(&self) -> Result<usize, RunError> {
-        let log = self.deps.log.clone();
-        let runs = tokio::task::spawn_blocking(move || log.list_runs()).await??;
-        let mut recovered = 0;
-        for run in runs {
-            let state = self.replay(run).await?;
-            if state.exists() && state.running_stages().next().is_some() {
-                self.actor(run).await?;
-                recovered += 1;
-            }
-        }
-        Ok(recovered)
-    }
-
     /// The run resource.
     ///
     /// # Errors
@@ -281,62 +243,6 @@ impl Registry {
     /// [`RunError::Rejected`] with `NothingRunning` when no stage runs.
     pub async fn cancel(&self, run: RunId, reason: Option<String>, by: Option<String>) -> Result<RunView, RunError> {
         self.actor(run).await?.send(CancelRun { reason, by }).await?
-    }
-
-    /// Lists (`dry_run`) or deletes the run's files a cleanup of `targets` takes.
-    ///
-    /// # Errors
-    /// [`RunError`] for unknown runs, a whole-run cleanup while work runs, or I/O.
-    pub async fn cleanup(
-        &self,
-        run: RunId,
-        targets: Vec<crate::cleanup::CleanupTarget>,
-        dry_run: bool,
-        older_than: Option<std::time::Duration>,
-    ) -> Result<CleanupReport, RunError> {
-        self.actor(run).await?.send(Cleanup { targets, dry_run, older_than }).await?
-    }
-
-    /// Housekeeping of the whole data dir: every live run's default cleanup (deleted runs keep
-    /// their artifacts as their audit trail; exported datasets are never touched), limited to
-    /// what is older than `older_than`, and the fingerprints of files that are gone. Applied
-    /// (`dry_run` false), each run's log records its `CleanupPerformed`.
-    ///
-    /// # Errors
-    /// [`RunError`] when the log cannot be read or a cleanup fails.
-    pub async fn gc(&self, dry_run: bool, older_than: Option<std::time::Duration>) -> Result<GcReport, RunError> {
-        let log = self.deps.log.clone();
-        let runs = tokio::task::spawn_blocking(move || log.list_runs()).await??;
-        let mut report = GcReport { dry_run, runs: vec![], bytes: 0, fingerprints: vec![] };
-        for run in runs {
-            if !self.replay(run).await?.exists() {
-                continue;
-            }
-            let cleanup = self.cleanup(run, vec![], dry_run, older_than).await?;
-            if !cleanup.plan.items.is_empty() {
-                report.bytes += cleanup.plan.bytes;
-                report.runs.push(GcRun { run_id: run, cleanup });
-            }
-        }
-        let (cache, workspace) = (self.fingerprints.clone(), self.deps.workspace.clone());
-        report.fingerprints = tokio::task::spawn_blocking(move || -> Result<Vec<String>, RunError> {
-            let mut gone = Vec::new();
-            for path in cache.paths()? {
-                let exists = dat_contracts::WorkspacePath::parse(&path)
-                    .ok()
-                    .and_then(|p| workspace.resolve(&p).ok())
-                    .is_some_and(|disk| disk.exists());
-                if !exists {
-                    if !dry_run {
-                        cache.forget(&path)?;
-                    }
-                    gone.push(path);
-                }
-            }
-            Ok(gone)
-        })
-        .await??;
-        Ok(report)
     }
 
     /// Live progress of every run's background work.
