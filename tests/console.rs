@@ -126,15 +126,45 @@ async fn wait_state(client: &Client, stage: &str, states: &[&str]) {
     }
 }
 
+/// Clicks the `label` button of `stage`. The page redraws a stage when an event arrives, so a
+/// button found an instant before can be gone: then it is found again.
 async fn click_in(client: &Client, stage: &str, label: &str) {
-    let buttons = find(client, &format!("li[data-stage=\"{stage}\"] .actions")).await;
-    for button in buttons.find_all(Locator::Css("button")).await.unwrap() {
-        if button.text().await.unwrap() == label {
-            button.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let actions = find(client, &format!("li[data-stage=\"{stage}\"] .actions")).await;
+        let mut clicked = None;
+        if let Ok(buttons) = actions.find_all(Locator::Css("button")).await {
+            for button in buttons {
+                if button.text().await.ok().as_deref() == Some(label) {
+                    clicked = Some(button.click().await.is_ok());
+                    break;
+                }
+            }
+        }
+        if clicked == Some(true) {
             return;
         }
+        assert!(Instant::now() < deadline, "no {label} button to click on {stage}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no {label} button on {stage}");
+}
+
+/// Selects `value` in the select `css`, finding it again when the page redrew it meanwhile.
+async fn select(client: &Client, css: &str, value: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while find(client, css).await.select_by_value(value).await.is_err() {
+        assert!(Instant::now() < deadline, "cannot select {value} in {css}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks the element `css`, finding it again when the page redrew it meanwhile.
+async fn click(client: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while find(client, css).await.click().await.is_err() {
+        assert!(Instant::now() < deadline, "cannot click {css}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn screenshots() -> PathBuf {
@@ -180,8 +210,7 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     find(&client, ".create button[type=submit]").await.click().await.unwrap();
 
     // Discovery: the folder chosen from the workspace's folders.
-    let root = find(&client, "#discovery-root").await;
-    root.select_by_value("data").await.unwrap();
+    select(&client, "#discovery-root", "data").await;
     click_in(&client, "discovery", "Lock").await;
     wait_state(&client, "discovery", &["completed"]).await;
     find(&client, "li[data-stage=\"selection\"] input[type=checkbox]").await;
@@ -190,8 +219,11 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     click_in(&client, "context", "Skip").await;
     wait_state(&client, "context", &["skipped"]).await;
     // This lock with the keyboard only: Enter on the focused button submits its form.
-    let lock = find(&client, "li[data-stage=\"table_availability\"] button[type=submit]").await;
-    lock.send_keys(&fantoccini::key::Key::Enter.to_string()).await.unwrap();
+    let enter = fantoccini::key::Key::Enter.to_string();
+    let lock = "li[data-stage=\"table_availability\"] button[type=submit]";
+    while find(&client, lock).await.send_keys(&enter).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(100)).await; // redrawn meanwhile: press it again
+    }
     wait_state(&client, "table_availability", &["completed"]).await;
     find(&client, "li[data-stage=\"table_selection\"] input[type=checkbox]").await;
     click_in(&client, "table_selection", "Lock").await;
@@ -225,10 +257,10 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     std::fs::write(screenshots().join("run.png"), client.screenshot().await.unwrap()).unwrap();
 
     // Export as CSV, downloaded by clicking Download; the same bytes `dat run` writes.
-    find(&client, "#export-format").await.select_by_value("csv").await.unwrap();
+    select(&client, "#export-format", "csv").await;
     click_in(&client, "export", "Lock").await;
     wait_state(&client, "export", &["completed"]).await;
-    find(&client, "li[data-stage=\"export\"] button.download").await.click().await.unwrap();
+    click(&client, "li[data-stage=\"export\"] button.download").await;
     let saved = {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -306,7 +338,7 @@ async fn with_a_token_the_console_shows_only_the_prompt_until_it_is_given() {
     find(&client, "#token-form button[type=submit]").await.click().await.unwrap();
     find(&client, "#run-name").await.send_keys("with token").await.unwrap();
     find(&client, ".create button[type=submit]").await.click().await.unwrap();
-    find(&client, "#discovery-root").await.select_by_value("data").await.unwrap();
+    select(&client, "#discovery-root", "data").await;
     click_in(&client, "discovery", "Lock").await;
     wait_state(&client, "discovery", &["completed"]).await;
     let stored = client.execute("return sessionStorage.getItem('dat-token')", vec![]).await.unwrap();
