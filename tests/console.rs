@@ -313,6 +313,20 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     assert_eq!(as_of_parse.attr("data-state").await.unwrap().as_deref(), Some("unlocked"));
     std::fs::write(screenshots().join("history.png"), client.screenshot().await.unwrap()).unwrap();
 
+    // Datasets: the exported one, its preview.
+    client.goto(&format!("{}/#/datasets", d.url)).await.unwrap();
+    click(&client, "main table a").await;
+    let preview = find(&client, "main table").await;
+    assert!(preview.text().await.unwrap().contains("cd_nm"), "the preview shows the columns");
+    // Profiles: an uploaded file's problems, by path.
+    let broken = tmp.path().join("broken.yaml");
+    std::fs::write(&broken, "meta:\n  profile_id: Not Valid!\nlevels: 3\n").unwrap();
+    client.goto(&format!("{}/#/profiles", d.url)).await.unwrap();
+    find(&client, "#profile-file").await.send_keys(broken.to_str().unwrap()).await.unwrap();
+    click(&client, "main form button[type=submit]").await;
+    let problems = find(&client, "#profile-check table").await;
+    assert!(problems.text().await.unwrap().contains("levels"), "the problem is named by its path");
+
     let errors = console_errors(&client).await;
     assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
     client.close().await.unwrap();
