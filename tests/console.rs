@@ -300,13 +300,13 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     wait_state(&client, "export", &["unlocked"]).await;
 
     // The history: an older event shows the run as it was then.
-    find(&client, "a[href$=\"/history\"]").await.click().await.unwrap();
+    click(&client, "a[href$=\"/history\"]").await;
     let events =
         client.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css(".timeline button")).await.unwrap();
     drop(events);
     let buttons = client.find_all(Locator::Css(".timeline button")).await.unwrap();
     assert!(buttons.len() > 10, "{} events", buttons.len());
-    find(&client, ".timeline button[data-seq=\"2\"]").await.click().await.unwrap(); // discovery locked
+    click(&client, ".timeline button[data-seq=\"2\"]").await; // discovery locked
     let current = find(&client, "#as-of-current").await;
     assert_eq!(current.text().await.unwrap(), "selection", "as of event 2 the run waits for its selection");
     let as_of_parse = find(&client, "#as-of li[data-stage=\"parse\"]").await;
@@ -316,7 +316,8 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     // Datasets: the exported one, its preview.
     client.goto(&format!("{}/#/datasets", d.url)).await.unwrap();
     click(&client, "main table a").await;
-    let preview = find(&client, "main table").await;
+    // The list's table is replaced by the dataset's page: wait for the preview's own.
+    let preview = find(&client, "#dataset-preview table").await;
     assert!(preview.text().await.unwrap().contains("cd_nm"), "the preview shows the columns");
     // Profiles: an uploaded file's problems, by path.
     let broken = tmp.path().join("broken.yaml");

@@ -416,7 +416,7 @@ async function datasetView(id) {
     el("h1", {}, manifest.name),
     el("p", {}, el("button", { type: "button", class: "download", onclick: () => download(id).catch((e) => show(error, e)) }, "Download"), error),
     el("h2", {}, "Preview"),
-    table(preview.columns.map((c) => c.name ?? c), preview.rows.map((r) => r.map((v) => (v === null ? "" : String(v))))),
+    el("div", { id: "dataset-preview" }, table(preview.columns.map((c) => c.name ?? c), preview.rows.map((r) => r.map((v) => (v === null ? "" : String(v)))))),
     el("h2", {}, "Lineage"),
     el("pre", {}, JSON.stringify(lineage, null, 2)),
     el("h2", {}, "Manifest"),
