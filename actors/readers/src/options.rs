@@ -43,6 +43,11 @@ pub struct ReadOptions {
 /// and parse follow so that all three read a file alike.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextHints {
+    /// The field delimiter table availability found: parse and preview split as it did, and
+    /// skip sniffing each file again.
+    pub delimiter: Option<u8>,
+    /// The quote character with it: `Some(None)` for unquoted fields.
+    pub quote: Option<Option<u8>>,
     /// The decimal separator.
     pub decimal: Option<char>,
     /// The thousands separator: `Some(None)` for none.

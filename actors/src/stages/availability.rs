@@ -214,14 +214,19 @@ fn folder_schema(tables: &[TableProbe]) -> Vec<FolderColumn> {
     schema
 }
 
-/// How preview and parse read `table_id`: as table availability decided (the sniffed or given
-/// number format, title lines and header) with the folder's date orders.
+/// How preview and parse read `table_id`: as table availability decided (the sniffed
+/// delimiter and quote, the sniffed or given number format, title lines and header) with the folder's date orders.
 pub(crate) fn decided_hints(artifact: &AvailabilityArtifact, table_id: &str) -> TextHints {
     let date_orders: BTreeMap<String, DateOrder> =
         artifact.schema.iter().filter_map(|c| c.date_order.map(|o| (column_key(&c.name), o))).collect();
     let sniff = artifact.tables.iter().find(|t| t.table_id == table_id).and_then(|t| t.sniff.as_ref());
     match sniff {
         Some(s) => TextHints {
+            delimiter: single_byte(&s.delimiter),
+            quote: match &s.quote {
+                None => Some(None),
+                Some(quote) => single_byte(quote).map(Some),
+            },
             decimal: Some(s.number.decimal),
             thousands: Some(s.number.thousands),
             lines_before: Some(s.title.len() as u64),
@@ -230,6 +235,15 @@ pub(crate) fn decided_hints(artifact: &AvailabilityArtifact, table_id: &str) -> 
             overridden: s.overridden.clone(),
         },
         None => TextHints { date_orders: Some(date_orders), ..TextHints::default() },
+    }
+}
+
+/// The byte of a one-character delimiter or quote as the sniff result writes it; else `None`,
+/// and the reader sniffs again.
+fn single_byte(text: &str) -> Option<u8> {
+    match text.as_bytes() {
+        [byte] => Some(*byte),
+        _ => None,
     }
 }
 

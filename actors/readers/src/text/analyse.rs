@@ -130,7 +130,10 @@ fn sniff<'t>(
 ) -> Sniffed<'t> {
     let mut warnings = encoding_warnings(encoding, replaced);
     let sniff_text = if sample.complete { text } else { up_to_last_line(text) };
-    let dialect = sniff_dialect(sniff_text, prefer_tab);
+    let dialect = match (hints.delimiter, hints.quote) {
+        (Some(delimiter), Some(quote)) => Dialect { delimiter, quote },
+        _ => sniff_dialect(sniff_text, prefer_tab),
+    };
     let lines_before = hints.lines_before.unwrap_or_else(|| detect_title(sniff_text, dialect));
     let (title, body_start) = title_lines(text, lines_before);
 
@@ -142,12 +145,17 @@ fn sniff<'t>(
         n if n <= HEADER_RECORDS && !sample.complete && n >= 2 => head.get(..n - 1).unwrap_or_default(),
         _ => head.as_slice(),
     };
-    let (number, number_warning) = detect_number(judged.iter().map(|r| &r.record), dialect.delimiter);
-    let number = NumberFormat {
-        decimal: hints.decimal.unwrap_or(number.decimal),
-        thousands: hints.thousands.unwrap_or(number.thousands),
+    let number = match (hints.decimal, hints.thousands) {
+        (Some(decimal), Some(thousands)) => NumberFormat { decimal, thousands },
+        _ => {
+            let (number, warning) = detect_number(judged.iter().map(|r| &r.record), dialect.delimiter);
+            warnings.extend(warning.filter(|_| hints.decimal.is_none()));
+            NumberFormat {
+                decimal: hints.decimal.unwrap_or(number.decimal),
+                thousands: hints.thousands.unwrap_or(number.thousands),
+            }
+        }
     };
-    warnings.extend(number_warning.filter(|_| hints.decimal.is_none()));
     let header = hints.header.unwrap_or_else(|| {
         let rules = CellRules { number, dates: DatePolicy::Sample };
         judged.split_first().is_some_and(|(first, rest)| {

@@ -77,6 +77,20 @@ fn overrides_set_the_header_row_and_the_separators() {
 }
 
 #[test]
+fn a_decided_delimiter_and_quote_are_followed_not_sniffed_again() {
+    // Sniffed alone, `,` splits every line in two; table availability decided `;` with `'`.
+    let text = "a;b,c\n'1;x',2\n3;4,5\n";
+    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", text.as_bytes(), None, &ReadOptions::default(), None);
+    assert_eq!(got.column("a;b").0.len(), 2, "alone, the sniffer splits at commas");
+    let decided = TextHints { delimiter: Some(b';'), quote: Some(Some(b'\'')), ..TextHints::default() };
+    let options = ReadOptions { text: decided, ..ReadOptions::default() };
+    let (result, got) = read_bytes(&DelimitedAdapter, "d.csv", text.as_bytes(), None, &options, None);
+    assert!(result.is_ok());
+    // The quoted `;` stays in its field.
+    assert_eq!(got.column("a").0, [Some("1;x,2".into()), Some("3".into())]);
+}
+
+#[test]
 fn quoted_line_breaks_blank_lines_crlf_and_rejects_are_all_accounted_for() {
     let text = "a,b\r\n1,\"two\r\nlines\"\r\n\r\n2,x,extra\r\n\n3,y\r\n4,z";
     let (result, got) = read_bytes(&DelimitedAdapter, "q.csv", text.as_bytes(), None, &ReadOptions::default(), None);
