@@ -70,7 +70,12 @@ fn probing_a_1_gib_csv_reads_only_its_first_rows() {
 
 #[test]
 fn shared_fixtures_probe_as_expected() {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/basic");
+    // The checkout the test runs in (cargo sets it at run time): a cached build may have been
+    // compiled in another one.
+    let base = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../shared/fixtures/basic");
     assert!(base.is_dir(), "the shared fixtures are missing: expected {} beside the repository", base.display());
     let expect = [
         ("sample.csv", "available"),

@@ -12,7 +12,12 @@ use crate::support::nats::{Js, NatsServer};
 use crate::support::{dat, parse_bundle, Daemon, Dirs};
 
 fn fixture(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/cdsem").join(name);
+    // The checkout the test runs in (cargo sets it at run time): a cached build may have been
+    // compiled in another one.
+    let path =
+        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()))
+            .join("../shared/fixtures/cdsem")
+            .join(name);
     assert!(path.exists(), "shared fixture missing: {} (../shared/fixtures beside the repository)", path.display());
     path
 }

@@ -37,9 +37,10 @@ pub trait FingerprintCache: Send + Sync {
     /// [`LogReadError`] when the cache cannot be read.
     fn paths(&self) -> Result<Vec<String>, LogReadError>;
 
-    /// Forgets the fingerprint of `path` (a file that no longer exists).
+    /// Forgets the fingerprints of `paths` (files that no longer exist), durably: `dat gc` says
+    /// it did.
     ///
     /// # Errors
     /// [`LogReadError::Backend`] when the cache cannot be written.
-    fn forget(&self, path: &str) -> Result<(), LogReadError>;
+    fn forget(&self, paths: &[String]) -> Result<(), LogReadError>;
 }

@@ -6,6 +6,11 @@
 //! sled again (they are plain inserts of the same keys and values, so applying one twice
 //! changes nothing) and the file starts over once sled has flushed them.
 //!
+//! The file is written ahead of its records with zeros ([`PREFILL`] at a time) and records then
+//! overwrite them: an `fdatasync` of bytes already in the file has no size or extent to commit
+//! (measured here: 45–49 µs against 58–68 µs for one that grows the file), as databases do
+//! with recycled or pre-zeroed log files. A zero length ends the records.
+//!
 //! Why not `sled::Db::flush` per append: it blocks writers while it syncs, so concurrent
 //! appends cannot share it (measured: 16 writers gained 1.3× over one), and it costs about two
 //! `fdatasync`s. One small synced file is what the disk does fastest.
@@ -15,11 +20,15 @@
 //! mid-write, never acknowledged) fails its length or checksum and ends the replay.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Size past which the file starts over (after sled has flushed what it holds).
 pub(crate) const RESET_BYTES: u64 = 64 << 20;
+
+/// Zeros written past the records whenever they reach the end of the file.
+const PREFILL: usize = 1 << 20;
 
 /// The write-ahead file and the records buffered for it.
 pub(crate) struct Wal {
@@ -28,8 +37,10 @@ pub(crate) struct Wal {
     pub(crate) bytes: u64,
     /// Records not yet written, in the order their batches were applied.
     pending: Vec<u8>,
-    /// The file's length after the last write that succeeded.
+    /// Where the records end once the writes taken so far succeed.
     written: u64,
+    /// The file's length: records, then zeros.
+    allocated: u64,
 }
 
 /// One record's key-value pairs.
@@ -41,16 +52,17 @@ impl Wal {
     /// # Errors
     /// The file cannot be opened or read.
     pub(crate) fn open(path: &Path) -> io::Result<(Wal, Vec<Pairs>)> {
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let (records, whole) = records(&bytes);
-        // A torn tail is cut, so that what is written next follows the last whole record.
+        // A torn tail and the zeros are cut, so that what is written next follows the last whole
+        // record.
         if whole < bytes.len() {
             file.set_len(whole as u64)?;
         }
-        file.seek(SeekFrom::End(0))?;
-        Ok((Wal { file, bytes: whole as u64, pending: Vec::new(), written: whole as u64 }, records))
+        let whole = whole as u64;
+        Ok((Wal { file, bytes: whole, pending: Vec::new(), written: whole, allocated: whole }, records))
     }
 
     /// Buffers one append's record (written and synced by the next [`Self::flush`]).
@@ -67,11 +79,17 @@ impl Wal {
         Ok(())
     }
 
-    /// Takes what is buffered, to be written by [`write_synced`] outside the writer's lock.
+    /// Takes what is buffered, to be written by [`write_synced`] outside the writer's lock at the
+    /// offset returned; with zeros after it when it reaches past the file's end.
     pub(crate) fn take(&mut self) -> (Vec<u8>, u64) {
         let at = self.written;
-        self.written += self.pending.len() as u64;
-        (std::mem::take(&mut self.pending), at)
+        let mut bytes = std::mem::take(&mut self.pending);
+        self.written += bytes.len() as u64;
+        if self.written > self.allocated {
+            bytes.resize(bytes.len() + PREFILL, 0);
+            self.allocated = self.written + PREFILL as u64;
+        }
+        (bytes, at)
     }
 
     /// Appends one record and syncs it (for tests and tools: appends go through the buffer).
@@ -85,10 +103,11 @@ impl Wal {
         write_synced(&self.file, &bytes, at)
     }
 
-    /// Forgets a taken write of `len` bytes at `at` that failed (the file was cut back to `at`).
-    pub(crate) fn rewind(&mut self, at: u64, len: u64) {
+    /// Forgets the taken write at `at` that failed (the file was cut back to `at`).
+    pub(crate) fn rewind(&mut self, at: u64) {
+        self.bytes = self.bytes.saturating_sub(self.written.saturating_sub(at));
         self.written = at;
-        self.bytes = self.bytes.saturating_sub(len);
+        self.allocated = at;
     }
 
     /// A second handle to the file, for the flusher to write and sync it without the writer's
@@ -110,19 +129,20 @@ impl Wal {
         self.file.sync_all()?;
         self.bytes = 0;
         self.written = 0;
+        self.allocated = 0;
         self.pending.clear();
         Ok(())
     }
 }
 
-/// Writes taken records (`at`: the file's length before them) and syncs them (`fdatasync`). A
-/// write that fails half-way is cut off again, so that later records follow the last whole one.
+/// Writes taken records at `at` (where the records end) and syncs them (`fdatasync`). A write
+/// that fails half-way is cut off, so that no part of it can be read back as a record (the next
+/// write grows the file again).
 ///
 /// # Errors
 /// The write or the sync failed.
 pub(crate) fn write_synced(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
-    let mut out = file;
-    if let Err(e) = out.write_all(bytes) {
+    if let Err(e) = file.write_all_at(bytes, at) {
         let _ = file.set_len(at);
         return Err(e);
     }
@@ -169,7 +189,8 @@ fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 fn record(bytes: &[u8]) -> Option<(Pairs, &[u8])> {
-    let len = u32_at(bytes, 0)?;
+    // Zeros: the prefilled rest of the file (every record holds at least one pair).
+    let len = u32_at(bytes, 0).filter(|len| *len > 0)?;
     let crc = u32::try_from(u32_at(bytes, 4)?).ok()?;
     let payload = bytes.get(8..8 + len)?;
     if crc32fast::hash(payload) != crc {
@@ -206,9 +227,12 @@ mod tests {
         wal.write(&pairs(1)).unwrap();
         wal.write(&pairs(2)).unwrap();
         drop(wal);
-        // A crash in the middle of a third record.
+        // The zeros after the records are not records.
         let mut bytes = std::fs::read(&path).unwrap();
-        let whole = bytes.len();
+        let whole = records(&bytes).1;
+        assert!(bytes.len() > whole + PREFILL / 2 && bytes[whole..].iter().all(|b| *b == 0), "zeros after the records");
+        // A crash in the middle of a third record.
+        bytes.truncate(whole);
         bytes.extend_from_slice(&[40, 0, 0, 0, 1, 2]);
         std::fs::write(&path, &bytes).unwrap();
         let (mut wal, found) = Wal::open(&path).unwrap();
@@ -217,6 +241,8 @@ mod tests {
         wal.write(&pairs(3)).unwrap();
         assert_eq!(Wal::open(&path).unwrap().1, [pairs(1), pairs(2), pairs(3)], "a record after the cut reads back");
         // A flipped byte ends the replay at that record.
+        drop(wal);
+        let (mut wal, _) = Wal::open(&path).unwrap();
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[whole - 1] ^= 1;
         std::fs::write(&path, &bytes).unwrap();

@@ -8,7 +8,13 @@ use crate::{Adapter, Chunk, Compression, ReadEnd, ReadError, ReadOptions, Reject
 /// A file or folder of the shared fixtures (`../shared/fixtures` beside the repository).
 /// Panics when it is missing: a test must never pass by not finding its input.
 pub(crate) fn shared_fixture(relative: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures")).join(relative);
+    // The checkout the test runs in (cargo sets it at run time): a cached build may have been
+    // compiled in another one.
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/fixtures")
+    .join(relative);
     assert!(
         path.exists(),
         "shared fixture {relative} is missing (expected at ../shared/fixtures beside the repository)"

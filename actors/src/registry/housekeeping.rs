@@ -95,11 +95,11 @@ impl Registry {
                     .and_then(|p| workspace.resolve(&p).ok())
                     .is_some_and(|disk| disk.exists());
                 if !exists {
-                    if !dry_run {
-                        cache.forget(&path)?;
-                    }
                     gone.push(path);
                 }
+            }
+            if !dry_run {
+                cache.forget(&gone)?;
             }
             Ok(gone)
         })

@@ -164,9 +164,14 @@ mod reference {
 
     #[test]
     fn the_reference_profile_loads_and_validates_without_problems() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/cdsem/cdsem_metrology_profile.yaml");
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("the reference profile is missing ({path}): {e}; it lives in ../shared/fixtures")
+        // The checkout the test runs in (cargo sets it at run time): a cached build may have been
+        // compiled in another one.
+        let path = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../shared/fixtures/cdsem/cdsem_metrology_profile.yaml");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("the reference profile is missing ({}): {e}; it lives in ../shared/fixtures", path.display())
         });
         let profile = Profile::parse(&text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(profile.id.as_str(), "cdsem-metrology-v1");
