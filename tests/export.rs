@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use calamine::{Data, Reader, Xlsx};
 use polars::prelude::*;
 use serde_json::{Map, Value};
+use sha2::Digest;
 
 use crate::support::dat;
 
@@ -40,7 +41,12 @@ fn run(workspace: &Path, format: &str) -> (tempfile::TempDir, PathBuf, PathBuf) 
     let parse = manifest["stage_ids"]["parse"].as_str().unwrap();
     let dataset = data_dir.join("runs").join(run).join(parse).join("dataset.parquet");
     assert_eq!(manifest["row_count"], 5, "{manifest}");
-    (out, target.join(format!("data.{format}")), dataset)
+    let exported = target.join(format!("data.{format}"));
+    let bytes = std::fs::read(&exported).unwrap();
+    let sha: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(manifest["version_id"], sha.as_str(), "the manifest's sha256 is the file's ({format})");
+    assert_eq!(manifest["size_bytes"], bytes.len(), "{format}");
+    (out, exported, dataset)
 }
 
 fn path(p: &Path) -> &str {

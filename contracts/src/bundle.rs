@@ -71,6 +71,10 @@ pub struct ParseManifest {
     pub columns: Vec<DatasetColumn>,
     /// Rows of `dataset.parquet`.
     pub rows: u64,
+    /// sha256 of `dataset.parquet`, taken as it was written (a Parquet export that links the
+    /// file reports it without reading the file again). Absent in bundles of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_sha256: Option<String>,
     /// Rows in `rejects.parquet`.
     pub rejects: u64,
     /// Seconds spent: `tables` (reading into checkpoints), `assemble`, `total`.

@@ -145,15 +145,20 @@ impl BackgroundWork for ExportDataset {
         let parse = run.artifacts.get(parse_id).ok_or_else(not_parsed)?;
         let bundle = job.ctx.artifacts.dir(&parse.artifact);
         let mut parse_manifest = read_parse_manifest(&bundle, &parse.artifact.0)?;
-        // With a profile, one of its outputs; else the whole dataset.
-        let (dataset, columns) = match request.output(job.ctx.profile)? {
+        // With a profile, one of its outputs; else the whole dataset (and its sha256, when the
+        // bundle says it).
+        let (dataset, columns, dataset_sha256) = match request.output(job.ctx.profile)? {
             Some(output) => {
                 let file = parse_manifest.profile_files.remove(&output).ok_or_else(|| {
                     StageError::Invalid(format!("the parse bundle {} has no output `{output}`", parse.artifact.0))
                 })?;
-                (bundle.join(&file.file), file.columns)
+                (bundle.join(&file.file), file.columns, None)
             }
-            None => (bundle.join(parse_files::DATASET), parse_manifest.columns.clone()),
+            None => (
+                bundle.join(parse_files::DATASET),
+                parse_manifest.columns.clone(),
+                parse_manifest.dataset_sha256.take(),
+            ),
         };
         if !dataset.is_file() {
             let reference = &parse.artifact.0;
@@ -171,8 +176,14 @@ impl BackgroundWork for ExportDataset {
             Exported::Completed(stats) => stats,
             Exported::Cancelled => return Ok(JobEnd::Cancelled),
         };
-        let (size_bytes, version_id) = size_and_sha256(&data_path)
-            .map_err(|e| StageError::Io(format!("cannot read back datasets/{dataset_id}/{data_file}: {e}")))?;
+        let read_back =
+            |e: std::io::Error| StageError::Io(format!("cannot read back datasets/{dataset_id}/{data_file}: {e}"));
+        // A Parquet export is the dataset's own bytes (linked or copied): its sha256 is the one
+        // taken as parse wrote it.
+        let (size_bytes, version_id) = match dataset_sha256.filter(|_| request.format == ExportFormat::Parquet) {
+            Some(sha256) => (std::fs::metadata(&data_path).map_err(read_back)?.len(), sha256),
+            None => size_and_sha256(&data_path).map_err(read_back)?,
+        };
 
         let mut stage_ids = parse_manifest.stage_ids.clone();
         stage_ids.insert(Stage::Export, job.stage_id.to_string());

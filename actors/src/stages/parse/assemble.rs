@@ -23,7 +23,7 @@ use dat_readers::{Chunk, TextValues, Values};
 
 use super::checkpoint::{part_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
-use super::dataset_file::DatasetFile;
+use super::dataset_file::{DatasetFile, Written};
 use super::frame::{arrow_type, SOURCE_ROW};
 use super::part;
 use super::recall::{Recall, Reread};
@@ -219,7 +219,7 @@ pub(crate) enum AssembleError {
 }
 
 /// Writes the tables as one Parquet file (to a temporary name, renamed when complete); returns
-/// its rows and what each table (by index in `tables`) could not keep exactly. A second thread
+/// its rows and sha256 and what each table (by index in `tables`) could not keep exactly. A second thread
 /// reads and conforms the next part while the file encodes the last, one part ahead at most.
 ///
 /// # Errors
@@ -232,7 +232,7 @@ pub(crate) fn write_dataset(
     constants: Constants<'_>,
     reread: &Reread<'_>,
     lineage: &str,
-) -> Result<Option<(u64, Vec<Losses>)>, AssembleError> {
+) -> Result<Option<(Written, Vec<Losses>)>, AssembleError> {
     let should_stop = watch.should_stop;
     let columns = united.columns.as_slice();
     let schema = schema(columns);
@@ -280,7 +280,7 @@ pub(crate) fn write_dataset(
         });
         let rows = write_parts(&tmp, schema, received, should_stop, lineage);
         let losses = reader.join().unwrap_or_default();
-        rows.map(|rows| rows.map(|rows| (rows, losses)))
+        rows.map(|written| written.map(|written| (written, losses)))
     });
     match written {
         Ok(Some(done)) => {
@@ -337,7 +337,7 @@ fn write_parts(
     parts: std::sync::mpsc::Receiver<Result<RecordBatch, AssembleError>>,
     should_stop: &dyn Fn() -> bool,
     lineage: &str,
-) -> Result<Option<u64>, AssembleError> {
+) -> Result<Option<Written>, AssembleError> {
     let mut file = DatasetFile::create(tmp, schema.clone(), vec![(LINEAGE_KEY.to_owned(), lineage.to_owned())])?;
     for part in parts {
         if should_stop() {

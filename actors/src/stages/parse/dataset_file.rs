@@ -4,10 +4,11 @@
 //! dictionary-encoded (lots, tools and the source columns repeat), integers and dates
 //! delta-encoded, other numbers written plain; pages are zstd-compressed at a fast level.
 //! The file carries the dataset's lineage in its key-value metadata. Nothing in it depends on
-//! timing or thread order, so identical input gives identical bytes.
+//! timing or thread order, so identical input gives identical bytes. Its sha256 is taken as it
+//! is written (the export of a linked Parquet dataset need not read it back).
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,15 +23,41 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use sha2::{Digest, Sha256};
 
 /// A row group holds this many rows at most (unless its bytes come first).
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// A row group is written once the batches gathered for it hold this many bytes in memory.
 const ROW_GROUP_BYTES: usize = 32 << 20;
 
+/// What was written: rows, and the file's sha256 (lowercase hex).
+#[derive(Debug)]
+pub(crate) struct Written {
+    pub(crate) rows: u64,
+    pub(crate) sha256: String,
+}
+
+/// A writer that hashes what goes through it.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// The file being written.
 pub(crate) struct DatasetFile {
-    writer: SerializedFileWriter<BufWriter<File>>,
+    writer: SerializedFileWriter<BufWriter<Hashing<File>>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// Batches gathered for the next row group, their rows and bytes.
@@ -72,7 +99,7 @@ impl DatasetFile {
         }
         let properties = Arc::new(properties.build());
         let parquet_schema = ArrowSchemaConverter::new().convert(&schema)?;
-        let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let file = BufWriter::with_capacity(1 << 20, Hashing { inner: File::create(path)?, hasher: Sha256::new() });
         let writer = SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), properties)?;
         let factory = ArrowRowGroupWriterFactory::new(&writer, schema.clone());
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -104,15 +131,17 @@ impl DatasetFile {
         Ok(())
     }
 
-    /// Writes what is gathered and the footer; returns the rows written.
+    /// Writes what is gathered and the footer; returns the rows written and the file's sha256.
     ///
     /// # Errors
     /// Encoding or writing failed.
-    pub(crate) fn finish(mut self) -> Result<u64> {
+    pub(crate) fn finish(mut self) -> Result<Written> {
         self.encode_row_group()?;
         self.append_encoded()?;
-        self.writer.close()?;
-        Ok(self.rows)
+        let hashing =
+            self.writer.into_inner()?.into_inner().map_err(|e| ParquetError::External(Box::new(e.into_error())))?;
+        let sha256 = hashing.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Written { rows: self.rows, sha256 })
     }
 
     /// Starts encoding the gathered batches as one row group, on threads of its own, once the

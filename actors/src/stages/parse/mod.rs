@@ -331,7 +331,8 @@ impl ParseDataset {
         let reread = Reread { reading: &reading, hints: &hints };
         let written = assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
             .map_err(|e| outcome::io_error(&dataset_path, e))?;
-        let Some((rows, losses)) = written else { return Ok(JobEnd::Cancelled) };
+        let Some((written, losses)) = written else { return Ok(JobEnd::Cancelled) };
+        let rows = written.rows;
         let rejects_path = bundle.join(parse_files::REJECTS);
         let rejects =
             outcome::write_rejects(&parsed, &rejects_path).map_err(|e| outcome::io_error(&rejects_path, e))?;
@@ -362,6 +363,7 @@ impl ParseDataset {
             united: &united,
             profile_files,
             rows,
+            dataset_sha256: written.sha256,
             rejects,
             chunk_rows,
             timings: [

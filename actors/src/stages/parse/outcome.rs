@@ -41,6 +41,8 @@ pub(super) struct Summary<'a, 'j> {
     /// With a profile: its tables' and outputs' files.
     pub(super) profile_files: BTreeMap<String, ProfileFile>,
     pub(super) rows: u64,
+    /// sha256 of `dataset.parquet`, taken as it was written.
+    pub(super) dataset_sha256: String,
     pub(super) rejects: u64,
     pub(super) chunk_rows: u64,
     pub(super) timings: [(&'static str, f64); 3],
@@ -160,6 +162,7 @@ impl Outcomes {
             sources,
             columns: dataset_columns(s.united, s.parsed),
             rows: s.rows,
+            dataset_sha256: Some(s.dataset_sha256.clone()),
             rejects: s.rejects,
             timings: s.timings.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             profile_files: s.profile_files.clone(),

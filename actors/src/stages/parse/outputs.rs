@@ -112,7 +112,7 @@ fn write_one(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
     }
-    let Some((rows, _)) = assemble::write_dataset(members, &united, &path, watch, constants, reread, lineage)
+    let Some((written, _)) = assemble::write_dataset(members, &united, &path, watch, constants, reread, lineage)
         .map_err(|e| io_error(&path, e))?
     else {
         return Ok(None);
@@ -121,6 +121,6 @@ fn write_one(
         kind: kind.to_owned(),
         file: file.to_owned(),
         columns: super::outcome::dataset_columns(&united, members),
-        rows,
+        rows: written.rows,
     }))
 }

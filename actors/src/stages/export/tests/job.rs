@@ -44,6 +44,7 @@ fn fixture() -> Fixture {
         sources: vec![source("data/a.csv", 4), source("data/b.xlsx", 1), source("data/b.xlsx", 1)],
         columns: sample_columns(),
         rows: 6,
+        dataset_sha256: None,
         rejects: 0,
         timings: BTreeMap::new(),
         profile_files: Default::default(),
