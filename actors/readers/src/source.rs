@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use dat_contracts::WorkspacePath;
 use sha2::{Digest, Sha256};
 
+use crate::typing::hex;
+
 /// Compression of a text file, from its name (`.gz`, `.zst`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -200,10 +202,6 @@ impl Read for Limited {
         })?;
         Ok(n)
     }
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A running count of bytes, shared between a [`Counting`] reader and whoever estimates from it.

@@ -8,8 +8,7 @@
 //! `*` also crossing `/`, so `*.csv` finds CSV files at any depth, and ignore case like the
 //! extension lookup does (`*.csv` matches `F.CSV`).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use dat_contracts::artifacts::{DiscoveredFile, DiscoveryArtifact, SkippedEntry};
@@ -18,9 +17,8 @@ use dat_store::{Fingerprint, FingerprintCache};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::stages::{to_content, StageContext, StageError, StageExecutor};
+use crate::stages::{size_and_sha256, to_content, StageContext, StageError, StageExecutor};
 use crate::workspace::WorkspaceError;
 use dat_readers::{AdapterRegistry, Compression};
 
@@ -146,20 +144,6 @@ fn relative_to(path: &WorkspacePath, root: &WorkspacePath) -> String {
     path.as_str().strip_prefix(root.as_str()).map_or(path.as_str(), |r| r.trim_start_matches('/')).to_owned()
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1024 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
 impl Discover {
     /// Fingerprints the candidates on as many threads as cores, using the cache.
     fn fingerprint(&self, candidates: Vec<Candidate>) -> Result<Vec<FoundFile>, StageError> {
@@ -187,7 +171,7 @@ impl Discover {
         let sha256 = match cached {
             Some(sha) => sha,
             None => {
-                let sha = sha256_file(&c.disk)
+                let (_, sha) = size_and_sha256(&c.disk)
                     .map_err(|source| StageError::Workspace(WorkspaceError::Io { path: c.path.clone(), source }))?;
                 let fingerprint = Fingerprint { size: c.size, mtime_ns: c.mtime_ns, sha256: sha.clone() };
                 if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
@@ -264,6 +248,7 @@ mod tests {
     use dat_events::testing::test_run_id;
     use dat_events::RunState;
     use dat_store::{ArtifactStore, Durability, SledLog};
+    use sha2::{Digest, Sha256};
 
     use crate::workspace::Workspace;
 

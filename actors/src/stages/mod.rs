@@ -105,6 +105,29 @@ pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// The size and the lowercase hex sha256 of the file at `path`, read in 1 MiB pieces (what
+/// discovery fingerprints and an export reports).
+///
+/// # Errors
+/// The file cannot be read.
+pub(crate) fn size_and_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+        size += n as u64;
+    }
+    Ok((size, dat_readers::typing::hex(&hasher.finalize())))
+}
+
 /// Serializes an artifact's content (infallible for the plain data types of `dat_contracts`).
 pub(crate) fn to_content(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)

@@ -3,10 +3,8 @@
 //! Hidden names start with `.`, which no dataset id may, so the catalogue never lists them.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 /// A staging folder, removed on drop unless published.
 pub(crate) struct Staging {
@@ -67,27 +65,6 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// The size and the lowercase hex sha256 of the file at `path`, read in 1 MiB pieces.
-///
-/// # Errors
-/// The file cannot be read.
-pub(crate) fn size_and_sha256(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        size += n as u64;
-    }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((size, hex))
 }
 
 /// Writes `bytes` to `path` and waits until they are on disk, so a published folder never holds

@@ -12,7 +12,7 @@ use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{FailureCode, RowAccount, TableFailure};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
-use dat_readers::typing::CellRules;
+use dat_readers::typing::{hex, CellRules};
 use dat_readers::{
     read_table, read_table_range, split_table, Adapter, AdapterRegistry, ByteRange, Compression, Fingerprint, ReadEnd,
     ReadError, ReadOptions, Reject, SourceFile, TextHints,
@@ -86,8 +86,7 @@ pub(crate) struct FirstCell {
 
 /// The folder name of a table's checkpoint: a hash, since table ids hold `/` and `#`.
 pub(crate) fn folder_name(table_id: &str) -> String {
-    let digest = Sha256::digest(table_id.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex(Sha256::digest(table_id.as_bytes()).get(..8).unwrap_or_default())
 }
 
 /// The file of part `index`.

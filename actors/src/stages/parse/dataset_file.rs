@@ -140,8 +140,7 @@ impl DatasetFile {
         self.append_encoded()?;
         let hashing =
             self.writer.into_inner()?.into_inner().map_err(|e| ParquetError::External(Box::new(e.into_error())))?;
-        let sha256 = hashing.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Written { rows: self.rows, sha256 })
+        Ok(Written { rows: self.rows, sha256: dat_readers::typing::hex(&hashing.hasher.finalize()) })
     }
 
     /// Starts encoding the gathered batches as one row group, on threads of its own, once the
