@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use sha2::Digest;
 
 use crate::support::daemon::wait_for;
 use crate::support::nats::{Js, NatsServer};
@@ -92,7 +93,18 @@ fn the_reference_profile_extracts_all_21_tables_with_the_rows_the_json_holds() {
     let (data_dir, out) = (dir.path().join("dd"), dir.path().join("out"));
     let profile = fixture("cdsem_metrology_profile.yaml");
     let p = |p: &Path| p.to_str().unwrap().to_owned();
-    let run = dat(&["run", &p(&data), "--profile", &p(&profile), "--data-dir", &p(&data_dir), "--out", &p(&out)]);
+    let run = dat(&[
+        "run",
+        &p(&data),
+        "--profile",
+        &p(&profile),
+        "--export",
+        "parquet",
+        "--data-dir",
+        &p(&data_dir),
+        "--out",
+        &p(&out),
+    ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(stdout.contains("42 parsed, 0 partial, 0 failed"), "{stdout}");
@@ -157,6 +169,9 @@ fn the_reference_profile_extracts_all_21_tables_with_the_rows_the_json_holds() {
 
     // The export is the first output, with the context as columns.
     let manifest = read_json(&out.join("manifest.json"));
+    let data = std::fs::read(out.join(manifest["data_file"].as_str().unwrap())).unwrap();
+    let sha: String = sha2::Sha256::digest(&data).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(manifest["version_id"], sha.as_str(), "the manifest's sha256 is the exported file's");
     let columns: Vec<&str> =
         manifest["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(columns.contains(&"lot_id") && columns.contains(&"total_images"), "{columns:?}");

@@ -95,6 +95,10 @@ pub struct ProfileFile {
     pub columns: Vec<DatasetColumn>,
     /// Its rows.
     pub rows: u64,
+    /// Its sha256, taken as it was written (as [`ParseManifest::dataset_sha256`]). Absent in
+    /// bundles of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// A column whose type had to widen because a file held values the narrower type cannot.

@@ -145,14 +145,14 @@ impl BackgroundWork for ExportDataset {
         let parse = run.artifacts.get(parse_id).ok_or_else(not_parsed)?;
         let bundle = job.ctx.artifacts.dir(&parse.artifact);
         let mut parse_manifest = read_parse_manifest(&bundle, &parse.artifact.0)?;
-        // With a profile, one of its outputs; else the whole dataset (and its sha256, when the
-        // bundle says it).
+        // With a profile, one of its outputs; else the whole dataset; with its sha256 when the
+        // bundle says it.
         let (dataset, columns, dataset_sha256) = match request.output(job.ctx.profile)? {
             Some(output) => {
                 let file = parse_manifest.profile_files.remove(&output).ok_or_else(|| {
                     StageError::Invalid(format!("the parse bundle {} has no output `{output}`", parse.artifact.0))
                 })?;
-                (bundle.join(&file.file), file.columns, None)
+                (bundle.join(&file.file), file.columns, file.sha256)
             }
             None => (
                 bundle.join(parse_files::DATASET),

@@ -122,5 +122,6 @@ fn write_one(
         file: file.to_owned(),
         columns: super::outcome::dataset_columns(&united, members),
         rows: written.rows,
+        sha256: Some(written.sha256),
     }))
 }
