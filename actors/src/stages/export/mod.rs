@@ -147,7 +147,7 @@ impl BackgroundWork for ExportDataset {
         let mut parse_manifest = read_parse_manifest(&bundle, &parse.artifact.0)?;
         // With a profile, one of its outputs; else the whole dataset; with its sha256 when the
         // bundle says it.
-        let (dataset, columns, dataset_sha256) = match request.output(job.ctx.profile)? {
+        let (dataset, columns, written_sha256) = match request.output(job.ctx.profile)? {
             Some(output) => {
                 let file = parse_manifest.profile_files.remove(&output).ok_or_else(|| {
                     StageError::Invalid(format!("the parse bundle {} has no output `{output}`", parse.artifact.0))
@@ -178,9 +178,9 @@ impl BackgroundWork for ExportDataset {
         };
         let read_back =
             |e: std::io::Error| StageError::Io(format!("cannot read back datasets/{dataset_id}/{data_file}: {e}"));
-        // A Parquet export is the dataset's own bytes (linked or copied): its sha256 is the one
-        // taken as parse wrote it.
-        let (size_bytes, version_id) = match dataset_sha256.filter(|_| request.format == ExportFormat::Parquet) {
+        // A Parquet export is the bundle file's own bytes (linked or copied): its sha256 is the
+        // one taken as parse wrote it.
+        let (size_bytes, version_id) = match written_sha256.filter(|_| request.format == ExportFormat::Parquet) {
             Some(sha256) => (std::fs::metadata(&data_path).map_err(read_back)?.len(), sha256),
             None => size_and_sha256(&data_path).map_err(read_back)?,
         };

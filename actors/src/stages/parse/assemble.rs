@@ -219,8 +219,9 @@ pub(crate) enum AssembleError {
 }
 
 /// Writes the tables as one Parquet file (to a temporary name, renamed when complete); returns
-/// its rows and sha256 and what each table (by index in `tables`) could not keep exactly. A second thread
-/// reads and conforms the next part while the file encodes the last, one part ahead at most.
+/// its rows and sha256 and what each table (by index in `tables`) could not keep exactly. A
+/// second thread reads and conforms the next part while the file encodes the last, one part
+/// ahead at most.
 ///
 /// # Errors
 /// [`AssembleError`]: the stage fails, nothing half-written is left under the final name.
