@@ -40,27 +40,17 @@ fn append_run(log: &dyn EventLog, run: RunId, count: u64) {
     }
 }
 
-/// Small writes, each followed by `fdatasync`, per second: the disk's own limit.
-fn raw_fdatasync_rate(dir: &std::path::Path) -> f64 {
-    use std::io::Write;
-    let mut file = std::fs::File::create(dir.join("raw")).expect("raw file");
-    let count = 1_000;
-    let start = Instant::now();
-    for i in 0..count {
-        file.write_all(format!("{i:08}\n").as_bytes()).expect("write");
-        file.sync_data().expect("fdatasync");
-    }
-    f64::from(count) / start.elapsed().as_secs_f64()
-}
-
-/// The same, overwriting bytes already in the file (as the log's pre-zeroed write-ahead file
-/// does): no size to commit, so each sync is cheaper. Printed beside the first for honesty; the
-/// ratios are to the first.
-fn raw_overwrite_rate(dir: &std::path::Path) -> f64 {
+/// Small writes, each followed by `fdatasync`, per second: the disk's own limit. Appending
+/// (`prefill` false, the rate the ratios are to) or overwriting a file of zeros (as the log's
+/// pre-zeroed write-ahead file does: no size to commit, so each sync is cheaper; printed beside
+/// the first for honesty).
+fn raw_fdatasync_rate(dir: &std::path::Path, prefill: bool) -> f64 {
     use std::os::unix::fs::FileExt;
-    let file = std::fs::File::create(dir.join("raw-overwrite")).expect("raw file");
-    file.write_all_at(&vec![0; 1 << 20], 0).expect("zeros");
-    file.sync_all().expect("fsync");
+    let file = std::fs::File::create(dir.join(format!("raw-{prefill}"))).expect("raw file");
+    if prefill {
+        file.write_all_at(&vec![0; 1 << 20], 0).expect("zeros");
+        file.sync_all().expect("fsync");
+    }
     let count = 1_000;
     let start = Instant::now();
     for i in 0..count {
@@ -72,9 +62,9 @@ fn raw_overwrite_rate(dir: &std::path::Path) -> f64 {
 
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let raw = raw_fdatasync_rate(dir.path());
+    let raw = raw_fdatasync_rate(dir.path(), false);
     println!("raw fdatasync:             {raw:>8.0} /s ({:.0} µs each)", 1e6 / raw);
-    let overwrite = raw_overwrite_rate(dir.path());
+    let overwrite = raw_fdatasync_rate(dir.path(), true);
     println!("raw fdatasync, overwrite:  {overwrite:>8.0} /s ({:.0} µs each)", 1e6 / overwrite);
     let sled = Arc::new(SledLog::open(&dir.path().join("log"), Durability::Flush).expect("open"));
     let log: Arc<dyn EventLog> = sled.clone();
