@@ -139,7 +139,10 @@ fn sniff<'t>(
 
     let body = text.get(body_start..).unwrap_or_default();
     let mut rest = SampleRecords::new(dialect, body, body_start, lines_before);
-    let head: Vec<Row> = rest.by_ref().take(HEADER_RECORDS + 1).collect();
+    // With the header and number format given (parse passes what the probe found), only the
+    // first record is needed, for the column names.
+    let decided = hints.header.is_some() && hints.decimal.is_some() && hints.thousands.is_some();
+    let head: Vec<Row> = rest.by_ref().take(if decided { 1 } else { HEADER_RECORDS + 1 }).collect();
     // A partial sample's last record is cut: keep it out of the decisions.
     let judged = match head.len() {
         n if n <= HEADER_RECORDS && !sample.complete && n >= 2 => head.get(..n - 1).unwrap_or_default(),

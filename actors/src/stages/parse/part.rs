@@ -2,22 +2,30 @@
 //! written and read back with copies only: no encoding, no compression, no typing. The dataset
 //! is the one file that is encoded (as Parquet, once); a part is read once more, by assembly.
 //!
-//! Layout (little endian): `DATPART1`, rows (u64), columns (u64), each row's source row (u64),
-//! then per column its name (u32 length + UTF-8) and its values: a tag byte and
-//! - text: the cells back to back (u64 length + bytes), each cell's end (u64) and validity (u8);
-//! - int, float, date, date-time, bool, decimal (precision, scale): validity (u8) and the value
-//!   (i64, f64 bits, i32, i64, u8, i128) for each row;
-//! - binary: validity (u8) and length (u64) per row, then the bytes.
+//! Layout (little endian): `DATPART2`, rows (u64), columns (u64), the source rows: `0` and the
+//! first (u64) when they follow each other, else `1` and each one (u64); then per column its
+//! name (u32 length + UTF-8), a tag byte and its values:
+//! - validity: `0` when every row has a value, else `1` and one byte (0 or 1) per row;
+//! - text: the cells back to back (u64 length + bytes), the width of each cell's end (4 or 8)
+//!   and the ends, then the validity;
+//! - int, float, date, date-time, bool, decimal (precision, scale): the validity, then the
+//!   value (i64, f64 bits, i32, i64, u8, i128) for each row, zero for nulls;
+//! - binary: the validity, the length (u64) per row, then the bytes.
 //!
+//! Parts written by earlier versions (`DATPART1`: every source row, every validity byte, 8-byte
+//! ends) read back too, so a run parsed in part before an upgrade resumes. The flags leave out
+//! what is implied (W2 of the benchmark: a quarter fewer bytes to write and read back).
 //! A part that does not read back whole is an error of its table, never a silent null.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use dat_readers::{Chunk, TextValues, Values};
 
-const MAGIC: &[u8; 8] = b"DATPART1";
+const MAGIC: &[u8; 8] = b"DATPART2";
+/// The first layout, still read.
+const MAGIC_V1: &[u8; 8] = b"DATPART1";
 
 /// Writes `chunk` to `path`.
 ///
@@ -28,8 +36,16 @@ pub(crate) fn write(path: &Path, chunk: &Chunk) -> io::Result<()> {
     out.write_all(MAGIC)?;
     put_u64(&mut out, chunk.rows() as u64)?;
     put_u64(&mut out, chunk.columns.len() as u64)?;
-    for row in &chunk.source_rows {
-        put_u64(&mut out, *row)?;
+    let rows = &chunk.source_rows;
+    match rows.first() {
+        Some(&first) if rows.iter().zip(first..).all(|(row, expected)| *row == expected) => {
+            out.write_all(&[0])?;
+            put_u64(&mut out, first)?;
+        }
+        _ => {
+            out.write_all(&[1])?;
+            out.write_all(&rows.iter().flat_map(|row| row.to_le_bytes()).collect::<Vec<u8>>())?;
+        }
     }
     for (name, values) in chunk.names.iter().zip(&chunk.columns) {
         put_bytes32(&mut out, name.as_bytes())?;
@@ -38,26 +54,38 @@ pub(crate) fn write(path: &Path, chunk: &Chunk) -> io::Result<()> {
     out.flush()
 }
 
-/// Reads the part at `path` back.
+/// Reads the part at `path` back (whole: a part is one chunk, a few MiB).
 ///
 /// # Errors
 /// The file cannot be read or does not hold a whole part.
 pub(crate) fn read(path: &Path) -> io::Result<Chunk> {
-    let mut input = BufReader::with_capacity(1 << 20, File::open(path)?);
-    let mut magic = [0u8; 8];
-    input.read_exact(&mut magic)?;
-    if &magic != MAGIC {
-        return Err(corrupt("not a checkpoint part"));
-    }
-    let rows = get_len(&mut input)?;
-    let columns = get_len(&mut input)?;
-    let source_rows = (0..rows).map(|_| get_u64(&mut input)).collect::<io::Result<Vec<u64>>>()?;
+    let bytes = std::fs::read(path)?;
+    let mut input = Input { bytes: &bytes, v1: false };
+    let magic = input.take(8)?;
+    input.v1 = match magic {
+        m if m == MAGIC => false,
+        m if m == MAGIC_V1 => true,
+        _ => return Err(corrupt("not a checkpoint part")),
+    };
+    let rows = input.len()?;
+    let columns = input.len()?;
+    let listed = input.v1 || input.u8()? != 0;
+    let source_rows = if listed {
+        input.fixed(rows, u64::from_le_bytes)?
+    } else {
+        let first = input.u64()?;
+        (first..).take(rows).collect()
+    };
     let mut names = Vec::with_capacity(columns.min(1 << 16));
     let mut values = Vec::with_capacity(columns.min(1 << 16));
     for _ in 0..columns {
-        let name = String::from_utf8(get_bytes32(&mut input)?).map_err(|_| corrupt("a column name"))?;
+        let len = usize::try_from(u32::from_le_bytes(input.array()?)).map_err(|_| corrupt("a length"))?;
+        let name = String::from_utf8(input.take(len)?.to_vec()).map_err(|_| corrupt("a column name"))?;
         names.push(name);
         values.push(read_values(&mut input, rows)?);
+    }
+    if !input.bytes.is_empty() {
+        return Err(corrupt("bytes after its last column"));
     }
     Ok(Chunk { names, columns: values, source_rows })
 }
@@ -81,10 +109,22 @@ fn write_values(out: &mut impl Write, values: &Values) -> io::Result<()> {
             let (cells, ends, valid) = text.raw();
             put_u64(out, cells.len() as u64)?;
             out.write_all(cells.as_bytes())?;
-            for end in ends {
-                put_u64(out, *end as u64)?;
+            let narrow: Option<Vec<u8>> = ends
+                .iter()
+                .map(|end| u32::try_from(*end).ok().map(u32::to_le_bytes))
+                .collect::<Option<Vec<_>>>()
+                .map(|ends| ends.concat());
+            match narrow {
+                Some(ends) => {
+                    out.write_all(&[4])?;
+                    out.write_all(&ends)?;
+                }
+                None => {
+                    out.write_all(&[8])?;
+                    out.write_all(&ends.iter().flat_map(|end| (*end as u64).to_le_bytes()).collect::<Vec<u8>>())?;
+                }
             }
-            out.write_all(&valid.iter().map(|v| u8::from(*v)).collect::<Vec<u8>>())
+            write_validity(out, valid.iter().copied())
         }
         Values::Int(v) => fixed(out, tag::INT, v, |x| x.to_le_bytes()),
         Values::Float(v) => fixed(out, tag::FLOAT, v, |x| x.to_bits().to_le_bytes()),
@@ -97,8 +137,8 @@ fn write_values(out: &mut impl Write, values: &Values) -> io::Result<()> {
         Values::Datetime(v) => fixed(out, tag::DATETIME, v, |x| x.to_le_bytes()),
         Values::Binary(v) => {
             out.write_all(&[tag::BINARY])?;
+            write_validity(out, v.iter().map(Option::is_some))?;
             for cell in v {
-                out.write_all(&[u8::from(cell.is_some())])?;
                 put_u64(out, cell.as_ref().map_or(0, |b| b.len() as u64))?;
             }
             v.iter().flatten().try_for_each(|b| out.write_all(b))
@@ -106,7 +146,16 @@ fn write_values(out: &mut impl Write, values: &Values) -> io::Result<()> {
     }
 }
 
-/// Validity bytes, then each value's bytes (zero for nulls); `tag` first when given.
+/// `0` when every flag is set, else `1` and the flags as bytes.
+fn write_validity(out: &mut impl Write, valid: impl Iterator<Item = bool> + Clone) -> io::Result<()> {
+    if valid.clone().all(|v| v) {
+        return out.write_all(&[0]);
+    }
+    out.write_all(&[1])?;
+    out.write_all(&valid.map(u8::from).collect::<Vec<u8>>())
+}
+
+/// The validity, then each value's bytes (zero for nulls); `tag` first when given.
 fn fixed<T: Copy + Default, const N: usize>(
     out: &mut impl Write,
     tag: impl Into<Option<u8>>,
@@ -116,7 +165,7 @@ fn fixed<T: Copy + Default, const N: usize>(
     if let Some(tag) = tag.into() {
         out.write_all(&[tag])?;
     }
-    out.write_all(&values.iter().map(|v| u8::from(v.is_some())).collect::<Vec<u8>>())?;
+    write_validity(out, values.iter().map(Option::is_some))?;
     let mut buf = Vec::with_capacity(values.len() * N);
     for v in values {
         buf.extend_from_slice(&bytes(v.unwrap_or_default()));
@@ -124,34 +173,106 @@ fn fixed<T: Copy + Default, const N: usize>(
     out.write_all(&buf)
 }
 
-fn read_values(input: &mut impl Read, rows: usize) -> io::Result<Values> {
-    let kind = get_u8(input)?;
+/// What is left of a part being read, and whether it has the first layout.
+struct Input<'a> {
+    bytes: &'a [u8],
+    v1: bool,
+}
+
+impl<'a> Input<'a> {
+    /// The next `len` bytes; a damaged length fails here rather than allocating.
+    fn take(&mut self, len: usize) -> io::Result<&'a [u8]> {
+        if len > self.bytes.len() {
+            return Err(corrupt("it ends early"));
+        }
+        let (head, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let mut raw = [0u8; N];
+        raw.copy_from_slice(self.take(N)?);
+        Ok(raw)
+    }
+
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u64(&mut self) -> io::Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn len(&mut self) -> io::Result<usize> {
+        usize::try_from(self.u64()?).map_err(|_| corrupt("a length"))
+    }
+
+    /// `count` values of `N` bytes each.
+    fn fixed<T, const N: usize>(&mut self, count: usize, value: impl Fn([u8; N]) -> T) -> io::Result<Vec<T>> {
+        let bytes = self.take(count.checked_mul(N).ok_or_else(|| corrupt("a part too large"))?)?;
+        Ok(bytes
+            .chunks_exact(N)
+            .map(|b| {
+                let mut raw = [0u8; N];
+                raw.copy_from_slice(b);
+                value(raw)
+            })
+            .collect())
+    }
+
+    /// One validity flag per row (`None`: every row has a value).
+    fn validity(&mut self, rows: usize) -> io::Result<Option<&'a [u8]>> {
+        if !self.v1 && self.u8()? == 0 {
+            return Ok(None);
+        }
+        self.take(rows).map(Some)
+    }
+}
+
+fn read_values(input: &mut Input<'_>, rows: usize) -> io::Result<Values> {
+    let kind = input.u8()?;
     Ok(match kind {
         tag::TEXT => {
-            let len = get_len(input)?;
-            let text = String::from_utf8(get_exact(input, len)?).map_err(|_| corrupt("text cells"))?;
-            let ends = (0..rows).map(|_| get_len(input)).collect::<io::Result<Vec<usize>>>()?;
-            let valid = get_exact(input, rows)?.into_iter().map(|b| b != 0).collect();
+            let len = input.len()?;
+            let text = String::from_utf8(input.take(len)?.to_vec()).map_err(|_| corrupt("text cells"))?;
+            let width = if input.v1 { 8 } else { input.u8()? };
+            let ends = match width {
+                4 => input.fixed(rows, |b| u32::from_le_bytes(b) as usize)?,
+                8 => input
+                    .fixed(rows, u64::from_le_bytes)?
+                    .into_iter()
+                    .map(|end| usize::try_from(end).map_err(|_| corrupt("a length")))
+                    .collect::<io::Result<_>>()?,
+                _ => return Err(corrupt("text cells")),
+            };
+            let valid = match input.validity(rows)? {
+                None => vec![true; rows],
+                Some(flags) => flags.iter().map(|b| *b != 0).collect(),
+            };
             Values::Text(TextValues::from_raw(text, ends, valid).map_err(corrupt)?)
         }
         tag::INT => Values::Int(read_fixed(input, rows, i64::from_le_bytes)?),
         tag::FLOAT => Values::Float(read_fixed(input, rows, |b| f64::from_bits(u64::from_le_bytes(b)))?),
         tag::DECIMAL => {
-            let (precision, scale) = (get_u8(input)?, get_u8(input)?);
+            let (precision, scale) = (input.u8()?, input.u8()?);
             Values::Decimal { values: read_fixed(input, rows, i128::from_le_bytes)?, precision, scale }
         }
         tag::BOOL => Values::Bool(read_fixed(input, rows, |b: [u8; 1]| b[0] != 0)?),
         tag::DATE => Values::Date(read_fixed(input, rows, i32::from_le_bytes)?),
         tag::DATETIME => Values::Datetime(read_fixed(input, rows, i64::from_le_bytes)?),
         tag::BINARY => {
-            let mut cells: Vec<(bool, usize)> = Vec::with_capacity(rows);
-            for _ in 0..rows {
-                cells.push((get_u8(input)? != 0, get_len(input)?));
-            }
+            // The first layout interleaves each row's flag and length.
+            let cells: Vec<(bool, usize)> = if input.v1 {
+                (0..rows).map(|_| Ok((input.u8()? != 0, input.len()?))).collect::<io::Result<_>>()?
+            } else {
+                let valid = input.validity(rows)?;
+                (0..rows).map(|i| Ok((valid.is_none_or(|v| v[i] != 0), input.len()?))).collect::<io::Result<_>>()?
+            };
             let mut v = Vec::with_capacity(rows);
             for (valid, len) in cells {
-                let bytes = if valid { get_exact(input, len)? } else { Vec::new() };
-                v.push(valid.then_some(bytes));
+                let bytes = input.take(if valid { len } else { 0 })?;
+                v.push(valid.then(|| bytes.to_vec()));
             }
             Values::Binary(v)
         }
@@ -160,21 +281,16 @@ fn read_values(input: &mut impl Read, rows: usize) -> io::Result<Values> {
 }
 
 fn read_fixed<T, const N: usize>(
-    input: &mut impl Read,
+    input: &mut Input<'_>,
     rows: usize,
     value: impl Fn([u8; N]) -> T,
 ) -> io::Result<Vec<Option<T>>> {
-    let valid = get_exact(input, rows)?;
-    let bytes = get_exact(input, rows.checked_mul(N).ok_or_else(|| corrupt("a part too large"))?)?;
-    Ok(valid
-        .iter()
-        .zip(bytes.chunks_exact(N))
-        .map(|(v, b)| {
-            let mut raw = [0u8; N];
-            raw.copy_from_slice(b);
-            (*v != 0).then(|| value(raw))
-        })
-        .collect())
+    let valid = input.validity(rows)?;
+    let values = input.fixed(rows, value)?;
+    Ok(match valid {
+        None => values.into_iter().map(Some).collect(),
+        Some(flags) => values.into_iter().zip(flags).map(|(v, f)| (*f != 0).then_some(v)).collect(),
+    })
 }
 
 fn corrupt(what: impl std::fmt::Display) -> io::Error {
@@ -189,40 +305,6 @@ fn put_bytes32(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     let len = u32::try_from(bytes.len()).map_err(|_| corrupt("a column name longer than 4 GiB"))?;
     out.write_all(&len.to_le_bytes())?;
     out.write_all(bytes)
-}
-
-fn get_u8(input: &mut impl Read) -> io::Result<u8> {
-    let mut b = [0u8; 1];
-    input.read_exact(&mut b)?;
-    Ok(b[0])
-}
-
-fn get_u64(input: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    input.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn get_len(input: &mut impl Read) -> io::Result<usize> {
-    usize::try_from(get_u64(input)?).map_err(|_| corrupt("a length"))
-}
-
-/// Exactly `len` bytes; the buffer grows as bytes arrive, so a damaged length cannot make it
-/// allocate more than the file holds.
-fn get_exact(input: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(len.min(1 << 24));
-    input.take(len as u64).read_to_end(&mut buf)?;
-    if buf.len() != len {
-        return Err(corrupt("it ends early"));
-    }
-    Ok(buf)
-}
-
-fn get_bytes32(input: &mut impl Read) -> io::Result<Vec<u8>> {
-    let mut b = [0u8; 4];
-    input.read_exact(&mut b)?;
-    let len = usize::try_from(u32::from_le_bytes(b)).map_err(|_| corrupt("a length"))?;
-    get_exact(input, len)
 }
 
 #[cfg(test)]
@@ -261,5 +343,62 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert!(read(&path).is_err());
+    }
+
+    #[test]
+    fn rows_that_follow_each_other_and_columns_without_nulls_take_no_per_row_flags() {
+        let mut builder = ChunkBuilder::new(vec!["t".into()]);
+        for (row, cell) in [(7, "a"), (8, "bc"), (9, "1.50")] {
+            builder.push_row(row, [Cell::Infer(cell)]);
+        }
+        let mut chunk = builder.take();
+        chunk.names.push("i".into());
+        chunk.columns.push(Values::Int(vec![Some(1), Some(2), Some(3)]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part");
+        write(&path, &chunk).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(back.source_rows, [7, 8, 9]);
+        let Values::Text(text) = &back.columns[0] else { panic!("text") };
+        assert_eq!(text.iter().collect::<Vec<_>>(), [Some("a"), Some("bc"), Some("1.50")]);
+        assert_eq!(back.columns[1], chunk.columns[1]);
+        // magic, rows, columns, first row; names; text: len, bytes, width, ends, validity; ints.
+        let expected = 8 + 8 + 8 + (1 + 8) + (4 + 1) * 2 + (1 + 8 + 7 + 1 + 3 * 4 + 1) + (1 + 1 + 3 * 8);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), expected as u64);
+    }
+
+    #[test]
+    fn a_part_in_the_first_layout_still_reads_back() {
+        let mut bytes = b"DATPART1".to_vec();
+        for v in [2u64, 2, 4, 6] {
+            bytes.extend_from_slice(&v.to_le_bytes()); // rows, columns, each source row
+        }
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(b"t");
+        bytes.push(1); // text
+        bytes.extend_from_slice(&2u64.to_le_bytes());
+        bytes.extend_from_slice(b"ab");
+        for end in [2u64, 2] {
+            bytes.extend_from_slice(&end.to_le_bytes());
+        }
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(b"i");
+        bytes.push(2); // int
+        bytes.extend_from_slice(&[0, 1]);
+        for v in [0i64, -5] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part");
+        std::fs::write(&path, &bytes).unwrap();
+        let back = read(&path).unwrap();
+        assert_eq!(
+            (back.names.as_slice(), back.source_rows.as_slice()),
+            (["t", "i"].map(String::from).as_slice(), [4, 6].as_slice())
+        );
+        let Values::Text(text) = &back.columns[0] else { panic!("text") };
+        assert_eq!(text.iter().collect::<Vec<_>>(), [Some("ab"), None]);
+        assert_eq!(back.columns[1], Values::Int(vec![None, Some(-5)]));
     }
 }
