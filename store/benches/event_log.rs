@@ -60,6 +60,33 @@ fn raw_fdatasync_rate(dir: &std::path::Path, prefill: bool) -> f64 {
     count as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Appends/s of bare sled doing what an append of one event does to it (its `g`, `e` and `h`
+/// keys, a 300-byte event) from `threads` threads: what the log can reach at best on this
+/// machine, whatever it does around sled.
+fn sled_inserts_rate(path: &std::path::Path, threads: u64, per_thread: u64) -> f64 {
+    let db = sled::Config::new().path(path).flush_every_ms(Some(50)).open().expect("sled");
+    let tree = db.open_tree("log").expect("tree");
+    let global = std::sync::atomic::AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (tree, global) = (&tree, &global);
+            scope.spawn(move || {
+                let run = uuid::Uuid::now_v7();
+                let event = vec![b'x'; 300];
+                for seq in 1..=per_thread {
+                    let pos = global.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let pointer = [run.as_bytes().as_slice(), &seq.to_be_bytes()].concat();
+                    tree.insert([b"g".as_slice(), &pos.to_be_bytes()].concat(), pointer.clone()).expect("g");
+                    tree.insert([b"e".as_slice(), &pointer].concat(), event.clone()).expect("e");
+                    tree.insert([b"h".as_slice(), run.as_bytes()].concat(), &seq.to_be_bytes()).expect("h");
+                }
+            });
+        }
+    });
+    (threads * per_thread) as f64 / start.elapsed().as_secs_f64()
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let raw = raw_fdatasync_rate(dir.path(), false);
@@ -117,6 +144,11 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     println!("buffered appends, 16 runs: {:>8.0} appends/s (no fsync: the log's own work)", total as f64 / secs);
+    let ceiling = sled_inserts_rate(&dir.path().join("bare-sled"), runs, per_run);
+    println!(
+        "sled alone, 16 threads:    {ceiling:>8.0} appends/s = {:.2}x raw (the three inserts an append makes, nothing else: the ceiling)",
+        ceiling / raw
+    );
 
     let big = new_run();
     let buffered = SledLog::open(&dir.path().join("replay-log"), Durability::Buffered).expect("open");
