@@ -190,6 +190,22 @@ fn every_export_format_reads_back_as_the_parsed_dataset() {
     }
 }
 
+/// `--memory-log` (the benchmark's baseline for the log's cost) changes where events go, not
+/// what is written: the same dataset, and no log in the data dir.
+#[test]
+fn a_run_with_its_events_in_memory_writes_the_same_dataset_and_no_log() {
+    let workspace = folder();
+    let (_durable_dir, durable, _) = run(workspace.path(), "parquet");
+    let out = tempfile::tempdir().unwrap();
+    let (data_dir, target) = (out.path().join("data-dir"), out.path().join("out"));
+    let args = ["run", path(workspace.path()), "--memory-log", "--out", path(&target), "--data-dir", path(&data_dir)];
+    let result = dat(&args);
+    assert!(result.status.success(), "dat run --memory-log: {}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(rows(&target.join("data.parquet")), rows(&durable));
+    assert!(data_dir.join("runs").is_dir(), "the stages' files are written");
+    assert!(!data_dir.join("log").exists(), "no event log is written");
+}
+
 #[test]
 fn exported_datasets_are_listed_previewed_and_traced_over_http() {
     let dirs = crate::support::Dirs::new();

@@ -18,7 +18,7 @@ use dat_contracts::bundle::{parse_files, ParseManifest, ParseResult};
 use dat_contracts::profile::Profile;
 use dat_contracts::{LockRequest, RunId, Stage, StageGraphConfig};
 use dat_events::RunView;
-use dat_store::{ArtifactStore, Durability, SledLog};
+use dat_store::{ArtifactStore, Durability, EventLog, FingerprintCache, MemoryLog, SledLog};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -56,6 +56,11 @@ pub struct RunArgs {
     /// throwaway run, but a crash can lose the run's last events (SPEC §5: only on request).
     #[arg(long, env = "DAT_NO_FSYNC")]
     pub no_fsync: bool,
+    /// Keep the run's events in this process's memory only, not in the data dir's log: the run
+    /// cannot be shown, audited or resumed afterwards. For measuring what the log costs (the
+    /// benchmark's event-log share); the files it writes are the same.
+    #[arg(long, conflicts_with = "no_fsync")]
+    pub memory_log: bool,
 }
 
 /// The export formats, for clap.
@@ -100,8 +105,14 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
     let workspace = Workspace::open(&args.folder).with_context(|| format!("cannot open {}", args.folder.display()))?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| args.folder.join(".dat"));
     std::fs::create_dir_all(&data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let durability = if args.no_fsync { Durability::Buffered } else { Durability::Flush };
-    let log = Arc::new(SledLog::open(&log_dir(&data_dir), durability)?);
+    let (log, fingerprints): (Arc<dyn EventLog>, Arc<dyn FingerprintCache>) = if args.memory_log {
+        let log = Arc::new(MemoryLog::default());
+        (log.clone(), log)
+    } else {
+        let durability = if args.no_fsync { Durability::Buffered } else { Durability::Flush };
+        let log = Arc::new(SledLog::open(&log_dir(&data_dir), durability)?);
+        (log.clone(), log)
+    };
     let options = args.limits.options(&Default::default(), "flags or DAT_*")?;
     let adapters = AdapterRegistry::default();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -118,13 +129,13 @@ async fn pipeline(args: RunArgs) -> anyhow::Result<()> {
         log: log.clone(),
         artifacts: ArtifactStore::new(&data_dir),
         workspace,
-        stages: Stages::standard(adapters, log.clone(), pool, data_dir.join("datasets"), options),
+        stages: Stages::standard(adapters, fingerprints.clone(), pool, data_dir.join("datasets"), options),
         stage_graph: StageGraphConfig::default(),
         progress: Default::default(),
         profiles,
         // A run of its own, in a data dir of its own by default: nothing to resume.
         resume: true,
-        fingerprints: log,
+        fingerprints,
         metrics: Default::default(),
     });
     let name = args.folder.file_name().map(|n| n.to_string_lossy().into_owned());

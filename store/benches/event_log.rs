@@ -122,7 +122,7 @@ fn main() {
         t.join().expect("thread");
     }
     let secs = start.elapsed().as_secs_f64();
-    let total = runs as u64 * per_run;
+    let total = runs * per_run;
     let rate = total as f64 / secs;
     println!(
         "durable appends, 16 runs:  {rate:>8.0} appends/s = {:.2}x raw, {:.2}x raw overwrite ({total} appends, {} fsyncs, {secs:.2} s)",

@@ -72,6 +72,20 @@ pub enum OpenError {
     },
 }
 
+/// Checks that `events` belong to `run` and follow `expected` one by one (what every log
+/// refuses before looking at its stored head).
+///
+/// # Errors
+/// [`AppendError::OutOfSequence`] otherwise.
+pub(crate) fn check_order(run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError> {
+    let in_order = events.iter().enumerate().all(|(i, e)| e.run_id == run && e.seq.0 == expected.0 + 1 + i as u64);
+    if in_order {
+        Ok(())
+    } else {
+        Err(AppendError::OutOfSequence { run, next: expected.next() })
+    }
+}
+
 /// An append-only, per-run event log with a global order.
 ///
 /// One writer per run (its actor) is the expected use; `append` still checks the expected seq

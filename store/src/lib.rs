@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`event_log`]: the [`EventLog`] trait, [`GlobalPos`] and the error types.
 //! - [`sled_log`]: [`SledLog`], the sled implementation (durable appends, global order, cursors).
+//! - [`memory_log`]: [`MemoryLog`], the same contract in memory only (to measure the log's cost).
 //! - `wal`: the write-ahead file that makes appends durable with one shared `fdatasync`.
 //! - [`group_commit`]: [`GroupCommit`], appends waiting for the disk sharing one flush.
 //! - [`fingerprints`]: [`FingerprintCache`], discovery's sha256 cache by path, size and mtime.
@@ -19,6 +20,7 @@ pub mod artifacts;
 pub mod event_log;
 pub mod fingerprints;
 pub mod group_commit;
+pub mod memory_log;
 pub mod sled_log;
 mod wal;
 
@@ -26,4 +28,5 @@ pub use artifacts::{ArtifactError, ArtifactStore};
 pub use event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 pub use fingerprints::{Fingerprint, FingerprintCache};
 pub use group_commit::GroupCommit;
+pub use memory_log::MemoryLog;
 pub use sled_log::{Durability, SledLog};

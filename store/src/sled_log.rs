@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
 
-use crate::event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
+use crate::event_log::{check_order, AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
 use crate::group_commit::GroupCommit;
 use crate::wal::{self, Wal, RESET_BYTES};
@@ -282,10 +282,7 @@ impl EventLog for SledLog {
         if events.is_empty() {
             return Ok(());
         }
-        let in_order = events.iter().enumerate().all(|(i, e)| e.run_id == run && e.seq.0 == expected.0 + 1 + i as u64);
-        if !in_order {
-            return Err(AppendError::OutOfSequence { run, next: expected.next() });
-        }
+        check_order(run, expected, events)?;
         let jsons: Vec<Vec<u8>> = events
             .iter()
             .map(|e| serde_json::to_vec(&e.to_raw()))
