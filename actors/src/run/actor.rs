@@ -192,12 +192,17 @@ impl Actor for RunActor {
 }
 
 impl Handler<RecordCheckpoint> for RunActor {
-    type Result = AtomicResponse<Self, Result<(), RunError>>;
+    type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: RecordCheckpoint, _: &mut Context<Self>) -> Self::Result {
-        let RecordCheckpoint { stage, stage_id, table_id, rows, artifact } = msg;
+        let RecordCheckpoint { stage, stage_id, table_id, rows, artifact, stop } = msg;
         let cmd = RunCommand::RecordCheckpoint { stage, stage_id, table_id, rows, artifact };
-        AtomicResponse::new(Box::pin(self.commit(cmd).map(|result, _, _| result.map(|_| ()))))
+        AtomicResponse::new(Box::pin(self.commit(cmd).map(move |result, _, _| {
+            if let Err(e) = result {
+                tracing::info!(%stage, error = %e, "checkpoint not recorded; the work stops");
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        })))
     }
 }
 

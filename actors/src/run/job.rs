@@ -26,20 +26,18 @@ struct ActorReporter {
 
 impl Reporter for ActorReporter {
     fn checkpoint(&self, table_id: &str, rows: u64, artifact: ArtifactRef) -> Result<(), Stopped> {
-        let msg = RecordCheckpoint {
+        if self.stop.load(Ordering::SeqCst) {
+            return Err(Stopped);
+        }
+        self.addr.do_send(RecordCheckpoint {
             stage: self.stage,
             stage_id: self.stage_id.clone(),
             table_id: table_id.to_owned(),
             rows,
             artifact,
-        };
-        match futures_executor::block_on(self.addr.send(msg)) {
-            Ok(Ok(())) => Ok(()),
-            _ => {
-                self.stop.store(true, Ordering::SeqCst);
-                Err(Stopped)
-            }
-        }
+            stop: self.stop.clone(),
+        });
+        Ok(())
     }
 
     fn progress(&self, progress: Progress) {

@@ -87,15 +87,17 @@ pub struct StageArtifact {
 #[rtype(result = "()")]
 pub struct Shutdown;
 
-/// A background job finished a table (sent by its reporter; the reply says whether to go on).
+/// A background job finished a table (sent by its reporter, which goes on with the next one: a
+/// refusal sets `stop`, and the job stops at its next table or chunk).
 #[derive(Debug, actix::Message)]
-#[rtype(result = "Result<(), RunError>")]
+#[rtype(result = "()")]
 pub struct RecordCheckpoint {
     pub stage: Stage,
     pub stage_id: StageId,
     pub table_id: String,
     pub rows: u64,
     pub artifact: ArtifactRef,
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A background job ended.
