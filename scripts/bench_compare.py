@@ -674,10 +674,10 @@ def tables(results, facts, runs):
 def bench_log_share(work, facts, dat, runs, results):
     """The event log's share of parse on W2 (500 tables, a durable Checkpointed event each):
     `dat run` as it is (sled, every append fsynced), and with --memory-log (the same events in
-    an in-memory log, nothing written), alternately, at least 5 times each (the share is small
+    an in-memory log, nothing written), alternately, at least 9 times each (the share is small
     beside the machine's noise); parse's own time is read from each run's parse manifest."""
     inp = work / "W2" / "in"
-    runs = max(runs, 5)
+    runs = max(runs, 9)
     for r in range(1, runs + 1):
         for mode, flags in (("fsync", []), ("memory", ["--memory-log"])):
             run_dir = work / "runs" / f"log-{mode}-{r}"

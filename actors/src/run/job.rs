@@ -26,7 +26,9 @@ struct ActorReporter {
 
 impl Reporter for ActorReporter {
     fn checkpoint(&self, table_id: &str, rows: u64, artifact: ArtifactRef) -> Result<(), Stopped> {
-        if self.stop.load(Ordering::SeqCst) {
+        // A run actor that stopped (its log failed, the daemon is going down) records nothing.
+        if self.stop.load(Ordering::SeqCst) || !self.addr.connected() {
+            self.stop.store(true, Ordering::SeqCst);
             return Err(Stopped);
         }
         self.addr.do_send(RecordCheckpoint {

@@ -9,7 +9,7 @@
 use calamine::{Data, DataRef, ExcelDateTime};
 use dat_contracts::ColumnType;
 
-use crate::typing::float_text;
+use crate::typing::push_float_text;
 
 /// A cell's type, its text appended to `out`; `Null` appends nothing.
 pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
@@ -24,13 +24,13 @@ pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
             let _ = write!(out, "{}", *f as i64);
             ColumnType::Int
         }
-        DataRef::Float(f) if f.is_finite() => {
-            out.push_str(&float_text(*f));
-            ColumnType::Float
-        }
         DataRef::Float(f) => {
-            out.push_str(&float_text(*f));
-            ColumnType::String
+            push_float_text(*f, out);
+            if f.is_finite() {
+                ColumnType::Float
+            } else {
+                ColumnType::String
+            }
         }
         DataRef::Bool(b) => {
             out.push_str(if *b { "true" } else { "false" });
@@ -46,11 +46,7 @@ pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
             out.push_str(s);
             ColumnType::String
         }
-        DataRef::DateTime(dt) => {
-            let (kind, text) = serial(dt);
-            out.push_str(&text);
-            kind
-        }
+        DataRef::DateTime(dt) => serial(dt, out),
         DataRef::DateTimeIso(s) => {
             out.push_str(s);
             iso_kind(s)
@@ -106,21 +102,34 @@ fn iso_kind(s: &str) -> ColumnType {
     }
 }
 
-/// An Excel serial date as ISO 8601 text and its type: a calendar day is a `date`, a day with a
-/// time a `datetime`, a time of day (`12:30:00`) or a duration (`PT5400S`) text.
-fn serial(dt: &ExcelDateTime) -> (ColumnType, String) {
+/// An Excel serial date as ISO 8601 text appended to `out`, and its type: a calendar day is a
+/// `date`, a day with a time a `datetime`, a time of day (`12:30:00`) or a duration
+/// (`PT5400S`) text.
+fn serial(dt: &ExcelDateTime, out: &mut String) -> ColumnType {
+    use std::fmt::Write;
     let value = dt.as_f64();
     if dt.is_duration() {
-        return (ColumnType::String, format!("PT{}S", seconds_text(value * 86_400.0)));
+        let _ = write!(out, "PT{}S", seconds_text(value * 86_400.0));
+        return ColumnType::String;
     }
     let (y, mo, d, h, mi, s, ms) = dt.to_ymd_hms_milli();
-    let time = if ms > 0 { format!("{h:02}:{mi:02}:{s:02}.{ms:03}") } else { format!("{h:02}:{mi:02}:{s:02}") };
-    if (0.0..1.0).contains(&value) {
-        (ColumnType::String, time)
-    } else if (h, mi, s, ms) == (0, 0, 0, 0) {
-        (ColumnType::Date, format!("{y:04}-{mo:02}-{d:02}"))
+    let time_of_day = (0.0..1.0).contains(&value);
+    let midnight = (h, mi, s, ms) == (0, 0, 0, 0);
+    if !time_of_day {
+        let _ = write!(out, "{y:04}-{mo:02}-{d:02}");
+        if midnight {
+            return ColumnType::Date;
+        }
+        out.push('T');
+    }
+    let _ = write!(out, "{h:02}:{mi:02}:{s:02}");
+    if ms > 0 {
+        let _ = write!(out, ".{ms:03}");
+    }
+    if time_of_day {
+        ColumnType::String
     } else {
-        (ColumnType::Datetime, format!("{y:04}-{mo:02}-{d:02}T{time}"))
+        ColumnType::Datetime
     }
 }
 

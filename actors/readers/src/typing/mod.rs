@@ -29,7 +29,7 @@ use dat_contracts::ColumnType;
 
 pub use rules::{plain_number, CellRules, DatePolicy, LocalDate};
 pub use tally::{unique_names, widen, TypeTally};
-pub use text::{date_text, datetime_text, decimal_text, float_text, hex, ISO_DATETIME};
+pub use text::{date_text, datetime_text, decimal_text, float_text, hex, push_float_text, ISO_DATETIME};
 pub use value::{number_value, CellValue};
 
 /// Cell values read as null, besides empty and blank cells. `NA` and `None` are not among them:

@@ -19,7 +19,16 @@ pub fn datetime_text(micros: i64) -> Option<String> {
 
 /// A float as the shortest text that reads back as the same float (`1.0`, `0.1`, `1e21`).
 pub fn float_text(f: f64) -> String {
-    format!("{f:?}")
+    let mut out = String::new();
+    push_float_text(f, &mut out);
+    out
+}
+
+/// [`float_text`] appended to `out` (no allocation of its own: readers write a cell's text into
+/// their row buffer).
+pub fn push_float_text(f: f64, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "{f:?}");
 }
 
 /// An unscaled decimal as its exact text: `1230` at scale 2 is `12.30`.
