@@ -26,6 +26,9 @@ use dat_readers::{Chunk, TextValues, Values};
 const MAGIC: &[u8; 8] = b"DATPART2";
 /// The first layout, still read.
 const MAGIC_V1: &[u8; 8] = b"DATPART1";
+/// Rows a part without columns may claim (nothing else in it bounds the count); far more than
+/// a chunk holds.
+const MAX_ROWS_WITHOUT_COLUMNS: usize = 1 << 24;
 
 /// Writes `chunk` to `path`.
 ///
@@ -38,7 +41,7 @@ pub(crate) fn write(path: &Path, chunk: &Chunk) -> io::Result<()> {
     put_u64(&mut out, chunk.columns.len() as u64)?;
     let rows = &chunk.source_rows;
     match rows.first() {
-        Some(&first) if rows.iter().zip(first..).all(|(row, expected)| *row == expected) => {
+        Some(&first) if rows.iter().enumerate().all(|(i, row)| row.checked_sub(first) == Some(i as u64)) => {
             out.write_all(&[0])?;
             put_u64(&mut out, first)?;
         }
@@ -70,12 +73,8 @@ pub(crate) fn read(path: &Path) -> io::Result<Chunk> {
     let rows = input.len()?;
     let columns = input.len()?;
     let listed = input.v1 || input.u8()? != 0;
-    let source_rows = if listed {
-        input.fixed(rows, u64::from_le_bytes)?
-    } else {
-        let first = input.u64()?;
-        (first..).take(rows).collect()
-    };
+    let (listed_rows, first) =
+        if listed { (input.fixed(rows, u64::from_le_bytes)?, 0) } else { (vec![], input.u64()?) };
     let mut names = Vec::with_capacity(columns.min(1 << 16));
     let mut values = Vec::with_capacity(columns.min(1 << 16));
     for _ in 0..columns {
@@ -87,6 +86,14 @@ pub(crate) fn read(path: &Path) -> io::Result<Chunk> {
     if !input.bytes.is_empty() {
         return Err(corrupt("bytes after its last column"));
     }
+    // Rows that follow each other are made only now: the columns have shown that the file holds
+    // that many rows (a damaged count fails there instead of allocating it).
+    let source_rows = if listed {
+        listed_rows
+    } else {
+        let last = first.checked_add(rows as u64).filter(|_| columns > 0 || rows <= MAX_ROWS_WITHOUT_COLUMNS);
+        (first..last.ok_or_else(|| corrupt("its row count"))?).collect()
+    };
     Ok(Chunk { names, columns: values, source_rows })
 }
 
@@ -365,6 +372,28 @@ mod tests {
         // magic, rows, columns, first row; names; text: len, bytes, width, ends, validity; ints.
         let expected = 8 + 8 + 8 + (1 + 8) + (4 + 1) * 2 + (1 + 8 + 7 + 1 + 3 * 4 + 1) + (1 + 1 + 3 * 8);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), expected as u64);
+    }
+
+    #[test]
+    fn a_damaged_row_count_is_an_error_not_an_allocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part");
+        for (rows, columns) in [(1u64 << 40, 0u64), (1 << 40, 1), (u64::MAX, 1)] {
+            let mut bytes = b"DATPART2".to_vec();
+            bytes.extend_from_slice(&rows.to_le_bytes());
+            bytes.extend_from_slice(&columns.to_le_bytes());
+            bytes.push(0); // rows that follow each other, from 1
+            bytes.extend_from_slice(&1u64.to_le_bytes());
+            if columns == 1 {
+                bytes.extend_from_slice(&1u32.to_le_bytes());
+                bytes.extend_from_slice(b"i");
+                bytes.extend_from_slice(&[2, 0]); // int, no nulls
+                bytes.extend_from_slice(&7i64.to_le_bytes());
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let error = read(&path).map(|_| ()).unwrap_err();
+            assert!(error.to_string().contains("damaged"), "{rows} rows, {columns} columns: {error}");
+        }
     }
 
     #[test]
