@@ -895,7 +895,7 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
 # machine of the benchmark (2026-12-06). Update them with the code, not with each run.
 LIMITS = {
-    "W1": "CPU: dat does more work than DuckDB on one file (CPU 5.9 s against 4.2 s). Discovery "
+    "W1": "CPU: dat does more work than DuckDB on one file (about 1.4x its CPU time). Discovery "
           "hashes the file on one core (a sha256 is one sequential stream: ~0.25 s with the other "
           "core idle); reading and typing the byte ranges fills both cores (~60% of the wall, "
           "parse's own sha256 of the file beside it); the dataset is encoded (zstd, deltas, "
@@ -909,9 +909,9 @@ LIMITS = {
           "checkpoint parts written and read back ~8%. The anchors sniff and union 500 schemas.",
     "W3": "One probe per file (open, read up to 256 KiB, sniff, type) on the probe workers, and "
           "the stage's durable events; 0.17 ms of server CPU per file.",
-    "W4": "Unzipping (inflate ~8%) and parsing the sheets' XML (quick-xml and calamine's cell "
-          "reader ~38%), on two cores for five sheets; numbers are also kept as the text Excel "
-          "shows (number formatting ~9%); sha256 ~3%, dataset encoding ~3%.",
+    "W4": "Unzipping (inflate ~7%) and parsing the sheets' XML (quick-xml and calamine's cell "
+          "reader, UTF-8 checks included, ~47%), on two cores for five sheets; numbers are also "
+          "kept as the text Excel shows (number formatting ~6%); sha256 ~4%, dataset encoding ~3%.",
     "W5": "Like W1, plus the disk: dat writes its checkpoints and the dataset (about 2x the "
           "input), which past the page cache's dirty limit waits for writeback.",
 }
