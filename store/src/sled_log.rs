@@ -255,20 +255,18 @@ impl SledLog {
 /// only the newest global positions can be such leftovers; the walk stops at the first that is
 /// whole.
 fn repair_torn_tail(log: &sled::Tree) -> Result<(), sled::Error> {
-    let head = |run: &[u8]| -> Result<u64, sled::Error> {
-        let key = [b"h".as_slice(), run].concat();
-        Ok(log.get(key)?.and_then(|v| be_u64(&v)).unwrap_or(0))
-    };
     let mut torn = Vec::new();
     for item in log.scan_prefix(b"g").rev() {
         let (key, pointer) = item?;
-        let (Some(run), Some(seq)) = (pointer.get(..16), pointer.get(16..).and_then(be_u64)) else {
+        let run = pointer.get(..16).and_then(|b| b.try_into().ok()).and_then(|b| RunId::from_bytes(b).ok());
+        let (Some(run), Some(seq)) = (run, pointer.get(16..).and_then(be_u64)) else {
             break;
         };
-        if seq <= head(run)? {
+        let head = log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0);
+        if seq <= head {
             break;
         }
-        torn.push((key, [b"e".as_slice(), run, &seq.to_be_bytes()].concat()));
+        torn.push((key, event_key(run, Seq(seq))));
     }
     for (global, event) in torn {
         log.remove(event)?;

@@ -215,7 +215,8 @@ fn folder_schema(tables: &[TableProbe]) -> Vec<FolderColumn> {
 }
 
 /// How preview and parse read `table_id`: as table availability decided (the sniffed
-/// delimiter and quote, the sniffed or given number format, title lines and header) with the folder's date orders.
+/// delimiter and quote, the sniffed or given number format, title lines and header) with the
+/// folder's date orders.
 pub(crate) fn decided_hints(artifact: &AvailabilityArtifact, table_id: &str) -> TextHints {
     let date_orders: BTreeMap<String, DateOrder> =
         artifact.schema.iter().filter_map(|c| c.date_order.map(|o| (column_key(&c.name), o))).collect();
