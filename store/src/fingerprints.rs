@@ -1,6 +1,7 @@
 //! The content-fingerprint cache of discovery: sha256 by workspace-relative path, valid while
-//! the file's size and modification time are unchanged, so a re-scan of unchanged files does
-//! not read them again. A cache only: losing it costs a re-hash, never correctness.
+//! the file's size and change stamp are unchanged, so neither a re-scan nor parse's check that
+//! a file is still what discovery saw reads an unchanged file again. A cache only: losing it
+//! costs a re-hash, never correctness.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,8 @@ use crate::event_log::LogReadError;
 pub struct Fingerprint {
     /// Size in bytes when hashed.
     pub size: u64,
-    /// Modification time (ns since the epoch) when hashed.
+    /// Change stamp when hashed: ns since the epoch of the inode change time on Unix (which
+    /// every write sets), of the modification time elsewhere. (Named for what it first held.)
     pub mtime_ns: i128,
     /// Lower-case hex sha256 of the bytes.
     pub sha256: String,

@@ -18,6 +18,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::stages::stamp::{change_stamp, settled};
 use crate::stages::{size_and_sha256, to_content, StageContext, StageError, StageExecutor};
 use crate::workspace::WorkspaceError;
 use dat_readers::{AdapterRegistry, Compression};
@@ -62,24 +63,6 @@ fn glob_set(patterns: &[String], field: &str) -> Result<Option<GlobSet>, StageEr
         builder.add(glob);
     }
     builder.build().map(Some).map_err(|e| StageError::Invalid(format!("{field} patterns: {e}")))
-}
-
-/// The stamp a cached fingerprint is valid for. On Unix it is the inode change time (ctime),
-/// which every write sets and which, unlike the mtime, no `touch -r` can restore, so an edit
-/// that keeps a file's size and mtime is still hashed again; elsewhere the mtime.
-fn change_stamp(meta: &std::fs::Metadata) -> i128 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
-    }
-    #[cfg(not(unix))]
-    {
-        meta.modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as i128)
-    }
 }
 
 /// Walks `root`, returning files (with metadata) and skipped entries.
@@ -171,11 +154,15 @@ impl Discover {
         let sha256 = match cached {
             Some(sha) => sha,
             None => {
+                // Decided before reading: a write during the read must find the stamp unsettled.
+                let remember = settled(c.mtime_ns);
                 let (_, sha) = size_and_sha256(&c.disk)
                     .map_err(|source| StageError::Workspace(WorkspaceError::Io { path: c.path.clone(), source }))?;
                 let fingerprint = Fingerprint { size: c.size, mtime_ns: c.mtime_ns, sha256: sha.clone() };
-                if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
-                    tracing::warn!(path = %c.path, error = %e, "cannot cache a fingerprint");
+                if remember {
+                    if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
+                        tracing::warn!(path = %c.path, error = %e, "cannot cache a fingerprint");
+                    }
                 }
                 sha
             }

@@ -12,6 +12,7 @@ pub(crate) mod parse;
 mod preview;
 mod record;
 mod selection;
+mod stamp;
 mod table_selection;
 
 use std::collections::BTreeMap;
@@ -194,7 +195,12 @@ impl Stages {
         datasets_dir: std::path::PathBuf,
         options: ReadOptions,
     ) -> Self {
-        let parse_adapters = adapters.clone();
+        let parse = parse::ParseDataset {
+            adapters: adapters.clone(),
+            workers: cores(),
+            options: options.clone(),
+            fingerprints: fingerprints.clone(),
+        };
         Stages::default()
             .with(Stage::Discovery, Arc::new(discovery::Discover { adapters, fingerprints }))
             .with(Stage::Selection, Arc::new(selection::Select))
@@ -205,7 +211,7 @@ impl Stages {
             )
             .with(Stage::TableSelection, Arc::new(table_selection::SelectTables))
             .with(Stage::Preview, Arc::new(preview::PreviewTables { pool }))
-            .with(Stage::Parse, Arc::new(parse::ParseDataset { adapters: parse_adapters, workers: cores(), options }))
+            .with(Stage::Parse, Arc::new(parse))
             .with(Stage::Export, Arc::new(export::ExportDataset { datasets_dir }))
     }
 

@@ -17,11 +17,13 @@ use dat_readers::{
     read_table, read_table_range, split_table, Adapter, AdapterRegistry, ByteRange, Compression, Fingerprint, ReadEnd,
     ReadError, ReadOptions, Reject, SourceFile, TextHints,
 };
+use dat_store::FingerprintCache;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::sink::PartSink;
+use crate::stages::stamp::change_stamp;
 use crate::workspace::Workspace;
 
 const TABLE_FILE: &str = "table.json";
@@ -117,6 +119,9 @@ pub(crate) struct Reading<'a> {
     pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
     /// Ranges a large file is read in at once (one per core; 1: never split).
     pub(crate) ranges: usize,
+    /// Discovery's fingerprints: a file whose size and change stamp are those its hash was
+    /// remembered under is not hashed again (see [`vouched`]).
+    pub(crate) fingerprints: Option<&'a dyn FingerprintCache>,
 }
 
 /// A table's file on disk, the adapter that reads it and its compression.
@@ -296,6 +301,16 @@ impl TableCheckpoint {
     }
 }
 
+/// Whether discovery's fingerprint cache vouches that `disk` still holds the bytes it hashed to
+/// `expected`: its size and change stamp now are those the hash was remembered under, and a
+/// hash is only remembered under a settled stamp, which any later write would have changed
+/// (see `stamp`). Then the file need not be hashed again to prove it is what discovery saw.
+fn vouched(reading: &Reading<'_>, table: &SelectedTable, disk: &Path, expected: &str) -> bool {
+    let (Some(cache), Ok(meta)) = (reading.fingerprints, fs::metadata(disk)) else { return false };
+    let cached = cache.lookup(table.file.as_str(), meta.len(), change_stamp(&meta));
+    cached.ok().flatten().is_some_and(|sha256| sha256 == expected)
+}
+
 /// Reads `table` into the checkpoint folder `dir` (replacing any partial attempt), checking
 /// that the file still has the content `expected_sha256` names.
 ///
@@ -316,20 +331,27 @@ pub(crate) fn write(
     let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(|e| io("create a checkpoint", e))?;
     let opened = reading.open(table)?;
     let (disk, adapter) = (&opened.disk, &opened.adapter);
+    // A file discovery's cache vouches for is not hashed while it is read; it is checked again
+    // once read (a write meanwhile changes its stamp, and it is then hashed after all).
+    let vouched_before = vouched(reading, table, disk, expected_sha256);
     let fingerprint = Fingerprint::default();
-    let source = opened.source(table, Some(&fingerprint));
+    let source = opened.source(table, (!vouched_before).then_some(&fingerprint));
     let unhashed = SourceFile { fingerprint: None, ..source };
     let planned = split_table(adapter.as_ref(), &unhashed, table.sheet.as_deref(), &options, reading.ranges)
         .map_err(|e| not_read(e, None, reading))?;
     let hash = || fingerprint.finish(disk).map_err(|e| io("read the file again to fingerprint it", e));
-    let (end, mut checkpoint, found) = match planned {
+    let (end, mut checkpoint, hashed) = match planned {
+        Some(ranges) if ranges.len() > 1 && vouched_before => {
+            let (end, checkpoint) = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path())?;
+            (end, checkpoint, None)
+        }
         Some(ranges) if ranges.len() > 1 => {
             // The ranges read without the fingerprint: the file is hashed beside them.
             std::thread::scope(|scope| {
                 let hashed = scope.spawn(hash);
                 let read = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path());
                 let found = hashed.join().unwrap_or_else(|_| Err(failure(FailureCode::Io, "the hashing failed")));
-                read.and_then(|(end, checkpoint)| Ok((end, checkpoint, found?)))
+                read.and_then(|(end, checkpoint)| Ok((end, checkpoint, Some(found?))))
             })?
         }
         _ => {
@@ -337,8 +359,14 @@ pub(crate) fn write(
                 read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)
             });
             let end = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;
-            (end, written.map_err(|e| failure(FailureCode::Io, e))?, hash()?)
+            let checkpoint = written.map_err(|e| failure(FailureCode::Io, e))?;
+            (end, checkpoint, (!vouched_before).then(hash).transpose()?)
         }
+    };
+    let found = match hashed {
+        Some(found) => found,
+        None if vouched(reading, table, disk, expected_sha256) => expected_sha256.to_owned(),
+        None => hash()?,
     };
     if found != expected_sha256 {
         return Err(NotRead::Failed(TableFailure {

@@ -45,6 +45,7 @@ use dat_contracts::text_layout::column_key;
 use dat_contracts::{LockRequest, Stage};
 use dat_readers::profile::ProfileAdapter;
 use dat_readers::{AdapterRegistry, ReadOptions};
+use dat_store::FingerprintCache;
 use serde_json::{json, Map, Value};
 
 use self::assemble::Parsed;
@@ -63,6 +64,8 @@ pub struct ParseDataset {
     pub workers: usize,
     /// Limits every read works within (the chunk size comes from the lock).
     pub options: ReadOptions,
+    /// Discovery's fingerprints: a file they vouch for is not hashed a second time.
+    pub fingerprints: Arc<dyn FingerprintCache>,
 }
 
 impl StageExecutor for ParseDataset {
@@ -223,6 +226,7 @@ impl ParseDataset {
             on_chunk: &on_chunk,
             should_stop: &should_stop,
             ranges: self.workers.max(1),
+            fingerprints: Some(self.fingerprints.as_ref()),
         };
         std::thread::scope(|scope| {
             for _ in 0..=self.workers.max(1) {

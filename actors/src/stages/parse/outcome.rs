@@ -121,7 +121,7 @@ impl Outcomes {
 
         let plan = json!({ "steps": [
             { "step": "read_tables", "tables": s.tables, "parsed": s.parsed.len(), "chunk_rows": s.chunk_rows,
-              "verify": "each file's sha256, taken while it is read, must equal discovery's" },
+              "verify": "each file's sha256, taken while it is read, must equal discovery's; a file whose size and change time are still those discovery hashed it under (at least 2 s after its last write) is not hashed twice" },
             { "step": "infer_types", "rules": "int -> float -> string; int -> decimal; date -> datetime -> string; nulls: empty, null tokens; text kept as read until the type is final" },
             { "step": "reject_unparseable_rows", "rejects": s.rejects, "file": parse_files::REJECTS },
             { "step": "union_by_name", "columns": s.united.columns.iter().map(|(n, _)| n).collect::<Vec<_>>(),

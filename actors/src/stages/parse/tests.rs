@@ -66,6 +66,7 @@ fn assemble_files(
         on_chunk: &|_| {},
         should_stop: &|| false,
         ranges,
+        fingerprints: None,
     };
     let out = tempfile::tempdir().unwrap();
     let tables: Vec<SelectedTable> = files.iter().map(|(name, _)| selected(name, &adapters)).collect();
@@ -170,6 +171,52 @@ fn a_file_read_in_ranges_gives_the_dataset_one_read_gives() {
 }
 
 #[test]
+fn a_file_the_fingerprint_cache_vouches_for_is_not_hashed_again_until_it_is_written() {
+    use dat_store::{Fingerprint, FingerprintCache, MemoryLog};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.csv");
+    std::fs::write(&file, "a\n1\n2\n3\n").unwrap();
+    let workspace = Workspace::open(dir.path()).unwrap();
+    let adapters = AdapterRegistry::default();
+    let cache = MemoryLog::default();
+    let table = selected("a.csv", &adapters);
+    let out = tempfile::tempdir().unwrap();
+    for ranges in [1, 2] {
+        let reading = Reading {
+            adapters: &adapters,
+            workspace: &workspace,
+            options: ReadOptions { split_min_bytes: 1, ..ReadOptions::default() },
+            on_chunk: &|_| {},
+            should_stop: &|| false,
+            ranges,
+            fingerprints: Some(&cache),
+        };
+        // A hash planted under the file's size and stamp: taking it as found shows the file
+        // was not hashed again.
+        let meta = std::fs::metadata(&file).unwrap();
+        let stamp = crate::stages::stamp::change_stamp(&meta);
+        let planted = Fingerprint { size: meta.len(), mtime_ns: stamp, sha256: "planted".into() };
+        cache.remember("a.csv", &planted).unwrap();
+        let target = out.path().join(format!("cp-{ranges}"));
+        let read = checkpoint::write(&reading, &table, TextHints::default(), "planted", &target).unwrap();
+        assert_eq!((read.sha256.as_str(), read.rows), ("planted", 3), "ranges {ranges}");
+
+        // A write of the same size changes the stamp: the file is hashed, and is not what
+        // discovery saw.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&file, "a\n1\n2\n4\n").unwrap();
+        let target = out.path().join(format!("edited-{ranges}"));
+        let Err(NotRead::Failed(failure)) =
+            checkpoint::write(&reading, &table, TextHints::default(), "planted", &target)
+        else {
+            panic!("an edited file must fail its table (ranges {ranges})");
+        };
+        assert_eq!(failure.code, FailureCode::SourceChanged);
+        assert_eq!(failure.details["found_sha256"], sha(b"a\n1\n2\n4\n").as_str());
+    }
+}
+
+#[test]
 fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.csv"), "a\n2\n").unwrap();
@@ -182,6 +229,7 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
         on_chunk: &|_| {},
         should_stop: &|| false,
         ranges: 1,
+        fingerprints: None,
     };
     let table = selected("a.csv", &adapters);
     let out = tempfile::tempdir().unwrap();
