@@ -107,26 +107,57 @@ pub(crate) fn cores() -> usize {
 }
 
 /// The size and the lowercase hex sha256 of the file at `path`, read in 1 MiB pieces (what
-/// discovery fingerprints and an export reports).
+/// discovery fingerprints and an export reports). A large file is read on a thread of its own
+/// while the pieces already read are hashed, so copying the bytes out of the kernel does not
+/// wait for the hash (a file is hashed on one core; W1: 0.35 s for 439 MB, the other core idle).
 ///
 /// # Errors
 /// The file cannot be read.
 pub(crate) fn size_and_sha256(path: &std::path::Path) -> std::io::Result<(u64, String)> {
     use sha2::Digest;
     use std::io::Read;
+    /// From this size on, reading and hashing overlap (below it, a thread costs more).
+    const OVERLAP_FROM: u64 = 32 << 20;
+    const PIECE: usize = 1 << 20;
     let mut file = std::fs::File::open(path)?;
     let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
+    if file.metadata()?.len() < OVERLAP_FROM {
+        let mut buf = vec![0u8; PIECE];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+            size += n as u64;
         }
-        hasher.update(buf.get(..n).unwrap_or_default());
-        size += n as u64;
+        return Ok((size, dat_readers::typing::hex(&hasher.finalize())));
     }
-    Ok((size, dat_readers::typing::hex(&hasher.finalize())))
+    // Pieces go to the hasher full and come back empty: three in use at most.
+    let (full, filled) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(2);
+    let (empty, emptied) = std::sync::mpsc::sync_channel::<Vec<u8>>(3);
+    for _ in 0..3 {
+        let _ = empty.send(vec![0u8; PIECE]);
+    }
+    let read = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> std::io::Result<()> {
+            while let Ok(mut buf) = emptied.recv() {
+                let n = file.read(&mut buf)?;
+                if n == 0 || full.send((buf, n)).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        for (buf, n) in filled {
+            hasher.update(buf.get(..n).unwrap_or_default());
+            size += n as u64;
+            let _ = empty.send(buf);
+        }
+        reader.join().unwrap_or_else(|_| Err(std::io::Error::other("the reading thread failed")))
+    });
+    read.map(|()| (size, dat_readers::typing::hex(&hasher.finalize())))
 }
 
 /// Serializes an artifact's content (infallible for the plain data types of `dat_contracts`).
@@ -224,5 +255,21 @@ impl Stages {
     /// The executor of `stage`.
     pub fn get(&self, stage: Stage) -> Arc<dyn StageExecutor> {
         self.by_stage.get(&stage).cloned().unwrap_or_else(|| Arc::new(RecordInputs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::Digest;
+
+    #[test]
+    fn a_large_file_hashed_while_it_is_read_has_its_plain_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        // Past the size from which reading and hashing overlap, not a whole number of pieces.
+        let bytes: Vec<u8> = (0..(33u32 << 20) + 12_345).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let path = dir.path().join("big.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        let expected = dat_readers::typing::hex(&sha2::Sha256::digest(&bytes));
+        assert_eq!(super::size_and_sha256(&path).unwrap(), (bytes.len() as u64, expected));
     }
 }
