@@ -158,6 +158,33 @@ mod tests {
     }
 
     #[test]
+    fn cuts_in_later_blocks_start_at_line_starts_with_their_line_numbers() {
+        // 2.6 MB: the cuts fall in the pass's second and third 1 MiB blocks.
+        let mut text = String::from("id,v\n");
+        let mut i = 0;
+        while text.len() < (5 << 19) + 300_000 {
+            text.push_str(&format!("{i},{}\n", "x".repeat(i % 37)));
+            i += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (path, disk) = (WorkspacePath::parse("big.csv").unwrap(), dir.path().join("big.csv"));
+        std::fs::write(&disk, &text).unwrap();
+        let options = ReadOptions { split_min_bytes: 1, ..ReadOptions::default() };
+        let file = SourceFile::new(&path, &disk, None);
+        let ranges = DelimitedAdapter.split(&file, None, &options, 4).unwrap().unwrap();
+        assert_eq!(ranges.len(), 4);
+        for (k, range) in ranges.iter().enumerate().skip(1) {
+            let start = range.start as usize;
+            let target = text.len() * k / 4;
+            let before = &text.as_bytes()[..start];
+            assert_eq!(before.last(), Some(&b'\n'), "range {k} starts a line");
+            assert!(start >= target && !text.as_bytes()[target.saturating_sub(1)..start - 1].contains(&b'\n'));
+            let lines = before.iter().filter(|b| **b == b'\n').count() as u64;
+            assert_eq!(range.first_line, lines + 1, "range {k}");
+        }
+    }
+
+    #[test]
     fn a_file_with_quotes_or_lone_carriage_returns_is_read_in_one_go() {
         let dir = tempfile::tempdir().unwrap();
         let path = WorkspacePath::parse("q.csv").unwrap();
