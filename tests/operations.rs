@@ -388,7 +388,10 @@ fn progress_of_a_long_parse_carries_an_eta_at_least_every_two_seconds() {
 
 #[test]
 fn gc_offline_lists_then_deletes_every_runs_leftovers_and_stale_fingerprints() {
-    let d = Daemon::start_with(many_files(3, 20), &[]);
+    let files = many_files(3, 20);
+    // Settled (written over 2 s before discovery), so discovery remembers their fingerprints.
+    std::thread::sleep(Duration::from_millis(2100));
+    let d = Daemon::start_with(files, &[]);
     let run = start_parse(&d, "{}");
     d.wait_completed(&run, "parse");
     d.lock(&run, "table_selection", r#"{"tables": ["data/f000.csv"]}"#);
