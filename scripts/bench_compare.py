@@ -230,9 +230,10 @@ def gen_w4(root, spec):
 def gen_w5(root, spec):
     need = spec["bytes"]
     free = shutil.disk_usage(root).free
-    # The CSV, then one run at a time: dat's data dir holds about 3x the CSV's size (its
-    # checkpoints about 2x, then the dataset and its export), more than an anchor's Parquet.
-    factor = 4.2
+    # The CSV, then one run at a time: dat's data dir holds about 1.25x the CSV's size (W1:
+    # checkpoints 0.91x, the dataset 0.31x, its export a link), more than an anchor's Parquet;
+    # with a margin for the file system.
+    factor = 2.6
     if free < need * factor:
         die(f"W5 needs about {need * factor / 1e9:.0f} GB free under {root} (has {free / 1e9:.0f} GB): "
             "lower BENCH_W5_GIB or point --work-dir at a bigger disk")
@@ -895,24 +896,25 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
 # machine of the benchmark (2026-12-06). Update them with the code, not with each run.
 LIMITS = {
-    "W1": "CPU: dat does more work than DuckDB on one file (about 1.4x its CPU time). Discovery "
-          "hashes the file on one core (a sha256 is one sequential stream: ~0.25 s with the other "
-          "core idle); reading and typing the byte ranges fills both cores (~60% of the wall, "
-          "parse's own sha256 of the file beside it); the dataset is encoded (zstd, deltas, "
-          "dictionaries) after the last range is read, because a column's type is only final "
-          "then (~35% of the wall, both cores). DuckDB writes Snappy, dat and Polars zstd. "
-          "Both hashes are kept: they prove the dataset comes from the bytes discovery saw.",
+    "W1": "CPU: dat does more work than DuckDB on one file (about 1.3x its CPU time). Discovery "
+          "hashes the file on one core (a sha256 is one sequential stream: ~0.28 s, another thread "
+          "reading ahead); a pass finds where the ranges start and counts their lines (~0.1 s, one "
+          "core); reading and typing the ranges fills both cores (~55% of the wall); the dataset "
+          "is encoded (zstd, deltas, dictionaries) after the last range is read, because a "
+          "column's type is only final then (~35% of the wall, both cores). DuckDB writes Snappy, "
+          "dat and Polars zstd. Parse does not hash the file again while its size and change time "
+          "are those discovery hashed it under (it did, beside the ranges, until 2026-12-06).",
     "W2": "CPU on both cores the whole run: reading and typing cells ~40% of dat's CPU, encoding "
           "the dataset ~22% (zstd, dictionaries of the text and source columns), "
           "table_availability's probes ~10% (sniffing 500 records and typing 1,000 rows of each "
-          "file), sha256 ~8% (discovery, and parse's check that each file is unchanged), "
+          "file), sha256 ~6% (discovery, and the dataset as it is written), "
           "checkpoint parts written and read back ~8%. The anchors sniff and union 500 schemas.",
     "W3": "One probe per file (open, read up to 256 KiB, sniff, type) on the probe workers, and "
           "the stage's durable events; 0.17 ms of server CPU per file.",
     "W4": "Unzipping (inflate ~7%) and parsing the sheets' XML (quick-xml and calamine's cell "
           "reader, UTF-8 checks included, ~47%), on two cores for five sheets; numbers are also "
           "kept as the text Excel shows (number formatting ~6%); sha256 ~4%, dataset encoding ~3%.",
-    "W5": "Like W1, plus the disk: dat writes its checkpoints and the dataset (about 2x the "
+    "W5": "Like W1, plus the disk: dat writes its checkpoints and the dataset (about 1.2x the "
           "input), which past the page cache's dirty limit waits for writeback.",
 }
 
