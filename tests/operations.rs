@@ -424,3 +424,30 @@ fn gc_offline_lists_then_deletes_every_runs_leftovers_and_stale_fingerprints() {
     let events: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
     assert_eq!(events.last().unwrap()["type"], "CleanupPerformed", "the log says what gc took");
 }
+
+/// Tables finished while the event log syncs share the next sync: with every `fdatasync` made
+/// 5 ms slow (strace's fault injection, standing in for a slow disk), 300 small tables are
+/// recorded with far fewer syncs than checkpoints (one each before: 300 tables waited 1.5 s
+/// for the log), and every table is still recorded.
+#[test]
+fn tables_finished_during_a_slow_fsync_are_recorded_together() {
+    let dirs = many_files(300, 2);
+    let data = dirs.workspace.join("data");
+    let out = dirs.workspace.join("out");
+    let trace = dirs.workspace.join("syncs.txt");
+    let p = |p: &Path| p.to_str().unwrap().to_owned();
+    let run = std::process::Command::new("strace")
+        .args(["-f", "-o", &p(&trace), "-e", "trace=fdatasync", "-e", "inject=fdatasync:delay_exit=5000"])
+        .arg(env!("CARGO_BIN_EXE_dat"))
+        .args(["run", &p(&data), "--data-dir", &p(&dirs.data_dir), "--out", &p(&out), "--export", "parquet"])
+        .output()
+        .expect("strace (scripts/test installs it)");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let syncs = std::fs::read_to_string(&trace).unwrap().lines().filter(|l| l.contains("fdatasync(")).count();
+    let runs = std::fs::read_dir(dirs.data_dir.join("runs")).unwrap().next().unwrap().unwrap();
+    let audit = dat(&["audit", runs.file_name().to_str().unwrap(), "--data-dir", &p(&dirs.data_dir), "--json"]);
+    let events: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let checkpointed = events.iter().filter(|e| e["type"] == "Checkpointed").count();
+    assert_eq!(checkpointed, 300, "every table is recorded");
+    assert!(syncs < checkpointed / 2, "{syncs} syncs for {checkpointed} checkpoints");
+}

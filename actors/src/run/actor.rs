@@ -109,18 +109,41 @@ impl RunActor {
     /// On an append failure the actor stops, so the registry rehydrates it from the log: the
     /// log, not this actor's memory, says what happened.
     pub(super) fn commit(&mut self, cmd: RunCommand) -> ResponseActFuture<Self, Result<RunView, RunError>> {
-        let events = match decide(&self.state, cmd) {
-            Ok(events) => events,
-            Err(rejection) => return Box::pin(fut::ready(Err(rejection.into()))),
-        };
-        if events.is_empty() {
-            return Box::pin(fut::ready(Ok(RunView::from(&self.state))));
-        }
+        self.commit_all(vec![cmd])
+    }
+
+    /// [`Self::commit`] for several commands, each decided against the state the ones before
+    /// it leave, their events appended at once: one durable append (one fsync) for a batch of
+    /// checkpoints instead of one each. A rejection ends the batch: the events decided before it
+    /// are appended, and the rejection is the reply.
+    pub(super) fn commit_all(&mut self, cmds: Vec<RunCommand>) -> ResponseActFuture<Self, Result<RunView, RunError>> {
         let run = self.state.run_id;
         let expected = self.state.last_seq;
         let at = Timestamp::from_datetime(Utc::now());
-        let envelopes: Vec<Envelope> =
-            events.into_iter().zip(1..).map(|(event, i)| Envelope::new(run, Seq(expected.0 + i), at, event)).collect();
+        let several = cmds.len() > 1;
+        // The state the next command is decided against, once an earlier one changed it.
+        let mut scratch: Option<RunState> = None;
+        let (mut envelopes, mut rejected) = (Vec::new(), None);
+        for cmd in cmds {
+            let events = match decide(scratch.as_ref().unwrap_or(&self.state), cmd) {
+                Ok(events) => events,
+                Err(rejection) => {
+                    rejected = Some(RunError::from(rejection));
+                    break;
+                }
+            };
+            for event in events {
+                let envelope = Envelope::new(run, Seq(expected.0 + envelopes.len() as u64 + 1), at, event);
+                if several {
+                    let state = scratch.take().unwrap_or_else(|| self.state.clone());
+                    scratch = Some(evolve(state, &envelope));
+                }
+                envelopes.push(envelope);
+            }
+        }
+        if envelopes.is_empty() {
+            return Box::pin(fut::ready(rejected.map_or_else(|| Ok(RunView::from(&self.state)), Err)));
+        }
         let log = self.deps.log.clone();
         let batch = envelopes.clone();
         let append = async move { tokio::task::spawn_blocking(move || log.append(run, expected, &batch)).await };
@@ -137,7 +160,7 @@ impl RunActor {
                 act.state = evolve(std::mem::replace(&mut act.state, RunState::new(run)), envelope);
             }
             act.after_commit(&envelopes, ctx);
-            Ok(RunView::from(&act.state))
+            rejected.map_or_else(|| Ok(RunView::from(&act.state)), Err)
         }))
     }
 
@@ -191,13 +214,26 @@ impl Actor for RunActor {
     type Context = Context<Self>;
 }
 
-impl Handler<RecordCheckpoint> for RunActor {
+impl Handler<RecordCheckpoints> for RunActor {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: RecordCheckpoint, _: &mut Context<Self>) -> Self::Result {
-        let RecordCheckpoint { stage, stage_id, table_id, rows, artifact, stop } = msg;
-        let cmd = RunCommand::RecordCheckpoint { stage, stage_id, table_id, rows, artifact };
-        AtomicResponse::new(Box::pin(self.commit(cmd).map(move |result, _, _| {
+    /// Records every checkpoint waiting in the job's queue in one append: those the job
+    /// finished while the last append was being synced share the next fsync. A message that
+    /// finds the queue empty (an earlier one took its checkpoint) records nothing.
+    fn handle(&mut self, msg: RecordCheckpoints, _: &mut Context<Self>) -> Self::Result {
+        let RecordCheckpoints { stage, stage_id, waiting, stop } = msg;
+        let checkpoints = std::mem::take(&mut *waiting.lock().unwrap_or_else(|p| p.into_inner()));
+        let cmds = checkpoints
+            .into_iter()
+            .map(|c| RunCommand::RecordCheckpoint {
+                stage,
+                stage_id: stage_id.clone(),
+                table_id: c.table_id,
+                rows: c.rows,
+                artifact: c.artifact,
+            })
+            .collect();
+        AtomicResponse::new(Box::pin(self.commit_all(cmds).map(move |result, _, _| {
             if let Err(e) = result {
                 tracing::info!(%stage, error = %e, "checkpoint not recorded; the work stops");
                 stop.store(true, std::sync::atomic::Ordering::SeqCst);

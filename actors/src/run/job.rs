@@ -4,7 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix::Addr;
 use dat_contracts::{Stage, StageId};
@@ -12,7 +12,7 @@ use dat_events::{ArtifactRef, RunState, StageOutcome};
 
 use crate::progress::Progress;
 use crate::run::actor::{RunActor, RunDeps};
-use crate::run::messages::{FinishJob, RecordCheckpoint};
+use crate::run::messages::{FinishJob, RecordCheckpoints, TableDone};
 use crate::stages::{Job, JobEnd, Reporter, StageContext, Stopped};
 
 /// The reporter a job gets.
@@ -22,6 +22,9 @@ struct ActorReporter {
     stage: Stage,
     stage_id: StageId,
     stop: Arc<AtomicBool>,
+    /// Tables finished and not yet taken by the actor: one message per table, but the actor
+    /// records all that wait at once, so tables finished during an fsync share the next one.
+    waiting: Arc<Mutex<Vec<TableDone>>>,
 }
 
 impl Reporter for ActorReporter {
@@ -31,12 +34,12 @@ impl Reporter for ActorReporter {
             self.stop.store(true, Ordering::SeqCst);
             return Err(Stopped);
         }
-        self.addr.do_send(RecordCheckpoint {
+        let done = TableDone { table_id: table_id.to_owned(), rows, artifact };
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(done);
+        self.addr.do_send(RecordCheckpoints {
             stage: self.stage,
             stage_id: self.stage_id.clone(),
-            table_id: table_id.to_owned(),
-            rows,
-            artifact,
+            waiting: self.waiting.clone(),
             stop: self.stop.clone(),
         });
         Ok(())
@@ -58,8 +61,14 @@ pub(crate) fn spawn(addr: Addr<RunActor>, deps: Arc<RunDeps>, run: RunState, sta
     executor.background()?;
     let stage_id = run.status(stage).stage_id.clone()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let reporter =
-        ActorReporter { addr: addr.clone(), deps: deps.clone(), stage, stage_id: stage_id.clone(), stop: stop.clone() };
+    let reporter = ActorReporter {
+        addr: addr.clone(),
+        deps: deps.clone(),
+        stage,
+        stage_id: stage_id.clone(),
+        stop: stop.clone(),
+        waiting: Arc::default(),
+    };
     tokio::task::spawn_blocking(move || {
         let profile = deps.profiles.of_run(&run);
         let outcome = match (run.artifacts.get(&stage_id), profile) {

@@ -87,17 +87,24 @@ pub struct StageArtifact {
 #[rtype(result = "()")]
 pub struct Shutdown;
 
-/// A background job finished a table (sent by its reporter, which goes on with the next one: a
-/// refusal sets `stop`, and the job stops at its next table or chunk).
+/// A background job finished tables: its reporter queued them in `waiting` and goes on with
+/// the next one. The actor records all that wait when it handles this, in one append; a
+/// refusal sets `stop`, and the job stops at its next table or chunk.
 #[derive(Debug, actix::Message)]
 #[rtype(result = "()")]
-pub struct RecordCheckpoint {
+pub struct RecordCheckpoints {
     pub stage: Stage,
     pub stage_id: StageId,
+    pub waiting: std::sync::Arc<std::sync::Mutex<Vec<TableDone>>>,
+    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A table a background job finished, waiting to be recorded as `Checkpointed`.
+#[derive(Debug)]
+pub struct TableDone {
     pub table_id: String,
     pub rows: u64,
     pub artifact: ArtifactRef,
-    pub stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A background job ended.
