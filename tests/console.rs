@@ -221,8 +221,22 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     // This lock with the keyboard only: Enter on the focused button submits its form.
     let enter = fantoccini::key::Key::Enter.to_string();
     let lock = "li[data-stage=\"table_availability\"] button[type=submit]";
-    while find(&client, lock).await.send_keys(&enter).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(100)).await; // redrawn meanwhile: press it again
+    // A redraw between the press and its submit can swallow it (seen once under CI load): the
+    // key is pressed again while the stage is still unlocked 3 s later.
+    find(&client, lock).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stage_state(&client, "table_availability").await == "unlocked" {
+        assert!(Instant::now() < deadline, "table_availability stayed unlocked after pressing Enter on Lock");
+        if find(&client, lock).await.send_keys(&enter).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await; // redrawn meanwhile: press it again
+            continue;
+        }
+        let pressed = Instant::now();
+        while stage_state(&client, "table_availability").await == "unlocked"
+            && pressed.elapsed() < Duration::from_secs(3)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     wait_state(&client, "table_availability", &["completed"]).await;
     find(&client, "li[data-stage=\"table_selection\"] input[type=checkbox]").await;

@@ -346,7 +346,7 @@ fn metrics_after_a_run_count_rows_appends_and_requests_in_prometheus_format() {
 
 #[test]
 fn progress_of_a_long_parse_carries_an_eta_at_least_every_two_seconds() {
-    let d = Daemon::start_with(many_files(60, 8000), &[]);
+    let d = Daemon::start_with(many_files(60, 12_000), &[]);
     let run = d.create_run();
     d.lock(&run, "discovery", r#"{"root": "data"}"#);
     d.lock(&run, "selection", "{}");
