@@ -898,8 +898,8 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 LIMITS = {
     "W1": "CPU: dat does more work than DuckDB on one file (about 1.3x its CPU time). Discovery "
           "hashes the file on one core (a sha256 is one sequential stream: ~0.28 s, another thread "
-          "reading ahead); a pass finds where the ranges start and counts their lines (~0.1 s, one "
-          "core); reading and typing the ranges fills both cores (~55% of the wall); the dataset "
+          "reading ahead); a pass finds where the ranges start and counts their lines (~0.08 s, on "
+          "both cores); reading and typing the ranges fills both cores (~55% of the wall); the dataset "
           "is encoded (zstd, deltas, dictionaries) after the last range is read, because a "
           "column's type is only final then (~35% of the wall, both cores). DuckDB writes Snappy, "
           "dat and Polars zstd. Parse does not hash the file again while its size and change time "
