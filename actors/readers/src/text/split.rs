@@ -7,6 +7,7 @@
 //! a split file on a thread of its own while the ranges are read (or trusts discovery's).
 
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::analyse::layout;
 use super::decode::TextEncoding;
@@ -43,24 +44,29 @@ pub(super) fn plan(
     let quote = layout.dialect.quote.unwrap_or(b'"');
     // The pass itself runs on `parts` threads, each over its share of the file (on one core it
     // took W1's 439 MB 0.1 s while the other core waited).
+    // A quote or lone `\r` found by one thread stops the others at their next block: a quoted
+    // file is given up after a block or so, as by one pass, not after a share each.
     let starts: Vec<u64> = (0..=parts as u64).map(|k| size * k / parts as u64).collect();
+    let ruled_out = AtomicBool::new(false);
     let scans: Vec<std::io::Result<Option<Scan>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = starts
             .windows(2)
             .map(|w| {
-                let (from, to) = (w[0], w[1]);
-                scope.spawn(move || scan(file.disk, from, to, size, quote))
+                let (from, to, ruled_out) = (w[0], w[1], &ruled_out);
+                scope.spawn(move || {
+                    let scanned = scan(file.disk, from, to, size, quote, ruled_out);
+                    if !matches!(scanned, Ok(Some(_))) {
+                        ruled_out.store(true, Ordering::Relaxed);
+                    }
+                    scanned
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("panicked")))).collect()
     });
-    let mut shares = Vec::with_capacity(scans.len());
-    for scanned in scans {
-        match scanned.map_err(|e| ReadError::io(path, e))? {
-            Some(share) => shares.push(share),
-            None => return Ok(None), // a quote, a lone `\r`, or the file changed size
-        }
-    }
+    let scans: Vec<Option<Scan>> = scans.into_iter().collect::<Result<_, _>>().map_err(|e| ReadError::io(path, e))?;
+    // None: a quote, a lone `\r`, or the file changed size.
+    let Some(shares) = scans.into_iter().collect::<Option<Vec<Scan>>>() else { return Ok(None) };
     // Each cut: after the first line end at or past its target (a share's start); its first
     // line is one past the line ends before the cut.
     let (mut cuts, mut lines_before) = (Vec::<(u64, u64)>::new(), 0u64);
@@ -97,8 +103,16 @@ struct Scan {
 }
 
 /// Scans `[from, to)` of a file of `size` bytes: its line ends, and `None` when a `quote` or a
-/// `\r` not followed by `\n` rules splitting out (or the file is shorter than `size`).
-fn scan(disk: &std::path::Path, from: u64, to: u64, size: u64, quote: u8) -> std::io::Result<Option<Scan>> {
+/// `\r` not followed by `\n` rules splitting out (or the file is shorter than `size`, or
+/// another share was `ruled_out`).
+fn scan(
+    disk: &std::path::Path,
+    from: u64,
+    to: u64,
+    size: u64,
+    quote: u8,
+    ruled_out: &AtomicBool,
+) -> std::io::Result<Option<Scan>> {
     use std::io::{Seek, SeekFrom};
     // One byte before the share (is it a line end?) and one after (does a `\r` end the share?).
     let read_from = from.saturating_sub(1);
@@ -109,6 +123,9 @@ fn scan(disk: &std::path::Path, from: u64, to: u64, size: u64, quote: u8) -> std
     let mut share = Scan { from, line_ends: 0, first: None, after_line_end: false };
     let (mut at, mut after_cr) = (read_from, false);
     while at < read_to {
+        if ruled_out.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let want = usize::try_from(read_to - at).unwrap_or(BLOCK).min(BLOCK);
         let Some(block) = buf.get_mut(..want) else { break };
         let n = match disk.read(block) {
