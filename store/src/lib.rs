@@ -11,7 +11,7 @@
 //! - [`memory_log`]: [`MemoryLog`], the same contract in memory only (to measure the log's cost).
 //! - `wal`: the write-ahead file that makes appends durable with one shared `fdatasync`.
 //! - [`group_commit`]: [`GroupCommit`], appends waiting for the disk sharing one flush.
-//! - [`fingerprints`]: [`FingerprintCache`], discovery's sha256 cache by path, size and mtime.
+//! - [`fingerprints`]: [`FingerprintCache`], discovery's sha256 cache by path, size and change stamp.
 //! - [`artifacts`]: [`ArtifactStore`], per-run stage artifact folders written atomically.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

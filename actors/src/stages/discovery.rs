@@ -47,7 +47,8 @@ struct Candidate {
     path: WorkspacePath,
     disk: PathBuf,
     size: u64,
-    mtime_ns: i128,
+    /// Its change stamp (see `stamp`).
+    stamp: i128,
 }
 
 fn glob_set(patterns: &[String], field: &str) -> Result<Option<GlobSet>, StageError> {
@@ -112,7 +113,7 @@ fn walk(
                 continue;
             }
             let meta = std::fs::metadata(&disk_path).map_err(|e| io(&path, e))?;
-            files.push(Candidate { path, disk: disk_path, size: meta.len(), mtime_ns: change_stamp(&meta) });
+            files.push(Candidate { path, disk: disk_path, size: meta.len(), stamp: change_stamp(&meta) });
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -150,15 +151,15 @@ impl Discover {
     }
 
     fn fingerprint_one(&self, c: &Candidate) -> Result<FoundFile, StageError> {
-        let cached = self.fingerprints.lookup(c.path.as_str(), c.size, c.mtime_ns).ok().flatten();
+        let cached = self.fingerprints.lookup(c.path.as_str(), c.size, c.stamp).ok().flatten();
         let sha256 = match cached {
             Some(sha) => sha,
             None => {
                 // Decided before reading: a write during the read must find the stamp unsettled.
-                let remember = settled(c.mtime_ns);
+                let remember = settled(c.stamp);
                 let (_, sha) = size_and_sha256(&c.disk)
                     .map_err(|source| StageError::Workspace(WorkspaceError::Io { path: c.path.clone(), source }))?;
-                let fingerprint = Fingerprint { size: c.size, mtime_ns: c.mtime_ns, sha256: sha.clone() };
+                let fingerprint = Fingerprint { size: c.size, mtime_ns: c.stamp, sha256: sha.clone() };
                 if remember {
                     if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
                         tracing::warn!(path = %c.path, error = %e, "cannot cache a fingerprint");
