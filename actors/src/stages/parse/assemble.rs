@@ -21,7 +21,7 @@ use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use dat_readers::{Chunk, TextValues, Values};
 
-use super::checkpoint::{part_file, FirstCell, TableCheckpoint};
+use super::checkpoint::{written_part_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
 use super::dataset_file::{DatasetFile, Written};
 use super::frame::{arrow_type, SOURCE_ROW};
@@ -249,8 +249,9 @@ pub(crate) fn write_dataset(
                 let sent = std::thread::scope(|scope| {
                     let mut recall = (!recalled.is_empty()).then(|| Recall::start(scope, parsed, recalled, reread));
                     for index in 0..parsed.checkpoint.parts.len() {
-                        let part =
-                            part::read(&part_file(&parsed.dir, index)).map_err(AssembleError::from).and_then(|part| {
+                        let part = part::read(&written_part_file(&parsed.dir, index))
+                            .map_err(AssembleError::from)
+                            .and_then(|part| {
                                 let text = match &mut recall {
                                     Some((recall, _)) => {
                                         recall.take(&part.source_rows).map_err(|e| recall_error(parsed, e))?

@@ -40,7 +40,7 @@ pub(crate) struct TableCheckpoint {
     pub(crate) columns: Vec<(String, ColumnType)>,
     /// Rows in all parts.
     pub(crate) rows: u64,
-    /// Rows of each part file (`part-00000.parquet`, …), in order.
+    /// Rows of each part file (`part-00000.datpart`, …), in order.
     pub(crate) parts: Vec<u64>,
     /// Nulls per column.
     pub(crate) nulls: BTreeMap<String, u64>,
@@ -91,9 +91,22 @@ pub(crate) fn folder_name(table_id: &str) -> String {
     hex(Sha256::digest(table_id.as_bytes()).get(..8).unwrap_or_default())
 }
 
-/// The file of part `index`.
+/// The file of part `index`. Its own layout ([`super::part`]), not Parquet: the name says so,
+/// so that no one takes it for a file a Parquet reader opens.
 pub(crate) fn part_file(dir: &Path, index: usize) -> PathBuf {
-    dir.join(format!("part-{index:05}.parquet"))
+    dir.join(format!("part-{index:05}.datpart"))
+}
+
+/// The file part `index` was written to: [`part_file`], or the `.parquet` name versions before
+/// 2026-12 gave the same layout (a run checkpointed before an upgrade resumes).
+pub(crate) fn written_part_file(dir: &Path, index: usize) -> PathBuf {
+    let path = part_file(dir, index);
+    let legacy = dir.join(format!("part-{index:05}.parquet"));
+    if !path.exists() && legacy.exists() {
+        legacy
+    } else {
+        path
+    }
 }
 
 /// The file of reject part `index`.

@@ -41,17 +41,18 @@ fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) 
 
 /// [`parse`], each file of at least 1 byte read in `ranges` ranges at once.
 fn parse_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> (DataFrame, Vec<Losses>) {
-    let (df, losses, _) = assemble_files(files, chunk_rows, ranges, &|_| {}).unwrap();
+    let (df, losses, _) = assemble_files(files, chunk_rows, ranges, &|_, _| {}).unwrap();
     (df, losses)
 }
 
-/// Reads `files` into checkpoints, calls `between` with the workspace, then assembles them:
-/// the dataset, what each table could not keep, and the checkpoints.
+/// Reads `files` into checkpoints, calls `between` with the workspace and the checkpoints'
+/// folders, then assembles them: the dataset, what each table could not keep, and the
+/// checkpoints.
 fn assemble_files(
     files: &[(&str, &str)],
     chunk_rows: usize,
     ranges: usize,
-    between: &dyn Fn(&std::path::Path),
+    between: &dyn Fn(&std::path::Path, &[&std::path::Path]),
 ) -> Result<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>), assemble::AssembleError> {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
@@ -80,7 +81,7 @@ fn assemble_files(
             Parsed { table, dir, checkpoint }
         })
         .collect();
-    between(dir.path());
+    between(dir.path(), &parsed.iter().map(|p| p.dir.as_path()).collect::<Vec<_>>());
     let all: Vec<&Parsed<'_>> = parsed.iter().collect();
     let united = assemble::unite(&all, &Default::default());
     let path = out.path().join("dataset.parquet");
@@ -247,22 +248,44 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
 
 #[test]
 fn numbers_are_checkpointed_as_values_and_their_text_is_read_again_only_where_the_dataset_keeps_text() {
-    let (df, _, checkpoints) = assemble_files(&[("a.csv", NUMBERS)], 1, 1, &|_| {}).unwrap();
+    let (df, _, checkpoints) = assemble_files(&[("a.csv", NUMBERS)], 1, 1, &|_, _| {}).unwrap();
     assert!(checkpoints[0].from_text.contains("v"), "{:?}", checkpoints[0].from_text);
     let v: Vec<Option<f64>> = df.column("v").unwrap().f64().unwrap().iter().collect();
     assert_eq!(v, [Some(1.5), Some(2.0)]);
 
     // The same file beside text: `v` is text, read again from the file, every cell as written.
-    let (df, _, _) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &|_| {}).unwrap();
+    let (df, _, _) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &|_, _| {}).unwrap();
     assert_eq!(texts(&df, "v"), some(&["1.50", "2", "x1"]));
 }
 
 #[test]
 fn a_file_changed_before_its_text_is_read_again_fails_the_dataset_naming_it() {
-    let edit = |dir: &std::path::Path| std::fs::write(dir.join("a.csv"), NUMBERS.replace("1.50", "1.75")).unwrap();
+    let edit = |dir: &std::path::Path, _: &[&std::path::Path]| {
+        std::fs::write(dir.join("a.csv"), NUMBERS.replace("1.50", "1.75")).unwrap()
+    };
     let Err(e) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit) else {
         panic!("the dataset must not be written from other content");
     };
     let message = e.to_string();
     assert!(message.contains("a.csv") && message.contains("again"), "{message}");
+}
+
+#[test]
+fn parts_checkpointed_under_the_parquet_names_of_earlier_versions_are_assembled() {
+    let (expected, _, _) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &|_, _| {}).unwrap();
+    let legacy_names = |_: &std::path::Path, dirs: &[&std::path::Path]| {
+        for dir in dirs {
+            for index in 0.. {
+                let part = checkpoint::part_file(dir, index);
+                if !part.exists() {
+                    assert!(index > 0, "{} has parts", dir.display());
+                    break;
+                }
+                std::fs::rename(&part, dir.join(format!("part-{index:05}.parquet"))).unwrap();
+            }
+        }
+    };
+    let (df, _, _) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &legacy_names).unwrap();
+    assert_eq!(df, expected);
+    assert_eq!(texts(&df, "v"), some(&["1.50", "2", "x1"]));
 }
