@@ -18,6 +18,7 @@ mod analyse;
 mod decode;
 mod header;
 mod layout;
+mod plain;
 mod read;
 mod records;
 mod sample;

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use csv_core::ReadRecordResult;
 
 use super::analyse::{layout, TextLayout};
+use super::plain;
 use super::sample::{read_sample, SampleError};
 use super::transcode::Utf8Reader;
 use crate::options::TextHints;
@@ -304,28 +305,16 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// The record at `pos` when it is one plain line in the buffer: no quote character, no `\r`
-    /// but one before its `\n`, within the cap. Its fields' ends go to `ends`.
-    /// Returns the line's length, the bytes it takes with its line end, and its fields.
+    /// but one before its `\n`, within the cap (see [`super::plain`]). Its fields' ends go to
+    /// `ends`. Returns the line's length, the bytes it takes with its line end, and its fields.
     fn plain_line(&mut self) -> Option<(usize, usize, usize)> {
         let (delimiter, quote) = self.plain?;
         let region = self.buf.get(self.pos..self.end)?;
-        let newline = memchr::memchr(b'\n', region)?;
-        let line = region.get(..newline)?;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         // Longer than the cap with its line end: the tokenizer decides (it may give it up).
-        if newline + 1 > self.cap || memchr::memchr2(quote, b'\r', line).is_some() {
-            return None;
+        match plain::scan(region, delimiter, quote, self.cap, &mut self.ends) {
+            plain::Line::Plain { len, taken, fields } => Some((len, taken, fields)),
+            plain::Line::Other => None,
         }
-        let mut fields = 0;
-        for end in memchr::memchr_iter(delimiter, line).chain(std::iter::once(line.len())) {
-            if fields == self.ends.len() {
-                self.ends.push(end);
-            } else {
-                self.ends[fields] = end;
-            }
-            fields += 1;
-        }
-        Some((line.len(), newline + 1, fields))
     }
 
     /// Lines in the input so far (all of them, once [`Self::next`] returned `None`).
