@@ -5,6 +5,18 @@ use dat_contracts::{ColumnType, WorkspacePath};
 
 use crate::{Adapter, Chunk, Compression, ReadEnd, ReadError, ReadOptions, Reject, Sink, SourceFile, Stop, Values};
 
+/// A deterministic stream of pseudo-random numbers from `seed` (xorshift64): the same cases on
+/// every run, no dependency.
+pub(crate) fn random(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// A file or folder of the shared fixtures (`../shared/fixtures` beside the repository).
 /// Panics when it is missing: a test must never pass by not finding its input.
 pub(crate) fn shared_fixture(relative: &str) -> std::path::PathBuf {

@@ -145,13 +145,7 @@ mod tests {
     #[test]
     fn every_line_is_split_as_the_memchr_scans_split_it() {
         let alphabet = [b'a', b'7', b',', b';', b'"', b'\r', b'\n', b' ', 0x80, 0xFF, 0x7F, 0x2B];
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::random(0x9E37_79B9_7F4A_7C15);
         for _ in 0..200_000 {
             let len = (next() % 40) as usize;
             let region: Vec<u8> = (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect();

@@ -109,20 +109,14 @@ mod tests {
     /// The fast path gives the standard parser's float, bit for bit, on every shape it takes.
     #[test]
     fn floats_read_fast_are_the_standard_parsers_floats() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::random(0x2545_f491_4f6c_dd1d);
         for _ in 0..200_000 {
             let digits = (next() % 15 + 1) as usize;
             let text: String = (0..digits).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
             let point = (next() as usize) % (digits + 1);
             let (whole, fraction) = text.split_at(point);
             let whole = whole.trim_start_matches('0');
-            let sign = if next() % 2 == 0 { "-" } else { "" };
+            let sign = if next().is_multiple_of(2) { "-" } else { "" };
             let cell = format!("{sign}{}.{fraction}", if whole.is_empty() { "0" } else { whole });
             let expected: f64 = cell.parse().unwrap();
             assert_eq!(number_value(&cell), Some(CellValue::Float(expected)), "{cell}");

@@ -83,15 +83,8 @@ fn nul_bytes_are_not_a_text_file() {
 
 #[test]
 fn random_bytes_are_not_a_text_file() {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let bytes: Vec<u8> = (0..20_000)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
+    let mut next = crate::testing::random(0x2545_f491_4f6c_dd1d);
+    let bytes: Vec<u8> = (0..20_000).map(|_| (next() >> 24) as u8).collect();
     let dir = file("noise.txt", &bytes);
     let table = probe_in(dir.path(), "noise.txt");
     assert_eq!(table.status, TableStatus::Error, "{table:?}");

@@ -111,13 +111,7 @@ fn errors_name_only_the_workspace_path() {
 #[test]
 fn odd_bytes_never_panic() {
     let alphabet: &[u8] = b",;\t|\"'\n\r a1.-e\xc3\xa9\xff\x00";
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = crate::testing::random(0x9e37_79b9_7f4a_7c15);
     for case in 0..300 {
         let len = usize::try_from(next() % 200).unwrap();
         let bytes: Vec<u8> = (0..len).map(|_| alphabet[usize::try_from(next()).unwrap() % alphabet.len()]).collect();
