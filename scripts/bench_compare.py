@@ -696,6 +696,35 @@ def bench_log_share(work, facts, dat, runs, results):
             shutil.rmtree(run_dir)
 
 
+def bench_w5_linearity(work, dat, runs, results):
+    """dat on W1 `runs` times right after W5: the machine's speed drifts over minutes, so W5's
+    time is compared with W1 runs next to it, not with W1's batch of the invocation's start."""
+    for r in range(1, runs + 1):
+        run_dir = work / "runs" / f"W1-after-W5-{r}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
+        label = f"W1 dat run {r}/{runs} right after W5"
+        cmd = [dat, "run", work / "W1" / "in", "--export", "parquet", "--out", run_dir / "out",
+               "--data-dir", run_dir / "data"]
+        wall, cpu, _, _ = measured(cmd, run_dir, label)
+        results.setdefault("linearity", []).append({"wall": wall, "cpu": cpu})
+        log(f"{label}: wall {wall:.2f} s, CPU {cpu:.2f} s")
+        shutil.rmtree(run_dir)
+
+
+def linearity_line(results, facts):
+    """W5 against the W1 runs right after it (the target: 10 GiB within 25x W1's time)."""
+    if "linearity" not in results or "W5" not in results:
+        return ""
+    w1 = median([r["wall"] for r in results["linearity"]])
+    w1_cpu = median([r["cpu"] for r in results["linearity"]])
+    w5, w5_cpu = stat(results, "W5", "dat", "wall"), stat(results, "W5", "dat", "cpu")
+    bytes_ratio = facts["W5"]["bytes"] / facts["W1"]["bytes"]
+    return (f"W5 linearity (dat): W5 {w5:.2f} s against the median of {len(results['linearity'])} W1 runs right "
+            f"after it, {w1:.2f} s: {w5 / w1:.1f}x the time (CPU {w5_cpu / w1_cpu:.1f}x) for "
+            f"{bytes_ratio:.1f}x the bytes")
+
+
 def log_line(results, facts):
     """The log-share line of the report."""
     if "log" not in results:
@@ -835,6 +864,8 @@ the input) before it counts.
 
 {log_line(results, facts)}
 
+{linearity_line(results, facts)}
+
 dat/DuckDB and dat/Polars are ratios of median wall times: below 1× dat is faster.
 
 ### Workloads
@@ -941,6 +972,8 @@ def cmd_bench(args):
         bench_batch(work, w, facts[w], dat, runs, tools, results, schemas)
         if w == "W2":
             bench_log_share(work, facts, dat, args.runs, results)
+        if w == "W5":
+            bench_w5_linearity(work, dat, args.runs, results)
     mach = machine(work, dat)
     main_table, w3, md_path, png_path = report(results, facts, schemas, mach, args, work)
     (work / "results.json").write_text(json.dumps({"results": results, "facts": facts, "machine": mach}, indent=1))
@@ -949,6 +982,7 @@ def cmd_bench(args):
     print()
     print(w3)
     print(log_line(results, facts))
+    print(linearity_line(results, facts))
     print()
     log(f"wrote {md_path} and {png_path}")
 
