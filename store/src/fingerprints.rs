@@ -13,19 +13,21 @@ pub struct Fingerprint {
     /// Size in bytes when hashed.
     pub size: u64,
     /// Change stamp when hashed: ns since the epoch of the inode change time on Unix (which
-    /// every write sets), of the modification time elsewhere. (Named for what it first held.)
-    pub mtime_ns: i128,
+    /// every write sets), of the modification time elsewhere. Stored under its first name,
+    /// `mtime_ns`, so caches written before still read.
+    #[serde(rename = "mtime_ns")]
+    pub stamp: i128,
     /// Lower-case hex sha256 of the bytes.
     pub sha256: String,
 }
 
 /// Where fingerprints are kept.
 pub trait FingerprintCache: Send + Sync {
-    /// The cached fingerprint of `path`, if still valid for `size` and `mtime_ns`.
+    /// The cached fingerprint of `path`, if still valid for `size` and `stamp`.
     ///
     /// # Errors
     /// [`LogReadError`] when the cache cannot be read (callers may just re-hash).
-    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError>;
+    fn lookup(&self, path: &str, size: u64, stamp: i128) -> Result<Option<String>, LogReadError>;
 
     /// Remembers a fingerprint (not flushed: it is a cache).
     ///
@@ -45,4 +47,17 @@ pub trait FingerprintCache: Send + Sync {
     /// # Errors
     /// [`LogReadError::Backend`] when the cache cannot be written.
     fn forget(&self, paths: &[String]) -> Result<(), LogReadError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stamp_is_stored_under_its_first_name_so_older_caches_still_read() {
+        let json = r#"{"size":10,"mtime_ns":5,"sha256":"ab"}"#;
+        let fingerprint: Fingerprint = serde_json::from_str(json).unwrap();
+        assert_eq!(fingerprint, Fingerprint { size: 10, stamp: 5, sha256: "ab".into() });
+        assert_eq!(serde_json::to_string(&fingerprint).unwrap(), json);
+    }
 }

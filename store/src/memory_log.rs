@@ -95,9 +95,9 @@ impl EventLog for MemoryLog {
 }
 
 impl FingerprintCache for MemoryLog {
-    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError> {
+    fn lookup(&self, path: &str, size: u64, stamp: i128) -> Result<Option<String>, LogReadError> {
         let state = self.state();
-        let cached = state.fingerprints.get(path).filter(|f| f.size == size && f.mtime_ns == mtime_ns);
+        let cached = state.fingerprints.get(path).filter(|f| f.size == size && f.stamp == stamp);
         Ok(cached.map(|f| f.sha256.clone()))
     }
 

@@ -405,13 +405,13 @@ impl EventLog for SledLog {
 }
 
 impl FingerprintCache for SledLog {
-    fn lookup(&self, path: &str, size: u64, mtime_ns: i128) -> Result<Option<String>, LogReadError> {
+    fn lookup(&self, path: &str, size: u64, stamp: i128) -> Result<Option<String>, LogReadError> {
         let Some(bytes) = self.shared.fingerprints.get(path).map_err(|e| LogReadError::Backend(backend(e)))? else {
             return Ok(None);
         };
         // A damaged entry is only a cache miss.
         let cached: Option<Fingerprint> = serde_json::from_slice(&bytes).ok();
-        Ok(cached.filter(|f| f.size == size && f.mtime_ns == mtime_ns).map(|f| f.sha256))
+        Ok(cached.filter(|f| f.size == size && f.stamp == stamp).map(|f| f.sha256))
     }
 
     fn remember(&self, path: &str, fingerprint: &Fingerprint) -> Result<(), LogReadError> {
@@ -572,10 +572,10 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_are_valid_only_for_the_same_size_and_mtime() {
+    fn fingerprints_are_valid_only_for_the_same_size_and_stamp() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path());
-        let fp = Fingerprint { size: 10, mtime_ns: 5, sha256: "ab".into() };
+        let fp = Fingerprint { size: 10, stamp: 5, sha256: "ab".into() };
         log.remember("data/a.csv", &fp).unwrap();
         assert_eq!(log.lookup("data/a.csv", 10, 5).unwrap(), Some("ab".into()));
         assert_eq!(log.lookup("data/a.csv", 11, 5).unwrap(), None);

@@ -159,7 +159,7 @@ impl Discover {
                 let remember = settled(c.stamp);
                 let (_, sha) = size_and_sha256(&c.disk)
                     .map_err(|source| StageError::Workspace(WorkspaceError::Io { path: c.path.clone(), source }))?;
-                let fingerprint = Fingerprint { size: c.size, mtime_ns: c.stamp, sha256: sha.clone() };
+                let fingerprint = Fingerprint { size: c.size, stamp: c.stamp, sha256: sha.clone() };
                 if remember {
                     if let Err(e) = self.fingerprints.remember(c.path.as_str(), &fingerprint) {
                         tracing::warn!(path = %c.path, error = %e, "cannot cache a fingerprint");
@@ -297,10 +297,10 @@ mod tests {
         let first = scan(&f, serde_json::json!({"root": "data"}));
         let expected: String = Sha256::digest(b"x\n1\n").iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(first.files[0].sha256, expected);
-        // Plant a different hash for the same path, size and mtime: a re-scan that trusts the
+        // Plant a different hash for the same path, size and change stamp: a re-scan that trusts the
         // cache reports it, which shows the file was not read again.
         let meta = std::fs::metadata(f.workspace.root().join("data/a.csv")).unwrap();
-        let planted = Fingerprint { size: meta.len(), mtime_ns: change_stamp(&meta), sha256: "cached".into() };
+        let planted = Fingerprint { size: meta.len(), stamp: change_stamp(&meta), sha256: "cached".into() };
         f.log.remember("data/a.csv", &planted).unwrap();
         assert_eq!(scan(&f, serde_json::json!({"root": "data"})).files[0].sha256, "cached");
         // A changed file (other size) is read again.
