@@ -1,26 +1,24 @@
-//! The sled-backed event log. One tree holds three key families:
-//! - `e` + run (16 bytes) + seq (8, big-endian) → the envelope JSON,
-//! - `h` + run → the run's last seq (its head, for the conflict check and listing),
-//! - `g` + global position (8, big-endian) → run + seq (the global order subscribers tail).
+//! The sled-backed event log. Events, the global order and the list of runs are keys of one
+//! tree ([`crate::sled_keys`]); cursors and the fingerprint cache have their own trees.
 //!
-//! An append inserts, per event, its `g` then its `e` key, and the run's `h` last: plain inserts,
-//! not a `sled::Batch`, because sled writes and syncs its io buffer for every batch (measured:
-//! two `pwrite` + `sync_file_range` per append on sled's threads, halving the rate of durable
-//! appends). Atomicity comes from elsewhere: the write-ahead record holds the whole append, and
-//! readers never go past a run's head or the durable watermark. sled recovers a prefix of its
-//! inserts, so a crash can leave only the last, unacknowledged append half in sled; [`SledLog::open`]
-//! removes what of it lies past its run's head ([`repair_torn_tail`]).
+//! An append, under the writer's mutex, checks the run's head, takes global positions and adds
+//! its events to the *pending group*; then it waits for a flush that covers it
+//! ([`GroupCommit`]). The flush leader takes the pending group, inserts it into sled (one `g`
+//! key for the whole group, one `e` key per event: plain inserts, not a `sled::Batch`, which
+//! writes and syncs sled's io buffer each time), writes it as one checksummed record to the
+//! write-ahead file and syncs that (one `write`, one `fdatasync`); every append in the group is
+//! then acknowledged. Appends go on filling the next group while a flush runs. A crash can
+//! leave only the last group half in sled, never acknowledged; [`SledLog::open`] applies the
+//! write-ahead records again and removes such a group ([`crate::sled_keys::repair`]).
 //!
-//! Cursors live in their own tree. Appends take one mutex for the head check, the global
-//! position, the inserts and buffering its write-ahead record, then wait outside it for a flush
-//! that covers them: appends waiting at the same time share one write and one fsync
-//! ([`GroupCommit`]). Tailers only see positions at or below
-//! the durable watermark, so nothing is published before it is on disk.
+//! Readers see what is durable only: a run's events up to its *visible* head and global
+//! positions up to the durable watermark, both moved once a group is synced. So nothing is
+//! read, published or replayed that a crash could still take back.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
@@ -28,6 +26,7 @@ use dat_events::{Envelope, RawEnvelope, Seq};
 use crate::event_log::{check_order, AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
 use crate::group_commit::GroupCommit;
+use crate::sled_keys::{self, be_u64, event_key, global_key, head_key, last_event_seq, pointers, push_pointer};
 use crate::wal::{self, Wal, RESET_BYTES};
 
 /// Whether appends wait for the disk. Turning it off is the operator's explicit choice (tests,
@@ -43,7 +42,7 @@ pub enum Durability {
 /// The event log in a sled database.
 pub struct SledLog {
     shared: Shared,
-    /// Writes and syncs buffered records, outside the writer's lock.
+    /// Writes and syncs the write-ahead records, outside the writer's lock.
     syncer: std::fs::File,
 }
 
@@ -54,11 +53,15 @@ struct Shared {
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
-    /// Next global position, run heads and records not yet written. The mutex serializes head
-    /// check + batch + record of every append, which makes the conflict check exact, global
-    /// positions commit in increasing order, and records reach the file in the order their
-    /// batches were applied.
+    /// Next global position, run heads and the pending group. The mutex serializes the head
+    /// check and the positions of every append, which makes the conflict check exact and the
+    /// global order that of the appends.
     writer: Mutex<Writer>,
+    /// The write-ahead file: used by one flush leader at a time (and by `open`).
+    wal: Mutex<Wal>,
+    /// Each run's last durable seq, as readers may see it (read from sled the first time, then
+    /// moved by flushes). Taken after `writer` when both are needed.
+    visible: Mutex<HashMap<RunId, u64>>,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
     /// Appends waiting for the disk share flushes.
@@ -73,41 +76,57 @@ pub type FlushObserver = Box<dyn Fn(std::time::Duration) + Send + Sync>;
 /// What appends change under the writer's lock.
 struct Writer {
     next_global: u64,
-    /// Each run's last seq, as appended (read from sled the first time).
+    /// Each run's last seq, as appended (pending ones included).
     heads: HashMap<RunId, u64>,
-    /// The write-ahead file and the records buffered for it.
-    wal: Wal,
-    /// The last ticket handed out: records buffered so far.
+    /// Appended, not yet taken by a flush.
+    pending: Group,
+    /// The last ticket handed out: appends in groups so far.
     issued: u64,
+}
+
+/// Events at consecutive global positions, inserted and made durable together.
+#[derive(Default)]
+struct Group {
+    /// The global position of the first event.
+    first: u64,
+    /// The `g` value: a pointer per event.
+    pointers: Vec<u8>,
+    /// `e` keys and envelopes.
+    events: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Runs whose first events are in the group (their `h` keys).
+    new_runs: Vec<RunId>,
+    /// Each run's last seq in the group, in append order.
+    heads: Vec<(RunId, u64)>,
+}
+
+impl Group {
+    /// Its keys and values in the order they are inserted (see [`crate::sled_keys`]).
+    fn pairs(self) -> wal::Pairs {
+        let mut pairs = Vec::with_capacity(self.events.len() + self.new_runs.len() + 1);
+        pairs.push((global_key(self.first).to_vec(), self.pointers));
+        pairs.extend(self.events);
+        pairs.extend(self.new_runs.into_iter().map(|run| (head_key(run), Vec::new())));
+        pairs
+    }
+
+    /// The last global position in the group.
+    fn last(&self) -> u64 {
+        self.first + self.events.len() as u64 - 1
+    }
+}
+
+/// A group in sled, not yet visible to readers.
+struct Inserted {
+    /// Its keys and values, for the write-ahead record.
+    pairs: wal::Pairs,
+    /// Each run's last seq in it.
+    heads: Vec<(RunId, u64)>,
+    /// Its last global position.
+    last: u64,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
-}
-
-fn event_key(run: RunId, seq: Seq) -> Vec<u8> {
-    let mut key = Vec::with_capacity(25);
-    key.push(b'e');
-    key.extend_from_slice(run.as_bytes());
-    key.extend_from_slice(&seq.0.to_be_bytes());
-    key
-}
-
-fn head_key(run: RunId) -> Vec<u8> {
-    let mut key = Vec::with_capacity(17);
-    key.push(b'h');
-    key.extend_from_slice(run.as_bytes());
-    key
-}
-
-fn global_key(pos: u64) -> [u8; 9] {
-    let mut key = [b'g'; 9];
-    key[1..].copy_from_slice(&pos.to_be_bytes());
-    key
-}
-
-fn be_u64(bytes: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
 /// The write-ahead file, in sled's folder.
@@ -119,39 +138,83 @@ const FLUSH_EVERY_MS: u64 = 50;
 /// periods).
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Recovers a mutex a panicking thread held: the state it guards is only counters and pending
+/// events, still valid.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Shared {
-    fn writer(&self) -> std::sync::MutexGuard<'_, Writer> {
-        // A poisoned mutex only means another append panicked mid-way; the counters are still
-        // valid, so keep going rather than refusing every later append.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    /// `run`'s visible head, read from sled the first time.
+    fn visible_head(&self, run: RunId) -> Result<u64, sled::Error> {
+        let mut visible = lock(&self.visible);
+        if let Some(head) = visible.get(&run) {
+            return Ok(*head);
+        }
+        let head = last_event_seq(&self.log, run)?;
+        visible.insert(run, head);
+        Ok(head)
     }
 
-    /// One flush: writes what is buffered and syncs it; returns the last ticket that covers.
-    /// Once the file is large, sled is flushed instead (it then holds everything applied, the
-    /// buffer included) and the file starts over.
-    fn flush(&self, file: &std::fs::File) -> Result<u64, (u64, String)> {
-        let mut writer = self.writer();
-        let covers = writer.issued;
-        if writer.wal.bytes >= RESET_BYTES {
+    /// Inserts `group` into sled.
+    fn insert(&self, mut group: Group) -> Result<Inserted, sled::Error> {
+        let last = group.last();
+        let heads = std::mem::take(&mut group.heads);
+        let pairs = group.pairs();
+        for (key, value) in &pairs {
+            self.log.insert(key.as_slice(), value.as_slice())?;
+        }
+        Ok(Inserted { pairs, heads, last })
+    }
+
+    /// Lets readers see a durable group.
+    fn publish(&self, inserted: &Inserted) {
+        let mut visible = lock(&self.visible);
+        for (run, head) in &inserted.heads {
+            let entry = visible.entry(*run).or_default();
+            *entry = (*entry).max(*head);
+        }
+        drop(visible);
+        self.durable.fetch_max(inserted.last, Ordering::SeqCst);
+    }
+
+    /// One flush: inserts the pending group into sled, writes its record and syncs it; returns
+    /// the last ticket that covers. Once the file is large, sled is flushed instead (it then
+    /// holds everything inserted) and the file starts over.
+    fn flush(&self, file: &std::fs::File) -> Result<u64, String> {
+        let (group, covers) = {
+            let mut writer = lock(&self.writer);
+            (std::mem::take(&mut writer.pending), writer.issued)
+        };
+        if group.events.is_empty() {
+            return Ok(covers);
+        }
+        let inserted = self.insert(group).map_err(|e| format!("cannot write the event log: {e}"))?;
+        let mut wal = lock(&self.wal);
+        if wal.bytes >= RESET_BYTES {
             let reset = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
-            let reset = reset.and_then(|()| writer.wal.reset().map_err(|e| e.to_string()));
-            return reset
-                .map(|()| covers)
-                .map_err(|e| (covers, format!("cannot start the event log's file over: {e}")));
-        }
-        let (bytes, at) = writer.wal.take();
-        drop(writer);
-        let started = std::time::Instant::now();
-        let synced = wal::write_synced(file, &bytes, at);
-        if let Ok(observer) = self.flush_observer.read() {
-            if let Some(observe) = observer.as_ref() {
-                observe(started.elapsed());
+            reset
+                .and_then(|()| wal.reset().map_err(|e| e.to_string()))
+                .map_err(|e| format!("cannot start the event log's file over: {e}"))?;
+        } else {
+            // Fails only for a key or value over 4 GiB, which serialised events never reach.
+            wal.buffer(&inserted.pairs).map_err(|e| format!("cannot write the event log: {e}"))?;
+            let (bytes, at) = wal.take();
+            let started = std::time::Instant::now();
+            let synced = wal::write_synced(file, &bytes, at);
+            if let Ok(observer) = self.flush_observer.read() {
+                if let Some(observe) = observer.as_ref() {
+                    observe(started.elapsed());
+                }
             }
+            synced.map_err(|e| {
+                wal.rewind(at);
+                format!("cannot sync the event log: {e}")
+            })?;
         }
-        synced.map(|()| covers).map_err(|e| {
-            self.writer().wal.rewind(at);
-            (covers, format!("cannot sync the event log: {e}"))
-        })
+        drop(wal);
+        self.publish(&inserted);
+        Ok(covers)
     }
 }
 
@@ -204,8 +267,8 @@ impl SledLog {
         let log = db.open_tree("log").map_err(open_err)?;
         let cursors = db.open_tree("cursors").map_err(open_err)?;
         let fingerprints = db.open_tree("fingerprints").map_err(open_err)?;
-        // Appends acknowledged but maybe not yet in sled's files: apply them again, flush, and
-        // start the write-ahead file over.
+        // Groups acknowledged but maybe not yet in sled's files: apply them again, repair what
+        // a crash left, flush, and start the write-ahead file over.
         let wal_path = dir.join(WAL_FILE);
         let io_err =
             |e: std::io::Error| OpenError::Backend { path: wal_path.display().to_string(), source: backend(e) };
@@ -215,25 +278,25 @@ impl SledLog {
                 log.insert(key, value).map_err(open_err)?;
             }
         }
-        repair_torn_tail(&log).map_err(open_err)?;
+        sled_keys::repair(&log).map_err(open_err)?;
         db.flush().map_err(open_err)?;
         wal.reset().map_err(io_err)?;
         let syncer = wal.syncer().map_err(io_err)?;
-        let last_global = log
-            .scan_prefix(b"g")
-            .keys()
-            .next_back()
-            .transpose()
-            .map_err(open_err)?
-            .and_then(|k| be_u64(&k[1..]))
-            .unwrap_or(0);
+        let last_global = sled_keys::last_global(&log).map_err(open_err)?;
         let shared = Shared {
             db,
             log,
             cursors,
             fingerprints,
             durability,
-            writer: Mutex::new(Writer { next_global: last_global + 1, heads: HashMap::new(), wal, issued: 0 }),
+            writer: Mutex::new(Writer {
+                next_global: last_global + 1,
+                heads: HashMap::new(),
+                pending: Group::default(),
+                issued: 0,
+            }),
+            wal: Mutex::new(wal),
+            visible: Mutex::new(HashMap::new()),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
             flush_observer: std::sync::RwLock::new(None),
@@ -241,38 +304,9 @@ impl SledLog {
         Ok(SledLog { shared, syncer })
     }
 
-    fn head(&self, run: RunId) -> Result<Seq, sled::Error> {
-        Ok(Seq(self.shared.log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0)))
-    }
-
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
         serde_json::from_slice(bytes).map_err(|e| LogReadError::Corrupt { key, reason: e.to_string() })
     }
-}
-
-/// Removes what a crash left of an append that was never acknowledged: its `g` and `e` keys past
-/// its run's head. sled recovers a prefix of the inserts and an append moves its head last, so
-/// only the newest global positions can be such leftovers; the walk stops at the first that is
-/// whole.
-fn repair_torn_tail(log: &sled::Tree) -> Result<(), sled::Error> {
-    let mut torn = Vec::new();
-    for item in log.scan_prefix(b"g").rev() {
-        let (key, pointer) = item?;
-        let run = pointer.get(..16).and_then(|b| b.try_into().ok()).and_then(|b| RunId::from_bytes(b).ok());
-        let (Some(run), Some(seq)) = (run, pointer.get(16..).and_then(be_u64)) else {
-            break;
-        };
-        let head = log.get(head_key(run))?.and_then(|v| be_u64(&v)).unwrap_or(0);
-        if seq <= head {
-            break;
-        }
-        torn.push((key, event_key(run, Seq(seq))));
-    }
-    for (global, event) in torn {
-        log.remove(event)?;
-        log.remove(global)?;
-    }
-    Ok(())
 }
 
 impl EventLog for SledLog {
@@ -281,63 +315,63 @@ impl EventLog for SledLog {
             return Ok(());
         }
         check_order(run, expected, events)?;
-        let jsons: Vec<Vec<u8>> = events
-            .iter()
-            .map(|e| serde_json::to_vec(&e.to_raw()))
-            .collect::<Result<_, _>>()
-            .map_err(|e| AppendError::Backend(backend(e)))?;
         let shared = &self.shared;
-        let (last_pos, ticket) = {
-            let mut writer = shared.writer();
-            let actual = match writer.heads.get(&run) {
-                Some(head) => Seq(*head),
-                None => self.head(run).map_err(|e| AppendError::Backend(backend(e)))?,
-            };
-            if actual != expected {
-                return Err(AppendError::Conflict { run, expected, actual });
-            }
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len() * 2 + 1);
-            let mut next = writer.next_global;
-            // In this order (see the module's doc): a torn tail is found from the last `g` key.
-            for (event, json) in events.iter().zip(jsons) {
-                let mut pointer = run.as_bytes().to_vec();
-                pointer.extend_from_slice(&event.seq.0.to_be_bytes());
-                pairs.push((global_key(next).to_vec(), pointer));
-                pairs.push((event_key(run, event.seq), json));
-                next += 1;
-            }
-            let last = expected.0 + events.len() as u64;
-            pairs.push((head_key(run), last.to_be_bytes().to_vec()));
-            // Into sled first: a record is only buffered for pairs that were inserted.
-            for (key, value) in &pairs {
-                shared.log.insert(key.as_slice(), value.as_slice()).map_err(|e| AppendError::Backend(backend(e)))?;
-            }
-            writer.next_global = next;
-            writer.heads.insert(run, last);
-            if shared.durability == Durability::Flush {
-                // Fails only for a key or value over 4 GiB, which serialised events never reach.
-                writer.wal.buffer(&pairs).map_err(|e| AppendError::Backend(backend(e)))?;
-            }
-            writer.issued += 1;
-            (next - 1, writer.issued)
-        };
-        if shared.durability == Durability::Flush {
-            let flush = || shared.flush(&self.syncer);
-            shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))?;
+        // Nothing is added to a group no flush will take.
+        if let Some(error) = shared.commit.failed() {
+            return Err(AppendError::Backend(error.into()));
         }
-        // Everything buffered before this flush began is now durable, including `last_pos`.
-        shared.durable.fetch_max(last_pos, Ordering::SeqCst);
-        Ok(())
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len());
+        for event in events {
+            let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
+            entries.push((event_key(run, event.seq), json));
+        }
+        let mut writer = lock(&shared.writer);
+        let actual = match writer.heads.get(&run) {
+            Some(head) => *head,
+            None => shared.visible_head(run).map_err(|e| AppendError::Backend(backend(e)))?,
+        };
+        if actual != expected.0 {
+            return Err(AppendError::Conflict { run, expected, actual: Seq(actual) });
+        }
+        let last = expected.0 + events.len() as u64;
+        writer.heads.insert(run, last);
+        let next = writer.next_global;
+        writer.next_global += events.len() as u64;
+        let group = &mut writer.pending;
+        if group.events.is_empty() {
+            group.first = next;
+        }
+        for event in events {
+            push_pointer(&mut group.pointers, run, event.seq);
+        }
+        group.events.extend(entries);
+        if actual == 0 {
+            group.new_runs.push(run);
+        }
+        group.heads.push((run, last));
+        writer.issued += 1;
+        let ticket = writer.issued;
+        if shared.durability == Durability::Buffered {
+            // Inserted under the lock, so that groups reach sled in the order of their positions.
+            let group = std::mem::take(&mut writer.pending);
+            let inserted = shared.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
+            drop(writer);
+            shared.publish(&inserted);
+            return Ok(());
+        }
+        drop(writer);
+        let flush = || shared.flush(&self.syncer);
+        shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))
     }
 
     fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError> {
-        // Up to the head: an append in progress inserts its events before it moves the head.
-        let head = self.head(run).map_err(|e| LogReadError::Backend(backend(e)))?;
-        if head <= after {
+        // Up to the visible head: a group being flushed is in sled before it is durable.
+        let head = self.shared.visible_head(run).map_err(|e| LogReadError::Backend(backend(e)))?;
+        if head <= after.0 {
             return Ok(vec![]);
         }
         let start = event_key(run, after.next());
-        let end = event_key(run, head);
+        let end = event_key(run, Seq(head));
         self.shared
             .log
             .range(start..=end)
@@ -350,7 +384,7 @@ impl EventLog for SledLog {
     }
 
     fn last_seq(&self, run: RunId) -> Result<Seq, LogReadError> {
-        self.head(run).map_err(|e| LogReadError::Backend(backend(e)))
+        self.shared.visible_head(run).map(Seq).map_err(|e| LogReadError::Backend(backend(e)))
     }
 
     fn list_runs(&self) -> Result<Vec<RunId>, LogReadError> {
@@ -371,20 +405,34 @@ impl EventLog for SledLog {
 
     fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, LogReadError> {
         let durable = self.shared.durable.load(Ordering::SeqCst);
-        if after.0 >= durable {
+        if after.0 >= durable || limit == 0 {
             return Ok(vec![]);
         }
+        let log = &self.shared.log;
+        let wanted = after.0 + 1;
+        // The group holding `wanted` starts at or before it.
+        let start = log
+            .range(global_key(0)..=global_key(wanted))
+            .keys()
+            .next_back()
+            .transpose()
+            .map_err(|e| LogReadError::Backend(backend(e)))?
+            .map_or_else(|| global_key(wanted).to_vec(), |key| key.to_vec());
         let mut out = Vec::new();
-        for item in self.shared.log.range(global_key(after.0 + 1)..=global_key(durable)).take(limit) {
-            let (key, pointer) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
-            let pos = be_u64(&key[1..]).unwrap_or(0);
-            let corrupt = || LogReadError::Corrupt { key: format!("global {pos}"), reason: "bad pointer".into() };
-            let run_bytes: [u8; 16] = pointer.get(..16).and_then(|b| b.try_into().ok()).ok_or_else(corrupt)?;
-            let run = RunId::from_bytes(run_bytes).map_err(|_| corrupt())?;
-            let seq = Seq(be_u64(&pointer[16..]).ok_or_else(corrupt)?);
-            let bytes = self.shared.log.get(event_key(run, seq)).map_err(|e| LogReadError::Backend(backend(e)))?;
-            let bytes = bytes.ok_or_else(corrupt)?;
-            out.push((GlobalPos(pos), Self::decode(format!("{run}:{seq}"), &bytes)?));
+        for item in log.range(start..=global_key(durable).to_vec()) {
+            let (key, value) = item.map_err(|e| LogReadError::Backend(backend(e)))?;
+            let first = be_u64(&key[1..]).unwrap_or(0);
+            let corrupt = || LogReadError::Corrupt { key: format!("global {first}"), reason: "bad pointers".into() };
+            for (pos, (run, seq)) in (first..).zip(pointers(&value).ok_or_else(corrupt)?) {
+                if pos < wanted {
+                    continue;
+                }
+                if pos > durable || out.len() == limit {
+                    return Ok(out);
+                }
+                let bytes = log.get(event_key(run, seq)).map_err(|e| LogReadError::Backend(backend(e)))?;
+                out.push((GlobalPos(pos), Self::decode(format!("{run}:{seq}"), &bytes.ok_or_else(corrupt)?)?));
+            }
         }
         Ok(out)
     }
@@ -444,6 +492,7 @@ impl FingerprintCache for SledLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sled_keys::push_pointer;
     use dat_events::testing::{created, locked, test_run_id};
     use dat_events::{RunEvent, Timestamp};
 
@@ -471,9 +520,9 @@ mod tests {
         let run = test_run_id();
         let event = envelopes(run, 1, vec![created()]).remove(0);
         let pairs = vec![
-            (event_key(run, Seq(1)), serde_json::to_vec(&event.to_raw()).unwrap()),
             (global_key(1).to_vec(), [run.as_bytes().as_slice(), &1u64.to_be_bytes()].concat()),
-            (head_key(run), 1u64.to_be_bytes().to_vec()),
+            (event_key(run, Seq(1)), serde_json::to_vec(&event.to_raw()).unwrap()),
+            (head_key(run), vec![]),
         ];
         let dir = tempfile::tempdir().unwrap();
         let (mut wal, _) = Wal::open(&dir.path().join(WAL_FILE)).unwrap();
@@ -482,42 +531,125 @@ mod tests {
         let log = open(dir.path());
         assert_eq!(log.read(run, Seq(0)).unwrap(), [event]);
         assert_eq!(log.last_seq(run).unwrap(), Seq(1));
+        assert_eq!(log.list_runs().unwrap(), [run]);
         let next = envelopes(run, 2, vec![locked(dat_contracts::Stage::Discovery)]);
         log.append(run, Seq(1), &next).unwrap();
         assert!(std::fs::metadata(dir.path().join(WAL_FILE)).unwrap().len() > 0, "the append's record");
         drop(log);
-        assert_eq!(open(dir.path()).read(run, Seq(0)).unwrap().len(), 2);
+        let log = open(dir.path());
+        assert_eq!(log.read(run, Seq(0)).unwrap().len(), 2);
+        assert_eq!(log.read_global(GlobalPos(0), 10).unwrap().len(), 2);
     }
 
     #[test]
-    fn a_half_inserted_append_left_by_a_crash_is_removed_at_open() {
+    fn a_half_inserted_group_left_by_a_crash_is_removed_at_open() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (test_run_id(), other_run());
+        let c: RunId = "01936f0e-7b7a-7cc1-8a55-3f1a2b3c4d60".parse().unwrap();
         {
             let log = open(dir.path());
             log.append(a, Seq(0), &envelopes(a, 1, vec![created()])).unwrap();
             log.append(b, Seq(0), &envelopes(b, 1, vec![created()])).unwrap();
-            // A crash in the middle of `a`'s second append (two events): sled kept its first
-            // global pointer and event, and the second pointer; the head never moved.
+            // A crash while a flush inserted the group of `a`'s second event and `c`'s first:
+            // sled kept the group's pointers and `a`'s event, not `c`'s event nor its `h` key.
             let next = envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)]);
             let json = serde_json::to_vec(&next[0].to_raw()).unwrap();
+            let mut pointers = Vec::new();
+            push_pointer(&mut pointers, a, Seq(2));
+            push_pointer(&mut pointers, c, Seq(1));
             let tree = &log.shared.log;
-            tree.insert(global_key(3), [a.as_bytes().as_slice(), &2u64.to_be_bytes()].concat()).unwrap();
+            tree.insert(global_key(3), pointers).unwrap();
             tree.insert(event_key(a, Seq(2)), json).unwrap();
-            tree.insert(global_key(4), [a.as_bytes().as_slice(), &3u64.to_be_bytes()].concat()).unwrap();
-            assert_eq!(log.read(a, Seq(0)).unwrap().len(), 1, "reads stop at the head");
+            assert_eq!(log.read(a, Seq(0)).unwrap().len(), 1, "reads stop at the durable head");
+            assert_eq!(log.read_global(GlobalPos(0), 10).unwrap().len(), 2, "and at the durable position");
             log.flush().unwrap();
         }
         let log = open(dir.path());
         assert_eq!(log.last_seq(a).unwrap(), Seq(1));
         let ids: Vec<_> =
             log.read_global(GlobalPos(0), 10).unwrap().into_iter().map(|(p, e)| (p.0, e.event_id)).collect();
-        assert_eq!(ids, [(1, format!("{a}:1")), (2, format!("{b}:1"))], "the torn pointers are gone");
-        assert!(log.shared.log.get(event_key(a, Seq(2))).unwrap().is_none(), "and the torn event");
+        assert_eq!(ids, [(1, format!("{a}:1")), (2, format!("{b}:1"))], "the torn group is gone");
+        assert!(log.shared.log.get(event_key(a, Seq(2))).unwrap().is_none(), "and its event");
+        assert_eq!(log.list_runs().unwrap(), [b, a], "c never had an event");
         // The next append takes the freed positions.
         log.append(a, Seq(1), &envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)])).unwrap();
         let last = log.read_global(GlobalPos(2), 10).unwrap();
         assert_eq!((last[0].0 .0, last[0].1.event_id.clone()), (3, format!("{a}:2")));
+    }
+
+    #[test]
+    fn a_log_of_the_earlier_layout_is_read_and_its_torn_append_removed() {
+        // One `g` key per event and the run's head in its `h` key, moved last by each append:
+        // `a` appended one event, then crashed in the middle of a two-event append.
+        let dir = tempfile::tempdir().unwrap();
+        let a = test_run_id();
+        let events = envelopes(a, 1, vec![created(), locked(dat_contracts::Stage::Discovery)]);
+        {
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            let tree = db.open_tree("log").unwrap();
+            let json = |e: &Envelope| serde_json::to_vec(&e.to_raw()).unwrap();
+            let pointer = |seq: u64| [a.as_bytes().as_slice(), &seq.to_be_bytes()].concat();
+            tree.insert(global_key(1), pointer(1)).unwrap();
+            tree.insert(event_key(a, Seq(1)), json(&events[0])).unwrap();
+            tree.insert(head_key(a), &1u64.to_be_bytes()).unwrap();
+            tree.insert(global_key(2), pointer(2)).unwrap();
+            tree.insert(event_key(a, Seq(2)), json(&events[1])).unwrap();
+            tree.insert(global_key(3), pointer(3)).unwrap();
+            db.flush().unwrap();
+        }
+        let log = open(dir.path());
+        assert_eq!(log.read(a, Seq(0)).unwrap(), events[..1]);
+        assert_eq!(log.read_global(GlobalPos(0), 10).unwrap().len(), 1);
+        assert_eq!(log.list_runs().unwrap(), [a]);
+        assert_eq!(log.shared.log.get(head_key(a)).unwrap().unwrap().len(), 0, "the old head is emptied");
+        log.append(a, Seq(1), &events[1..]).unwrap();
+        drop(log);
+        let log = open(dir.path());
+        assert_eq!(log.read(a, Seq(0)).unwrap(), events, "appends after the upgrade are not taken for torn");
+        let positions: Vec<_> = log.read_global(GlobalPos(0), 10).unwrap().into_iter().map(|(p, _)| p.0).collect();
+        assert_eq!(positions, [1, 2]);
+    }
+
+    #[test]
+    fn concurrent_runs_share_groups_and_every_event_reads_back_in_one_global_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(open(dir.path()));
+        let runs: Vec<RunId> = (0..8).map(|_| RunId::from_uuid(uuid::Uuid::now_v7()).unwrap()).collect();
+        std::thread::scope(|scope| {
+            for run in &runs {
+                let log = log.clone();
+                scope.spawn(move || {
+                    for seq in 1..=40u64 {
+                        let event = envelopes(*run, seq, vec![locked(dat_contracts::Stage::Discovery)]);
+                        log.append(*run, Seq(seq - 1), &event).unwrap();
+                        assert_eq!(log.last_seq(*run).unwrap(), Seq(seq), "acknowledged means readable");
+                    }
+                });
+            }
+        });
+        let check = |log: &SledLog| {
+            let all = log.read_global(GlobalPos(0), 1000).unwrap();
+            let positions: Vec<u64> = all.iter().map(|(p, _)| p.0).collect();
+            assert_eq!(positions, (1..=320).collect::<Vec<_>>(), "no gap, no repeat");
+            for run in &runs {
+                let seqs: Vec<u64> = all.iter().filter(|(_, e)| e.run_id == *run).map(|(_, e)| e.seq.0).collect();
+                assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "each run in its order");
+                assert_eq!(log.read(*run, Seq(0)).unwrap().len(), 40);
+            }
+            // Tailing in small steps crosses groups at every position.
+            let mut after = GlobalPos(0);
+            let mut stepped = 0;
+            while let Some((pos, _)) = log.read_global(after, 3).unwrap().last() {
+                after = *pos;
+                stepped += 1;
+            }
+            assert_eq!((after.0, stepped), (320, 107));
+        };
+        check(&log);
+        let groups = log.shared.log.scan_prefix(b"g").count();
+        assert!(groups < 320, "appends waiting together share a group: {groups} groups for 320 events");
+        drop(log);
+        check(&open(dir.path()));
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! The write-ahead file that makes appends durable: each append's key-value pairs as one
-//! checksummed record, buffered once its batch is in sled and written and synced by the
-//! flusher (one `write` and one `fdatasync` for every append waiting, see
-//! [`crate::group_commit`]) before the append is acknowledged.
+//! The write-ahead file that makes appends durable: each group's key-value pairs (the appends
+//! one flush covers) as one checksummed record, buffered once the group is in sled and written
+//! and synced by the flush leader (one `write` and one `fdatasync` for every append waiting,
+//! see [`crate::group_commit`]) before the appends are acknowledged.
 //! sled itself is flushed in the background; on open, the records in the file are applied to
 //! sled again (they are plain inserts of the same keys and values, so applying one twice
 //! changes nothing) and the file starts over once sled has flushed them.
@@ -65,7 +65,7 @@ impl Wal {
         Ok((Wal { file, bytes: whole, pending: Vec::new(), written: whole, allocated: whole }, records))
     }
 
-    /// Buffers one append's record (written and synced by the next [`Self::flush`]).
+    /// Buffers one group's record (written by [`write_synced`] once taken).
     ///
     /// # Errors
     /// A key or value larger than 4 GiB (nothing is buffered).
@@ -149,7 +149,7 @@ pub(crate) fn write_synced(file: &File, bytes: &[u8], at: u64) -> io::Result<()>
     file.sync_data()
 }
 
-/// One append's key-value pairs as a record, appended to `out`.
+/// One group's key-value pairs as a record, appended to `out`.
 ///
 /// # Errors
 /// A key or value larger than 4 GiB.
