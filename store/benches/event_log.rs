@@ -122,8 +122,8 @@ fn main() {
     let rate = total as f64 / secs;
     // Each run has one append in flight: a flush can cover 16 at most, and in steady state
     // about 8 (the runs acknowledged by one flush append again while the next one syncs what
-    // the others appended meanwhile), so 8x raw is the bound of a log whose flush costs no more
-    // than a bare fdatasync and whose appends cost no CPU.
+    // the others appended meanwhile), so 8x raw is the bound of a log that starts each flush as
+    // soon as the last one ends, whose flush costs no more than a bare fdatasync.
     let fsyncs = sled.flushes() - before;
     println!(
         "durable appends, 16 runs:  {rate:>8.0} appends/s = {:.2}x raw, {:.2}x raw overwrite ({total} appends, {fsyncs} fsyncs: {:.1} appends per fsync of 16 at most, {secs:.2} s)",
