@@ -61,6 +61,16 @@ pub enum OpenError {
         /// The log folder.
         path: String,
     },
+    /// The log was written by a later dat, in a layout this one does not read: upgrade dat.
+    #[error("the event log in {path} has layout {found}, written by a later dat; this one reads up to layout {supported}: upgrade dat")]
+    NewerFormat {
+        /// The log folder.
+        path: String,
+        /// The layout found.
+        found: u64,
+        /// The latest layout this dat reads.
+        supported: u64,
+    },
     /// The folder cannot be created or read.
     #[error("cannot open the event log in {path}")]
     Backend {

@@ -9,6 +9,7 @@
 //! - [`event_log`]: the [`EventLog`] trait, [`GlobalPos`] and the error types.
 //! - [`sled_log`]: [`SledLog`], the sled implementation (durable appends, global order, cursors).
 //! - [`memory_log`]: [`MemoryLog`], the same contract in memory only (to measure the log's cost).
+//! - `sled_format`: the layout of a sled log, and how a log of the first layout is taken over.
 //! - `sled_keys`: the keys of the sled log and the repair of a crash's leftovers.
 //! - `wal`: the write-ahead file that makes appends durable with one shared `fdatasync`.
 //! - [`group_commit`]: [`GroupCommit`], appends waiting for the disk sharing one flush.
@@ -22,6 +23,7 @@ pub mod event_log;
 pub mod fingerprints;
 pub mod group_commit;
 pub mod memory_log;
+mod sled_format;
 mod sled_keys;
 pub mod sled_log;
 mod wal;

@@ -9,6 +9,7 @@
 //! - `h` + run → nothing: the run exists (for listing), written with its first events. Logs
 //!   written before kept the run's head there (8 bytes, moved by every append); [`repair`] uses
 //!   those values once and then empties them.
+//! - `v` → the layout number ([`crate::sled_format`]).
 //!
 //! A group is inserted `g` first, then its `e` keys, then the `h` keys of runs it starts, all
 //! from one thread, one group after another. sled recovers a prefix of the inserts, so a crash

@@ -26,6 +26,7 @@ use dat_events::{Envelope, RawEnvelope, Seq};
 use crate::event_log::{check_order, AppendError, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::fingerprints::{Fingerprint, FingerprintCache};
 use crate::group_commit::GroupCommit;
+use crate::sled_format::{self, WAL_FILE};
 use crate::sled_keys::{self, be_u64, event_key, global_key, head_key, last_event_seq, pointers, push_pointer};
 use crate::wal::{self, Wal, RESET_BYTES};
 
@@ -128,9 +129,6 @@ struct Inserted {
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
 }
-
-/// The write-ahead file, in sled's folder.
-const WAL_FILE: &str = "events.wal";
 
 /// sled's background flush period.
 const FLUSH_EVERY_MS: u64 = 50;
@@ -269,6 +267,7 @@ impl SledLog {
         let fingerprints = db.open_tree("fingerprints").map_err(open_err)?;
         // Groups acknowledged but maybe not yet in sled's files: apply them again, repair what
         // a crash left, flush, and start the write-ahead file over.
+        sled_format::take_over(dir, &log)?;
         let wal_path = dir.join(WAL_FILE);
         let io_err =
             |e: std::io::Error| OpenError::Backend { path: wal_path.display().to_string(), source: backend(e) };
@@ -281,6 +280,7 @@ impl SledLog {
         sled_keys::repair(&log).map_err(open_err)?;
         db.flush().map_err(open_err)?;
         wal.reset().map_err(io_err)?;
+        sled_format::settle(dir, &db, &log)?;
         let syncer = wal.syncer().map_err(io_err)?;
         let last_global = sled_keys::last_global(&log).map_err(open_err)?;
         let shared = Shared {
@@ -580,34 +580,69 @@ mod tests {
     #[test]
     fn a_log_of_the_earlier_layout_is_read_and_its_torn_append_removed() {
         // One `g` key per event and the run's head in its `h` key, moved last by each append:
-        // `a` appended one event, then crashed in the middle of a two-event append.
+        // `a` appended one event; `b` one, acknowledged, in the write-ahead file only; then `a`
+        // crashed in the middle of a two-event append.
         let dir = tempfile::tempdir().unwrap();
-        let a = test_run_id();
+        let (a, b) = (test_run_id(), other_run());
         let events = envelopes(a, 1, vec![created(), locked(dat_contracts::Stage::Discovery)]);
+        let b_event = envelopes(b, 1, vec![created()]).remove(0);
+        let json = |e: &Envelope| serde_json::to_vec(&e.to_raw()).unwrap();
+        let pointer = |run: RunId, seq: u64| [run.as_bytes().as_slice(), &seq.to_be_bytes()].concat();
         {
             let db = sled::Config::new().path(dir.path()).open().unwrap();
             let tree = db.open_tree("log").unwrap();
-            let json = |e: &Envelope| serde_json::to_vec(&e.to_raw()).unwrap();
-            let pointer = |seq: u64| [a.as_bytes().as_slice(), &seq.to_be_bytes()].concat();
-            tree.insert(global_key(1), pointer(1)).unwrap();
+            tree.insert(global_key(1), pointer(a, 1)).unwrap();
             tree.insert(event_key(a, Seq(1)), json(&events[0])).unwrap();
             tree.insert(head_key(a), &1u64.to_be_bytes()).unwrap();
-            tree.insert(global_key(2), pointer(2)).unwrap();
+            tree.insert(global_key(3), pointer(a, 2)).unwrap();
             tree.insert(event_key(a, Seq(2)), json(&events[1])).unwrap();
-            tree.insert(global_key(3), pointer(3)).unwrap();
+            tree.insert(global_key(4), pointer(a, 3)).unwrap();
             db.flush().unwrap();
         }
+        let (mut legacy, _) = Wal::open(&dir.path().join("events.wal")).unwrap();
+        legacy
+            .write(&[
+                (global_key(2).to_vec(), pointer(b, 1)),
+                (event_key(b, Seq(1)), json(&b_event)),
+                (head_key(b), 1u64.to_be_bytes().to_vec()),
+            ])
+            .unwrap();
+        drop(legacy);
         let log = open(dir.path());
         assert_eq!(log.read(a, Seq(0)).unwrap(), events[..1]);
-        assert_eq!(log.read_global(GlobalPos(0), 10).unwrap().len(), 1);
-        assert_eq!(log.list_runs().unwrap(), [a]);
+        assert_eq!(log.read(b, Seq(0)).unwrap(), [b_event], "the write-ahead file is applied");
+        let positions: Vec<_> = log.read_global(GlobalPos(0), 10).unwrap().into_iter().map(|(p, _)| p.0).collect();
+        assert_eq!(positions, [1, 2], "the torn append's positions are gone");
+        assert_eq!(log.list_runs().unwrap(), [b, a]);
         assert_eq!(log.shared.log.get(head_key(a)).unwrap().unwrap().len(), 0, "the old head is emptied");
+        // Earlier versions open `events.wal` as a file before anything else: a folder stops them.
+        let fence = dir.path().join("events.wal");
+        assert!(fence.is_dir() && fence.join("README").is_file(), "the fence is up");
         log.append(a, Seq(1), &events[1..]).unwrap();
         drop(log);
         let log = open(dir.path());
         assert_eq!(log.read(a, Seq(0)).unwrap(), events, "appends after the upgrade are not taken for torn");
         let positions: Vec<_> = log.read_global(GlobalPos(0), 10).unwrap().into_iter().map(|(p, _)| p.0).collect();
-        assert_eq!(positions, [1, 2]);
+        assert_eq!(positions, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_log_of_a_later_layout_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = test_run_id();
+        {
+            let log = open(dir.path());
+            log.append(run, Seq(0), &envelopes(run, 1, vec![created()])).unwrap();
+            log.shared.log.insert(b"v", &3u64.to_be_bytes()).unwrap();
+            log.flush().unwrap();
+        }
+        match SledLog::open(dir.path(), Durability::Flush) {
+            Err(OpenError::NewerFormat { found: 3, supported: 2, .. }) => {}
+            other => panic!("expected NewerFormat, got {:?}", other.map(|_| ())),
+        }
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        assert_eq!(db.open_tree("log").unwrap().get(b"v").unwrap().as_deref(), Some(3u64.to_be_bytes().as_slice()));
+        assert!(db.open_tree("log").unwrap().contains_key(event_key(run, Seq(1))).unwrap());
     }
 
     #[test]
