@@ -1,0 +1,114 @@
+//! The pending group and its flush: inserted into sled, written to the write-ahead file with one
+//! `fdatasync`, then shown to readers.
+
+use std::sync::atomic::Ordering;
+
+use dat_contracts::RunId;
+
+use super::{lock, Shared};
+use crate::sled_keys::{global_key, head_key};
+use crate::wal::{self, RESET_BYTES};
+
+/// Events at consecutive global positions, inserted and made durable together.
+#[derive(Default)]
+pub(super) struct Group {
+    /// The global position of the first event.
+    pub(super) first: u64,
+    /// The `g` value: a pointer per event.
+    pub(super) pointers: Vec<u8>,
+    /// `e` keys and envelopes.
+    pub(super) events: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Runs whose first events are in the group (their `h` keys).
+    pub(super) new_runs: Vec<RunId>,
+    /// Each run's last seq in the group, in append order.
+    pub(super) heads: Vec<(RunId, u64)>,
+}
+
+impl Group {
+    /// Its keys and values in the order they are inserted (see [`crate::sled_keys`]).
+    fn pairs(self) -> wal::Pairs {
+        let mut pairs = Vec::with_capacity(self.events.len() + self.new_runs.len() + 1);
+        pairs.push((global_key(self.first).to_vec(), self.pointers));
+        pairs.extend(self.events);
+        pairs.extend(self.new_runs.into_iter().map(|run| (head_key(run), Vec::new())));
+        pairs
+    }
+
+    /// The last global position in the group.
+    fn last(&self) -> u64 {
+        self.first + self.events.len() as u64 - 1
+    }
+}
+
+/// A group in sled, not yet visible to readers.
+pub(super) struct Inserted {
+    /// Its keys and values, for the write-ahead record.
+    pairs: wal::Pairs,
+    /// Each run's last seq in it.
+    heads: Vec<(RunId, u64)>,
+    /// Its last global position.
+    last: u64,
+}
+
+impl Shared {
+    /// Inserts `group` into sled.
+    pub(super) fn insert(&self, mut group: Group) -> Result<Inserted, sled::Error> {
+        let last = group.last();
+        let heads = std::mem::take(&mut group.heads);
+        let pairs = group.pairs();
+        for (key, value) in &pairs {
+            self.log.insert(key.as_slice(), value.as_slice())?;
+        }
+        Ok(Inserted { pairs, heads, last })
+    }
+
+    /// Lets readers see a durable group.
+    pub(super) fn publish(&self, inserted: &Inserted) {
+        let mut visible = lock(&self.visible);
+        for (run, head) in &inserted.heads {
+            let entry = visible.entry(*run).or_default();
+            *entry = (*entry).max(*head);
+        }
+        drop(visible);
+        self.durable.fetch_max(inserted.last, Ordering::SeqCst);
+    }
+
+    /// One flush: inserts the pending group into sled, writes its record and syncs it; returns
+    /// the last ticket that covers. Once the file is large, sled is flushed instead (it then
+    /// holds everything inserted) and the file starts over.
+    pub(super) fn flush(&self, file: &std::fs::File) -> Result<u64, String> {
+        let (group, covers) = {
+            let mut writer = lock(&self.writer);
+            (std::mem::take(&mut writer.pending), writer.issued)
+        };
+        if group.events.is_empty() {
+            return Ok(covers);
+        }
+        let inserted = self.insert(group).map_err(|e| format!("cannot write the event log: {e}"))?;
+        let mut wal = lock(&self.wal);
+        if wal.bytes >= RESET_BYTES {
+            let reset = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
+            reset
+                .and_then(|()| wal.reset().map_err(|e| e.to_string()))
+                .map_err(|e| format!("cannot start the event log's file over: {e}"))?;
+        } else {
+            // Fails only for a key or value over 4 GiB, which serialised events never reach.
+            wal.buffer(&inserted.pairs).map_err(|e| format!("cannot write the event log: {e}"))?;
+            let (bytes, at) = wal.take();
+            let started = std::time::Instant::now();
+            let synced = wal::write_synced(file, &bytes, at);
+            if let Ok(observer) = self.flush_observer.read() {
+                if let Some(observe) = observer.as_ref() {
+                    observe(started.elapsed());
+                }
+            }
+            synced.map_err(|e| {
+                wal.rewind(at);
+                format!("cannot sync the event log: {e}")
+            })?;
+        }
+        drop(wal);
+        self.publish(&inserted);
+        Ok(covers)
+    }
+}
