@@ -112,6 +112,7 @@ const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
+
 impl Shared {
     /// `run`'s visible head, read from sled the first time.
     fn visible_head(&self, run: RunId) -> Result<u64, sled::Error> {
