@@ -142,7 +142,8 @@ impl SledLog {
     /// Opens (or creates) the log in `dir`.
     ///
     /// # Errors
-    /// [`OpenError::Locked`] when another process holds it; [`OpenError::Backend`] otherwise.
+    /// [`OpenError::Locked`] when another process holds it; [`OpenError::NewerFormat`] when a
+    /// later dat wrote it; [`OpenError::Backend`] otherwise.
     pub fn open(dir: &Path, durability: Durability) -> Result<Self, OpenError> {
         let path = dir.display().to_string();
         // sled's background flusher keeps explicit flushes short (appends are a third faster
