@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use crate::event_log::OpenError;
+use crate::sled_keys::{be_u64, event_key, head_key, pointers};
 use crate::wal::Wal;
 
 /// The layout this version writes and reads.
@@ -31,31 +32,34 @@ const FENCE_NOTE: &str = "This event log has layout 2, written by dat from 2026-
                           cannot read it: they stop at this folder (their write-ahead file) instead of misreading \
                           the log.\n";
 
-/// Checks that the log's layout is one this version reads; applies a layout-1 write-ahead
-/// file's records to `log` (before the repair of [`crate::sled_keys::repair`], which converts
-/// what is left of layout 1).
+/// Checks that the log's layout is one this version reads, and converts a layout-1 log: its
+/// write-ahead file's records applied, a torn append removed by layout 1's rule, its heads
+/// emptied (what is left for [`crate::sled_keys::repair`] is then layout 2).
 ///
 /// # Errors
 /// [`OpenError::NewerFormat`] for a later layout; [`OpenError::Backend`] when sled or the file
 /// fails.
 pub(crate) fn take_over(dir: &Path, log: &sled::Tree) -> Result<(), OpenError> {
-    let path = dir.display().to_string();
-    let backend = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Backend { path: path.clone(), source: e };
-    let found = log.get(FORMAT_KEY).map_err(|e| backend(e.into()))?;
-    let found = found.and_then(|v| Some(u64::from_be_bytes(v.as_ref().try_into().ok()?))).unwrap_or(1);
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| backend(dir, e);
+    let found = log.get(FORMAT_KEY).map_err(|e| failed(e.into()))?;
+    let found = found.and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)).unwrap_or(1);
     if found > FORMAT {
-        return Err(OpenError::NewerFormat { path, found, supported: FORMAT });
+        return Err(OpenError::NewerFormat { path: dir.display().to_string(), found, supported: FORMAT });
+    }
+    if found == FORMAT {
+        return Ok(());
     }
     let legacy = dir.join(FENCE);
     if legacy.is_file() {
-        let (_, records) = Wal::open(&legacy).map_err(|e| backend(e.into()))?;
+        let (_, records) = Wal::open(&legacy).map_err(|e| failed(e.into()))?;
         for pairs in records {
             for (key, value) in pairs {
-                log.insert(key, value).map_err(|e| backend(e.into()))?;
+                log.insert(key, value).map_err(|e| failed(e.into()))?;
             }
         }
     }
-    Ok(())
+    repair_legacy_tail(log).map_err(|e| failed(e.into()))?;
+    forget_legacy_heads(log).map_err(|e| failed(e.into()))
 }
 
 /// Records the layout and puts the fence up (replacing a layout-1 write-ahead file). Call once
@@ -64,19 +68,62 @@ pub(crate) fn take_over(dir: &Path, log: &sled::Tree) -> Result<(), OpenError> {
 /// # Errors
 /// [`OpenError::Backend`] when sled or the file system fails.
 pub(crate) fn settle(dir: &Path, db: &sled::Db, log: &sled::Tree) -> Result<(), OpenError> {
-    let path = dir.display().to_string();
-    let backend = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Backend { path: path.clone(), source: e };
-    if log.get(FORMAT_KEY).map_err(|e| backend(e.into()))?.as_deref() != Some(FORMAT.to_be_bytes().as_slice()) {
-        log.insert(FORMAT_KEY, &FORMAT.to_be_bytes()).map_err(|e| backend(e.into()))?;
-        db.flush().map_err(|e| backend(e.into()))?;
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| backend(dir, e);
+    if log.get(FORMAT_KEY).map_err(|e| failed(e.into()))?.as_deref() != Some(FORMAT.to_be_bytes().as_slice()) {
+        log.insert(FORMAT_KEY, &FORMAT.to_be_bytes()).map_err(|e| failed(e.into()))?;
+        db.flush().map_err(|e| failed(e.into()))?;
     }
     let fence = dir.join(FENCE);
     if fence.is_file() {
-        std::fs::remove_file(&fence).map_err(|e| backend(e.into()))?;
+        std::fs::remove_file(&fence).map_err(|e| failed(e.into()))?;
     }
     if !fence.is_dir() {
-        std::fs::create_dir(&fence).map_err(|e| backend(e.into()))?;
-        std::fs::write(fence.join("README"), FENCE_NOTE).map_err(|e| backend(e.into()))?;
+        std::fs::create_dir(&fence).map_err(|e| failed(e.into()))?;
+        std::fs::write(fence.join("README"), FENCE_NOTE).map_err(|e| failed(e.into()))?;
+    }
+    Ok(())
+}
+
+fn backend(dir: &Path, source: Box<dyn std::error::Error + Send + Sync>) -> OpenError {
+    OpenError::Backend { path: dir.display().to_string(), source }
+}
+
+/// A torn append left by an earlier version (one `g` key per event, the run's head moved last):
+/// its `g` and `e` keys past its run's head, at the end of the global order.
+fn repair_legacy_tail(log: &sled::Tree) -> Result<(), sled::Error> {
+    let mut torn = Vec::new();
+    for item in log.scan_prefix(b"g").rev() {
+        let (key, value) = item?;
+        let (run, seq) = match pointers(&value).as_deref() {
+            Some([one]) => *one,
+            _ => break,
+        };
+        let Some(head) = log.get(head_key(run))?.and_then(|v| be_u64(&v)) else {
+            break;
+        };
+        if seq.0 <= head {
+            break;
+        }
+        torn.push((key, event_key(run, seq)));
+    }
+    for (global, event) in torn {
+        log.remove(event)?;
+        log.remove(global)?;
+    }
+    Ok(())
+}
+
+/// Empties the heads earlier versions kept in `h` values: they are no longer moved by appends.
+fn forget_legacy_heads(log: &sled::Tree) -> Result<(), sled::Error> {
+    let mut legacy = Vec::new();
+    for item in log.scan_prefix(b"h") {
+        let (key, value) = item?;
+        if !value.is_empty() {
+            legacy.push(key);
+        }
+    }
+    for key in legacy {
+        log.insert(key, &[])?;
     }
     Ok(())
 }

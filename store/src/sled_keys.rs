@@ -7,8 +7,8 @@
 //!   disk's sync rate (sled's inserts are the log's main cost). Logs written before hold one
 //!   event per `g` key: groups of one, read the same way.
 //! - `h` + run → nothing: the run exists (for listing), written with its first events. Logs
-//!   written before kept the run's head there (8 bytes, moved by every append); [`repair`] uses
-//!   those values once and then empties them.
+//!   written before kept the run's head there (8 bytes, moved by every append);
+//!   [`crate::sled_format`] uses those values once and then empties them.
 //! - `v` → the layout number ([`crate::sled_format`]).
 //!
 //! A group is inserted `g` first, then its `e` keys, then the `h` keys of runs it starts, all
@@ -89,19 +89,12 @@ pub(crate) fn last_global(log: &sled::Tree) -> Result<u64, sled::Error> {
 }
 
 /// Makes the tree whole after a crash (see the module's doc), once the write-ahead records have
-/// been applied again.
+/// been applied again: the last group is removed when an event it points to is missing;
+/// otherwise each of its runs gets its `h` key (the last inserts of a group, maybe lost).
 ///
 /// # Errors
 /// sled failed.
 pub(crate) fn repair(log: &sled::Tree) -> Result<(), sled::Error> {
-    repair_legacy_tail(log)?;
-    forget_legacy_heads(log)?;
-    repair_torn_group(log)
-}
-
-/// The last group, removed when an event it points to is missing; otherwise each of its runs
-/// gets its `h` key (the last inserts of a group, maybe lost).
-fn repair_torn_group(log: &sled::Tree) -> Result<(), sled::Error> {
     let Some((key, value)) = log.scan_prefix(b"g").next_back().transpose()? else {
         return Ok(());
     };
@@ -132,46 +125,6 @@ fn repair_torn_group(log: &sled::Tree) -> Result<(), sled::Error> {
         if last_event_seq(log, run)? == 0 {
             log.remove(head_key(run))?;
         }
-    }
-    Ok(())
-}
-
-/// A torn append left by an earlier version (one `g` key per event, the run's head moved last):
-/// its `g` and `e` keys past its run's head, at the end of the global order.
-fn repair_legacy_tail(log: &sled::Tree) -> Result<(), sled::Error> {
-    let mut torn = Vec::new();
-    for item in log.scan_prefix(b"g").rev() {
-        let (key, value) = item?;
-        let (run, seq) = match pointers(&value).as_deref() {
-            Some([one]) => *one,
-            _ => break,
-        };
-        let Some(head) = log.get(head_key(run))?.and_then(|v| be_u64(&v)) else {
-            break;
-        };
-        if seq.0 <= head {
-            break;
-        }
-        torn.push((key, event_key(run, seq)));
-    }
-    for (global, event) in torn {
-        log.remove(event)?;
-        log.remove(global)?;
-    }
-    Ok(())
-}
-
-/// Empties the heads earlier versions kept in `h` values: they are no longer moved by appends.
-fn forget_legacy_heads(log: &sled::Tree) -> Result<(), sled::Error> {
-    let mut legacy = Vec::new();
-    for item in log.scan_prefix(b"h") {
-        let (key, value) = item?;
-        if !value.is_empty() {
-            legacy.push(key);
-        }
-    }
-    for key in legacy {
-        log.insert(key, &[])?;
     }
     Ok(())
 }
