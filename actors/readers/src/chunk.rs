@@ -146,6 +146,8 @@ pub struct TextValues {
     typed: TypedCells,
     /// Int cells beyond ±2^53 that the column, being float, holds only rounded.
     rounded: u64,
+    /// Cells the column's previous chunk held: room reserved for its typed values.
+    expected: usize,
 }
 
 impl TextValues {
@@ -163,6 +165,20 @@ impl TextValues {
         TextValues { rules, ..TextValues::default() }
     }
 
+    /// An empty column for the chunk after `previous`, typed by the same rules, with room for
+    /// as much as `previous` held and a little more: chunks of one table are alike, and growing
+    /// the buffers by doubling copied each of them again (W1: 4% of the CPU in `realloc`).
+    fn after(previous: &TextValues) -> Self {
+        let room = |n: usize| n + n / 16;
+        TextValues {
+            text: String::with_capacity(room(previous.text.len())),
+            ends: Vec::with_capacity(room(previous.ends.len())),
+            valid: Vec::with_capacity(room(previous.valid.len())),
+            expected: room(previous.ends.len()),
+            ..TextValues::with_rules(previous.rules)
+        }
+    }
+
     /// Adds one cell. Kept as written: strings keep their spaces, numbers their digits. Its
     /// value is read here, once, as its column's type so far.
     fn push(&mut self, cell: Cell<'_>) {
@@ -175,7 +191,7 @@ impl TextValues {
                 CellValue::Null => None,
                 value => {
                     self.observe(value.column_type());
-                    self.typed.push(index, value, &mut self.rounded);
+                    self.typed.push(index, value, &mut self.rounded, self.expected);
                     Some(text)
                 }
             },
@@ -185,7 +201,7 @@ impl TextValues {
                     ColumnType::Null => CellValue::Text,
                     _ => self.rules.read_as(dtype, text).unwrap_or(CellValue::Text),
                 };
-                self.typed.push(index, value, &mut self.rounded);
+                self.typed.push(index, value, &mut self.rounded, self.expected);
                 Some(text)
             }
         };
@@ -395,7 +411,10 @@ impl ChunkBuilder {
         let columns = self
             .columns
             .iter_mut()
-            .map(|c| Values::Text(std::mem::replace(c, TextValues::with_rules(c.rules))))
+            .map(|c| {
+                let next = TextValues::after(c);
+                Values::Text(std::mem::replace(c, next))
+            })
             .collect();
         Chunk { names: self.names.clone(), columns, source_rows: std::mem::take(&mut self.source_rows) }
     }

@@ -29,8 +29,8 @@ pub(crate) enum TypedCells {
 
 impl TypedCells {
     /// Adds the value of cell `index` (`cells` before it); `rounded` counts ints a float column
-    /// holds only rounded.
-    pub(crate) fn push(&mut self, index: usize, value: CellValue, rounded: &mut u64) {
+    /// holds only rounded; the first value reserves room for `expected` cells.
+    pub(crate) fn push(&mut self, index: usize, value: CellValue, rounded: &mut u64, expected: usize) {
         use CellValue as V;
         use TypedCells as T;
         let as_float = |i: i64, rounded: &mut u64| {
@@ -42,15 +42,20 @@ impl TypedCells {
             (_, V::Null) => self.push_null(),
             (_, V::Text) => *self = T::Lost,
             (T::Empty, value) => {
+                fn zeros<T: Clone + Default>(index: usize, expected: usize) -> Vec<T> {
+                    let mut v = Vec::with_capacity(expected.max(index + 1));
+                    v.resize(index, T::default());
+                    v
+                }
                 *self = match value {
-                    V::Int(_) => T::Int(vec![0; index]),
-                    V::Float(_) => T::Float(vec![0.0; index]),
-                    V::Bool(_) => T::Bool(vec![false; index]),
-                    V::Date(_) => T::Date(vec![0; index]),
-                    V::Datetime(_) => T::Datetime(vec![0; index]),
+                    V::Int(_) => T::Int(zeros(index, expected)),
+                    V::Float(_) => T::Float(zeros(index, expected)),
+                    V::Bool(_) => T::Bool(zeros(index, expected)),
+                    V::Date(_) => T::Date(zeros(index, expected)),
+                    V::Datetime(_) => T::Datetime(zeros(index, expected)),
                     V::Null | V::Text => T::Lost,
                 };
-                self.push(index, value, rounded);
+                self.push(index, value, rounded, expected);
             }
             (T::Int(v), V::Int(i)) => v.push(i),
             (T::Int(v), V::Float(f)) => {
