@@ -2,8 +2,14 @@
 //! returns, plus one global order across runs that subscribers (the NATS bridge) tail from a
 //! saved cursor.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
+
+use crate::group_commit::Receipt;
 
 /// Position of an event in the global append order (across all runs). Increasing in append
 /// order; may have gaps. Subscribers save the last position they handled.
@@ -82,6 +88,36 @@ pub enum OpenError {
     },
 }
 
+/// An append submitted with [`EventLog::submit`]: resolves once its events are durable, or with
+/// the error that keeps them from being so.
+#[must_use = "the events are not known durable until this resolves"]
+pub struct Durable(Option<Receipt>);
+
+impl Durable {
+    /// An append that was durable when submitted (or needs no disk).
+    pub fn done() -> Self {
+        Durable(None)
+    }
+
+    /// An append that is durable once `receipt` resolves.
+    pub(crate) fn pending(receipt: Receipt) -> Self {
+        Durable(Some(receipt))
+    }
+}
+
+impl Future for Durable {
+    type Output = Result<(), AppendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(receipt) = self.0.as_mut() else { return Poll::Ready(Ok(())) };
+        Pin::new(receipt).poll(cx).map(|answer| match answer {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(flush)) => Err(AppendError::Backend(flush.into())),
+            Err(_) => Err(AppendError::Backend("the event log closed before the append was durable".into())),
+        })
+    }
+}
+
 /// Checks that `events` belong to `run` and follow `expected` one by one (what every log
 /// refuses before looking at its stored head).
 ///
@@ -107,6 +143,18 @@ pub trait EventLog: Send + Sync {
     /// # Errors
     /// [`AppendError::Conflict`] when the last seq differs; [`AppendError::Backend`] on I/O failure.
     fn append(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError>;
+
+    /// [`Self::append`] without a thread waiting for the disk: the conflict check and the
+    /// events' place in the run and the global order are settled when this returns; the events
+    /// are durable (and readable) once the [`Durable`] resolves `Ok`. For callers that must not
+    /// block a thread per append in flight (run actors). The default appends and waits, for
+    /// logs with no disk to wait for.
+    ///
+    /// # Errors
+    /// As [`Self::append`]: at once for a conflict, through the [`Durable`] for a failed flush.
+    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Durable, AppendError> {
+        self.append(run, expected, events).map(|()| Durable::done())
+    }
 
     /// The events of `run` with seq greater than `after`, in order, as stored (not upcast).
     ///

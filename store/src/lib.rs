@@ -29,7 +29,7 @@ pub mod sled_log;
 mod wal;
 
 pub use artifacts::{ArtifactError, ArtifactStore};
-pub use event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError};
+pub use event_log::{AppendError, Durable, EventLog, GlobalPos, LogReadError, OpenError};
 pub use fingerprints::{Fingerprint, FingerprintCache};
 pub use group_commit::GroupCommit;
 pub use memory_log::MemoryLog;

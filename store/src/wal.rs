@@ -100,7 +100,8 @@ impl Wal {
     pub(crate) fn write(&mut self, pairs: &[(Vec<u8>, Vec<u8>)]) -> io::Result<()> {
         self.buffer(pairs)?;
         let (bytes, at) = self.take();
-        write_synced(&self.file, &bytes, at)
+        write_at(&self.file, &bytes, at)?;
+        self.file.sync_data()
     }
 
     /// Forgets the taken write at `at` that failed (the file was cut back to `at`).
@@ -135,18 +136,16 @@ impl Wal {
     }
 }
 
-/// Writes taken records at `at` (where the records end) and syncs them (`fdatasync`). A write
-/// that fails half-way is cut off, so that no part of it can be read back as a record (the next
-/// write grows the file again).
+/// Writes taken records at `at` (where the records end); the caller syncs them (`fdatasync`).
+/// A write that fails half-way is cut off, so that no part of it can be read back as a record
+/// (the next write grows the file again).
 ///
 /// # Errors
-/// The write or the sync failed.
-pub(crate) fn write_synced(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
-    if let Err(e) = file.write_all_at(bytes, at) {
+/// The write failed.
+pub(crate) fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    file.write_all_at(bytes, at).inspect_err(|_| {
         let _ = file.set_len(at);
-        return Err(e);
-    }
-    file.sync_data()
+    })
 }
 
 /// One group's key-value pairs as a record, appended to `out`.

@@ -31,7 +31,10 @@ fn envelopes(run: RunId, from: u64, count: u64) -> Vec<Envelope> {
 }
 
 /// The child: `WRITERS` threads append to runs of their own (continuing the runs it finds, one
-/// per thread, and new ones), one to sixteen events at a time (the more, the likelier a kill parts one), and print each acknowledged head.
+/// per thread, and new ones), one to sixteen events at a time (the more, the likelier a kill
+/// parts one), and print each acknowledged head. Half of them wait for the disk on their own
+/// thread, half with receipts as run actors do, so both ways of waiting and two flushes at
+/// once are killed mid-way.
 fn child(dir: &str) {
     let log = Arc::new(SledLog::open(std::path::Path::new(dir), Durability::Flush).expect("open"));
     let existing = log.list_runs().expect("runs");
@@ -40,6 +43,9 @@ fn child(dir: &str) {
             let log = log.clone();
             let mut run = existing.get(i).copied().unwrap_or_else(new_run);
             std::thread::spawn(move || {
+                // Half the writers wait on their own thread, half with receipts (the flushers).
+                let runtime =
+                    (i % 2 == 1).then(|| tokio::runtime::Builder::new_current_thread().build().expect("runtime"));
                 let mut head = log.last_seq(run).expect("head").0;
                 for n in 0u64.. {
                     if n % 50 == 49 {
@@ -47,7 +53,14 @@ fn child(dir: &str) {
                         head = 0;
                     }
                     let count = 1 + n % 16;
-                    log.append(run, Seq(head), &envelopes(run, head + 1, count)).expect("append");
+                    let batch = envelopes(run, head + 1, count);
+                    match &runtime {
+                        Some(runtime) => {
+                            let submitted = log.submit(run, Seq(head), &batch).expect("submit");
+                            runtime.block_on(submitted).expect("durable");
+                        }
+                        None => log.append(run, Seq(head), &batch).expect("append"),
+                    }
                     head += count;
                     println!("{run} {head}");
                 }

@@ -1,6 +1,7 @@
 //! The run actor. Handlers that change the run are atomic (no other message is handled until
 //! the append has landed and been applied), so the actor's state is always the fold of the
-//! log. Blocking work (files, fsync) runs on tokio's blocking pool, not on the actor's thread.
+//! log. Blocking work (files) runs on tokio's blocking pool, not on the actor's thread; appends
+//! are submitted and their durability awaited (the log's flushers sync them).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,7 +106,7 @@ impl RunActor {
         }
     }
 
-    /// Decide, append (durably, off the actor thread), apply, reply with the new view.
+    /// Decide, append (durably, awaited without a thread), apply, reply with the new view.
     /// On an append failure the actor stops, so the registry rehydrates it from the log: the
     /// log, not this actor's memory, says what happened.
     pub(super) fn commit(&mut self, cmd: RunCommand) -> ResponseActFuture<Self, Result<RunView, RunError>> {
@@ -144,12 +145,12 @@ impl RunActor {
         if envelopes.is_empty() {
             return Box::pin(fut::ready(rejected.map_or_else(|| Ok(RunView::from(&self.state)), Err)));
         }
-        let log = self.deps.log.clone();
-        let batch = envelopes.clone();
-        let append = async move { tokio::task::spawn_blocking(move || log.append(run, expected, &batch)).await };
+        // The conflict check and the events' order are settled here; the log's flushers make
+        // them durable while this actor waits without holding a thread.
+        let submitted = self.deps.log.submit(run, expected, &envelopes);
+        let append = async move { submitted?.await };
         Box::pin(append.into_actor(self).map(move |appended, act, ctx| {
-            let appended = appended.map_err(RunError::from).and_then(|r| r.map_err(RunError::from));
-            if let Err(e) = appended {
+            if let Err(e) = appended.map_err(RunError::from) {
                 tracing::error!(run_id = %run, error = %e, "append failed; stopping the run actor");
                 ctx.stop();
                 return Err(e);

@@ -40,14 +40,24 @@ impl Group {
     }
 }
 
+/// A group taken by a flush, to be shown to readers once a sync covers it.
+pub(super) struct Taken {
+    /// The last ticket of the appends in it.
+    covers: u64,
+    /// Each run's last seq in it.
+    heads: Vec<(RunId, u64)>,
+    /// Its last global position.
+    last: u64,
+}
+
 /// A group in sled, not yet visible to readers.
 pub(super) struct Inserted {
     /// Its keys and values, for the write-ahead record.
     pairs: wal::Pairs,
     /// Each run's last seq in it.
-    heads: Vec<(RunId, u64)>,
+    pub(super) heads: Vec<(RunId, u64)>,
     /// Its last global position.
-    last: u64,
+    pub(super) last: u64,
 }
 
 impl Shared {
@@ -62,53 +72,77 @@ impl Shared {
         Ok(Inserted { pairs, heads, last })
     }
 
-    /// Lets readers see a durable group.
-    pub(super) fn publish(&self, inserted: &Inserted) {
+    /// Lets readers see the groups a sync that covered tickets up to `synced` made durable, in
+    /// the order they were taken (a later flush's sync covers an earlier flush's group too).
+    fn publish_through(&self, synced: u64) {
+        let mut unpublished = lock(&self.unpublished);
+        while unpublished.front().is_some_and(|taken| taken.covers <= synced) {
+            if let Some(taken) = unpublished.pop_front() {
+                self.publish(&taken.heads, taken.last);
+            }
+        }
+    }
+
+    /// Lets readers see a durable group: its runs' heads and its last global position.
+    pub(super) fn publish(&self, heads: &[(RunId, u64)], last: u64) {
         let mut visible = lock(&self.visible);
-        for (run, head) in &inserted.heads {
+        for (run, head) in heads {
             let entry = visible.entry(*run).or_default();
             *entry = (*entry).max(*head);
         }
         drop(visible);
-        self.durable.fetch_max(inserted.last, Ordering::SeqCst);
+        self.durable.fetch_max(last, Ordering::SeqCst);
     }
 
-    /// One flush: inserts the pending group into sled, writes its record and syncs it; returns
-    /// the last ticket that covers. Once the file is large, sled is flushed instead (it then
-    /// holds everything inserted) and the file starts over.
-    pub(super) fn flush(&self, file: &std::fs::File) -> Result<u64, String> {
+    /// One flush: takes the pending group (telling `took` the last ticket it holds), inserts it
+    /// into sled, writes its record and syncs the file; returns the last ticket that made
+    /// durable (0 when another flush had taken everything: that one's sync covers it). Once the
+    /// file is large, sled is flushed instead (it then holds everything inserted) and the file
+    /// starts over.
+    ///
+    /// Taking, inserting and writing happen under the write-ahead file's lock, so groups reach
+    /// sled and the file in the order of their positions (a crash can tear only the last one);
+    /// the sync happens outside it, so the next flush prepares its group meanwhile.
+    pub(super) fn flush(&self, took: &dyn Fn(u64)) -> Result<u64, String> {
+        let mut wal = lock(&self.wal);
         let (group, covers) = {
             let mut writer = lock(&self.writer);
             (std::mem::take(&mut writer.pending), writer.issued)
         };
         if group.events.is_empty() {
-            return Ok(covers);
+            return Ok(0);
         }
+        took(covers);
         let inserted = self.insert(group).map_err(|e| format!("cannot write the event log: {e}"))?;
-        let mut wal = lock(&self.wal);
+        lock(&self.unpublished).push_back(Taken { covers, heads: inserted.heads, last: inserted.last });
+        let started = std::time::Instant::now();
         if wal.bytes >= RESET_BYTES {
+            // Everything inserted so far, earlier flushes' groups included, is then in sled's
+            // files: the file's records are no longer needed.
             let reset = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
             reset
                 .and_then(|()| wal.reset().map_err(|e| e.to_string()))
                 .map_err(|e| format!("cannot start the event log's file over: {e}"))?;
+            drop(wal);
         } else {
             // Fails only for a key or value over 4 GiB, which serialised events never reach.
             wal.buffer(&inserted.pairs).map_err(|e| format!("cannot write the event log: {e}"))?;
             let (bytes, at) = wal.take();
-            let started = std::time::Instant::now();
-            let synced = wal::write_synced(file, &bytes, at);
-            if let Ok(observer) = self.flush_observer.read() {
-                if let Some(observe) = observer.as_ref() {
-                    observe(started.elapsed());
-                }
-            }
-            synced.map_err(|e| {
+            wal::write_at(&self.syncer, &bytes, at).map_err(|e| {
                 wal.rewind(at);
-                format!("cannot sync the event log: {e}")
+                format!("cannot write the event log: {e}")
             })?;
+            drop(wal);
+            // A failed sync fails the log until it is opened again (see `GroupCommit`): what
+            // follows this record in the file no longer matters.
+            self.syncer.sync_data().map_err(|e| format!("cannot sync the event log: {e}"))?;
         }
-        drop(wal);
-        self.publish(&inserted);
+        if let Ok(observer) = self.flush_observer.read() {
+            if let Some(observe) = observer.as_ref() {
+                observe(started.elapsed());
+            }
+        }
+        self.publish_through(covers);
         Ok(covers)
     }
 }

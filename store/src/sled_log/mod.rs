@@ -24,12 +24,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
 
-use crate::event_log::{check_order, AppendError, EventLog, GlobalPos, LogReadError, OpenError};
+use crate::event_log::{check_order, AppendError, Durable, EventLog, GlobalPos, LogReadError, OpenError};
 use crate::group_commit::GroupCommit;
 use crate::sled_format::{self, WAL_FILE};
 use crate::sled_keys::{self, be_u64, event_key, global_key, last_event_seq, pointers, push_pointer};
@@ -54,9 +54,10 @@ pub enum Durability {
 
 /// The event log in a sled database.
 pub struct SledLog {
-    shared: Shared,
-    /// Writes and syncs the write-ahead records, outside the writer's lock.
-    syncer: std::fs::File,
+    shared: Arc<Shared>,
+    /// Lead the flushes that appends submitted with [`EventLog::submit`] wait for (none when
+    /// appends do not wait for the disk).
+    flushers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// What appends share: sled, the writer state and the flushes.
@@ -66,6 +67,8 @@ struct Shared {
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
+    /// Writes and syncs the write-ahead records, outside the writer's lock.
+    syncer: std::fs::File,
     /// Next global position, run heads and the pending group. The mutex serializes the head
     /// check and the positions of every append, which makes the conflict check exact and the
     /// global order that of the appends.
@@ -75,6 +78,8 @@ struct Shared {
     /// Each run's last durable seq, as readers may see it (read from sled the first time, then
     /// moved by flushes). Taken after `writer` when both are needed.
     visible: Mutex<HashMap<RunId, u64>>,
+    /// Groups taken by flushes whose sync has not yet returned, in the order taken.
+    unpublished: Mutex<std::collections::VecDeque<flush::Taken>>,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
     /// Appends waiting for the disk share flushes.
@@ -194,12 +199,13 @@ impl SledLog {
         sled_format::settle(dir, &db, &log)?;
         let syncer = wal.syncer().map_err(io_err)?;
         let last_global = sled_keys::last_global(&log).map_err(open_err)?;
-        let shared = Shared {
+        let shared = Arc::new(Shared {
             db,
             log,
             cursors,
             fingerprints,
             durability,
+            syncer,
             writer: Mutex::new(Writer {
                 next_global: last_global + 1,
                 heads: HashMap::new(),
@@ -208,11 +214,25 @@ impl SledLog {
             }),
             wal: Mutex::new(wal),
             visible: Mutex::new(HashMap::new()),
+            unpublished: Mutex::default(),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
             flush_observer: std::sync::RwLock::new(None),
+        });
+        let flushers = match durability {
+            Durability::Buffered => 0,
+            Durability::Flush => crate::group_commit::FLUSHES,
         };
-        Ok(SledLog { shared, syncer })
+        let flushers = (0..flushers)
+            .map(|i| {
+                let shared = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("dat-log-flush-{i}"))
+                    .spawn(move || while shared.commit.flusher_turn(|took| shared.flush(took)) {})
+                    .map_err(io_err)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SledLog { shared, flushers })
     }
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
@@ -220,15 +240,17 @@ impl SledLog {
     }
 }
 
-impl EventLog for SledLog {
-    fn append(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError> {
+impl Shared {
+    /// Checks `run`'s head, gives `events` their global positions and adds them to the pending
+    /// group; returns the ticket a flush will cover, or `None` when appends do not wait for the
+    /// disk (the events are then in sled already).
+    fn enqueue(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Option<u64>, AppendError> {
         if events.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         check_order(run, expected, events)?;
-        let shared = &self.shared;
         // Nothing is added to a group no flush will take.
-        if let Some(error) = shared.commit.failed() {
+        if let Some(error) = self.commit.failed() {
             return Err(AppendError::Backend(error.into()));
         }
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len());
@@ -236,10 +258,10 @@ impl EventLog for SledLog {
             let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
             entries.push((event_key(run, event.seq), json));
         }
-        let mut writer = lock(&shared.writer);
+        let mut writer = lock(&self.writer);
         let actual = match writer.heads.get(&run) {
             Some(head) => *head,
-            None => shared.visible_head(run).map_err(|e| AppendError::Backend(backend(e)))?,
+            None => self.visible_head(run).map_err(|e| AppendError::Backend(backend(e)))?,
         };
         if actual != expected.0 {
             return Err(AppendError::Conflict { run, expected, actual: Seq(actual) });
@@ -262,17 +284,38 @@ impl EventLog for SledLog {
         group.heads.push((run, last));
         writer.issued += 1;
         let ticket = writer.issued;
-        if shared.durability == Durability::Buffered {
+        if self.durability == Durability::Buffered {
             // Inserted under the lock, so that groups reach sled in the order of their positions.
             let group = std::mem::take(&mut writer.pending);
-            let inserted = shared.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
+            let inserted = self.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
             drop(writer);
-            shared.publish(&inserted);
-            return Ok(());
+            self.publish(&inserted.heads, inserted.last);
+            return Ok(None);
         }
-        drop(writer);
-        let flush = || shared.flush(&self.syncer);
-        shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))
+        Ok(Some(ticket))
+    }
+}
+
+impl Drop for SledLog {
+    /// Lets the flushers answer the receipts handed out, then stop.
+    fn drop(&mut self) {
+        self.shared.commit.close();
+        for flusher in self.flushers.drain(..) {
+            let _ = flusher.join();
+        }
+    }
+}
+
+impl EventLog for SledLog {
+    fn append(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError> {
+        let Some(ticket) = self.shared.enqueue(run, expected, events)? else { return Ok(()) };
+        let flush = |took: &dyn Fn(u64)| self.shared.flush(took);
+        self.shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))
+    }
+
+    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Durable, AppendError> {
+        let Some(ticket) = self.shared.enqueue(run, expected, events)? else { return Ok(Durable::done()) };
+        Ok(Durable::pending(self.shared.commit.receipt(ticket)))
     }
 
     fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError> {

@@ -159,9 +159,11 @@ fn a_log_of_a_later_layout_is_refused_and_left_as_it_is() {
 fn concurrent_runs_share_groups_and_every_event_reads_back_in_one_global_order() {
     let dir = tempfile::tempdir().unwrap();
     let log = std::sync::Arc::new(open(dir.path()));
-    let runs: Vec<RunId> = (0..8).map(|_| RunId::from_uuid(uuid::Uuid::now_v7()).unwrap()).collect();
+    let runs: Vec<RunId> = (0..16).map(|_| RunId::from_uuid(uuid::Uuid::now_v7()).unwrap()).collect();
+    let (threads, actors) = runs.split_at(8);
     std::thread::scope(|scope| {
-        for run in &runs {
+        // Eight runs append on threads of their own (each thread may lead a flush)…
+        for run in threads {
             let log = log.clone();
             scope.spawn(move || {
                 for seq in 1..=40u64 {
@@ -171,11 +173,34 @@ fn concurrent_runs_share_groups_and_every_event_reads_back_in_one_global_order()
                 }
             });
         }
+        // …and eight as run actors do: tasks on one thread, each awaiting its receipt.
+        let log = log.clone();
+        scope.spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                let tasks: Vec<_> = actors
+                    .iter()
+                    .map(|run| {
+                        let (log, run) = (log.clone(), *run);
+                        tokio::spawn(async move {
+                            for seq in 1..=40u64 {
+                                let event = envelopes(run, seq, vec![locked(dat_contracts::Stage::Discovery)]);
+                                log.submit(run, Seq(seq - 1), &event).unwrap().await.unwrap();
+                                assert_eq!(log.last_seq(run).unwrap(), Seq(seq), "durable means readable");
+                            }
+                        })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            });
+        });
     });
     let check = |log: &SledLog| {
         let all = log.read_global(GlobalPos(0), 1000).unwrap();
         let positions: Vec<u64> = all.iter().map(|(p, _)| p.0).collect();
-        assert_eq!(positions, (1..=320).collect::<Vec<_>>(), "no gap, no repeat");
+        assert_eq!(positions, (1..=640).collect::<Vec<_>>(), "no gap, no repeat");
         for run in &runs {
             let seqs: Vec<u64> = all.iter().filter(|(_, e)| e.run_id == *run).map(|(_, e)| e.seq.0).collect();
             assert_eq!(seqs, (1..=40).collect::<Vec<_>>(), "each run in its order");
@@ -188,13 +213,32 @@ fn concurrent_runs_share_groups_and_every_event_reads_back_in_one_global_order()
             after = *pos;
             stepped += 1;
         }
-        assert_eq!((after.0, stepped), (320, 107));
+        assert_eq!((after.0, stepped), (640, 214));
     };
     check(&log);
     let groups = log.shared.log.scan_prefix(b"g").count();
-    assert!(groups < 320, "appends waiting together share a group: {groups} groups for 320 events");
+    assert!(groups < 640, "appends waiting together share a group: {groups} groups for 640 events");
     drop(log);
     check(&open(dir.path()));
+}
+
+#[test]
+fn receipts_handed_out_before_the_log_is_dropped_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let run = other_run();
+    let receipts: Vec<_> = (1..=5u64)
+        .map(|seq| {
+            let event = envelopes(run, seq, vec![locked(dat_contracts::Stage::Discovery)]);
+            log.submit(run, Seq(seq - 1), &event).unwrap()
+        })
+        .collect();
+    drop(log);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    for receipt in receipts {
+        runtime.block_on(receipt).unwrap();
+    }
+    assert_eq!(open(dir.path()).last_seq(run).unwrap(), Seq(5), "every answered append is there");
 }
 
 #[test]
