@@ -1,7 +1,10 @@
 //! Event log benchmark: durable appends/s for one run and for 16 runs at once, beside the raw
 //! `fdatasync` rate of the same disk measured in the same run (disks differ: the ratios are
 //! what counts), with the fsyncs the log issued; and the replay time of a 10,000-event run
-//! (read + upcast + decode + fold). Run with `cargo bench -p dat-store --bench event_log`.
+//! (read + upcast + decode + fold). Runs append both ways the log offers: on their own thread
+//! (`append`) and as run actors do (`submit`, then the receipt awaited, tasks on one thread).
+//! Run with `cargo bench -p dat-store --bench event_log`; `BENCH_PER_RUN` sets the appends
+//! of each of the 16 runs (300).
 
 use std::sync::Arc;
 use std::time::Instant;

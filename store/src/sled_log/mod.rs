@@ -3,11 +3,13 @@
 //!
 //! An append, under the writer's mutex, checks the run's head, takes global positions and adds
 //! its events to the *pending group*; then it waits for a flush that covers it
-//! ([`GroupCommit`]). The flush leader takes the pending group, inserts it into sled (one `g`
-//! key for the whole group, one `e` key per event: plain inserts, not a `sled::Batch`, which
-//! writes and syncs sled's io buffer each time), writes it as one checksummed record to the
-//! write-ahead file and syncs that (one `write`, one `fdatasync`); every append in the group is
-//! then acknowledged. Appends go on filling the next group while a flush runs. A crash can
+//! ([`GroupCommit`]), on its thread or with a receipt ([`EventLog::submit`], answered by the
+//! log's flusher threads). A flush takes the pending group, inserts it into sled (one `g` key
+//! for the whole group, one `e` key per event: plain inserts, not a `sled::Batch`, which writes
+//! and syncs sled's io buffer each time), writes it as one checksummed record to the write-ahead
+//! file and syncs that (one `write`, one `fdatasync`); every append in the group is then
+//! acknowledged. Appends go on filling the next group while a flush runs, and a second flush
+//! may take, insert and write that group while the first syncs (`flush`). A crash can
 //! leave only the last group half in sled, never acknowledged; [`SledLog::open`] applies the
 //! write-ahead records again and removes such a group (`sled_keys::repair`).
 //!
@@ -129,6 +131,60 @@ impl Shared {
         visible.insert(run, head);
         Ok(head)
     }
+
+    /// Checks `run`'s head, gives `events` their global positions and adds them to the pending
+    /// group; returns the ticket a flush will cover, or `None` when appends do not wait for the
+    /// disk (the events are then in sled already).
+    fn enqueue(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Option<u64>, AppendError> {
+        if events.is_empty() {
+            return Ok(None);
+        }
+        check_order(run, expected, events)?;
+        // Nothing is added to a group no flush will take.
+        if let Some(error) = self.commit.failed() {
+            return Err(AppendError::Backend(error.into()));
+        }
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len());
+        for event in events {
+            let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
+            entries.push((event_key(run, event.seq), json));
+        }
+        let mut writer = lock(&self.writer);
+        let actual = match writer.heads.get(&run) {
+            Some(head) => *head,
+            None => self.visible_head(run).map_err(|e| AppendError::Backend(backend(e)))?,
+        };
+        if actual != expected.0 {
+            return Err(AppendError::Conflict { run, expected, actual: Seq(actual) });
+        }
+        let last = expected.0 + events.len() as u64;
+        writer.heads.insert(run, last);
+        let next = writer.next_global;
+        writer.next_global += events.len() as u64;
+        let group = &mut writer.pending;
+        if group.events.is_empty() {
+            group.first = next;
+        }
+        for event in events {
+            push_pointer(&mut group.pointers, run, event.seq);
+        }
+        group.events.extend(entries);
+        if actual == 0 {
+            group.new_runs.push(run);
+        }
+        group.heads.push((run, last));
+        writer.issued += 1;
+        let ticket = writer.issued;
+        if self.durability == Durability::Buffered {
+            // Inserted under the lock, so that groups reach sled in the order of their positions.
+            let group = std::mem::take(&mut writer.pending);
+            let inserted = self.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
+            drop(writer);
+            self.publish(&inserted.heads, inserted.last);
+            return Ok(None);
+        }
+        Ok(Some(ticket))
+    }
 }
 
 impl SledLog {
@@ -237,62 +293,6 @@ impl SledLog {
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
         serde_json::from_slice(bytes).map_err(|e| LogReadError::Corrupt { key, reason: e.to_string() })
-    }
-}
-
-impl Shared {
-    /// Checks `run`'s head, gives `events` their global positions and adds them to the pending
-    /// group; returns the ticket a flush will cover, or `None` when appends do not wait for the
-    /// disk (the events are then in sled already).
-    fn enqueue(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Option<u64>, AppendError> {
-        if events.is_empty() {
-            return Ok(None);
-        }
-        check_order(run, expected, events)?;
-        // Nothing is added to a group no flush will take.
-        if let Some(error) = self.commit.failed() {
-            return Err(AppendError::Backend(error.into()));
-        }
-        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(events.len());
-        for event in events {
-            let json = serde_json::to_vec(&event.to_raw()).map_err(|e| AppendError::Backend(backend(e)))?;
-            entries.push((event_key(run, event.seq), json));
-        }
-        let mut writer = lock(&self.writer);
-        let actual = match writer.heads.get(&run) {
-            Some(head) => *head,
-            None => self.visible_head(run).map_err(|e| AppendError::Backend(backend(e)))?,
-        };
-        if actual != expected.0 {
-            return Err(AppendError::Conflict { run, expected, actual: Seq(actual) });
-        }
-        let last = expected.0 + events.len() as u64;
-        writer.heads.insert(run, last);
-        let next = writer.next_global;
-        writer.next_global += events.len() as u64;
-        let group = &mut writer.pending;
-        if group.events.is_empty() {
-            group.first = next;
-        }
-        for event in events {
-            push_pointer(&mut group.pointers, run, event.seq);
-        }
-        group.events.extend(entries);
-        if actual == 0 {
-            group.new_runs.push(run);
-        }
-        group.heads.push((run, last));
-        writer.issued += 1;
-        let ticket = writer.issued;
-        if self.durability == Durability::Buffered {
-            // Inserted under the lock, so that groups reach sled in the order of their positions.
-            let group = std::mem::take(&mut writer.pending);
-            let inserted = self.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
-            drop(writer);
-            self.publish(&inserted.heads, inserted.last);
-            return Ok(None);
-        }
-        Ok(Some(ticket))
     }
 }
 
