@@ -10,11 +10,13 @@
 //! An append waits in one of two ways:
 //! - **on its thread** ([`GroupCommit::wait`]): the first waiter finding no flush under way
 //!   leads one, so a lone append pays its sync with no thread hand-off;
-//! - **with a receipt** ([`GroupCommit::receipt`]): nothing blocks; the log's flusher thread
-//!   ([`GroupCommit::flusher_turn`]) leads the flushes and each receipt resolves once one covers
+//! - **with a receipt** ([`GroupCommit::receipt`]): nothing blocks; the log's flusher threads
+//!   ([`GroupCommit::flusher_turn`]) lead the flushes and each receipt resolves once one covers
 //!   its ticket. Run actors append this way: a thread per append in flight made 16 busy runs
-//!   16 threads taking turns on 2 cores (4 context switches per append), where the flusher now
-//!   covers every append that arrived while it synced.
+//!   16 threads taking turns on 2 cores (4 context switches per append).
+//!
+//! Up to [`FLUSHES`] flushes are under way at once; a waiter whose record a flush under way has
+//! taken waits for that one.
 //!
 //! Whoever leads a flush answers both kinds of waiter it covered.
 //!
@@ -48,7 +50,7 @@ struct State {
     flushes: u64,
     /// Appends waiting with a receipt, sorted by ticket.
     receipts: Vec<(u64, oneshot::Sender<Result<(), FlushError>>)>,
-    /// The flusher is to stop once no receipt is left.
+    /// The flushers are to stop once no receipt is left.
     closing: bool,
 }
 
@@ -84,7 +86,7 @@ pub struct GroupCommit {
     state: Mutex<State>,
     /// Told when a flush ends (threads waiting on their ticket).
     flushed: Condvar,
-    /// Told when a receipt is handed out or the log closes (the flusher).
+    /// Told when a receipt is handed out or the log closes (the flushers).
     work: Condvar,
 }
 
@@ -129,8 +131,9 @@ impl GroupCommit {
     }
 
     /// Waits until `ticket` is durable, leading a flush with `flush` when no flush under way
-    /// has taken it and another may start. `flush` takes everything buffered (and says so, see
-    /// [`Self::lead`]), writes and syncs it, and returns the highest ticket that made durable.
+    /// has taken it and another may start. `flush` takes everything buffered (and calls its
+    /// argument with the last ticket it took), writes and syncs it, and returns the highest
+    /// ticket that made durable.
     ///
     /// # Errors
     /// The error of the first flush that failed, if it was to cover `ticket` or an earlier one.
@@ -152,7 +155,7 @@ impl GroupCommit {
         }
     }
 
-    /// A receipt for `ticket`, resolved by the flush that covers it (led by the flusher, see
+    /// A receipt for `ticket`, resolved by the flush that covers it (led by a flusher, see
     /// [`Self::flusher_turn`], or by a thread waiting on its own ticket).
     pub fn receipt(&self, ticket: u64) -> Receipt {
         let (sender, receipt) = oneshot::channel();
@@ -186,7 +189,7 @@ impl GroupCommit {
         true
     }
 
-    /// Tells the flusher to stop once the receipts handed out so far are answered.
+    /// Tells the flushers to stop once the receipts handed out so far are answered.
     pub fn close(&self) {
         self.lock().closing = true;
         self.work.notify_all();
@@ -219,6 +222,24 @@ mod tests {
         durable: AtomicU64,
     }
 
+    impl SlowDisk {
+        /// Buffers a record: its ticket.
+        fn buffer(&self) -> u64 {
+            let mut last = self.order.lock().unwrap();
+            *last += 1;
+            *last
+        }
+
+        /// A flush: takes what is buffered, syncs it slowly, returns how far it reached.
+        fn flush(&self, took: &dyn Fn(u64)) -> Result<u64, FlushError> {
+            let reached = *self.order.lock().unwrap();
+            took(reached);
+            std::thread::sleep(Duration::from_millis(2));
+            self.durable.fetch_max(reached, Ordering::SeqCst);
+            Ok(reached)
+        }
+    }
+
     #[test]
     fn no_append_is_acknowledged_before_a_flush_that_covers_it_returns() {
         let commit = Arc::new(GroupCommit::default());
@@ -228,20 +249,8 @@ mod tests {
                 let (commit, disk) = (commit.clone(), disk.clone());
                 std::thread::spawn(move || {
                     for _ in 0..20 {
-                        let ticket = {
-                            let mut last = disk.order.lock().unwrap();
-                            *last += 1;
-                            *last
-                        };
-                        commit
-                            .wait(ticket, |took| {
-                                let reached = *disk.order.lock().unwrap();
-                                took(reached);
-                                std::thread::sleep(Duration::from_millis(2));
-                                disk.durable.fetch_max(reached, Ordering::SeqCst);
-                                Ok(reached)
-                            })
-                            .unwrap();
+                        let ticket = disk.buffer();
+                        commit.wait(ticket, |took| disk.flush(took)).unwrap();
                         let durable = disk.durable.load(Ordering::SeqCst);
                         assert!(durable >= ticket, "ticket {ticket} acknowledged with only {durable} on disk");
                     }
@@ -259,20 +268,10 @@ mod tests {
     fn no_receipt_resolves_before_a_flush_that_covers_it_returns() {
         let commit = Arc::new(GroupCommit::default());
         let disk = Arc::new(SlowDisk::default());
-        let flush = {
-            let disk = disk.clone();
-            move |took: &dyn Fn(u64)| {
-                let reached = *disk.order.lock().unwrap();
-                took(reached);
-                std::thread::sleep(Duration::from_millis(2));
-                disk.durable.fetch_max(reached, Ordering::SeqCst);
-                Ok(reached)
-            }
-        };
         let flushers: Vec<_> = (0..FLUSHES)
             .map(|_| {
-                let (commit, flush) = (commit.clone(), flush.clone());
-                std::thread::spawn(move || while commit.flusher_turn(&flush) {})
+                let (commit, disk) = (commit.clone(), disk.clone());
+                std::thread::spawn(move || while commit.flusher_turn(|took| disk.flush(took)) {})
             })
             .collect();
         let writers: Vec<_> = (0..16)
@@ -280,11 +279,7 @@ mod tests {
                 let (commit, disk) = (commit.clone(), disk.clone());
                 std::thread::spawn(move || {
                     for _ in 0..20 {
-                        let ticket = {
-                            let mut last = disk.order.lock().unwrap();
-                            *last += 1;
-                            *last
-                        };
+                        let ticket = disk.buffer();
                         commit.receipt(ticket).blocking_recv().unwrap().unwrap();
                         let durable = disk.durable.load(Ordering::SeqCst);
                         assert!(durable >= ticket, "ticket {ticket} answered with only {durable} on disk");
