@@ -178,6 +178,8 @@ impl GroupCommit {
         let mut state = self.lock();
         loop {
             if state.receipts.is_empty() && state.closing {
+                // A flush's end wakes one flusher: it wakes the others to stop too.
+                self.work.notify_all();
                 return false;
             }
             if state.receipts.last().is_some_and(|(ticket, _)| state.leads(*ticket)) {
@@ -296,6 +298,44 @@ mod tests {
         }
         let flushes = commit.flushes();
         assert!(flushes < 320 / 4, "receipts share flushes: {flushes} flushes for 320 appends");
+    }
+
+    #[test]
+    fn closing_while_another_flush_holds_the_last_receipt_stops_every_flusher() {
+        let commit = Arc::new(GroupCommit::default());
+        let flushers: Vec<_> = (0..FLUSHES)
+            .map(|_| {
+                let commit = commit.clone();
+                std::thread::spawn(move || while commit.flusher_turn(|_| Ok(0)) {})
+            })
+            .collect();
+        // A thread leads a slow flush that takes ticket 1; its receipt comes meanwhile, so no
+        // flusher may lead, and the log closes before that flush ends.
+        let (taken, when_taken) = std::sync::mpsc::channel();
+        let leader = {
+            let commit = commit.clone();
+            std::thread::spawn(move || {
+                commit.wait(1, |took| {
+                    took(1);
+                    taken.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                    Ok(1)
+                })
+            })
+        };
+        when_taken.recv().unwrap();
+        let mut receipt = commit.receipt(1);
+        commit.close();
+        assert_eq!(leader.join().unwrap(), Ok(()));
+        assert_eq!(receipt.try_recv(), Ok(Ok(())), "the leader's flush answered the receipt");
+        let (stopped, when_stopped) = std::sync::mpsc::channel();
+        for flusher in flushers {
+            let stopped = stopped.clone();
+            std::thread::spawn(move || stopped.send(flusher.join().is_ok()).unwrap());
+        }
+        for _ in 0..FLUSHES {
+            assert_eq!(when_stopped.recv_timeout(Duration::from_secs(5)), Ok(true), "a flusher did not stop");
+        }
     }
 
     #[test]
