@@ -12,7 +12,8 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{ColumnDecision, Widening};
@@ -196,7 +197,12 @@ fn conform_part(
 /// One text value (or null) on every row.
 fn repeated(value: Option<&str>, rows: usize) -> ArrayRef {
     match value {
-        Some(v) => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(v, rows))),
+        Some(v) => {
+            // Sized at once: the values buffer would otherwise grow by doubling.
+            let mut array = StringBuilder::with_capacity(rows, rows.saturating_mul(v.len()));
+            array.extend(std::iter::repeat_n(Some(v), rows));
+            Arc::new(array.finish())
+        }
         None => new_null_array(&DataType::Utf8, rows),
     }
 }
