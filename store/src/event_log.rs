@@ -91,21 +91,21 @@ pub enum OpenError {
 /// An append submitted with [`EventLog::submit`]: resolves once its events are durable, or with
 /// the error that keeps them from being so.
 #[must_use = "the events are not known durable until this resolves"]
-pub struct Durable(Option<Receipt>);
+pub struct Submitted(Option<Receipt>);
 
-impl Durable {
+impl Submitted {
     /// An append that was durable when submitted (or needs no disk).
     pub fn done() -> Self {
-        Durable(None)
+        Submitted(None)
     }
 
     /// An append that is durable once `receipt` resolves.
     pub(crate) fn pending(receipt: Receipt) -> Self {
-        Durable(Some(receipt))
+        Submitted(Some(receipt))
     }
 }
 
-impl Future for Durable {
+impl Future for Submitted {
     type Output = Result<(), AppendError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -146,14 +146,14 @@ pub trait EventLog: Send + Sync {
 
     /// [`Self::append`] without a thread waiting for the disk: the conflict check and the
     /// events' place in the run and the global order are settled when this returns; the events
-    /// are durable (and readable) once the [`Durable`] resolves `Ok`. For callers that must not
+    /// are durable (and readable) once the [`Submitted`] resolves `Ok`. For callers that must not
     /// block a thread per append in flight (run actors). The default appends and waits, for
     /// logs with no disk to wait for.
     ///
     /// # Errors
-    /// As [`Self::append`]: at once for a conflict, through the [`Durable`] for a failed flush.
-    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Durable, AppendError> {
-        self.append(run, expected, events).map(|()| Durable::done())
+    /// As [`Self::append`]: at once for a conflict, through the [`Submitted`] for a failed flush.
+    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Submitted, AppendError> {
+        self.append(run, expected, events).map(|()| Submitted::done())
     }
 
     /// The events of `run` with seq greater than `after`, in order, as stored (not upcast).

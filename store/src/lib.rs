@@ -1,4 +1,4 @@
-//! Durable storage of dat: the append-only event log behind the [`EventLog`] trait (sled by
+//! Submitted storage of dat: the append-only event log behind the [`EventLog`] trait (sled by
 //! default), the artifact folders stages write, and named cursors into the global event order.
 //!
 //! What it must never do: decide anything about runs (that is `dat-events`), or leak its backend
@@ -29,7 +29,7 @@ pub mod sled_log;
 mod wal;
 
 pub use artifacts::{ArtifactError, ArtifactStore};
-pub use event_log::{AppendError, Durable, EventLog, GlobalPos, LogReadError, OpenError};
+pub use event_log::{AppendError, EventLog, GlobalPos, LogReadError, OpenError, Submitted};
 pub use fingerprints::{Fingerprint, FingerprintCache};
 pub use group_commit::GroupCommit;
 pub use memory_log::MemoryLog;

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use dat_contracts::RunId;
 use dat_events::{Envelope, RawEnvelope, Seq};
 
-use crate::event_log::{check_order, AppendError, Durable, EventLog, GlobalPos, LogReadError, OpenError};
+use crate::event_log::{check_order, AppendError, EventLog, GlobalPos, LogReadError, OpenError, Submitted};
 use crate::group_commit::GroupCommit;
 use crate::sled_format::{self, WAL_FILE};
 use crate::sled_keys::{self, be_u64, event_key, global_key, last_event_seq, pointers, push_pointer};
@@ -313,9 +313,9 @@ impl EventLog for SledLog {
         self.shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))
     }
 
-    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Durable, AppendError> {
-        let Some(ticket) = self.shared.enqueue(run, expected, events)? else { return Ok(Durable::done()) };
-        Ok(Durable::pending(self.shared.commit.receipt(ticket)))
+    fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Submitted, AppendError> {
+        let Some(ticket) = self.shared.enqueue(run, expected, events)? else { return Ok(Submitted::done()) };
+        Ok(Submitted::pending(self.shared.commit.receipt(ticket)))
     }
 
     fn read_raw(&self, run: RunId, after: Seq) -> Result<Vec<RawEnvelope>, LogReadError> {
