@@ -146,8 +146,6 @@ pub struct TextValues {
     typed: TypedCells,
     /// Int cells beyond ±2^53 that the column, being float, holds only rounded.
     rounded: u64,
-    /// Cells the column's previous chunk held: room reserved for its typed values.
-    expected: usize,
 }
 
 impl TextValues {
@@ -166,15 +164,15 @@ impl TextValues {
     }
 
     /// An empty column for the chunk after `previous`, typed by the same rules, with room for
-    /// as much as `previous` held and a little more: chunks of one table are alike, and growing
-    /// the buffers by doubling copied each of them again (W1: 4% of the CPU in `realloc`).
+    /// as much as `previous` held and a little more (the typed values take the room of the cell
+    /// ends): chunks of one table are alike, and growing the buffers by doubling copied each of
+    /// them again (W1: 4% of the CPU in `realloc`).
     fn after(previous: &TextValues) -> Self {
         let room = |n: usize| n + n / 16;
         TextValues {
             text: String::with_capacity(room(previous.text.len())),
             ends: Vec::with_capacity(room(previous.ends.len())),
             valid: Vec::with_capacity(room(previous.valid.len())),
-            expected: room(previous.ends.len()),
             ..TextValues::with_rules(previous.rules)
         }
     }
@@ -191,7 +189,7 @@ impl TextValues {
                 CellValue::Null => None,
                 value => {
                     self.observe(value.column_type());
-                    self.typed.push(index, value, &mut self.rounded, self.expected);
+                    self.typed.push(index, value, &mut self.rounded, self.ends.capacity());
                     Some(text)
                 }
             },
@@ -201,7 +199,7 @@ impl TextValues {
                     ColumnType::Null => CellValue::Text,
                     _ => self.rules.read_as(dtype, text).unwrap_or(CellValue::Text),
                 };
-                self.typed.push(index, value, &mut self.rounded, self.expected);
+                self.typed.push(index, value, &mut self.rounded, self.ends.capacity());
                 Some(text)
             }
         };
