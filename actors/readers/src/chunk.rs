@@ -146,6 +146,9 @@ pub struct TextValues {
     typed: TypedCells,
     /// Int cells beyond ±2^53 that the column, being float, holds only rounded.
     rounded: u64,
+    /// The type of the last cell observed: a cell of that type again changes neither the tally
+    /// nor `firsts` (widening is idempotent), so it skips both (most cells of a column).
+    last_observed: Option<ColumnType>,
 }
 
 impl TextValues {
@@ -234,6 +237,10 @@ impl TextValues {
 
     /// Widens the column with the type of the cell about to be added.
     fn observe(&mut self, dtype: ColumnType) {
+        if self.last_observed == Some(dtype) {
+            return;
+        }
+        self.last_observed = Some(dtype);
         if dtype != ColumnType::Null && !self.firsts.iter().any(|(t, _)| *t == dtype) {
             self.firsts.push((dtype, self.ends.len()));
         }

@@ -154,12 +154,8 @@ fn is_date(cell: &str) -> bool {
 
 /// The day of an exact `YYYY-MM-DD` cell.
 pub fn parse_date(cell: &str) -> Option<NaiveDate> {
-    if !(has_date_shape(cell) && cell.len() == 10) {
-        return None;
-    }
-    // The shape is checked: the fields are digits, read without a format string.
-    let b = cell.as_bytes();
-    NaiveDate::from_ymd_opt(digits(&b[0..4]) as i32, digits(&b[5..7]), digits(&b[8..10]))
+    let (year, month, day) = date_fields(cell).filter(|_| cell.len() == 10)?;
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 /// The value of a run of ASCII digits (the caller checked them; at most 9).
@@ -167,26 +163,38 @@ fn digits(b: &[u8]) -> u32 {
     b.iter().fold(0, |v, d| v * 10 + u32::from(d.wrapping_sub(b'0')))
 }
 
+/// (year, month, day) of a cell that starts `dddd-dd-dd`, `None` when it does not. The eight
+/// digits are tested together (each byte less `'0'` is at most 9), which lets the compiler
+/// check them side by side instead of one branch per byte as a per-byte loop did (W1: the
+/// dates of two columns read cost 4% of the CPU).
+fn date_fields(cell: &str) -> Option<(i32, u32, u32)> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, ..] = cell.as_bytes() else { return None };
+    let d = [y0, y1, y2, y3, m0, m1, d0, d1].map(|c| c.wrapping_sub(b'0'));
+    if d.iter().fold(0, |any, v| any | u8::from(*v > 9)) != 0 {
+        return None;
+    }
+    let [y0, y1, y2, y3, m0, m1, d0, d1] = d.map(u32::from);
+    Some(((y0 * 1000 + y1 * 100 + y2 * 10 + y3) as i32, m0 * 10 + m1, d0 * 10 + d1))
+}
+
 /// Days since 1970-01-01 of an exact `YYYY-MM-DD` cell: the value [`parse_date`] and
 /// [`epoch_days`] give, computed from the fields.
 pub fn iso_days(cell: &str) -> Option<i32> {
-    if !(has_date_shape(cell) && cell.len() == 10) {
-        return None;
-    }
-    let b = cell.as_bytes();
-    civil_days(digits(&b[0..4]) as i32, digits(&b[5..7]), digits(&b[8..10]))
+    let (year, month, day) = date_fields(cell).filter(|_| cell.len() == 10)?;
+    civil_days(year, month, day)
 }
 
 /// Microseconds since 1970-01-01T00:00:00 of an ISO 8601 date-time cell: the value
 /// [`parse_datetime`] and [`epoch_micros`] give (the common naive spellings computed from the
 /// fields, the others through [`parse_datetime`]).
 pub fn iso_micros(cell: &str) -> Option<i64> {
-    if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
+    let (year, month, day) = date_fields(cell)?;
+    if !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
         return None;
     }
     match cell.as_bytes().get(11..).and_then(time_fields) {
         Some((hour, minute, second, nano)) => {
-            let day = cell.get(..10).and_then(iso_days)?;
+            let day = civil_days(year, month, day)?;
             let seconds = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
             Some(i64::from(day) * 86_400_000_000 + seconds * 1_000_000 + i64::from(nano / 1000))
         }
@@ -268,7 +276,7 @@ fn is_datetime(cell: &str) -> bool {
 /// The instant of an ISO 8601 date-time cell, in UTC when it carries an offset (naive
 /// date-times are taken as they are: dat does not guess time zones).
 pub fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
-    if !has_date_shape(cell) || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
+    if date_fields(cell).is_none() || !matches!(cell.as_bytes().get(10), Some(b'T' | b' ')) {
         return None;
     }
     if let Some((hour, minute, second, nano)) = cell.as_bytes().get(11..).and_then(time_fields) {
@@ -305,13 +313,6 @@ pub fn epoch_days(date: NaiveDate) -> i32 {
 /// Microseconds since 1970-01-01T00:00:00, as dat stores date-times.
 pub fn epoch_micros(at: NaiveDateTime) -> i64 {
     at.and_utc().timestamp_micros()
-}
-
-/// Starts with `dddd-dd-dd`.
-fn has_date_shape(cell: &str) -> bool {
-    let b = cell.as_bytes();
-    b.len() >= 10
-        && b.iter().take(10).enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
 }
 
 #[cfg(test)]
@@ -352,11 +353,38 @@ mod tests {
             assert!(!is_null(cell), "{cell:?}");
         }
     }
+    /// `date_fields` takes exactly the cells that start with four digits, a dash, two digits, a
+    /// dash and two digits, and reads those digits.
+    #[test]
+    fn date_fields_take_exactly_the_iso_shape() {
+        let alphabet = [b'0', b'1', b'9', b'-', b'/', b':', b'.', b' ', b'a', 0xC3, 0xA9];
+        let mut next = crate::testing::random(0x51_7cc1_b727_220a);
+        for _ in 0..200_000 {
+            let len = (next() % 13) as usize;
+            let mut bytes: Vec<u8> = b"2025-03-17T0".iter().copied().take(len).collect();
+            for _ in 0..(next() % 3) {
+                if len > 0 {
+                    let at = (next() as usize) % len;
+                    bytes[at] = alphabet[(next() as usize) % alphabet.len()];
+                }
+            }
+            let Ok(cell) = std::str::from_utf8(&bytes) else { continue };
+            let b = cell.as_bytes();
+            let shaped = b.len() >= 10
+                && b.iter()
+                    .take(10)
+                    .enumerate()
+                    .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+            let read = shaped.then(|| (digits(&b[0..4]) as i32, digits(&b[5..7]), digits(&b[8..10])));
+            assert_eq!(date_fields(cell), read, "{cell:?}");
+        }
+    }
+
     /// The fast paths give exactly what chrono's format parser gives, for every spelling.
     #[test]
     fn dates_and_date_times_read_as_chrono_reads_them() {
         let chrono_date = |c: &str| {
-            (has_date_shape(c) && c.len() == 10).then(|| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()).flatten()
+            (date_fields(c).is_some() && c.len() == 10).then(|| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()).flatten()
         };
         let chrono_datetime = |c: &str| {
             DateTime::parse_from_rfc3339(c).map(|d| d.naive_utc()).ok().or_else(|| {

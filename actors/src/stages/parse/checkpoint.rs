@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{FailureCode, RowAccount, TableFailure};
@@ -130,8 +131,11 @@ pub(crate) struct Reading<'a> {
     pub(crate) on_chunk: &'a (dyn Fn(u64) + Sync),
     /// Asked between chunks.
     pub(crate) should_stop: &'a (dyn Fn() -> bool + Sync),
-    /// Ranges a large file is read in at once (one per core; 1: never split).
+    /// Ranges a large file is cut into (1: never split): several per reader, so that a reader
+    /// that finishes early takes the next range instead of waiting on the slowest share.
     pub(crate) ranges: usize,
+    /// Ranges read at once (one per core).
+    pub(crate) readers: usize,
     /// Discovery's fingerprints: a file whose size and change stamp are those its hash was
     /// remembered under is not hashed again (see [`vouched`]).
     pub(crate) fingerprints: Option<&'a dyn FingerprintCache>,
@@ -213,9 +217,10 @@ fn not_read(e: ReadError, written: Option<String>, reading: &Reading<'_>) -> Not
     }
 }
 
-/// Reads the `ranges` of one file at once, each into its own folder under `dir`, then gathers
-/// them into one checkpoint in `dir`: parts and rejects renumbered in range order, so the
-/// table's rows are in file order as one read would give them.
+/// Reads the `ranges` of one file, `reading.readers` at a time (each reader takes the next range
+/// when it is done with one), each into its own folder under `dir`, then gathers them into one
+/// checkpoint in `dir`: parts and rejects renumbered in range order, so the table's rows are in
+/// file order as one read would give them.
 fn read_ranges(
     reading: &Reading<'_>,
     adapter: &dyn Adapter,
@@ -224,35 +229,45 @@ fn read_ranges(
     options: &ReadOptions,
     dir: &Path,
 ) -> Result<(ReadEnd, TableCheckpoint), NotRead> {
+    type RangeRead = (Result<ReadEnd, ReadError>, Result<TableCheckpoint, String>);
     let path = file.path.as_str();
     let range_dir = |range: &ByteRange| dir.join(format!("range-{:03}", range.index));
-    let results: Vec<(Result<ReadEnd, ReadError>, Result<TableCheckpoint, String>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ranges
-            .iter()
-            .map(|range| {
-                let folder = range_dir(range);
-                scope.spawn(move || {
-                    if let Err(e) = fs::create_dir_all(&folder) {
-                        let message = format!("{path}: cannot create a checkpoint folder: {e}");
-                        return (Err(ReadError::Stopped), Err(message));
+    let read_one = |range: &ByteRange| -> RangeRead {
+        let folder = range_dir(range);
+        if let Err(e) = fs::create_dir_all(&folder) {
+            let message = format!("{path}: cannot create a checkpoint folder: {e}");
+            return (Err(ReadError::Stopped), Err(message));
+        }
+        PartSink::run(&folder, reading, |sink| read_table_range(adapter, file, range, options, sink))
+    };
+    let next = AtomicUsize::new(0);
+    let read: Option<Vec<(usize, RangeRead)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..reading.readers.clamp(1, ranges.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut read = vec![];
+                    while let Some(range) = ranges.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        read.push((range.index, read_one(range)));
                     }
-                    PartSink::run(&folder, reading, |sink| read_table_range(adapter, file, range, options, sink))
+                    read
                 })
             })
             .collect();
+        // A reader that panicked took the ranges it had read with it: the table is lost.
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    let message = "the range reader failed".to_owned();
-                    (Err(ReadError::Panicked { path: path.to_owned(), message: message.clone() }), Err(message))
-                })
-            })
-            .collect()
+            .map(|h| h.join().ok())
+            .collect::<Option<Vec<_>>>()
+            .map(|r| r.into_iter().flatten().collect())
     });
+    let Some(mut results) = read else {
+        let message = "the range reader failed".to_owned();
+        return Err(not_read(ReadError::Panicked { path: path.to_owned(), message }, None, reading));
+    };
+    results.sort_by_key(|(index, _)| *index);
     let mut end = ReadEnd { accounting: Some(RowAccount::new("lines", 0)), ..ReadEnd::default() };
     let mut whole: Option<TableCheckpoint> = None;
-    for (range, (read, written)) in ranges.iter().zip(results) {
+    for (range, (_, (read, written))) in ranges.iter().zip(results) {
         let read = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;
         let mut part = written.map_err(|e| failure(FailureCode::Io, e))?;
         let offset = whole.as_ref().map_or((0, 0), |w| (w.parts.len(), w.reject_parts));

@@ -67,6 +67,8 @@ fn assemble_files(
         on_chunk: &|_| {},
         should_stop: &|| false,
         ranges,
+        // Fewer readers than ranges: a reader takes the next range when done with one.
+        readers: 2,
         fingerprints: None,
     };
     let out = tempfile::tempdir().unwrap();
@@ -163,7 +165,7 @@ fn a_file_read_in_ranges_gives_the_dataset_one_read_gives() {
     let planned = dat_readers::split_table(adapter.as_ref(), &SourceFile::new(&path, &disk, None), None, &options, 3);
     assert_eq!(planned.unwrap().map(|r| r.len()), Some(3), "the file is read in ranges");
     let (one, _) = parse_in_ranges(&files, 64, 1);
-    for ranges in [2, 3] {
+    for ranges in [2, 3, 8] {
         let (split, _) = parse_in_ranges(&files, 64, ranges);
         assert_eq!(split, one, "{ranges} ranges");
     }
@@ -190,6 +192,7 @@ fn a_file_the_fingerprint_cache_vouches_for_is_not_hashed_again_until_it_is_writ
             on_chunk: &|_| {},
             should_stop: &|| false,
             ranges,
+            readers: ranges,
             fingerprints: Some(&cache),
         };
         // A hash planted under the file's size and stamp: taking it as found shows the file
@@ -230,6 +233,7 @@ fn a_file_whose_content_is_not_discoverys_fails_its_table_with_source_changed() 
         on_chunk: &|_| {},
         should_stop: &|| false,
         ranges: 1,
+        readers: 1,
         fingerprints: None,
     };
     let table = selected("a.csv", &adapters);
