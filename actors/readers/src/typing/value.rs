@@ -47,6 +47,9 @@ impl CellValue {
 /// significant digits without an exponent is one exact division (Clinger's fast path: both
 /// operands are exact doubles, so the quotient is the correctly rounded value the standard
 /// parser gives); anything else goes to the standard parsers.
+// Inlined into its callers: returned through memory, its value was read back as one 16-byte
+// load from two smaller stores, a stall that cost more than the parse (W1: 5% of the CPU).
+#[inline(always)]
 pub fn number_value(cell: &str) -> Option<CellValue> {
     let b = cell.as_bytes();
     let start = usize::from(matches!(b.first(), Some(b'+' | b'-')));

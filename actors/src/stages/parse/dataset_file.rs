@@ -5,7 +5,9 @@
 //! integers and dates delta-encoded, other numbers written plain; pages are zstd-compressed at a
 //! fast level. The file carries the dataset's lineage in its key-value metadata. Nothing in it
 //! depends on timing or thread order, so identical input gives identical bytes. Its sha256 is
-//! taken as it is written (the export of a linked Parquet dataset need not read it back).
+//! taken as it is written (the export of a linked Parquet dataset need not read it back). The
+//! file is on disk when it is finished: it is synced in the background as row groups are
+//! written, so that the last sync waits only for the tail.
 
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
@@ -91,6 +93,8 @@ pub(crate) struct DatasetFile {
     /// The row groups being encoded while the next one is gathered (at most [`IN_FLIGHT`]), in
     /// file order, with their rows.
     encoding: VecDeque<(std::thread::JoinHandle<Result<Vec<ArrowColumnChunk>>>, usize)>,
+    /// Syncs what is written so far, in the background.
+    writeback: Writeback,
 }
 
 impl DatasetFile {
@@ -100,7 +104,9 @@ impl DatasetFile {
     /// The file cannot be created, or the schema has no Parquet equivalent.
     pub(crate) fn create(path: &Path, schema: SchemaRef, metadata: Vec<(String, String)>) -> Result<Self> {
         ArrowSchemaConverter::new().convert(&schema)?;
-        let file = BufWriter::with_capacity(1 << 20, Hashing { inner: File::create(path)?, hasher: Sha256::new() });
+        let inner = File::create(path)?;
+        let writeback = Writeback::start(inner.try_clone()?)?;
+        let file = BufWriter::with_capacity(1 << 20, Hashing { inner, hasher: Sha256::new() });
         let metadata = metadata.into_iter().map(|(k, v)| KeyValue::new(k, v)).collect();
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         Ok(DatasetFile {
@@ -113,6 +119,7 @@ impl DatasetFile {
             rows: 0,
             threads,
             encoding: VecDeque::new(),
+            writeback,
         })
     }
 
@@ -165,6 +172,8 @@ impl DatasetFile {
         };
         let hashing =
             writer.into_inner()?.into_inner().map_err(|e| ParquetError::External(Box::new(e.into_error())))?;
+        self.writeback.finish()?;
+        hashing.inner.sync_data()?;
         Ok(Written { rows: self.rows, sha256: dat_readers::typing::hex(&hashing.hasher.finalize()) })
     }
 
@@ -199,7 +208,59 @@ impl DatasetFile {
         }
         row_group.close()?;
         self.rows += rows as u64;
+        self.writeback.nudge();
         Ok(())
+    }
+}
+
+/// A thread that syncs the file whenever asked (one request waits at most; more are one), so
+/// that its pages go to disk while later row groups encode. Without it they all went at the
+/// end: W1's 137 MB dataset took 70 ms to sync once the work was done. A failed sync is kept
+/// and reported by [`Writeback::finish`]: after a write error, a later sync may not report it
+/// again, so a file is never called durable on the strength of a sync after a failed one.
+struct Writeback {
+    asks: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Writeback {
+    /// Starts the thread over `file` (a handle of the file being written).
+    fn start(file: File) -> std::io::Result<Self> {
+        let (asks, asked) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new().name("dat-dataset-sync".into()).spawn(move || {
+            for () in asked {
+                file.sync_data()?;
+            }
+            Ok(())
+        })?;
+        Ok(Writeback { asks: Some(asks), thread: Some(thread) })
+    }
+
+    /// Asks for a sync of what is written so far, unless one is already waiting to start.
+    fn nudge(&self) {
+        if let Some(asks) = &self.asks {
+            let _ = asks.try_send(());
+        }
+    }
+
+    /// Stops the thread once its last sync is done.
+    ///
+    /// # Errors
+    /// A sync failed.
+    fn finish(&mut self) -> Result<()> {
+        self.asks = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(synced)) => Ok(synced?),
+            Some(Err(_)) => Err(ParquetError::General("the dataset's sync thread stopped".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Writeback {
+    /// A file given up (an error, a stop) does not leave its sync thread behind.
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
