@@ -88,7 +88,7 @@ fn open(
             drop(rest);
             let mut disk = std::fs::File::open(file.disk).map_err(|e| ReadError::io(path, e))?;
             disk.seek(SeekFrom::Start(range.start)).map_err(|e| ReadError::io(path, e))?;
-            Box::new(std::io::BufReader::with_capacity(256 * 1024, disk).take(range.end - range.start))
+            Box::new(disk.take(range.end - range.start))
         }
         _ => {
             let mut raw = Cursor::new(sample.raw);

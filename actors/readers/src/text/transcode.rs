@@ -10,8 +10,12 @@ use encoding_rs::{Decoder, DecoderResult};
 use super::decode::TextEncoding;
 use crate::source::ByteCount;
 
-/// Bytes read from the source per refill, and the size of the decoded buffer.
-const CHUNK: usize = 64 * 1024;
+/// Bytes read from the source per refill, and the size of the decoded buffer. As large as the
+/// buffered reader this used to read through, which it replaces (a copy less).
+const CHUNK: usize = 256 * 1024;
+
+/// A caller's buffer at least this long is decoded into directly.
+const DIRECT: usize = 16 * 1024;
 
 /// The UTF-8 bytes of U+FFFD, written for each malformed sequence.
 const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
@@ -53,9 +57,18 @@ impl<R: Read> Utf8Reader<R> {
 
     /// Decodes more into `output`; false when nothing is left.
     fn refill(&mut self) -> io::Result<bool> {
+        let mut output = std::mem::take(&mut self.output);
+        let decoded = self.decode(&mut output);
+        self.output = output;
         self.output_pos = 0;
-        self.output_end = 0;
-        while !self.finished && self.output_end == 0 {
+        self.output_end = decoded?;
+        Ok(self.output_end > 0)
+    }
+
+    /// Decodes more into `dst` (longer than a U+FFFD); the bytes written, 0 when nothing is left.
+    fn decode(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let mut end = 0;
+        while !self.finished && end == 0 {
             let mut last = false;
             if self.input_pos >= self.input.len() {
                 self.input.resize(CHUNK, 0);
@@ -65,32 +78,39 @@ impl<R: Read> Utf8Reader<R> {
                 last = n == 0;
             }
             // Room for the U+FFFD of a malformed sequence is kept free at the end.
-            let room = CHUNK - REPLACEMENT.len();
+            let room = dst.len().saturating_sub(REPLACEMENT.len());
             let src = self.input.get(self.input_pos..).unwrap_or_default();
-            let dst = self.output.get_mut(..room).unwrap_or_default();
-            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, dst, last);
+            let out = dst.get_mut(..room).unwrap_or_default();
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(src, out, last);
             self.input_pos += read;
-            self.output_end = written;
+            end = written;
             match result {
                 DecoderResult::InputEmpty => self.finished = last,
                 DecoderResult::OutputFull => {}
                 DecoderResult::Malformed(..) => {
                     self.replaced.fetch_add(1, Ordering::Relaxed);
-                    if let Some(slot) = self.output.get_mut(written..written + REPLACEMENT.len()) {
+                    if let Some(slot) = dst.get_mut(written..written + REPLACEMENT.len()) {
                         slot.copy_from_slice(REPLACEMENT);
-                        self.output_end += REPLACEMENT.len();
+                        end += REPLACEMENT.len();
                     }
                 }
             }
         }
-        Ok(self.output_end > 0)
+        Ok(end)
     }
 }
 
 impl<R: Read> Read for Utf8Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.output_pos >= self.output_end && !self.refill()? {
-            return Ok(0);
+        if self.output_pos >= self.output_end {
+            // A large enough buffer is decoded into directly: a copy less of every byte (the
+            // record reader asks for hundreds of KiB at a time).
+            if buf.len() >= DIRECT {
+                return self.decode(buf);
+            }
+            if !self.refill()? {
+                return Ok(0);
+            }
         }
         let pending = self.output.get(self.output_pos..self.output_end).unwrap_or_default();
         let n = pending.len().min(buf.len());
@@ -118,6 +138,31 @@ mod tests {
         assert_eq!(decode(b"a\xffb\xfe", TextEncoding::Utf8), ("a\u{fffd}b\u{fffd}".to_owned(), 2));
         assert_eq!(decode("é".as_bytes(), TextEncoding::Utf8), ("é".to_owned(), 0));
         assert_eq!(decode(b"caf\xe9", TextEncoding::Windows1252), ("café".to_owned(), 0));
+    }
+
+    /// Read with buffers large enough to be decoded into directly, and with small ones.
+    #[test]
+    fn malformed_sequences_are_replaced_whatever_the_reader_asks_for() {
+        let mut bytes = Vec::new();
+        for i in 0..2_000 {
+            bytes.extend_from_slice(format!("row {i},é,").as_bytes());
+            bytes.extend_from_slice(if i % 7 == 0 { b"\xff\n" } else { b"ok\n" });
+        }
+        let expected = String::from_utf8_lossy(&bytes).into_owned();
+        for size in [DIRECT, 100_000, 7] {
+            let replaced = ByteCount::default();
+            let mut reader = Utf8Reader::new(&bytes[..], TextEncoding::Utf8, replaced.clone());
+            let (mut out, mut buf) = (Vec::new(), vec![0; size]);
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "buffers of {size}");
+            assert_eq!(replaced.load(Ordering::Relaxed), 286, "buffers of {size}");
+        }
     }
 
     #[test]
