@@ -19,6 +19,7 @@
 //! - [`options`]: [`ReadOptions`], the chunk sizes and limits.
 //! - [`source`]: [`SourceFile`], compression, and the [`Fingerprint`] taken while reading.
 //! - [`split`]: [`ByteRange`], one large file read on several cores.
+//! - [`stamp`]: a file's change stamp, and when it vouches for what was read of it.
 //! - `preview`: the first rows of a table, read through a sink that stops.
 //! - `text`, `json`, `excel`, `parquet`: the adapters by format.
 //! - [`profile`]: [`profile::ProfileAdapter`], JSON files read by an extraction profile.
@@ -36,6 +37,7 @@ pub mod profile;
 pub mod sink;
 mod source;
 pub mod split;
+pub mod stamp;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -52,7 +54,7 @@ pub use chunk::{Cell, Chunk, ChunkBuilder, TextValues, Values};
 pub use options::{ReadOptions, TextHints};
 pub use sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 pub use source::{ByteCount, Compression, Counting, Fingerprint, SourceFile};
-pub use split::ByteRange;
+pub use split::{ByteRange, RANGES};
 
 /// One file format.
 pub trait Adapter: Send + Sync {
@@ -96,6 +98,12 @@ pub trait Adapter: Send + Sync {
     ) -> Result<Option<Vec<ByteRange>>, ReadError> {
         Ok(None)
     }
+
+    /// Does ahead of time, on the calling thread only, the work a later [`Adapter::split`] of
+    /// this file into `parts` would do, so that the split finds it done while the file is
+    /// unchanged: discovery calls it on the core its hashing of a large file leaves idle.
+    /// Nothing by default; errors are the split's to report.
+    fn prepare_split(&self, _file: &SourceFile<'_>, _options: &ReadOptions, _parts: usize) {}
 
     /// Reads one range from [`Adapter::split`] into `sink`, as [`Adapter::read`] reads the
     /// file: rows carry their line in the whole file, only the first range has the header.
@@ -151,7 +159,7 @@ impl Default for AdapterRegistry {
     fn default() -> Self {
         AdapterRegistry {
             adapters: vec![
-                Arc::new(text::DelimitedAdapter),
+                Arc::new(text::DelimitedAdapter::default()),
                 Arc::new(excel::ExcelAdapter),
                 Arc::new(json::JsonAdapter::DOCUMENT),
                 Arc::new(json::JsonAdapter::LINES),

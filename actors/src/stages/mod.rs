@@ -12,7 +12,6 @@ pub(crate) mod parse;
 mod preview;
 mod record;
 mod selection;
-mod stamp;
 mod table_selection;
 
 use std::collections::BTreeMap;

@@ -12,7 +12,8 @@
 //! - `analyse`: the whole probe result from a sample (types by [`crate::typing`]).
 //! - `records`: every record, by a tokenizer bounded by the record cap.
 //! - `read`: records into chunks and rejects.
-//! - `split`: where a large file can be cut to be read on several cores.
+//! - `split`: where a large file can be cut to be read on several cores (the passes that find
+//!   it remembered per file version).
 
 mod analyse;
 mod decode;
@@ -36,9 +37,16 @@ use crate::{Adapter, ByteRange, Compression, ReadOptions, SourceFile};
 use analyse::analyse;
 use sample::read_sample;
 use sniff::delimiter_name;
+use split::Scanning;
 
 /// CSV, TSV and TXT files, plain or gzip/zstd-compressed.
-pub struct DelimitedAdapter;
+#[derive(Default)]
+pub struct DelimitedAdapter {
+    /// The passes over large files that found where they can be cut, by file version: a plan
+    /// prepared early (discovery asks for one on the core its hashing leaves idle) is not
+    /// scanned again when the file is read.
+    scans: split::ScanMemo,
+}
 
 impl Adapter for DelimitedAdapter {
     fn id(&self) -> &'static str {
@@ -83,7 +91,11 @@ impl Adapter for DelimitedAdapter {
         if table.is_some() {
             return Ok(None);
         }
-        split::plan(file, prefers_tab(file), options, parts)
+        split::plan(file, prefers_tab(file), options, parts, Scanning { memo: &self.scans, threads: parts })
+    }
+
+    fn prepare_split(&self, file: &SourceFile<'_>, options: &ReadOptions, parts: usize) {
+        let _ = split::plan(file, prefers_tab(file), options, parts, Scanning { memo: &self.scans, threads: 1 });
     }
 
     fn read_range(

@@ -6,8 +6,11 @@
 //! in one go, exactly as before. The pass never feeds the file's fingerprint: the caller hashes
 //! a split file on a thread of its own while the ranges are read (or trusts discovery's).
 
+use std::collections::VecDeque;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use super::analyse::layout;
 use super::decode::TextEncoding;
@@ -27,9 +30,11 @@ pub(super) fn plan(
     prefer_tab: bool,
     options: &ReadOptions,
     parts: usize,
+    scanning: Scanning<'_>,
 ) -> Result<Option<Vec<ByteRange>>, ReadError> {
     let path = file.path.as_str();
-    let size = std::fs::metadata(file.disk).map_err(|e| ReadError::io(path, e))?.len();
+    let meta = std::fs::metadata(file.disk).map_err(|e| ReadError::io(path, e))?;
+    let size = meta.len();
     if parts < 2 || file.compression.is_some() || size < options.split_min_bytes.max(1) {
         return Ok(None);
     }
@@ -42,31 +47,22 @@ pub(super) fn plan(
         return Ok(None);
     }
     let quote = layout.dialect.quote.unwrap_or(b'"');
-    // The pass itself runs on `parts` threads, each over its share of the file (on one core it
-    // took W1's 439 MB 0.1 s while the other core waited).
-    // A quote or lone `\r` found by one thread stops the others at their next block: a quoted
-    // file is given up after a block or so, as by one pass, not after a share each.
-    let starts: Vec<u64> = (0..=parts as u64).map(|k| size * k / parts as u64).collect();
-    let ruled_out = AtomicBool::new(false);
-    let scans: Vec<std::io::Result<Option<Scan>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = starts
-            .windows(2)
-            .map(|w| {
-                let (from, to, ruled_out) = (w[0], w[1], &ruled_out);
-                scope.spawn(move || {
-                    let scanned = scan(file.disk, from, to, size, quote, ruled_out);
-                    if !matches!(scanned, Ok(Some(_))) {
-                        ruled_out.store(true, Ordering::Relaxed);
-                    }
-                    scanned
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("panicked")))).collect()
-    });
-    let scans: Vec<Option<Scan>> = scans.into_iter().collect::<Result<_, _>>().map_err(|e| ReadError::io(path, e))?;
+    let key = ScanKey { disk: file.disk.to_path_buf(), version: FileVersion::of(&meta), quote, parts };
+    let shares = match scanning.memo.get(&key) {
+        Some(shares) => shares,
+        None => {
+            // Decided before reading: a write during the pass must find the stamp unsettled.
+            let remember = crate::stamp::settled(key.version.stamp);
+            let shares =
+                scan_shares(file.disk, size, quote, parts, scanning.threads).map_err(|e| ReadError::io(path, e))?;
+            if remember {
+                scanning.memo.put(key, shares.clone());
+            }
+            shares
+        }
+    };
     // None: a quote, a lone `\r`, or the file changed size.
-    let Some(shares) = scans.into_iter().collect::<Option<Vec<Scan>>>() else { return Ok(None) };
+    let Some(shares) = shares else { return Ok(None) };
     // Each cut: after the first line end at or past its target (a share's start); its first
     // line is one past the line ends before the cut.
     let (mut cuts, mut lines_before) = (Vec::<(u64, u64)>::new(), 0u64);
@@ -91,7 +87,117 @@ pub(super) fn plan(
     Ok(Some(ranges))
 }
 
+/// The pass over a file of `size` bytes in `parts` shares on `threads` threads (each over a
+/// run of shares), `None` when a share rules splitting out. Parse runs one thread per share (on
+/// one core W1's 439 MB took 0.1 s while the other core waited); discovery's warm-up runs one,
+/// beside its hashing. A quote or lone `\r` found by one thread stops the others at their
+/// next block: a quoted file is given up after a block or so, not after a share each.
+fn scan_shares(
+    disk: &std::path::Path,
+    size: u64,
+    quote: u8,
+    parts: usize,
+    threads: usize,
+) -> std::io::Result<Option<Vec<Scan>>> {
+    let starts: Vec<u64> = (0..=parts as u64).map(|k| size * k / parts as u64).collect();
+    let shares: Vec<(u64, u64)> = starts.windows(2).map(|w| (w[0], w[1])).collect();
+    let ruled_out = AtomicBool::new(false);
+    let per_thread = shares.len().div_ceil(threads.clamp(1, parts.max(1))).max(1);
+    let scans: Vec<std::io::Result<Option<Scan>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .chunks(per_thread)
+            .map(|run| {
+                let ruled_out = &ruled_out;
+                scope.spawn(move || {
+                    let mut scans = Vec::with_capacity(run.len());
+                    for &(from, to) in run {
+                        let scanned = scan(disk, from, to, size, quote, ruled_out);
+                        let stop = !matches!(scanned, Ok(Some(_)));
+                        scans.push(scanned);
+                        if stop {
+                            ruled_out.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    scans
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec![Err(std::io::Error::other("panicked"))]))
+            .collect()
+    });
+    let scans: Vec<Option<Scan>> = scans.into_iter().collect::<Result<_, _>>()?;
+    // A run cut short by a share that ruled splitting out holds fewer scans than shares.
+    Ok(scans.into_iter().collect::<Option<Vec<Scan>>>().filter(|s| s.len() == parts))
+}
+
+/// How a plan's pass runs: the memo it looks in first, and on how many threads.
+#[derive(Clone, Copy)]
+pub(super) struct Scanning<'m> {
+    pub(super) memo: &'m ScanMemo,
+    pub(super) threads: usize,
+}
+
+/// The passes over large files, remembered by file version (the last [`ScanMemo::KEPT`]): a
+/// file asked to be planned twice, by discovery's warm-up and then by parse, is scanned once.
+/// A file written to in between has another version (its change stamp moved), so it is
+/// scanned again; a pass over a file whose stamp had not settled is not remembered (a write in
+/// the same tick of the file system's clock would keep the stamp, see [`crate::stamp`]).
+#[derive(Default)]
+pub(crate) struct ScanMemo {
+    kept: Mutex<VecDeque<(ScanKey, Option<Vec<Scan>>)>>,
+    /// Plans answered from memory (what the tests check).
+    hits: std::sync::atomic::AtomicUsize,
+}
+
+impl ScanMemo {
+    /// Files remembered: a few large files at once is what a folder being parsed holds.
+    const KEPT: usize = 8;
+
+    fn get(&self, key: &ScanKey) -> Option<Option<Vec<Scan>>> {
+        let kept = self.kept.lock().ok()?;
+        let found = kept.iter().find(|(k, _)| k == key).map(|(_, shares)| shares.clone());
+        self.hits.fetch_add(usize::from(found.is_some()), Ordering::Relaxed);
+        found
+    }
+
+    fn put(&self, key: ScanKey, shares: Option<Vec<Scan>>) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.retain(|(k, _)| k != &key);
+            if kept.len() >= Self::KEPT {
+                kept.pop_front();
+            }
+            kept.push_back((key, shares));
+        }
+    }
+}
+
+/// Which file, in which version, scanned for which quote in how many shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScanKey {
+    disk: PathBuf,
+    version: FileVersion,
+    quote: u8,
+    parts: usize,
+}
+
+/// A file's version: its size and change stamp ([`crate::stamp`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileVersion {
+    size: u64,
+    stamp: i128,
+}
+
+impl FileVersion {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        FileVersion { size: meta.len(), stamp: crate::stamp::change_stamp(meta) }
+    }
+}
+
 /// What the pass found in one share of the file, `[from, to)`.
+#[derive(Debug, Clone)]
 struct Scan {
     from: u64,
     /// Line ends (`\n`) in the share.
@@ -186,6 +292,8 @@ fn lone_cr(block: &[u8], after_cr: &mut bool) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use dat_contracts::WorkspacePath;
 
     use crate::testing::Collected;
@@ -213,7 +321,7 @@ mod tests {
                 });
             (rows.collect(), sink.rejects.iter().map(|r| r.line).collect(), account)
         };
-        let ranges = DelimitedAdapter.split(&file, None, &options, parts).unwrap().expect("split");
+        let ranges = DelimitedAdapter::default().split(&file, None, &options, parts).unwrap().expect("split");
         assert_eq!(ranges.len(), parts, "{ranges:?}");
         std::fs::write(&disk, "other content").unwrap();
         let now = unfed.finish(&disk).unwrap();
@@ -224,14 +332,18 @@ mod tests {
         let mut account = dat_contracts::bundle::RowAccount::new("lines", 0);
         for range in &ranges {
             let mut sink = Collected::default();
-            let part = DelimitedAdapter.read_range(&unhashed, range, &options, &mut sink).unwrap().accounting.unwrap();
+            let part = DelimitedAdapter::default()
+                .read_range(&unhashed, range, &options, &mut sink)
+                .unwrap()
+                .accounting
+                .unwrap();
             account.read += part.read;
             part.skipped.iter().for_each(|(k, v)| account.skip(k, *v));
             split.chunks.extend(sink.chunks);
             split.rejects.extend(sink.rejects);
         }
         let mut whole = Collected::default();
-        let end = DelimitedAdapter.read(&unhashed, None, &options, &mut whole).unwrap();
+        let end = DelimitedAdapter::default().read(&unhashed, None, &options, &mut whole).unwrap();
         [collect(&whole, end.accounting.unwrap()), collect(&split, account)]
     }
 
@@ -264,7 +376,7 @@ mod tests {
         std::fs::write(&disk, &text).unwrap();
         let options = ReadOptions { split_min_bytes: 1, ..ReadOptions::default() };
         let file = SourceFile::new(&path, &disk, None);
-        let ranges = DelimitedAdapter.split(&file, None, &options, 4).unwrap().unwrap();
+        let ranges = DelimitedAdapter::default().split(&file, None, &options, 4).unwrap().unwrap();
         assert_eq!(ranges.len(), 4);
         for (k, range) in ranges.iter().enumerate().skip(1) {
             let start = range.start as usize;
@@ -323,11 +435,38 @@ mod tests {
             std::fs::write(&disk, text).unwrap();
             for parts in 2..=5 {
                 let file = SourceFile::new(&path, &disk, None);
-                let ranges = DelimitedAdapter.split(&file, None, &options, parts).unwrap();
+                let ranges = DelimitedAdapter::default().split(&file, None, &options, parts).unwrap();
                 let cuts = ranges.map(|r| r.iter().skip(1).map(|r| (r.start, r.first_line)).collect::<Vec<_>>());
                 assert_eq!(cuts, expected_cuts(text, parts), "text {n}, {parts} parts");
             }
         }
+    }
+
+    /// A split prepared ahead (discovery's warm-up) is the split parse gets, without a second
+    /// pass; once the file is written again, the pass is made again.
+    #[test]
+    fn a_prepared_split_is_kept_until_the_file_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("big.csv");
+        let rows = (0..400).map(|i| format!("{i},{}\n", i * 7));
+        let text: String = std::iter::once("id,v\n".to_owned()).chain(rows).collect();
+        std::fs::write(&disk, &text).unwrap();
+        // A stamp settles 2 s after the write that set it: only then is a pass remembered.
+        std::thread::sleep(std::time::Duration::from_millis(2_100));
+        let path = WorkspacePath::parse("big.csv").unwrap();
+        let file = SourceFile::new(&path, &disk, None);
+        let options = ReadOptions { split_min_bytes: 1, ..ReadOptions::default() };
+        let adapter = DelimitedAdapter::default();
+        adapter.prepare_split(&file, &options, 4);
+        let fresh = DelimitedAdapter::default().split(&file, None, &options, 4).unwrap();
+        assert_eq!(fresh.as_ref().map(Vec::len), Some(4));
+        assert_eq!(adapter.split(&file, None, &options, 4).unwrap(), fresh, "the prepared split is the split");
+        assert_eq!(adapter.scans.hits.load(Ordering::Relaxed), 1, "answered without a second pass");
+        // Written again, with a quote now: another version, scanned again, read in one go.
+        std::fs::write(&disk, text.replacen("\n200,", "\n\"200\",", 1)).unwrap();
+        assert_eq!(adapter.split(&file, None, &options, 4).unwrap(), None, "the file as it is now");
+        assert_eq!(adapter.split(&file, None, &options, 4).unwrap(), None);
+        assert_eq!(adapter.scans.hits.load(Ordering::Relaxed), 1, "a file written just now is scanned each time");
     }
 
     #[test]
@@ -339,7 +478,7 @@ mod tests {
             let disk = dir.path().join("q.csv");
             std::fs::write(&disk, text).unwrap();
             let file = SourceFile::new(&path, &disk, None);
-            assert_eq!(DelimitedAdapter.split(&file, None, &options, 2).unwrap(), None, "{text:?}");
+            assert_eq!(DelimitedAdapter::default().split(&file, None, &options, 2).unwrap(), None, "{text:?}");
         }
     }
 }

@@ -24,8 +24,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::sink::PartSink;
-use crate::stages::stamp::change_stamp;
 use crate::workspace::Workspace;
+use dat_readers::stamp::change_stamp;
 
 const TABLE_FILE: &str = "table.json";
 

@@ -55,13 +55,6 @@ use self::recall::Reread;
 use crate::stages::availability::decided_hints;
 use crate::stages::{BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
 
-/// Ranges a large file is cut into when more than one core reads it: more ranges than cores, so
-/// that a core whose range read faster takes the next one instead of sitting idle until the
-/// slowest is done (W1, one range per core: 0.15–0.4 s of one core idle); the same number on
-/// any machine, so that the parts, and with them the dataset's row groups and bytes, do not
-/// depend on the core count.
-const RANGES: usize = 16;
-
 /// The parse executor.
 pub struct ParseDataset {
     pub adapters: AdapterRegistry,
@@ -232,7 +225,7 @@ impl ParseDataset {
             options,
             on_chunk: &on_chunk,
             should_stop: &should_stop,
-            ranges: if self.workers > 1 { RANGES } else { 1 },
+            ranges: if self.workers > 1 { dat_readers::RANGES } else { 1 },
             readers: self.workers.max(1),
             fingerprints: Some(self.fingerprints.as_ref()),
         };

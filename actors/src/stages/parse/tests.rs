@@ -198,7 +198,7 @@ fn a_file_the_fingerprint_cache_vouches_for_is_not_hashed_again_until_it_is_writ
         // A hash planted under the file's size and stamp: taking it as found shows the file
         // was not hashed again.
         let meta = std::fs::metadata(&file).unwrap();
-        let stamp = crate::stages::stamp::change_stamp(&meta);
+        let stamp = dat_readers::stamp::change_stamp(&meta);
         let planted = Fingerprint { size: meta.len(), stamp, sha256: "planted".into() };
         cache.remember("a.csv", &planted).unwrap();
         let target = out.path().join(format!("cp-{ranges}"));

@@ -43,7 +43,8 @@ fn a_latin1_semicolon_export_with_title_and_footer_is_available_with_its_layout_
 
 #[test]
 fn reading_keeps_the_text_and_accounts_for_every_line() {
-    let (result, got) = read_bytes(&DelimitedAdapter, "lab.csv", &latin1_export(), None, &ReadOptions::default(), None);
+    let (result, got) =
+        read_bytes(&DelimitedAdapter::default(), "lab.csv", &latin1_export(), None, &ReadOptions::default(), None);
     let end = result.unwrap();
     let (weights, kinds) = got.column("Gewicht");
     assert_eq!(weights, [Some("1.234,5".into()), Some("0,75".into()), Some("12.345.678,9".into())], "text as written");
@@ -69,7 +70,7 @@ fn overrides_set_the_header_row_and_the_separators() {
         ..TextHints::default()
     };
     let options = ReadOptions { text: hints, ..ReadOptions::default() };
-    let (result, got) = read_bytes(&DelimitedAdapter, "o.csv", text.as_bytes(), None, &options, None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "o.csv", text.as_bytes(), None, &options, None);
     let account = result.unwrap().accounting.unwrap();
     assert_eq!(got.column("x").0, [Some("1.5".into())]);
     assert_eq!(account.skipped.get("title"), Some(&2));
@@ -80,11 +81,12 @@ fn overrides_set_the_header_row_and_the_separators() {
 fn a_decided_delimiter_and_quote_are_followed_not_sniffed_again() {
     // Sniffed alone, `,` splits every line in two; table availability decided `;` with `'`.
     let text = "a;b,c\n'1;x',2\n3;4,5\n";
-    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", text.as_bytes(), None, &ReadOptions::default(), None);
+    let (_, got) =
+        read_bytes(&DelimitedAdapter::default(), "d.csv", text.as_bytes(), None, &ReadOptions::default(), None);
     assert_eq!(got.column("a;b").0.len(), 2, "alone, the sniffer splits at commas");
     let decided = TextHints { delimiter: Some(b';'), quote: Some(Some(b'\'')), ..TextHints::default() };
     let options = ReadOptions { text: decided, ..ReadOptions::default() };
-    let (result, got) = read_bytes(&DelimitedAdapter, "d.csv", text.as_bytes(), None, &options, None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "d.csv", text.as_bytes(), None, &options, None);
     assert!(result.is_ok());
     // The quoted `;` stays in its field.
     assert_eq!(got.column("a").0, [Some("1;x,2".into()), Some("3".into())]);
@@ -93,7 +95,8 @@ fn a_decided_delimiter_and_quote_are_followed_not_sniffed_again() {
 #[test]
 fn quoted_line_breaks_blank_lines_crlf_and_rejects_are_all_accounted_for() {
     let text = "a,b\r\n1,\"two\r\nlines\"\r\n\r\n2,x,extra\r\n\n3,y\r\n4,z";
-    let (result, got) = read_bytes(&DelimitedAdapter, "q.csv", text.as_bytes(), None, &ReadOptions::default(), None);
+    let (result, got) =
+        read_bytes(&DelimitedAdapter::default(), "q.csv", text.as_bytes(), None, &ReadOptions::default(), None);
     let account = result.unwrap().accounting.unwrap();
     assert_eq!(got.rows(), 3);
     assert_eq!(got.rejects.len(), 1);
@@ -117,8 +120,10 @@ fn the_sample_gathers_the_evidence_for_the_folders_date_order() {
     let decided =
         TextHints { date_orders: Some([("when".to_owned(), DateOrder::MonthFirst)].into()), ..TextHints::default() };
     let options = ReadOptions { text: decided, ..ReadOptions::default() };
-    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", b"when\n03/04/2025\n04/13/2025\n", None, &options, None);
+    let (_, got) =
+        read_bytes(&DelimitedAdapter::default(), "d.csv", b"when\n03/04/2025\n04/13/2025\n", None, &options, None);
     assert_eq!(got.column("when").1, [ColumnType::Date], "month-first reads both");
-    let (_, got) = read_bytes(&DelimitedAdapter, "d.csv", b"when\n03/04/2025\n13/04/2025\n", None, &options, None);
+    let (_, got) =
+        read_bytes(&DelimitedAdapter::default(), "d.csv", b"when\n03/04/2025\n13/04/2025\n", None, &options, None);
     assert_eq!(got.column("when").1, [ColumnType::String], "a value the order cannot read keeps the column's text");
 }

@@ -27,7 +27,7 @@ fn probe_in(dir: &Path, name: &str) -> TableProbe {
     let (_, compression) = Compression::strip(name);
     let disk = dir.join(name);
     let mut tables =
-        DelimitedAdapter.probe(&SourceFile::new(&path, &disk, compression), &crate::ReadOptions::default());
+        DelimitedAdapter::default().probe(&SourceFile::new(&path, &disk, compression), &crate::ReadOptions::default());
     assert_eq!(tables.len(), 1, "a text file is one table");
     let table = tables.remove(0);
     assert_eq!(table.table_id, name);
@@ -39,7 +39,12 @@ fn preview_in(dir: &Path, name: &str, rows: usize) -> Result<TablePreview, ReadE
     let path = WorkspacePath::parse(name).unwrap();
     let (_, compression) = Compression::strip(name);
     let disk = dir.join(name);
-    DelimitedAdapter.preview(&SourceFile::new(&path, &disk, compression), None, rows, &crate::ReadOptions::default())
+    DelimitedAdapter::default().preview(
+        &SourceFile::new(&path, &disk, compression),
+        None,
+        rows,
+        &crate::ReadOptions::default(),
+    )
 }
 
 /// A temp dir holding one file.

@@ -48,7 +48,7 @@ fn a_sheet_name_is_no_such_table() {
     let dir = file("a.csv", b"a\n1\n");
     let path = dat_contracts::WorkspacePath::parse("a.csv").unwrap();
     let disk = dir.path().join("a.csv");
-    let err = DelimitedAdapter
+    let err = DelimitedAdapter::default()
         .preview(&SourceFile::new(&path, &disk, None), Some("Sheet1"), 5, &crate::ReadOptions::default())
         .unwrap_err();
     assert!(matches!(err, ReadError::NoSuchTable { .. }), "{err}");

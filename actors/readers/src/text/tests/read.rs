@@ -16,7 +16,7 @@ fn options(chunk_rows: usize) -> ReadOptions {
 #[test]
 fn rows_come_in_chunks_and_long_rows_are_rejected_with_their_line() {
     let csv = "a,b\n1,x\n2,y,extra\n3,z\n4\n5,w\n";
-    let (result, got) = read_bytes(&DelimitedAdapter, "t.csv", csv.as_bytes(), None, &options(2), None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "t.csv", csv.as_bytes(), None, &options(2), None);
     let end = result.unwrap();
     assert_eq!(got.rejects.len(), 1);
     assert_eq!((got.rejects[0].line, got.rejects[0].reason.as_str()), (3, "3 fields, the header has 2"));
@@ -31,7 +31,7 @@ fn rows_come_in_chunks_and_long_rows_are_rejected_with_their_line() {
 #[test]
 fn cells_keep_their_text_until_the_type_is_final() {
     let csv = "d,code,e\n1.50,007,1e3\n2,12,2\n";
-    let (result, got) = read_bytes(&DelimitedAdapter, "t.csv", csv.as_bytes(), None, &options(1), None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "t.csv", csv.as_bytes(), None, &options(1), None);
     result.unwrap();
     let (d, types) = got.column("d");
     assert_eq!(d, [Some("1.50".into()), Some("2".into())]);
@@ -47,7 +47,7 @@ fn an_unterminated_quote_is_one_reject_and_every_later_row_is_kept() {
         csv.push_str(&format!("{i},row {i}\n"));
     }
     let options = ReadOptions { record_cap: 64 * 1024, ..ReadOptions::default() };
-    let (result, got) = read_bytes(&DelimitedAdapter, "q.csv", csv.as_bytes(), None, &options, None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "q.csv", csv.as_bytes(), None, &options, None);
     result.unwrap();
     assert_eq!(got.rejects.len(), 1, "{:?}", got.rejects.first());
     assert_eq!(got.rejects[0].line, 2, "the line the record began on");
@@ -64,7 +64,7 @@ fn a_gzip_file_is_chunked_by_what_it_inflates_to() {
         gz.write_all(format!("{i}\n").as_bytes()).unwrap();
     }
     let bytes = gz.finish().unwrap();
-    let (result, got) = read_bytes(&DelimitedAdapter, "n.csv.gz", &bytes, None, &options(5_000), None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "n.csv.gz", &bytes, None, &options(5_000), None);
     result.unwrap();
     assert_eq!(got.heights(), [5_000, 5_000, 5_000, 5_000]);
 }
@@ -84,7 +84,7 @@ fn a_decompressed_size_limit_fails_the_table_when_set() {
         ..crate::SourceFile::new(&path, &disk, Some(crate::Compression::Gzip))
     };
     let mut sink = crate::testing::Collected::default();
-    let err = crate::Adapter::read(&DelimitedAdapter, &file, None, &options, &mut sink).unwrap_err();
+    let err = crate::Adapter::read(&DelimitedAdapter::default(), &file, None, &options, &mut sink).unwrap_err();
     assert!(err.to_string().contains("decompressed-size limit of 1 MiB"), "{err}");
 }
 
@@ -96,7 +96,7 @@ fn bytes_that_are_not_text_past_the_sample_are_replaced_and_counted() {
         csv.extend_from_slice(b"fine\n");
     }
     csv.extend_from_slice(b"bad\xff\xfe\n");
-    let (result, got) = read_bytes(&DelimitedAdapter, "t.csv", &csv, None, &ReadOptions::default(), None);
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "t.csv", &csv, None, &ReadOptions::default(), None);
     let end = result.unwrap();
     assert!(end.warnings.iter().any(|w| w.starts_with("2 byte sequence(s)")), "{:?}", end.warnings);
     assert_eq!(got.column("a").0.last(), Some(&Some("bad\u{fffd}\u{fffd}".to_owned())));
@@ -105,7 +105,7 @@ fn bytes_that_are_not_text_past_the_sample_are_replaced_and_counted() {
 #[test]
 fn a_sink_that_stops_stops_the_read() {
     let csv: String = std::iter::once("a\n".to_owned()).chain((0..1000).map(|i| format!("{i}\n"))).collect();
-    let (result, got) = read_bytes(&DelimitedAdapter, "t.csv", csv.as_bytes(), None, &options(10), Some(1));
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "t.csv", csv.as_bytes(), None, &options(10), Some(1));
     assert!(matches!(result, Err(crate::ReadError::Stopped)), "{result:?}");
     assert_eq!(got.chunks.len(), 1);
 }

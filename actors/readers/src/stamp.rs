@@ -12,7 +12,7 @@ const SETTLED_NS: i128 = 2_000_000_000;
 /// The stamp a fingerprint is valid for. On Unix it is the inode change time (ctime), which
 /// every write sets and which, unlike the mtime, no `touch -r` can restore, so an edit that
 /// keeps a file's size and mtime still changes it; elsewhere the mtime.
-pub(crate) fn change_stamp(meta: &std::fs::Metadata) -> i128 {
+pub fn change_stamp(meta: &std::fs::Metadata) -> i128 {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -30,7 +30,7 @@ fn nanos_since_epoch(t: std::time::SystemTime) -> i128 {
 
 /// Whether a hash whose reading starts now may be remembered under `stamp`: the stamp is at
 /// least [`SETTLED_NS`] old (see there).
-pub(crate) fn settled(stamp: i128) -> bool {
+pub fn settled(stamp: i128) -> bool {
     stamp + SETTLED_NS <= nanos_since_epoch(std::time::SystemTime::now())
 }
 
