@@ -235,11 +235,18 @@ impl TextValues {
         typed.into_values(&self.valid).map(|values| (values, rounded)).ok_or_else(|| Box::new(self))
     }
 
-    /// Widens the column with the type of the cell about to be added.
+    /// Widens the column with the type of the cell about to be added. Inlined: on most cells
+    /// it is one comparison, and the call cost more than that.
+    #[inline]
     fn observe(&mut self, dtype: ColumnType) {
-        if self.last_observed == Some(dtype) {
-            return;
+        if self.last_observed != Some(dtype) {
+            self.observe_new(dtype);
         }
+    }
+
+    /// [`Self::observe`] for a cell whose type differs from the last one's.
+    #[cold]
+    fn observe_new(&mut self, dtype: ColumnType) {
         self.last_observed = Some(dtype);
         if dtype != ColumnType::Null && !self.firsts.iter().any(|(t, _)| *t == dtype) {
             self.firsts.push((dtype, self.ends.len()));
