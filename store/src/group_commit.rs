@@ -242,26 +242,38 @@ mod tests {
         }
     }
 
-    #[test]
-    fn no_append_is_acknowledged_before_a_flush_that_covers_it_returns() {
-        let commit = Arc::new(GroupCommit::default());
-        let disk = Arc::new(SlowDisk::default());
-        let threads: Vec<_> = (0..16)
+    /// 16 writers of 20 appends each, each append `acknowledged` before the next, and none
+    /// acknowledged before the disk holds it.
+    fn sixteen_writers(
+        commit: &Arc<GroupCommit>,
+        disk: &Arc<SlowDisk>,
+        acknowledged: impl Fn(&GroupCommit, &SlowDisk, u64) + Clone + Send + 'static,
+    ) {
+        let writers: Vec<_> = (0..16)
             .map(|_| {
-                let (commit, disk) = (commit.clone(), disk.clone());
+                let (commit, disk, acknowledged) = (commit.clone(), disk.clone(), acknowledged.clone());
                 std::thread::spawn(move || {
                     for _ in 0..20 {
                         let ticket = disk.buffer();
-                        commit.wait(ticket, |took| disk.flush(took)).unwrap();
+                        acknowledged(&commit, &disk, ticket);
                         let durable = disk.durable.load(Ordering::SeqCst);
                         assert!(durable >= ticket, "ticket {ticket} acknowledged with only {durable} on disk");
                     }
                 })
             })
             .collect();
-        for t in threads {
-            t.join().unwrap();
+        for writer in writers {
+            writer.join().unwrap();
         }
+    }
+
+    #[test]
+    fn no_append_is_acknowledged_before_a_flush_that_covers_it_returns() {
+        let commit = Arc::new(GroupCommit::default());
+        let disk = Arc::new(SlowDisk::default());
+        sixteen_writers(&commit, &disk, |commit, disk, ticket| {
+            commit.wait(ticket, |took| disk.flush(took)).unwrap();
+        });
         let flushes = commit.flushes();
         assert!(flushes < 320 / 4, "16 writers share flushes: {flushes} flushes for 320 appends");
     }
@@ -276,22 +288,9 @@ mod tests {
                 std::thread::spawn(move || while commit.flusher_turn(|took| disk.flush(took)) {})
             })
             .collect();
-        let writers: Vec<_> = (0..16)
-            .map(|_| {
-                let (commit, disk) = (commit.clone(), disk.clone());
-                std::thread::spawn(move || {
-                    for _ in 0..20 {
-                        let ticket = disk.buffer();
-                        commit.receipt(ticket).blocking_recv().unwrap().unwrap();
-                        let durable = disk.durable.load(Ordering::SeqCst);
-                        assert!(durable >= ticket, "ticket {ticket} answered with only {durable} on disk");
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.join().unwrap();
-        }
+        sixteen_writers(&commit, &disk, |commit, _, ticket| {
+            commit.receipt(ticket).blocking_recv().unwrap().unwrap();
+        });
         commit.close();
         for flusher in flushers {
             flusher.join().unwrap();
