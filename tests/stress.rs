@@ -70,6 +70,12 @@ fn within_memory(ran: &Ran) {
     assert!(ran.peak_mib <= LIMIT_MIB, "peak RSS {} MiB > {LIMIT_MIB} MiB\n{}", ran.peak_mib, ran.stdout);
 }
 
+/// Every one of `rows` rows read, and no reject.
+fn every_row(ran: &Ran, rows: u64) {
+    assert_eq!(ran.rows, rows, "every row");
+    assert_eq!(ran.rejects.height(), 0);
+}
+
 /// One partial table with exactly one reject, at `line` of `file`.
 fn one_reject(ran: &Ran, file: &str, line: i64) {
     let problems = ran.result["problems"].as_array().unwrap();
@@ -100,8 +106,7 @@ fn stress_a_small_gzip_that_inflates_to_300_mb_is_read_in_bounded_memory() {
     gz.finish().unwrap().flush().unwrap();
     let ran = run(&data);
     within_memory(&ran);
-    assert_eq!(ran.rows, rows, "every row");
-    assert_eq!(ran.rejects.height(), 0);
+    every_row(&ran, rows);
 }
 
 #[test]
@@ -206,6 +211,5 @@ fn stress_wide_text_rows_of_2_kb_are_read_in_bounded_memory() {
     out.flush().unwrap();
     let ran = run(&data);
     within_memory(&ran);
-    assert_eq!(ran.rows, rows, "every row");
-    assert_eq!(ran.rejects.height(), 0);
+    every_row(&ran, rows);
 }
