@@ -12,8 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
-use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch};
+use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{ColumnDecision, Widening};
@@ -169,17 +168,25 @@ fn conform_part(
     let height = part.rows();
     let constants = constants(parsed);
     let mut out: Vec<ArrayRef> = Vec::with_capacity(columns.len() + 3);
-    for (name, dtype) in columns {
-        let own = sources.get(name).and_then(|own| {
-            let at = part.names.iter().position(|n| n == own)?;
-            Some((own, part.columns.get(at)?))
+    // Each part column is moved into the dataset's (no copy); one that two dataset columns
+    // take is copied for all but the last.
+    let at = |own: &String| part.names.iter().position(|n| n == own);
+    let wanted: Vec<Option<usize>> = columns.iter().map(|(name, _)| sources.get(name).and_then(at)).collect();
+    let mut uses = vec![0usize; part.columns.len()];
+    wanted.iter().flatten().for_each(|&at| uses[at] += 1);
+    let mut values: Vec<Option<Values>> = part.columns.into_iter().map(Some).collect();
+    for ((name, dtype), at) in columns.iter().zip(wanted) {
+        let own = sources.get(name).zip(at).and_then(|(own, at)| {
+            uses[at] -= 1;
+            let slot = values.get_mut(at)?;
+            Some((own, if uses[at] == 0 { slot.take()? } else { slot.clone()? }))
         });
         let column = match (constants.iter().find(|(n, _)| n == name), own) {
-            (Some((_, value)), _) => repeated(value.as_deref(), height),
+            (Some((_, value)), _) => repeated(value.as_deref(), height)?,
             (None, Some((own, values))) => {
                 let rules = parsed.checkpoint.rules.get(own).copied().unwrap_or_default();
                 match recalled.remove(own) {
-                    Some(text) => conform(own, &Values::Text(text), *dtype, &rules, losses)?,
+                    Some(text) => conform(own, Values::Text(text), *dtype, &rules, losses)?,
                     None => conform(own, values, *dtype, &rules, losses)?,
                 }
             }
@@ -188,23 +195,31 @@ fn conform_part(
         out.push(column);
     }
     let source_table = table.sheet.clone().unwrap_or_else(|| table.table_id.clone());
-    out.push(repeated(Some(table.file.as_str()), height));
-    out.push(repeated(Some(source_table.as_str()), height));
-    out.push(Arc::new(part.source_rows.iter().map(|&r| i64::try_from(r).ok()).collect::<Int64Array>()));
+    out.push(repeated(Some(table.file.as_str()), height)?);
+    out.push(repeated(Some(source_table.as_str()), height)?);
+    let rows: Result<Vec<i64>, _> = part.source_rows.iter().map(|&r| i64::try_from(r)).collect();
+    let rows = rows.map_err(|_| arrow_schema::ArrowError::InvalidArgumentError("a source row past 2^63".into()))?;
+    out.push(Arc::new(Int64Array::from(rows)));
     Ok(RecordBatch::try_new(schema.clone(), out)?)
 }
 
-/// One text value (or null) on every row.
-fn repeated(value: Option<&str>, rows: usize) -> ArrayRef {
-    match value {
+/// One text value (or null) on every row: the text copied by doubling and the offsets computed,
+/// instead of one append per row (every row of every table has two of these).
+///
+/// # Errors
+/// The copies would pass the 2 GiB a string array can address (a long value on a part of many
+/// short rows).
+fn repeated(value: Option<&str>, rows: usize) -> Result<ArrayRef, AssembleError> {
+    Ok(match value {
+        Some(v) if rows.checked_mul(v.len()).is_some_and(|n| i32::try_from(n).is_ok()) => {
+            Arc::new(StringArray::new_repeated(v, rows))
+        }
         Some(v) => {
-            // Sized at once: the values buffer would otherwise grow by doubling.
-            let mut array = StringBuilder::with_capacity(rows, rows.saturating_mul(v.len()));
-            array.extend(std::iter::repeat_n(Some(v), rows));
-            Arc::new(array.finish())
+            let reason = format!("{rows} copies of a {}-byte value pass 2 GiB in one part", v.len());
+            return Err(AssembleError::Arrow(arrow_schema::ArrowError::InvalidArgumentError(reason)));
         }
         None => new_null_array(&DataType::Utf8, rows),
-    }
+    })
 }
 
 /// Why a dataset could not be written: the stage fails, nothing half-written is left under the

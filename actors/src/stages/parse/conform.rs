@@ -9,10 +9,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{
-    builder::StringBuilder, Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
-    Int64Array, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
+    Int64Array, PrimitiveArray, StringArray, TimestampMicrosecondArray,
 };
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use dat_contracts::ColumnType;
 use dat_readers::typing::{
     as_f64, date_text, datetime_text, decimal_text, epoch_days, epoch_micros, float_text, hex, parse_bool, parse_int,
@@ -43,13 +45,14 @@ fn exact_in_float(v: i64) -> bool {
 
 /// `values` (one column of a part) as the dataset column `own` goes to, of type `target`, text
 /// cells read by `rules` (the rules they were typed by), counting what could not be kept in
-/// `losses` (under the table's own column name `own`).
+/// `losses` (under the table's own column name `own`). Taken by value: values already of the
+/// target type become the array without a copy of their text.
 ///
 /// # Errors
 /// [`ConformError`] for a pairing the widening rules never produce (a bug).
 pub(crate) fn conform(
     own: &str,
-    values: &Values,
+    values: Values,
     target: ColumnType,
     rules: &CellRules,
     losses: &mut Losses,
@@ -63,7 +66,7 @@ pub(crate) fn conform(
     Ok(match (values, target) {
         (Values::Text(text), _) => from_text(text, target, rules, &mut lost).map_err(bug)?,
         (native, _) if native.column_type() == target => native_array(native).map_err(bug)?,
-        (_, ColumnType::String) => as_text(values),
+        (values, ColumnType::String) => as_text(&values),
         (Values::Int(v), ColumnType::Float) => {
             lost(ROUNDED, v.iter().flatten().filter(|v| !exact_in_float(**v)).count() as u64);
             Arc::new(v.iter().map(|v| v.map(|v| v as f64)).collect::<Float64Array>())
@@ -73,7 +76,7 @@ pub(crate) fn conform(
                 .map_err(bug)?
         }
         (Values::Decimal { values, scale: from, .. }, ColumnType::Decimal { precision, scale }) => {
-            let factor = pow10(scale.saturating_sub(*from));
+            let factor = pow10(scale.saturating_sub(from));
             decimal(values.iter().map(|v| v.and_then(|v| v.checked_mul(factor))), precision, scale).map_err(bug)?
         }
         (Values::Date(v), ColumnType::Datetime) => Arc::new(
@@ -88,7 +91,7 @@ pub(crate) fn conform(
 /// Text cells read as `target` by `rules`. A cell that does not fit (which the type tally makes
 /// impossible) is null and counted rather than lost unseen.
 fn from_text(
-    text: &TextValues,
+    text: TextValues,
     target: ColumnType,
     rules: &CellRules,
     lost: &mut dyn FnMut(&'static str, u64),
@@ -96,7 +99,7 @@ fn from_text(
     let int = |c: &str| rules.with_number(c, parse_int);
     let array: ArrayRef = match target {
         ColumnType::String | ColumnType::Struct | ColumnType::List | ColumnType::Null => {
-            return Ok(text_array(text));
+            return text_array(text);
         }
         ColumnType::Int => Arc::new(text.iter().map(|c| c.and_then(int)).collect::<Int64Array>()),
         ColumnType::Float => {
@@ -128,26 +131,51 @@ fn from_text(
     Ok(array)
 }
 
-/// Text cells as a string array, built in buffers of their final size: collected, the array
-/// grew by doubling, and a part of wide text (2 KB cells) held its old and new buffers at once
-/// (a third of assembly's peak heap, taking `dat run` past 200 MiB).
-fn text_array(text: &TextValues) -> ArrayRef {
-    let (bytes, ends, _) = text.raw();
-    let mut array = StringBuilder::with_capacity(ends.len(), bytes.len());
-    array.extend(text.iter());
-    Arc::new(array.finish())
+/// Text cells as a string array over their own text: the text is moved, not copied cell by
+/// cell, and the cells' ends become the offsets. (Copied, they took a call per cell: 2% of W1's
+/// CPU; a part of wide text also held the text twice, see `tests/stress.rs`.)
+fn text_array(text: TextValues) -> Result<ArrayRef, String> {
+    let (bytes, ends, valid) = text.into_raw();
+    // A part is one chunk, a few MiB: far below the 2 GiB a string array can address. Ends are
+    // in order by `TextValues`' construction; checked here so that a broken one is an error,
+    // not Arrow's panic.
+    let fits = ends.last().is_none_or(|last| i32::try_from(*last).is_ok());
+    if !fits || !ends.windows(2).all(|w| w[0] <= w[1]) {
+        return Err("text cells past 2 GiB or out of order in one part".to_owned());
+    }
+    let offsets: Vec<i32> = std::iter::once(0).chain(ends.iter().map(|&end| end as i32)).collect();
+    let nulls = valid.contains(&false).then(|| NullBuffer::from(valid.as_slice()));
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    let array = StringArray::try_new(offsets, Buffer::from_vec(bytes.into_bytes()), nulls);
+    Ok(Arc::new(array.map_err(|e| e.to_string())?))
+}
+
+/// Where `values` are null, as Arrow marks them (`None` when no value is).
+fn nulls<T>(values: &[Option<T>]) -> Option<NullBuffer> {
+    let nulls = values.iter().any(Option::is_none);
+    nulls.then(|| NullBuffer::new(values.iter().map(Option::is_some).collect::<BooleanBuffer>()))
+}
+
+/// Values as a primitive array built in two tight passes, the values then their validity
+/// (collected, each value was one append to a builder).
+fn primitive<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> PrimitiveArray<T> {
+    let dense: Vec<T::Native> = values.iter().map(|v| v.unwrap_or_default()).collect();
+    PrimitiveArray::new(ScalarBuffer::from(dense), nulls(values))
 }
 
 /// Native values as the Arrow array of their own type.
-fn native_array(values: &Values) -> Result<ArrayRef, String> {
+fn native_array(values: Values) -> Result<ArrayRef, String> {
     Ok(match values {
-        Values::Text(text) => text_array(text),
-        Values::Int(v) => Arc::new(v.iter().copied().collect::<Int64Array>()),
-        Values::Float(v) => Arc::new(v.iter().copied().collect::<Float64Array>()),
-        Values::Bool(v) => Arc::new(v.iter().copied().collect::<BooleanArray>()),
-        Values::Date(v) => Arc::new(v.iter().copied().collect::<Date32Array>()),
-        Values::Datetime(v) => Arc::new(v.iter().copied().collect::<TimestampMicrosecondArray>()),
-        Values::Decimal { values, precision, scale } => decimal(values.iter().copied(), *precision, *scale)?,
+        Values::Text(text) => text_array(text)?,
+        Values::Int(v) => Arc::new(primitive::<Int64Type>(&v)),
+        Values::Float(v) => Arc::new(primitive::<Float64Type>(&v)),
+        Values::Bool(v) => {
+            let flags = v.iter().map(|b| b.unwrap_or(false)).collect::<BooleanBuffer>();
+            Arc::new(BooleanArray::new(flags, nulls(&v)))
+        }
+        Values::Date(v) => Arc::new(primitive::<Date32Type>(&v)),
+        Values::Datetime(v) => Arc::new(primitive::<TimestampMicrosecondType>(&v)),
+        Values::Decimal { values, precision, scale } => decimal(values.into_iter(), precision, scale)?,
         Values::Binary(v) => Arc::new(v.iter().map(|b| b.as_deref()).collect::<BinaryArray>()),
     })
 }
@@ -178,4 +206,30 @@ fn as_text(values: &Values) -> ArrayRef {
 
 fn pow10(exp: u8) -> i128 {
     10i128.checked_pow(u32::from(exp)).unwrap_or(i128::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use dat_readers::Cell;
+
+    use super::*;
+
+    fn conformed(values: Values, target: ColumnType) -> ArrayRef {
+        conform("c", values, target, &CellRules::default(), &mut Losses::new()).unwrap()
+    }
+
+    #[test]
+    fn values_of_the_target_type_keep_every_value_and_null_in_place() {
+        let text = TextValues::from_cells([Cell::Infer("a b"), Cell::Null, Cell::Infer("née"), Cell::Infer("")]);
+        let array = conformed(Values::Text(text), ColumnType::String);
+        let expected: ArrayRef = Arc::new(StringArray::from(vec![Some("a b"), None, Some("née"), None]));
+        assert_eq!(&array, &expected, "an empty CSV cell is no value");
+        let array = conformed(Values::Float(vec![Some(1.5), None, Some(-0.0)]), ColumnType::Float);
+        assert_eq!(&array, &(Arc::new(Float64Array::from(vec![Some(1.5), None, Some(-0.0)])) as ArrayRef));
+        let array = conformed(Values::Int(vec![Some(7), Some(i64::MIN)]), ColumnType::Int);
+        assert_eq!(array.null_count(), 0);
+        assert_eq!(&array, &(Arc::new(Int64Array::from(vec![7, i64::MIN])) as ArrayRef));
+        let array = conformed(Values::Bool(vec![None, Some(true), Some(false)]), ColumnType::Bool);
+        assert_eq!(&array, &(Arc::new(BooleanArray::from(vec![None, Some(true), Some(false)])) as ArrayRef));
+    }
 }

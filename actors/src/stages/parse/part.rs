@@ -173,9 +173,10 @@ fn fixed<T: Copy + Default, const N: usize>(
         out.write_all(&[tag])?;
     }
     write_validity(out, values.iter().map(Option::is_some))?;
-    let mut buf = Vec::with_capacity(values.len() * N);
-    for v in values {
-        buf.extend_from_slice(&bytes(v.unwrap_or_default()));
+    // Filled in place, value by value, rather than extended (a capacity check per value).
+    let mut buf = vec![0u8; values.len() * N];
+    for (slot, v) in buf.chunks_exact_mut(N).zip(values) {
+        slot.copy_from_slice(&bytes(v.unwrap_or_default()));
     }
     out.write_all(&buf)
 }
