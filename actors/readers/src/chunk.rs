@@ -265,11 +265,6 @@ impl TextValues {
         (&self.text, &self.ends, &self.valid)
     }
 
-    /// The raw layout, taken: for a consumer that keeps the text as it is (no copy).
-    pub fn into_raw(self) -> (String, Vec<usize>, Vec<bool>) {
-        (self.text, self.ends, self.valid)
-    }
-
     /// Cells from their raw layout, as [`Self::raw`] gives it.
     ///
     /// # Errors

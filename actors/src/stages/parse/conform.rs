@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{
     Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array,
     Int64Array, PrimitiveArray, StringArray, TimestampMicrosecondArray,
 };
-use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use dat_contracts::ColumnType;
 use dat_readers::typing::{
     as_f64, date_text, datetime_text, decimal_text, epoch_days, epoch_micros, float_text, hex, parse_bool, parse_int,
@@ -45,8 +46,8 @@ fn exact_in_float(v: i64) -> bool {
 
 /// `values` (one column of a part) as the dataset column `own` goes to, of type `target`, text
 /// cells read by `rules` (the rules they were typed by), counting what could not be kept in
-/// `losses` (under the table's own column name `own`). Taken by value: values already of the
-/// target type become the array without a copy of their text.
+/// `losses` (under the table's own column name `own`). Taken by value, so that each part column
+/// is freed as soon as its array is made.
 ///
 /// # Errors
 /// [`ConformError`] for a pairing the widening rules never produce (a bug).
@@ -64,7 +65,7 @@ pub(crate) fn conform(
     };
     let bug = |reason: String| ConformError { column: own.to_owned(), reason };
     Ok(match (values, target) {
-        (Values::Text(text), _) => from_text(text, target, rules, &mut lost).map_err(bug)?,
+        (Values::Text(text), _) => from_text(&text, target, rules, &mut lost).map_err(bug)?,
         (native, _) if native.column_type() == target => native_array(native).map_err(bug)?,
         (values, ColumnType::String) => as_text(&values),
         (Values::Int(v), ColumnType::Float) => {
@@ -91,7 +92,7 @@ pub(crate) fn conform(
 /// Text cells read as `target` by `rules`. A cell that does not fit (which the type tally makes
 /// impossible) is null and counted rather than lost unseen.
 fn from_text(
-    text: TextValues,
+    text: &TextValues,
     target: ColumnType,
     rules: &CellRules,
     lost: &mut dyn FnMut(&'static str, u64),
@@ -99,7 +100,7 @@ fn from_text(
     let int = |c: &str| rules.with_number(c, parse_int);
     let array: ArrayRef = match target {
         ColumnType::String | ColumnType::Struct | ColumnType::List | ColumnType::Null => {
-            return text_array(text);
+            return Ok(text_array(text));
         }
         ColumnType::Int => Arc::new(text.iter().map(|c| c.and_then(int)).collect::<Int64Array>()),
         ColumnType::Float => {
@@ -131,23 +132,17 @@ fn from_text(
     Ok(array)
 }
 
-/// Text cells as a string array over their own text: the text is moved, not copied cell by
-/// cell, and the cells' ends become the offsets. (Copied, they took a call per cell: 2% of W1's
-/// CPU; a part of wide text also held the text twice, see `tests/stress.rs`.)
-fn text_array(text: TextValues) -> Result<ArrayRef, String> {
-    let (bytes, ends, valid) = text.into_raw();
-    // A part is one chunk, a few MiB: far below the 2 GiB a string array can address. Ends are
-    // in order by `TextValues`' construction; checked here so that a broken one is an error,
-    // not Arrow's panic.
-    let fits = ends.last().is_none_or(|last| i32::try_from(*last).is_ok());
-    if !fits || !ends.windows(2).all(|w| w[0] <= w[1]) {
-        return Err("text cells past 2 GiB or out of order in one part".to_owned());
-    }
-    let offsets: Vec<i32> = std::iter::once(0).chain(ends.iter().map(|&end| end as i32)).collect();
-    let nulls = valid.contains(&false).then(|| NullBuffer::from(valid.as_slice()));
-    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-    let array = StringArray::try_new(offsets, Buffer::from_vec(bytes.into_bytes()), nulls);
-    Ok(Arc::new(array.map_err(|e| e.to_string())?))
+/// Text cells as a string array, copied into buffers of their final size: collected, the array
+/// grew by doubling, and a part of wide text (2 KB cells) held its old and new buffers at once
+/// (a third of assembly's peak heap, taking `dat run` past 200 MiB). Not moved: an array over
+/// the part's own text (offsets from its ends, no copy) saved 0.6% of W1's CPU but raised the
+/// peak RSS of 100,000 rows of 2 KB text from 136–156 to 160–176 MiB (allocator reuse across
+/// the reading and encoding threads), too close to the 200 MiB bound for that little.
+fn text_array(text: &TextValues) -> ArrayRef {
+    let (bytes, ends, _) = text.raw();
+    let mut array = StringBuilder::with_capacity(ends.len(), bytes.len());
+    array.extend(text.iter());
+    Arc::new(array.finish())
 }
 
 /// Where `values` are null, as Arrow marks them (`None` when no value is).
@@ -166,7 +161,7 @@ fn primitive<T: ArrowPrimitiveType>(values: &[Option<T::Native>]) -> PrimitiveAr
 /// Native values as the Arrow array of their own type.
 fn native_array(values: Values) -> Result<ArrayRef, String> {
     Ok(match values {
-        Values::Text(text) => text_array(text)?,
+        Values::Text(text) => text_array(&text),
         Values::Int(v) => Arc::new(primitive::<Int64Type>(&v)),
         Values::Float(v) => Arc::new(primitive::<Float64Type>(&v)),
         Values::Bool(v) => {
