@@ -930,7 +930,7 @@ LIMITS = {
     "W1": "CPU: dat does more work than DuckDB on one file (about 1.25x its CPU time), and the "
           "extra is what dat promises: discovery hashes the file on one core, which the rest "
           "waits for (a sha256 is one sequential stream: ~0.28 s, ~6% of the CPU; the pass that "
-          "finds where the 16 ranges start and counts their lines, so that every row keeps its "
+          "finds where the 32 ranges start and counts their lines, so that every row keeps its "
           "line number, runs on the other core meanwhile); the ranges are read into checkpoint parts on disk and read "
           "back (~7% of the CPU, kernel copies included). Reading and typing the ranges fills "
           "both cores (~55% of the wall: typing cells ~20% of the CPU, keeping each cell's text "
