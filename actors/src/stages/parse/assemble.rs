@@ -168,18 +168,24 @@ fn conform_part(
     let height = part.rows();
     let constants = constants(parsed);
     let mut out: Vec<ArrayRef> = Vec::with_capacity(columns.len() + 3);
-    // Each part column is moved into the dataset's (no copy); one that two dataset columns
-    // take is copied for all but the last.
+    // Each part column is handed to `conform` (and freed once its array is made); one that two
+    // dataset columns take is cloned for all but the last.
     let at = |own: &String| part.names.iter().position(|n| n == own);
     let wanted: Vec<Option<usize>> = columns.iter().map(|(name, _)| sources.get(name).and_then(at)).collect();
     let mut uses = vec![0usize; part.columns.len()];
-    wanted.iter().flatten().for_each(|&at| uses[at] += 1);
+    for &at in wanted.iter().flatten() {
+        if let Some(left) = uses.get_mut(at) {
+            *left += 1;
+        }
+    }
     let mut values: Vec<Option<Values>> = part.columns.into_iter().map(Some).collect();
     for ((name, dtype), at) in columns.iter().zip(wanted) {
         let own = sources.get(name).zip(at).and_then(|(own, at)| {
-            uses[at] -= 1;
+            let left = uses.get_mut(at)?;
+            *left = left.saturating_sub(1);
+            let last = *left == 0;
             let slot = values.get_mut(at)?;
-            Some((own, if uses[at] == 0 { slot.take()? } else { slot.clone()? }))
+            Some((own, if last { slot.take()? } else { slot.clone()? }))
         });
         let column = match (constants.iter().find(|(n, _)| n == name), own) {
             (Some((_, value)), _) => repeated(value.as_deref(), height)?,
