@@ -154,7 +154,7 @@ fn is_date(cell: &str) -> bool {
 
 /// The day of an exact `YYYY-MM-DD` cell.
 pub fn parse_date(cell: &str) -> Option<NaiveDate> {
-    let (year, month, day) = date_fields(cell).filter(|_| cell.len() == 10)?;
+    let (year, month, day) = exact_date_fields(cell)?;
     NaiveDate::from_ymd_opt(year, month, day)
 }
 
@@ -177,10 +177,15 @@ fn date_fields(cell: &str) -> Option<(i32, u32, u32)> {
     Some(((y0 * 1000 + y1 * 100 + y2 * 10 + y3) as i32, m0 * 10 + m1, d0 * 10 + d1))
 }
 
+/// [`date_fields`] of a cell that is exactly `dddd-dd-dd`, nothing after it.
+fn exact_date_fields(cell: &str) -> Option<(i32, u32, u32)> {
+    date_fields(cell).filter(|_| cell.len() == 10)
+}
+
 /// Days since 1970-01-01 of an exact `YYYY-MM-DD` cell: the value [`parse_date`] and
 /// [`epoch_days`] give, computed from the fields.
 pub fn iso_days(cell: &str) -> Option<i32> {
-    let (year, month, day) = date_fields(cell).filter(|_| cell.len() == 10)?;
+    let (year, month, day) = exact_date_fields(cell)?;
     civil_days(year, month, day)
 }
 
@@ -383,9 +388,7 @@ mod tests {
     /// The fast paths give exactly what chrono's format parser gives, for every spelling.
     #[test]
     fn dates_and_date_times_read_as_chrono_reads_them() {
-        let chrono_date = |c: &str| {
-            (date_fields(c).is_some() && c.len() == 10).then(|| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()).flatten()
-        };
+        let chrono_date = |c: &str| exact_date_fields(c).and_then(|_| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok());
         let chrono_datetime = |c: &str| {
             DateTime::parse_from_rfc3339(c).map(|d| d.naive_utc()).ok().or_else(|| {
                 NAIVE_DATETIME_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(c, f).ok()).or_else(|| {
