@@ -2,12 +2,12 @@
 //! anything about runs; see `dat-events` for the rules and `dat-actors` for the system.
 #![forbid(unsafe_code)]
 
-mod arenas;
 mod cli;
 mod config;
 mod daemon;
 mod http;
 mod logging;
+mod malloc;
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ const FAILURE: u8 = 1;
 const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    arenas::bound();
+    malloc::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),

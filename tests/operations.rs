@@ -297,6 +297,19 @@ fn prometheus_samples(text: &str) -> BTreeMap<String, f64> {
     samples
 }
 
+/// `dat` re-executes itself with its malloc settings (`bin/malloc.rs`): without them parse has
+/// the kernel fault in and zero its buffers again for every chunk, and more arenas hold more
+/// memory.
+#[test]
+fn the_daemon_runs_with_its_malloc_settings() {
+    let d = Daemon::start();
+    let environ = std::fs::read(format!("/proc/{}/environ", d.pid())).expect("the daemon's environment");
+    let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    for var in ["MALLOC_ARENA_MAX=4", "MALLOC_MMAP_THRESHOLD_=16777216", "MALLOC_TRIM_THRESHOLD_=33554432"] {
+        assert!(vars.contains(&var.as_bytes()), "{var} is not in the daemon's environment");
+    }
+}
+
 #[test]
 fn metrics_after_a_run_count_rows_appends_and_requests_in_prometheus_format() {
     let token_dirs = many_files(2, 100);

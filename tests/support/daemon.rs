@@ -87,6 +87,11 @@ impl Daemon {
         Daemon { child: Some(child), url, dirs }
     }
 
+    /// The daemon's process id (the same after `dat` re-executed itself).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// SIGKILL: no shutdown, no flush beyond what was acknowledged.
     pub fn kill(mut self) -> Dirs {
         if let Some(mut child) = self.child.take() {
