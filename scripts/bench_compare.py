@@ -926,20 +926,22 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 
 
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
-# machine of the benchmark (2026-12-06, 12:40). Update them with the code, not with each run.
+# machine of the benchmark (2026-12-06; W1 at 23:05). Update them with the code, not with each run.
 LIMITS = {
-    "W1": "CPU: dat does more work than DuckDB on one file (about 1.25x its CPU time), and the "
-          "extra is what dat promises: discovery hashes the file on one core, which the rest "
-          "waits for (a sha256 is one sequential stream: ~0.28 s, ~6% of the CPU; the pass that "
-          "finds where the 32 ranges start and counts their lines, so that every row keeps its "
-          "line number, runs on the other core meanwhile); the ranges are read into checkpoint parts on disk and read "
-          "back (~7% of the CPU, kernel copies included). Reading and typing the ranges fills "
-          "both cores (~55% of the wall: typing cells ~20% of the CPU, keeping each cell's text "
-          "until its chunk's type is settled ~8%, splitting lines ~6%); the dataset is encoded "
-          "(zstd ~14% of the CPU, deltas, dictionaries where values repeat) after the last range "
-          "is read, because a column's type is only final then (~35% of the wall, both cores), "
-          "and synced to disk in the background as it is written. DuckDB writes Snappy, dat and "
-          "Polars zstd. Parse does not hash the file again while its size and change time are "
+    "W1": "CPU: dat spends about 1.1x DuckDB's CPU time on one file, and the extra is what dat "
+          "promises: discovery hashes the file on one core, which the rest waits for (a sha256 is "
+          "one sequential stream: ~0.3 s, ~8% of the CPU; the pass that finds where the 32 ranges "
+          "start and counts their lines, so that every row keeps its line number, runs on the "
+          "other core meanwhile); the ranges are read into checkpoint parts on disk and read back "
+          "(~8% of the CPU, kernel copies included). Reading and typing the ranges fills both "
+          "cores (~55% of the wall: typing cells ~19% of the CPU, keeping each cell's text until "
+          "its chunk's type is settled ~8%, splitting lines ~12%); the dataset is encoded (zstd "
+          "~16% of the CPU, Parquet's encoders ~7%) after the last range is read, because a "
+          "column's type is only final then (~35% of the wall, both cores), and synced to disk in "
+          "the background as it is written. DuckDB writes Snappy, dat and Polars zstd (Snappy or "
+          "LZ4 would save dat ~6% of its CPU for a 28-37% larger file). Page faults are few (0.2% "
+          "of the samples): malloc keeps the buffers parse frees for the next chunk "
+          "(bin/malloc.rs). Parse does not hash the file again while its size and change time are "
           "those discovery hashed it under.",
     "W2": "CPU on both cores the whole run: reading and typing cells ~40% of dat's CPU, encoding "
           "the dataset ~20% (zstd, dictionaries of the text columns whose values repeat), "
