@@ -14,8 +14,8 @@
 //!   150,000–260,000 page faults and 0.55–0.9 s of system time. With these two settings it takes
 //!   40,000–70,000 and 0.45 s, and its wall time fell 8% (medians of 5 and 6 alternating runs);
 //!   W2's did not move (its system time is opening and writing files). Peak RSS rose: W1 121 →
-//!   130–180 MiB, W5 (10 GiB) 139 → 156 MiB, the stress inputs at most 147 MiB, all within the
-//!   200 MiB bound. Two arenas held RSS but slowed W2 by 7%.
+//!   130–180 MiB, W5 (10 GiB) 139 → 157 MiB, `tests/stress.rs`'s inputs at most 128 MiB, all
+//!   within the 200 MiB bound. Two arenas held RSS but slowed W2 by 7%.
 
 /// The settings, each set unless the user has set it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
