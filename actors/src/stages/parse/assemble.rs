@@ -170,17 +170,19 @@ fn conform_part(
     let mut out: Vec<ArrayRef> = Vec::with_capacity(columns.len() + 3);
     // Each part column is handed to `conform` (and freed once its array is made); one that two
     // dataset columns take is cloned for all but the last.
-    let at = |own: &String| part.names.iter().position(|n| n == own);
-    let wanted: Vec<Option<usize>> = columns.iter().map(|(name, _)| sources.get(name).and_then(at)).collect();
+    let wanted: Vec<Option<(&String, usize)>> = columns
+        .iter()
+        .map(|(name, _)| sources.get(name).and_then(|own| Some((own, part.names.iter().position(|n| n == own)?))))
+        .collect();
     let mut uses = vec![0usize; part.columns.len()];
-    for &at in wanted.iter().flatten() {
+    for &(_, at) in wanted.iter().flatten() {
         if let Some(left) = uses.get_mut(at) {
             *left += 1;
         }
     }
     let mut values: Vec<Option<Values>> = part.columns.into_iter().map(Some).collect();
-    for ((name, dtype), at) in columns.iter().zip(wanted) {
-        let own = sources.get(name).zip(at).and_then(|(own, at)| {
+    for ((name, dtype), wanted) in columns.iter().zip(wanted) {
+        let own = wanted.and_then(|(own, at)| {
             let left = uses.get_mut(at)?;
             *left = left.saturating_sub(1);
             let last = *left == 0;
