@@ -16,10 +16,11 @@ use crate::group_commit::Receipt;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GlobalPos(pub u64);
 
-/// Why an append did not happen. Nothing was written in either case.
+/// Why an append did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
-    /// Another writer got there first: reload the run, decide again. HTTP 409.
+    /// Another writer got there first: reload the run, decide again. Nothing was written.
+    /// HTTP 409.
     #[error("run {run}: expected last seq {expected}, log has {actual}")]
     Conflict {
         /// The run.
@@ -30,6 +31,7 @@ pub enum AppendError {
         actual: Seq,
     },
     /// The envelopes do not continue the run's log (wrong run or seq). A bug in the caller.
+    /// Nothing was written.
     #[error("run {run}: envelopes must continue the log at seq {next}")]
     OutOfSequence {
         /// The run.
@@ -37,7 +39,10 @@ pub enum AppendError {
         /// The seq the first envelope must have.
         next: Seq,
     },
-    /// The storage failed; logged with its cause. HTTP 500.
+    /// The storage failed; logged with its cause. HTTP 500. When writing or syncing the log
+    /// failed, what reached the disk is unknown (as after any failed `fsync`): the log refuses
+    /// appends until it is opened again, and the appends that failed are then found in it, or
+    /// not, whole.
     #[error("event log unavailable")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

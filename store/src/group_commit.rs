@@ -111,8 +111,13 @@ impl GroupCommit {
         state.flushing -= 1;
         state.flushes += 1;
         match result {
-            Ok(covers) => state.durable = state.durable.max(covers),
-            Err(e) => state.failed = Some(e),
+            Ok(covers) if state.failed.is_none() => state.durable = state.durable.max(covers),
+            // After a failure nothing more is acknowledged, not even by a flush that was under
+            // way and ended well: it is not trusted to cover what came before it.
+            Ok(_) => {}
+            Err(e) => {
+                state.failed.get_or_insert(e);
+            }
         }
         state.answer();
         self.flushed.notify_all();
@@ -349,5 +354,37 @@ mod tests {
         assert_eq!(commit.flushes(), 2);
         let receipt = commit.receipt(5).try_recv();
         assert_eq!(receipt, Ok(Err("disk full".to_owned())), "a receipt after the failure fails at once");
+    }
+
+    #[test]
+    fn a_flush_under_way_that_ends_well_after_another_failed_acknowledges_nothing() {
+        // Flush 1 takes ticket 1, flush 2 then takes ticket 2 while 1 is under way; 1 fails,
+        // then 2 returns well. Neither append, nor a receipt for 2, is acknowledged.
+        let commit = Arc::new(GroupCommit::default());
+        let (took_1, first_took) = std::sync::mpsc::channel();
+        let first = {
+            let commit = commit.clone();
+            std::thread::spawn(move || {
+                commit.wait(1, |took| {
+                    took(1);
+                    let _ = took_1.send(());
+                    std::thread::sleep(Duration::from_millis(50));
+                    Err("sync failed".into())
+                })
+            })
+        };
+        first_took.recv().unwrap();
+        let receipt = commit.receipt(2);
+        let second = commit.wait(2, |took| {
+            took(2);
+            while commit.failed().is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok(2)
+        });
+        assert_eq!(first.join().unwrap(), Err("sync failed".to_owned()));
+        assert_eq!(second, Err("sync failed".to_owned()), "the second flush ended well, after the failure");
+        assert_eq!(receipt.blocking_recv(), Ok(Err("sync failed".to_owned())));
+        assert_eq!(commit.flushes(), 2, "both flushes ran at once");
     }
 }

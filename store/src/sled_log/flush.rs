@@ -40,6 +40,16 @@ impl Group {
     }
 }
 
+/// Failures a test makes happen, each once.
+#[cfg(test)]
+#[derive(Default)]
+pub(super) struct Faults {
+    /// The next write of records fails.
+    pub(super) write: std::sync::atomic::AtomicBool,
+    /// The next sync waits this long, then fails.
+    pub(super) sync: std::sync::Mutex<Option<std::time::Duration>>,
+}
+
 /// A group taken by a flush, to be shown to readers once a sync covers it.
 pub(super) struct Taken {
     /// The last ticket of the appends in it.
@@ -102,9 +112,19 @@ impl Shared {
     ///
     /// Taking, inserting and writing happen under the write-ahead file's lock, so groups reach
     /// sled and the file in the order of their positions (a crash can tear only the last one);
-    /// the sync happens outside it, so the next flush prepares its group meanwhile.
+    /// the sync happens outside it, so the next flush prepares its group meanwhile, and in the
+    /// sync turn, one at a time.
+    ///
+    /// After a write or sync fails, no later flush writes or syncs (the failure is recorded
+    /// under the lock that orders the writes, or in the sync turn), and one that was past its
+    /// write fails at its sync turn: nothing more is shown or acknowledged. What the failed
+    /// flushes inserted into sled may still reach sled's files: their appends are found in the
+    /// log, or not, once it is opened again.
     pub(super) fn flush(&self, took: &dyn Fn(u64)) -> Result<u64, String> {
         let mut wal = lock(&self.wal);
+        if let Some(error) = self.failure.get() {
+            return Err(error.clone());
+        }
         let (group, covers) = {
             let mut writer = lock(&self.writer);
             (std::mem::take(&mut writer.pending), writer.issued)
@@ -113,29 +133,29 @@ impl Shared {
             return Ok(0);
         }
         took(covers);
-        let inserted = self.insert(group).map_err(|e| format!("cannot write the event log: {e}"))?;
+        let inserted = self.insert(group).map_err(|e| self.fail(format!("cannot write the event log: {e}")))?;
         lock(&self.unpublished).push_back(Taken { covers, heads: inserted.heads, last: inserted.last });
         let started = std::time::Instant::now();
         if wal.bytes >= RESET_BYTES {
             // Everything inserted so far, earlier flushes' groups included, is then in sled's
             // files: the file's records are no longer needed.
-            let reset = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
-            reset
-                .and_then(|()| wal.reset().map_err(|e| e.to_string()))
-                .map_err(|e| format!("cannot start the event log's file over: {e}"))?;
+            self.synced(|| {
+                let flushed = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
+                flushed
+                    .and_then(|()| wal.reset().map_err(|e| e.to_string()))
+                    .map_err(|e| format!("cannot start the event log's file over: {e}"))
+            })?;
             drop(wal);
         } else {
             // Fails only for a key or value over 4 GiB, which serialised events never reach.
-            wal.buffer(&inserted.pairs).map_err(|e| format!("cannot write the event log: {e}"))?;
+            wal.buffer(&inserted.pairs).map_err(|e| self.fail(format!("cannot write the event log: {e}")))?;
             let (bytes, at) = wal.take();
-            wal::write_at(&self.syncer, &bytes, at).map_err(|e| {
+            self.write_record(&bytes, at).map_err(|e| {
                 wal.rewind(at);
-                format!("cannot write the event log: {e}")
+                self.fail(format!("cannot write the event log: {e}"))
             })?;
             drop(wal);
-            // A failed sync fails the log until it is opened again (see `GroupCommit`): what
-            // follows this record in the file no longer matters.
-            self.syncer.sync_data().map_err(|e| format!("cannot sync the event log: {e}"))?;
+            self.synced(|| self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
         }
         if let Ok(observer) = self.flush_observer.read() {
             if let Some(observe) = observer.as_ref() {
@@ -144,5 +164,44 @@ impl Shared {
         }
         self.publish_through(covers);
         Ok(covers)
+    }
+
+    /// Runs `sync` (a sync of the write-ahead file, or sled's flush and the file's start-over)
+    /// in the sync turn, unless a write or sync failed before; its failure fails every later
+    /// flush.
+    fn synced(&self, sync: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        let _turn = lock(&self.sync_turn);
+        if let Some(error) = self.failure.get() {
+            return Err(error.clone());
+        }
+        sync().map_err(|e| self.fail(e))
+    }
+
+    /// Records `error` as the log's failure (unless one is recorded already) and returns it.
+    fn fail(&self, error: String) -> String {
+        let _ = self.failure.set(error.clone());
+        error
+    }
+
+    /// Writes records at `at` in the file (cut back to `at` when that fails).
+    fn write_record(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.faults.write.swap(false, Ordering::SeqCst) {
+            return Err(std::io::Error::other("a write failure the test made"));
+        }
+        wal::write_at(&self.syncer, bytes, at)
+    }
+
+    /// Syncs the records written (`fdatasync`).
+    fn sync_records(&self) -> std::io::Result<()> {
+        #[cfg(test)]
+        {
+            let fault = lock(&self.faults.sync).take();
+            if let Some(delay) = fault {
+                std::thread::sleep(delay);
+                return Err(std::io::Error::other("a sync failure the test made"));
+            }
+        }
+        self.syncer.sync_data()
     }
 }

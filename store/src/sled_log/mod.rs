@@ -71,6 +71,16 @@ struct Shared {
     durability: Durability,
     /// Writes and syncs the write-ahead records, outside the writer's lock.
     syncer: std::fs::File,
+    /// Held while the write-ahead file is synced: one sync at a time, so that each sync is told
+    /// of any write-back error since the one before (Linux tells only one of two syncs under
+    /// way on one file of an error).
+    sync_turn: Mutex<()>,
+    /// The first write or sync of the write-ahead file that failed: no flush writes or syncs
+    /// after it, as what reached the disk is unknown (see `flush`).
+    failure: std::sync::OnceLock<String>,
+    /// Failures a test makes happen.
+    #[cfg(test)]
+    faults: flush::Faults,
     /// Next global position, run heads and the pending group. The mutex serializes the head
     /// check and the positions of every append, which makes the conflict check exact and the
     /// global order that of the appends.
@@ -262,6 +272,10 @@ impl SledLog {
             fingerprints,
             durability,
             syncer,
+            sync_turn: Mutex::new(()),
+            failure: std::sync::OnceLock::new(),
+            #[cfg(test)]
+            faults: flush::Faults::default(),
             writer: Mutex::new(Writer {
                 next_global: last_global + 1,
                 heads: HashMap::new(),
@@ -342,19 +356,18 @@ impl EventLog for SledLog {
     }
 
     fn list_runs(&self) -> Result<Vec<RunId>, LogReadError> {
-        self.shared
-            .log
-            .scan_prefix(b"h")
-            .keys()
-            .rev()
-            .map(|key| {
-                let key = key.map_err(|e| LogReadError::Backend(backend(e)))?;
-                let bytes: [u8; 16] = key.get(1..17).and_then(|b| b.try_into().ok()).unwrap_or_default();
-                RunId::from_bytes(bytes)
-                    .map_err(|e| LogReadError::Corrupt { key: "run head".into(), reason: e.to_string() })
-            })
-            .filter(|run| !run.as_ref().is_ok_and(RunId::is_profiles))
-            .collect()
+        let mut runs = Vec::new();
+        for key in self.shared.log.scan_prefix(b"h").keys().rev() {
+            let key = key.map_err(|e| LogReadError::Backend(backend(e)))?;
+            let bytes: [u8; 16] = key.get(1..17).and_then(|b| b.try_into().ok()).unwrap_or_default();
+            let run = RunId::from_bytes(bytes)
+                .map_err(|e| LogReadError::Corrupt { key: "run head".into(), reason: e.to_string() })?;
+            // A run whose first group is in sled but not yet durable is not listed yet.
+            if !run.is_profiles() && self.shared.visible_head(run).map_err(|e| LogReadError::Backend(backend(e)))? > 0 {
+                runs.push(run);
+            }
+        }
+        Ok(runs)
     }
 
     fn read_global(&self, after: GlobalPos, limit: usize) -> Result<Vec<(GlobalPos, RawEnvelope)>, LogReadError> {

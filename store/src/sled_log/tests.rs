@@ -314,3 +314,62 @@ fn second_open_of_the_same_dir_reports_locked() {
         assert!(matches!(e, OpenError::Locked { .. }), "{e}");
     }
 }
+
+/// What readers see of `run`: its events, its head, whether it is listed, global positions.
+fn seen(log: &SledLog, run: RunId) -> (usize, Seq, bool, usize) {
+    let listed = log.list_runs().unwrap().contains(&run);
+    (
+        log.read(run, Seq(0)).unwrap().len(),
+        log.last_seq(run).unwrap(),
+        listed,
+        log.read_global(GlobalPos(0), 10).unwrap().len(),
+    )
+}
+
+#[test]
+fn after_a_failed_write_nothing_more_is_written_acknowledged_or_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (test_run_id(), other_run());
+    let log = open(dir.path());
+    log.append(a, Seq(0), &envelopes(a, 1, vec![created()])).unwrap();
+    log.shared.faults.write.store(true, Ordering::SeqCst);
+    let failed = log.append(b, Seq(0), &envelopes(b, 1, vec![created()]));
+    assert!(matches!(failed, Err(AppendError::Backend(_))), "{failed:?}");
+    // The write no longer fails, but the log does not trust the disk any more.
+    let later = log.append(a, Seq(1), &envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)]));
+    assert!(matches!(later, Err(AppendError::Backend(_))), "{later:?}");
+    assert_eq!(seen(&log, a), (1, Seq(1), true, 1), "what was acknowledged before stays");
+    assert_eq!(seen(&log, b), (0, Seq(0), false, 1), "the failed append is not shown");
+    drop(log);
+    // Opened again, the log is whole: the failed append is there or not, and appends go on.
+    let log = open(dir.path());
+    let b_head = log.last_seq(b).unwrap();
+    assert!(b_head == Seq(0) || b_head == Seq(1), "{b_head:?}");
+    assert_eq!(seen(&log, a), (1, Seq(1), true, 1 + b_head.0 as usize));
+    log.append(a, Seq(1), &envelopes(a, 2, vec![locked(dat_contracts::Stage::Discovery)])).unwrap();
+    assert_eq!(log.read(a, Seq(0)).unwrap().len(), 2);
+}
+
+#[test]
+fn a_flush_past_its_write_when_another_sync_fails_acknowledges_and_shows_nothing() {
+    // The first append's sync takes 200 ms and fails; meanwhile a second append's flush
+    // writes its record and comes to its sync. Its sync must not cover for the failed one.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (test_run_id(), other_run());
+    let log = Arc::new(open(dir.path()));
+    *log.shared.faults.sync.lock().unwrap() = Some(std::time::Duration::from_millis(200));
+    let first = {
+        let log = log.clone();
+        std::thread::spawn(move || log.append(a, Seq(0), &envelopes(a, 1, vec![created()])))
+    };
+    while log.shared.faults.sync.lock().unwrap().is_some() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let second = log.append(b, Seq(0), &envelopes(b, 1, vec![created()]));
+    let first = first.join().unwrap();
+    assert!(matches!(first, Err(AppendError::Backend(_))), "{first:?}");
+    assert!(matches!(second, Err(AppendError::Backend(_))), "{second:?}");
+    assert_eq!(log.flushes(), 2, "the second append led a flush of its own");
+    assert_eq!(seen(&log, a), (0, Seq(0), false, 0));
+    assert_eq!(seen(&log, b), (0, Seq(0), false, 0));
+}
