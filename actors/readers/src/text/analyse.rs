@@ -9,9 +9,7 @@ use dat_contracts::{ColumnInfo, ColumnType, TableStatus};
 
 use super::decode::{decode, detect, looks_binary, Decoded, TextEncoding};
 use super::header::{column_names, is_header};
-use super::layout::{
-    detect_number, detect_title, footer_start, is_footer, title_lines, Row, SampleRecords, MAX_FOOTER,
-};
+use super::layout::{detect_number, detect_title, is_footer, title_lines, FooterRun, Row, SampleRecords, MAX_FOOTER};
 use super::sample::{Sample, SAMPLE_BYTES};
 use super::sniff::{sniff_dialect, Dialect};
 use crate::options::TextHints;
@@ -195,20 +193,18 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
 
     let mut stats = DataStats::new(layout.rules(hints), data_start);
     let footer = |r: &Row| is_footer(r.record.len(), r.record.iter(), width, layout.number);
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows = Trailing::default();
     let mut pending: Option<Row> = None;
-    let feed = |row: Row, stats: &mut DataStats, rows: &mut Vec<Row>, pending: &mut Option<Row>| {
+    let feed = |row: Row, stats: &mut DataStats, rows: &mut Trailing, pending: &mut Option<Row>| {
         if let Some(previous) = pending.replace(row) {
-            rows.push(previous);
-            // Only a run of short records at the very end can be a footer: keep that run.
-            let cut = footer_start(rows, footer);
-            rows.drain(..cut).for_each(|r| stats.add(&r));
+            let footer_like = footer(&previous);
+            rows.take(previous, footer_like, stats);
         }
     };
     let mut records = head.into_iter().skip(usize::from(header)).chain(rest);
     for row in records.by_ref() {
         feed(row, &mut stats, &mut rows, &mut pending);
-        if stats.rows >= TYPED_ROWS && rows.is_empty() {
+        if stats.rows >= TYPED_ROWS && rows.held.is_empty() {
             break;
         }
     }
@@ -220,7 +216,13 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
         match text.get(from..).filter(|tail| memchr::memchr(quote, tail.as_bytes()).is_none()) {
             Some(tail) => {
                 let line = pending.take().map_or(0, |p| p.line);
+                let counted = stats.rows;
                 let last = count_lines(&mut stats, tail, (from, line), layout.dialect.delimiter);
+                if stats.rows > counted {
+                    // Lines counted as rows end the run seen so far; a run that reaches into
+                    // the records left is more than a footer's records there alone.
+                    rows.run = FooterRun::default();
+                }
                 let body = text.get(last.0..).unwrap_or_default();
                 for row in SampleRecords::new(layout.dialect, body, last.0, last.1.saturating_sub(1)) {
                     feed(row, &mut stats, &mut rows, &mut pending);
@@ -232,19 +234,16 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
     let mut footer_lines = Vec::new();
     match pending {
         Some(last) if sample.complete => {
-            rows.push(last);
-            let cut = footer_start(&rows, footer);
-            for row in rows.drain(..cut) {
-                stats.add(&row);
-            }
+            let footer_like = footer(&last);
+            rows.take(last, footer_like, &mut stats);
             if stats.rows > 0 {
-                footer_lines = rows.iter().map(|r| line_text(&text, r)).collect();
+                footer_lines = rows.held.iter().map(|r| line_text(&text, r)).collect();
             } else {
-                rows.drain(..).for_each(|r| stats.add(&r));
+                rows.held.drain(..).for_each(|r| stats.add(&r));
             }
         }
         last => {
-            rows.drain(..).for_each(|r| stats.add(&r));
+            rows.held.drain(..).for_each(|r| stats.add(&r));
             if let Some(last) = last {
                 if stats.rows == 0 {
                     warnings.push(format!(
@@ -277,6 +276,30 @@ pub(super) fn analyse(sample: &Sample, prefer_tab: bool, hints: &TextHints) -> R
         .map(|((name, tally), dates)| ColumnInfo { dates: dates.into_evidence(), ..tally.info(name.as_str()) })
         .collect();
     Ok(Analysis { layout, columns, status, rows, exact, footer: footer_lines, warnings })
+}
+
+/// The run of footer-like records read last (only a run at the very end of the file can be its
+/// footer), held back while it can still be one.
+#[derive(Default)]
+struct Trailing {
+    held: Vec<Row>,
+    run: FooterRun,
+}
+
+impl Trailing {
+    /// Takes the next record: held when it is footer-like and its run can still be a footer
+    /// (see [`FooterRun`]); otherwise what was held, then it, are data rows of `stats`.
+    fn take(&mut self, row: Row, footer_like: bool, stats: &mut DataStats) {
+        if footer_like && self.run.add(row.record.as_slice().len()) {
+            self.held.push(row);
+            return;
+        }
+        if !footer_like {
+            self.run = FooterRun::default();
+        }
+        self.held.drain(..).for_each(|r| stats.add(&r));
+        stats.add(&row);
+    }
 }
 
 /// Counts the lines of `tail` (which starts at `from` in the text, on line `line`, and holds

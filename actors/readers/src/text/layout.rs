@@ -6,14 +6,16 @@
 //! The rule for both title and footer lines: a line "aside" the table has at most half as many
 //! fields as the table (one, for narrow tables). Title lines are those before the first record
 //! with the table's width, when the file starts with such lines; footer lines are the run of
-//! such records that ends the file (at most [`MAX_FOOTER`]) and hold no number (a short last
-//! row of numbers is data). A short row in the middle of the data is a row with nulls, as
-//! before.
+//! such records that ends the file (at most [`MAX_FOOTER`] records of at most
+//! [`MAX_FOOTER_BYTES`] in all) and hold no number (a short last row of numbers is data). A
+//! longer run is data, all of it. A short row in the middle of the data is a row with nulls,
+//! as before.
 
 use csv::StringRecord;
 use dat_contracts::text_layout::NumberFormat;
 use dat_contracts::ColumnType;
 
+use super::records::line_ends;
 use super::sniff::Dialect;
 use crate::typing::{CellRules, DatePolicy};
 
@@ -21,6 +23,11 @@ use crate::typing::{CellRules, DatePolicy};
 const MAX_TITLE: usize = 50;
 /// Footer lines at most; a longer run of short records at the end is rows.
 pub(super) const MAX_FOOTER: usize = 32;
+/// The text of a footer's fields at most, all lines together: a footer is a few short lines
+/// ("Total", "End of report"), and parse holds the run back until the file ends, so this
+/// bounds that memory (32 records of up to the record cap each would be 512 MiB). A run of
+/// more text is rows, as a run of more records is.
+pub(super) const MAX_FOOTER_BYTES: usize = 64 * 1024;
 /// Records looked at to find the table's width.
 const WIDTH_RECORDS: usize = 200;
 
@@ -71,9 +78,12 @@ pub(super) struct SampleRecords<'a> {
     /// Where the part starts in the whole text, and how many lines come before it.
     offset: usize,
     lines_before: u64,
-    /// Lines ends counted up to `counted` (an offset in the part).
+    /// Lines ends counted up to `counted` (an offset in the part), and whether the byte before
+    /// it was `\r`: lines end at `\n`, `\r\n` and a lone `\r`, as the record reader counts them
+    /// (and as the `csv` crate ends records), so a title's line count is the lines parse skips.
     counted: usize,
     line_ends: u64,
+    after_cr: bool,
 }
 
 impl<'a> SampleRecords<'a> {
@@ -86,6 +96,7 @@ impl<'a> SampleRecords<'a> {
             lines_before,
             counted: 0,
             line_ends: 0,
+            after_cr: false,
         }
     }
 }
@@ -104,7 +115,7 @@ impl Iterator for SampleRecords<'_> {
         let bytes = self.text.as_bytes();
         let start = (after_last..end).find(|&i| !matches!(bytes.get(i), Some(b'\n' | b'\r'))).unwrap_or(end);
         let between = bytes.get(self.counted..start).unwrap_or_default();
-        self.line_ends += memchr::memchr_iter(b'\n', between).count() as u64;
+        self.line_ends += line_ends(between, &mut self.after_cr);
         self.counted = start.max(self.counted);
         let line = self.lines_before + self.line_ends + 1;
         Some(Row { record: self.record.clone(), line, start: start + self.offset, end: end + self.offset })
@@ -112,13 +123,19 @@ impl Iterator for SampleRecords<'_> {
 }
 
 /// The first `n` lines of `text` (without their line ends) and the offset just past them.
+/// Lines end at `\n`, `\r\n` or a lone `\r`, as parse skips them.
 pub(super) fn title_lines(text: &str, n: u64) -> (Vec<String>, usize) {
     let mut lines = Vec::new();
     let mut at = 0;
     while (lines.len() as u64) < n && at < text.len() {
         let rest = text.get(at..).unwrap_or_default();
-        let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
-        lines.push(rest.get(..end).unwrap_or_default().trim_end_matches(['\n', '\r']).to_owned());
+        let bytes = rest.as_bytes();
+        let (len, end) = match memchr::memchr2(b'\n', b'\r', bytes) {
+            None => (rest.len(), rest.len()),
+            Some(i) if bytes.get(i..i + 2) == Some(b"\r\n") => (i, i + 2),
+            Some(i) => (i, i + 1),
+        };
+        lines.push(rest.get(..len).unwrap_or_default().to_owned());
         at += end;
     }
     (lines, at)
@@ -136,14 +153,24 @@ pub(super) fn is_footer<'f>(
     is_aside(count, width) && !fields.any(|f| matches!(rules.cell_type(f), ColumnType::Int | ColumnType::Float))
 }
 
-/// Where the trailing run of footer records starts in `rows` (`rows.len()` when the last
-/// record is a row, or when the run is longer than [`MAX_FOOTER`] and so is data).
-pub(super) fn footer_start<T>(rows: &[T], footer: impl Fn(&T) -> bool) -> usize {
-    let run = rows.iter().rev().take_while(|r| footer(r)).count();
-    if run > MAX_FOOTER {
-        rows.len()
-    } else {
-        rows.len() - run
+/// The run of footer-like records (see [`is_footer`]) read last, counted as it grows, for the
+/// probe and parse alike: whether it can still be the file's footer.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct FooterRun {
+    records: usize,
+    /// The length of their fields' text.
+    bytes: usize,
+}
+
+impl FooterRun {
+    /// Adds a footer-like record whose fields hold `bytes` bytes of text; false once the run
+    /// is longer than a footer can be ([`MAX_FOOTER`] records, [`MAX_FOOTER_BYTES`]), so that
+    /// it and the rest of it are rows. Whole: a run of 40 is 40 rows, not 32 rows and 8 of
+    /// footer.
+    pub(super) fn add(&mut self, bytes: usize) -> bool {
+        self.records += 1;
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.records <= MAX_FOOTER && self.bytes <= MAX_FOOTER_BYTES
     }
 }
 
@@ -302,9 +329,11 @@ mod tests {
         assert!(footer(&["End of report"]) && footer(&["Total:", "n/a"]));
         assert!(!footer(&["a", "b", "c"]), "three of four fields is a short row");
         assert!(!footer(&["Total", "42"]), "a short row of numbers is data");
-        let rows = [false, false, true, false, true, true];
-        assert_eq!(footer_start(&rows, |r| *r), 4);
-        let long = [true; MAX_FOOTER + 1];
-        assert_eq!(footer_start(&long, |r| *r), long.len());
+        let mut run = FooterRun::default();
+        assert!((0..MAX_FOOTER).all(|_| run.add(10)));
+        assert!(!run.add(10), "one record more than a footer");
+        assert!(!run.add(10), "and the rest of the run");
+        let mut run = FooterRun::default();
+        assert!(run.add(MAX_FOOTER_BYTES - 1) && !run.add(2), "more text than a footer");
     }
 }

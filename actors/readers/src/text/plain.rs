@@ -37,27 +37,38 @@ pub(super) enum Line {
     Other,
 }
 
-/// Field ends of the line being scanned.
+/// Field ends of the line being scanned: the first `max` kept, all counted.
 struct Ends<'a> {
     ends: &'a mut Vec<usize>,
     fields: usize,
+    max: usize,
 }
 
 impl Ends<'_> {
     fn push(&mut self, end: usize) {
-        match self.ends.get_mut(self.fields) {
-            Some(slot) => *slot = end,
-            None => self.ends.push(end),
+        if self.fields < self.max {
+            match self.ends.get_mut(self.fields) {
+                Some(slot) => *slot = end,
+                None => self.ends.push(end),
+            }
         }
         self.fields += 1;
     }
 }
 
 /// Scans the line at the start of `region`, splitting it at `delimiter`: its fields' ends
-/// (relative to its start) go to the front of `ends`, which grows as needed.
-pub(super) fn scan(region: &[u8], delimiter: u8, quote: u8, cap: usize, ends: &mut Vec<usize>) -> Line {
+/// (relative to its start) go to the front of `ends`, which grows as needed up to `max_fields`
+/// (the ends of further fields are counted, not kept: such a line is a reject).
+pub(super) fn scan(
+    region: &[u8],
+    delimiter: u8,
+    quote: u8,
+    cap: usize,
+    ends: &mut Vec<usize>,
+    max_fields: usize,
+) -> Line {
     let (newlines, splits_at, quotes, crs_at) = (splat(b'\n'), splat(delimiter), splat(quote), splat(b'\r'));
-    let mut out = Ends { ends, fields: 0 };
+    let mut out = Ends { ends, fields: 0, max: max_fields };
     // The one `\r` allowed: just before the `\n`.
     let mut carriage = None;
     let searched = region.get(..cap).unwrap_or(region);
@@ -136,7 +147,7 @@ mod tests {
 
     fn scanned(region: &[u8], delimiter: u8, quote: u8, cap: usize) -> Option<(usize, usize, Vec<usize>)> {
         let mut ends = vec![99; 3];
-        match scan(region, delimiter, quote, cap, &mut ends) {
+        match scan(region, delimiter, quote, cap, &mut ends, usize::MAX) {
             Line::Plain { len, taken, fields } => Some((len, taken, ends[..fields].to_vec())),
             Line::Other => None,
         }
@@ -172,5 +183,14 @@ mod tests {
         assert_eq!(scanned(b"a\rb,c\n", b',', b'"', 64), None, "a lone carriage return");
         assert_eq!(scanned(b"a,\"b\"\n", b',', b'"', 64), None, "a quote");
         assert_eq!(scanned(b"a,b", b',', b'"', 64), None, "no line end yet");
+    }
+
+    #[test]
+    fn fields_past_the_limit_are_counted_not_kept() {
+        let mut ends = Vec::new();
+        let line = format!("{}\n", ",".repeat(10_000));
+        let scanned = scan(line.as_bytes(), b',', b'"', 1 << 20, &mut ends, 3);
+        assert_eq!(scanned, Line::Plain { len: 10_000, taken: 10_001, fields: 10_001 });
+        assert_eq!(ends, [0, 1, 2]);
     }
 }

@@ -8,8 +8,8 @@
 
 use dat_contracts::bundle::RowAccount;
 
-use super::layout::{is_footer, MAX_FOOTER};
-use super::records::{open_range, open_records, Record, TextRecords};
+use super::layout::{is_footer, FooterRun};
+use super::records::{open_range, open_records, Record, RecordLimits, TextRecords};
 use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink};
 use crate::split::ByteRange;
@@ -33,7 +33,7 @@ pub(super) fn read(
     options: &ReadOptions,
     sink: &mut dyn Sink,
 ) -> Result<ReadEnd, ReadError> {
-    let table = open_records(file, prefer_tab, options.record_cap, &options.text)?;
+    let table = open_records(file, prefer_tab, limits(options), &options.text)?;
     consume(file, table, true, options, sink)
 }
 
@@ -48,8 +48,14 @@ pub(super) fn read_range(
     options: &ReadOptions,
     sink: &mut dyn Sink,
 ) -> Result<ReadEnd, ReadError> {
-    let table = open_range(file, range, prefer_tab, options.record_cap, &options.text)?;
+    let table = open_range(file, range, prefer_tab, limits(options), &options.text)?;
     consume(file, table, range.last, options, sink)
+}
+
+/// The limits of one record: no more fields than a table may have columns, since a record
+/// with more is a reject whatever the header.
+fn limits(options: &ReadOptions) -> RecordLimits {
+    RecordLimits { record_cap: options.record_cap, max_fields: options.max_columns }
 }
 
 /// Reads the records of `table` into `sink`; `at_end`: they end the file, so a trailing run of
@@ -85,7 +91,10 @@ fn consume(
         options,
     };
     let (mut footer_lines, mut continuation) = (0u64, 0u64);
+    // The run of footer-like records read last, and those of them held back: all of it while
+    // it can still be the footer (which bounds what is held), none once it cannot.
     let mut held: Vec<Held> = Vec::new();
+    let mut run = FooterRun::default();
     while let Some(record) = table.records.next().map_err(|e| ReadError::io(path, e))? {
         match record {
             Record::Fields { line, lines, fields } if fields.len() > width => {
@@ -93,14 +102,22 @@ fn consume(
                 let reason = format!("{} fields, the header has {width}", fields.len());
                 sink.reject(Reject::new(line, reason, &fields.raw()))?;
             }
-            Record::Fields { line, lines, fields }
-                if held.len() < MAX_FOOTER && is_footer(fields.len(), fields.iter(), width, table.layout.number) =>
-            {
-                let text = fields.iter().collect::<Vec<_>>().join(&delimiter);
-                held.push(Held { line, lines, fields: fields.iter().map(str::to_owned).collect(), text });
+            Record::TooWide { line, lines, fields, head } => {
+                continuation += lines - 1;
+                sink.reject(Reject::new(line, format!("{fields} fields, the header has {width}"), &head))?;
             }
             Record::Fields { line, lines, fields } => {
-                // Not the end after all: what was held back is rows.
+                let footer_like = is_footer(fields.len(), fields.iter(), width, table.layout.number);
+                if footer_like && run.add(fields.iter().map(str::len).sum()) {
+                    let text = fields.iter().collect::<Vec<_>>().join(&delimiter);
+                    held.push(Held { line, lines, fields: fields.iter().map(str::to_owned).collect(), text });
+                    continue;
+                }
+                if !footer_like {
+                    run = FooterRun::default();
+                }
+                // Not the end after all, or a run too long to be a footer: what was held back
+                // is rows.
                 for h in held.drain(..) {
                     continuation += h.lines - 1;
                     rows.push(sink, h.line, h.fields.iter().map(String::as_str))?;

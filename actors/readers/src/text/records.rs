@@ -25,6 +25,10 @@ use crate::split::ByteRange;
 /// Bytes read from the decoded stream at a time.
 const READ_BYTES: usize = 256 * 1024;
 
+/// Field-end slots past the field limit that the tokenizer writes the ends of further fields
+/// to, in turn: they are counted, never kept.
+const SPARE_ENDS: usize = 64;
+
 /// A text table opened for reading its records.
 pub(super) struct TextRecords {
     /// The layout the probe decided (or would decide): names, number format, title.
@@ -44,10 +48,10 @@ pub(super) struct TextRecords {
 pub(super) fn open_records(
     file: &SourceFile<'_>,
     prefer_tab: bool,
-    record_cap: usize,
+    limits: RecordLimits,
     hints: &TextHints,
 ) -> Result<Option<TextRecords>, ReadError> {
-    open(file, None, prefer_tab, record_cap, hints)
+    open(file, None, prefer_tab, limits, hints)
 }
 
 /// Opens the records of one range of `file` (see [`super::split`]); `None` for an empty file.
@@ -58,17 +62,27 @@ pub(super) fn open_range(
     file: &SourceFile<'_>,
     range: &ByteRange,
     prefer_tab: bool,
-    record_cap: usize,
+    limits: RecordLimits,
     hints: &TextHints,
 ) -> Result<Option<TextRecords>, ReadError> {
-    open(file, Some(range), prefer_tab, record_cap, hints)
+    open(file, Some(range), prefer_tab, limits, hints)
+}
+
+/// What a record may hold.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RecordLimits {
+    /// Bytes (see [`crate::ReadOptions::record_cap`]).
+    pub(super) record_cap: usize,
+    /// Fields: a record with more is a reject whatever the header, since the table has at most
+    /// this many columns (see [`crate::ReadOptions::max_columns`]).
+    pub(super) max_fields: usize,
 }
 
 fn open(
     file: &SourceFile<'_>,
     range: Option<&ByteRange>,
     prefer_tab: bool,
-    record_cap: usize,
+    limits: RecordLimits,
     hints: &TextHints,
 ) -> Result<Option<TextRecords>, ReadError> {
     let path = file.path.as_str();
@@ -102,8 +116,9 @@ fn open(
     };
     let text: Box<dyn Read + Send> = Box::new(Utf8Reader::new(bytes, layout.encoding, replaced.clone()));
     let quote = layout.dialect.quote.unwrap_or(b'"');
-    let mut records =
-        RecordReader::new(text, layout.dialect.core(), record_cap).with_plain_lines(layout.dialect.delimiter, quote);
+    let mut records = RecordReader::new(text, layout.dialect.core(), limits.record_cap)
+        .with_plain_lines(layout.dialect.delimiter, quote)
+        .with_field_limit(limits.max_fields);
     if let Some(range) = range.filter(|r| r.start > 0) {
         // The title and the header are the first range's.
         records.line = range.first_line;
@@ -111,14 +126,15 @@ fn open(
         layout.title.clear();
         return Ok(Some(TextRecords { layout, header_lines: 0, records, replaced }));
     }
-    records.skip_lines(layout.lines_before).map_err(|e| ReadError::io(path, e))?;
+    // The lines there were, which the account counts: a file may have fewer than asked for.
+    layout.lines_before = records.skip_lines(layout.lines_before).map_err(|e| ReadError::io(path, e))?;
     let mut header_lines = 0;
     if layout.header {
         match records.next().map_err(|e| ReadError::io(path, e))? {
             Some(Record::TooLong { .. }) => {
                 return Err(ReadError::format(path, "the header row is longer than the record cap"))
             }
-            Some(Record::Fields { lines, .. }) => header_lines = lines,
+            Some(Record::Fields { lines, .. } | Record::TooWide { lines, .. }) => header_lines = lines,
             None => {}
         }
     }
@@ -143,6 +159,17 @@ pub(super) enum Record<'r> {
         lines: u64,
         /// Its fields.
         fields: Fields<'r>,
+    },
+    /// A record with more fields than the field limit: their ends were counted, not kept.
+    TooWide {
+        /// The line it began on.
+        line: u64,
+        /// The lines it spans.
+        lines: u64,
+        /// How many fields it has.
+        fields: usize,
+        /// Its first bytes, its fields back to back (as [`Fields::raw`] gives them).
+        head: std::borrow::Cow<'r, [u8]>,
     },
     /// A record passed the cap; reading goes on at the line after `line`.
     TooLong {
@@ -204,6 +231,10 @@ pub(super) struct RecordReader<R> {
     /// Field bytes of the current record, and where each field ends.
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// Fields whose ends are kept at most: `ends` grows to this many (and [`SPARE_ENDS`])
+    /// at most, so a line of millions of delimiters (8 bytes of `ends` each, 128 MiB for a
+    /// record at the 16 MiB cap) holds no more than a table's widest record.
+    max_fields: usize,
     /// The line `buf[pos]` is on, and whether the byte before it was a `\r` (so that a `\n`
     /// after it ends no further line).
     pub(super) line: u64,
@@ -248,7 +279,8 @@ impl LineEnds {
 }
 
 /// Line ends in `bytes`; `after_cr` says whether the byte before them was `\r` and is updated.
-fn line_ends(bytes: &[u8], after_cr: &mut bool) -> u64 {
+/// The one way lines are counted in a text file (title, sample and records alike).
+pub(super) fn line_ends(bytes: &[u8], after_cr: &mut bool) -> u64 {
     let Some(&last) = bytes.last() else { return 0 };
     let mut n;
     if memchr::memchr(b'\r', bytes).is_none() {
@@ -288,7 +320,8 @@ impl<R: Read> RecordReader<R> {
             end: 0,
             eof: false,
             out: vec![0; 4096],
-            ends: vec![0; 64],
+            ends: vec![0; SPARE_ENDS],
+            max_fields: usize::MAX,
             line: 1,
             after_cr: false,
             cap: cap.max(1),
@@ -304,6 +337,12 @@ impl<R: Read> RecordReader<R> {
         self
     }
 
+    /// Keeps the ends of `max_fields` fields at most: a record with more is [`Record::TooWide`].
+    pub(super) fn with_field_limit(mut self, max_fields: usize) -> Self {
+        self.max_fields = max_fields;
+        self
+    }
+
     /// The record at `pos` when it is one plain line in the buffer: no quote character, no `\r`
     /// but one before its `\n`, within the cap (see [`super::plain`]). Its fields' ends go to
     /// `ends`. Returns the line's length, the bytes it takes with its line end, and its fields.
@@ -311,7 +350,7 @@ impl<R: Read> RecordReader<R> {
         let (delimiter, quote) = self.plain?;
         let region = self.buf.get(self.pos..self.end)?;
         // Longer than the cap with its line end: the tokenizer decides (it may give it up).
-        match plain::scan(region, delimiter, quote, self.cap, &mut self.ends) {
+        match plain::scan(region, delimiter, quote, self.cap, &mut self.ends, self.max_fields) {
             plain::Line::Plain { len, taken, fields } => Some((len, taken, fields)),
             plain::Line::Other => None,
         }
@@ -380,6 +419,12 @@ impl<R: Read> RecordReader<R> {
             self.line += 1;
             self.after_cr = false;
             let bytes = self.buf.get(start..start + len).unwrap_or_default();
+            if fields > self.max_fields {
+                let delimiter = self.plain.map_or(b',', |(delimiter, _)| delimiter);
+                let head = bytes.iter().copied().filter(|b| *b != delimiter);
+                let head = head.take(crate::sink::Reject::SNIPPET_BYTES).collect::<Vec<u8>>().into();
+                return Ok(Some(Record::TooWide { line: first_line, lines: 1, fields, head }));
+            }
             let ends = self.ends.get(..fields).unwrap_or_default();
             return Ok(Some(match std::str::from_utf8(bytes) {
                 Ok(text) => Record::Fields { line: first_line, lines: 1, fields: Fields { text, ends, gap: 1 } },
@@ -389,7 +434,12 @@ impl<R: Read> RecordReader<R> {
         let (mut out_len, mut fields) = (0, 0);
         loop {
             let input = self.buf.get(self.pos..self.end).unwrap_or_default();
-            let (out, ends) = (&mut self.out[out_len..], &mut self.ends[fields..]);
+            // Past the field limit (where `ends` stopped growing), the spare slots at its end
+            // take the ends of further fields in turn: counted, not kept. `ends` is never
+            // shorter than `SPARE_ENDS`, so the tokenizer always gets room.
+            let spare = self.max_fields.min(self.ends.len().saturating_sub(SPARE_ENDS));
+            let slot = if fields < self.ends.len() { fields } else { spare };
+            let (out, ends) = (&mut self.out[out_len..], self.ends.get_mut(slot..).unwrap_or_default());
             let (result, read, written, ended) = self.core.read_record(input, out, ends);
             self.line += line_ends(input.get(..read).unwrap_or_default(), &mut self.after_cr);
             self.pos += read;
@@ -409,24 +459,35 @@ impl<R: Read> RecordReader<R> {
                     self.out.resize(grown, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    let grown = self.ends.len() * 2;
-                    self.ends.resize(grown, 0);
+                    let grown = (self.ends.len() * 2).min(self.max_fields.saturating_add(SPARE_ENDS));
+                    self.ends.resize(grown.max(self.ends.len()), 0);
                 }
                 ReadRecordResult::Record => {
                     let bytes = self.out.get(..out_len).unwrap_or_default();
                     let ends = self.ends.get(..fields).unwrap_or_default();
+                    let lines = self.record_lines(first_line);
+                    if fields > self.max_fields {
+                        let head = bytes.get(..crate::sink::Reject::SNIPPET_BYTES).unwrap_or(bytes).into();
+                        return Ok(Some(Record::TooWide { line: first_line, lines, fields, head }));
+                    }
                     // The input is UTF-8 from the decoder and fields split at ASCII bytes;
                     // anything else is replaced rather than trusted.
                     let text = match std::str::from_utf8(bytes) {
                         Ok(text) => text,
                         Err(_) => return Ok(Some(Record::TooLong { line: first_line, head: bytes })),
                     };
-                    let lines = (self.line - first_line).max(1);
                     return Ok(Some(Record::Fields { line: first_line, lines, fields: Fields { text, ends, gap: 0 } }));
                 }
                 ReadRecordResult::End => return Ok(None),
             }
         }
+    }
+
+    /// The lines the record just tokenized took, from `first_line`: the line ends it took, and
+    /// the last line of a file that has none (a record ended by the end of the input).
+    fn record_lines(&self, first_line: u64) -> u64 {
+        let ended = self.pos > self.start && matches!(self.buf.get(self.pos - 1), Some(b'\n' | b'\r'));
+        (self.line - first_line + u64::from(!ended)).max(1)
     }
 
     /// Skips line ends before a record (as `csv-core` does), counting lines and the blank ones
@@ -454,15 +515,23 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Gives up the record begun at `first_line`: resumes after its first line end (within the
-    /// held bytes, or further on when the first line itself is longer than the cap).
+    /// held bytes, or further on when the first line itself is longer than the cap). A line
+    /// ends where the line count says it does: at `\n`, `\r\n` or a lone `\r` (a file of lone
+    /// `\r` would otherwise be skipped to its end). After a `\r`, `after_cr` makes the next
+    /// record skip a `\n` that follows without counting it.
     fn give_up(&mut self, first_line: u64) -> std::io::Result<Record<'_>> {
         self.core.reset();
         let held = self.buf.get(self.start..self.pos).unwrap_or_default();
-        match memchr::memchr(b'\n', held) {
-            Some(at) => self.pos = self.start + at + 1,
+        let mut line_end = None;
+        match memchr::memchr2(b'\n', b'\r', held) {
+            Some(at) => {
+                self.pos = self.start + at + 1;
+                line_end = held.get(at).copied();
+            }
             None => loop {
                 let rest = self.buf.get(self.pos..self.end).unwrap_or_default();
-                if let Some(at) = memchr::memchr(b'\n', rest) {
+                if let Some(at) = memchr::memchr2(b'\n', b'\r', rest) {
+                    line_end = rest.get(at).copied();
                     self.pos += at + 1;
                     break;
                 }
@@ -478,7 +547,7 @@ impl<R: Read> RecordReader<R> {
             },
         }
         self.line = first_line + 1;
-        self.after_cr = false;
+        self.after_cr = line_end == Some(b'\r');
         let head_end = (self.start + crate::sink::Reject::SNIPPET_BYTES).min(self.end).min(self.pos.max(self.start));
         Ok(Record::TooLong { line: first_line, head: self.buf.get(self.start..head_end).unwrap_or_default() })
     }
@@ -527,6 +596,7 @@ mod tests {
             out.push(match record {
                 Record::Fields { line, fields, .. } => (line, fields.iter().map(str::to_owned).collect()),
                 Record::TooLong { line, .. } => (line, vec!["TOO LONG".to_owned()]),
+                Record::TooWide { line, fields, .. } => (line, vec![format!("{fields} FIELDS")]),
             });
         }
         out
@@ -566,6 +636,49 @@ mod tests {
         assert_eq!(got[2], row(3, &["0", "row"]), "the line after the one the record began on");
         assert_eq!(got.len(), 2 + 2_000, "every later row is kept");
         assert_eq!(got.last(), Some(&row(2_002, &["1999", "row"])));
+    }
+
+    #[test]
+    fn a_record_given_up_resumes_after_its_first_line_end_whatever_ends_lines() {
+        for end in ["\r", "\r\n"] {
+            let mut text = format!("a,b{end}1,\"open{end}");
+            for i in 0..2_000 {
+                text.push_str(&format!("{i},row{end}"));
+            }
+            let got = records(&text, 4096);
+            assert_eq!(got[1], row(2, &["TOO LONG"]), "{end:?}");
+            assert_eq!(got[2], row(3, &["0", "row"]), "{end:?}: the line after the one the record began on");
+            assert_eq!(got.len(), 2 + 2_000, "{end:?}: every later row is kept");
+            assert_eq!(got.last(), Some(&row(2_002, &["1999", "row"])), "{end:?}");
+        }
+    }
+
+    #[test]
+    fn a_record_wider_than_the_field_limit_is_counted_and_its_ends_are_not_kept() {
+        let wide = ",".repeat(100_000);
+        // The second wide record has a quote: the tokenizer reads it, not the plain split.
+        let text = format!("a,b\n{wide}\n1,2\n\"q\"{wide}\n3,4\n");
+        for plain in [false, true] {
+            let mut reader = RecordReader::new(text.as_bytes(), csv_core::ReaderBuilder::new().build(), 1 << 20)
+                .with_field_limit(16);
+            if plain {
+                reader = reader.with_plain_lines(b',', b'"');
+            }
+            let mut got = vec![];
+            while let Some(record) = reader.next().unwrap() {
+                got.push(match record {
+                    Record::Fields { line, fields, .. } => (line, fields.len(), fields.iter().collect::<String>()),
+                    Record::TooWide { line, fields, head, .. } => {
+                        (line, fields, String::from_utf8(head.into()).unwrap())
+                    }
+                    Record::TooLong { line, .. } => (line, 0, String::new()),
+                });
+            }
+            let expected = [(1, 2, "ab"), (2, 100_001, ""), (3, 2, "12"), (4, 100_001, "q"), (5, 2, "34")];
+            let expected: Vec<_> = expected.iter().map(|&(l, n, t)| (l, n, t.to_owned())).collect();
+            assert_eq!(got, expected, "plain lines: {plain}");
+            assert!(reader.ends.capacity() < 1_000, "plain lines: {plain}: {} ends held", reader.ends.capacity());
+        }
     }
 
     #[test]

@@ -24,12 +24,14 @@ pub(super) struct Dialect {
 impl Dialect {
     /// A CSV reader for this dialect: no header handling (the caller decides), rows of any
     /// length (ragged rows are counted, not fatal), `""` inside quotes is one `"`. Without a
-    /// detected quote, `"` still quotes, as in any CSV, which changes nothing when no field
-    /// starts with it.
+    /// quote (none detected, or `quote: null` decided for the folder) nothing quotes: a `"`
+    /// is text like any other byte, and a stray one cannot join the lines after it into one
+    /// record.
     pub(super) fn reader<R: std::io::Read>(self, input: R) -> csv::Reader<R> {
         csv::ReaderBuilder::new()
             .delimiter(self.delimiter)
             .quote(self.quote.unwrap_or(b'"'))
+            .quoting(self.quote.is_some())
             .has_headers(false)
             .flexible(true)
             .from_reader(input)
@@ -37,7 +39,11 @@ impl Dialect {
 
     /// The same dialect for the record reader of parse (the `csv` crate's own engine).
     pub(super) fn core(self) -> csv_core::Reader {
-        csv_core::ReaderBuilder::new().delimiter(self.delimiter).quote(self.quote.unwrap_or(b'"')).build()
+        csv_core::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .quote(self.quote.unwrap_or(b'"'))
+            .quoting(self.quote.is_some())
+            .build()
     }
 }
 

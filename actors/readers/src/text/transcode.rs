@@ -72,7 +72,15 @@ impl<R: Read> Utf8Reader<R> {
             let mut last = false;
             if self.input_pos >= self.input.len() {
                 self.input.resize(CHUNK, 0);
-                let n = self.inner.read(&mut self.input)?;
+                let n = match self.inner.read(&mut self.input) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // Nothing was read: a caller that retries (after `Interrupted`) must
+                        // not find the zeros of the resize as input.
+                        self.input.clear();
+                        return Err(e);
+                    }
+                };
                 self.input.truncate(n);
                 self.input_pos = 0;
                 last = n == 0;
@@ -163,6 +171,30 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), expected, "buffers of {size}");
             assert_eq!(replaced.load(Ordering::Relaxed), 286, "buffers of {size}");
         }
+    }
+
+    /// A source whose first read is interrupted (a signal), as `Read` allows.
+    struct InterruptedOnce<'a> {
+        bytes: &'a [u8],
+        interrupted: bool,
+    }
+
+    impl Read for InterruptedOnce<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            self.bytes.read(buf)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried_without_inventing_bytes() {
+        let source = InterruptedOnce { bytes: b"a,b\n1,2\n", interrupted: false };
+        let mut out = String::new();
+        Utf8Reader::new(source, TextEncoding::Utf8, ByteCount::default()).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "a,b\n1,2\n");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! A column's type, widened cell by cell and table by table, and unique column names: the
 //! rules every adapter, the probe and parse share.
 
+use std::collections::{HashMap, HashSet};
+
 use dat_contracts::{ColumnInfo, ColumnType};
 
 /// The running type of one column, widened cell by cell.
@@ -88,18 +90,27 @@ fn decimal_union((p1, s1): (u8, u8), (p2, s2): (u8, u8)) -> ColumnType {
 pub fn unique_names(raw: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
     let mut names: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
+    // Names taken so far, and per repeated base the suffix to try next: the search for the
+    // smallest free `_n` (from 2) starts where the last one for that base ended, since every
+    // `_n` below it is still taken (names are only ever added). A header of thousands of equal
+    // names is then named in linear time instead of searching all names for every suffix.
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut next_suffix: HashMap<String, u64> = HashMap::new();
     for (i, name) in raw.into_iter().enumerate() {
         let trimmed = name.trim();
         let base = if trimmed.is_empty() { format!("column_{}", i + 1) } else { trimmed.to_owned() };
         let mut candidate = base.clone();
-        let mut n = 2;
-        while names.contains(&candidate) {
+        if taken.contains(&candidate) {
+            let n = next_suffix.entry(base.clone()).or_insert(2);
             candidate = format!("{base}_{n}");
-            n += 1;
-        }
-        if candidate != base {
+            while taken.contains(&candidate) {
+                *n += 1;
+                candidate = format!("{base}_{n}");
+            }
+            *n += 1;
             warnings.push(format!("column name `{base}` is repeated; column {} is named `{candidate}`", i + 1));
         }
+        taken.insert(candidate.clone());
         names.push(candidate);
     }
     (names, warnings)
@@ -133,6 +144,51 @@ mod tests {
         let (names, warnings) = unique_names(["a".into(), "".into(), "a".into(), "a".into()]);
         assert_eq!(names, ["a", "column_2", "a_2", "a_3"]);
         assert_eq!(warnings.len(), 2);
+    }
+
+    /// The rule as first written: for each name, the smallest free `_n` from 2, searched
+    /// through all the names so far.
+    fn searched_names(raw: &[String]) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (i, name) in raw.iter().enumerate() {
+            let trimmed = name.trim();
+            let base = if trimmed.is_empty() { format!("column_{}", i + 1) } else { trimmed.to_owned() };
+            let (mut candidate, mut n) = (base.clone(), 2);
+            while names.contains(&candidate) {
+                candidate = format!("{base}_{n}");
+                n += 1;
+            }
+            names.push(candidate);
+        }
+        names
+    }
+
+    #[test]
+    fn names_are_the_ones_the_plain_search_gives() {
+        let pool = ["a", "a_2", "a_3", "a_2_2", "", " a ", "column_2", "column_3", "column_3_2", "b", "a_1", "a_02"];
+        let mut next = crate::testing::random(0x2545_F491_4F6C_DD1D);
+        for _ in 0..20_000 {
+            let len = (next() % 12) as usize;
+            let raw: Vec<String> = (0..len).map(|_| pool[(next() % pool.len() as u64) as usize].to_owned()).collect();
+            let (names, warnings) = unique_names(raw.clone());
+            assert_eq!(names, searched_names(&raw), "{raw:?}");
+            let bases = raw.iter().enumerate().map(|(i, r)| match r.trim() {
+                "" => format!("column_{}", i + 1),
+                trimmed => trimmed.to_owned(),
+            });
+            assert_eq!(warnings.len(), bases.zip(&names).filter(|(b, n)| b != *n).count(), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn twenty_thousand_repeated_names_are_named_at_once() {
+        let (sender, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sender.send(unique_names(vec!["x".to_owned(); 20_000])));
+        // The search through all names so far took hours here; a hash lookup takes milliseconds.
+        let (names, warnings) = received.recv_timeout(std::time::Duration::from_secs(30)).expect("named in time");
+        assert_eq!(names.len(), 20_000);
+        assert_eq!((names[0].as_str(), names[1].as_str(), names[19_999].as_str()), ("x", "x_2", "x_20000"));
+        assert_eq!(warnings.len(), 19_999);
     }
 
     #[test]

@@ -127,3 +127,83 @@ fn the_sample_gathers_the_evidence_for_the_folders_date_order() {
         read_bytes(&DelimitedAdapter::default(), "d.csv", b"when\n03/04/2025\n13/04/2025\n", None, &options, None);
     assert_eq!(got.column("when").1, [ColumnType::String], "a value the order cannot read keeps the column's text");
 }
+
+/// Reads `text` with `options`, checks that every line is accounted for, and returns the rows
+/// and what the read ended with.
+fn read_accounted(name: &str, text: &str, options: &ReadOptions) -> (crate::ReadEnd, crate::testing::Collected) {
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), name, text.as_bytes(), None, options, None);
+    let end = result.unwrap();
+    let account = end.accounting.clone().unwrap();
+    assert_eq!(account.check(name, got.rows() as u64, got.rejects.len() as u64), Ok(()), "{text:?}");
+    (end, got)
+}
+
+#[test]
+fn a_last_record_with_a_quoted_line_break_and_no_final_line_end_is_accounted_for() {
+    let (end, got) = read_accounted("n.csv", "a,b\n1,\"x\ny\"", &ReadOptions::default());
+    assert_eq!(got.column("b").0, [Some("x\ny".into())]);
+    assert_eq!(got.source_rows(), [2]);
+    let account = end.accounting.unwrap();
+    assert_eq!((account.read, account.skipped.get("continuation")), (3, Some(&1)));
+}
+
+#[test]
+fn a_run_of_short_records_longer_than_a_footer_is_all_rows() {
+    let text = format!("k,v\na,1\n{}", "x\n".repeat(40));
+    let (end, got) = read_accounted("f.csv", &text, &ReadOptions::default());
+    assert_eq!(end.footer, Vec::<String>::new(), "more than 32 lines is no footer");
+    assert_eq!(got.rows(), 41);
+    assert_eq!(got.source_rows().last(), Some(&42));
+    assert_eq!(sniff(&probe("f.csv", text.as_bytes())).footer, Vec::<String>::new(), "the probe agrees");
+    // A run of 32 is still a footer, for both.
+    let text = format!("k,v\na,1\n{}", "x\n".repeat(32));
+    let (end, got) = read_accounted("f.csv", &text, &ReadOptions::default());
+    assert_eq!((end.footer.len(), got.rows()), (32, 1));
+    assert_eq!(sniff(&probe("f.csv", text.as_bytes())).footer.len(), 32);
+}
+
+#[test]
+fn a_run_of_long_text_lines_at_the_end_is_rows_not_a_footer() {
+    let long = "y".repeat(30_000);
+    let text = format!("k,v\na,1\n{long}\n{long}\n{long}\nEnd\n");
+    let (end, got) = read_accounted("l.csv", &text, &ReadOptions::default());
+    assert_eq!(end.footer, Vec::<String>::new(), "a footer is a few short lines");
+    assert_eq!(got.rows(), 5);
+    assert_eq!(got.column("k").0.last(), Some(&Some("End".to_owned())));
+    assert_eq!(sniff(&probe("l.csv", text.as_bytes())).footer, Vec::<String>::new(), "the probe agrees");
+}
+
+#[test]
+fn title_lines_end_at_a_lone_carriage_return_as_records_do() {
+    for (text, title, lines) in [
+        ("Title\rMore\nid,v\n1,2\n3,4\n", &["Title", "More"][..], [4, 5]),
+        ("Report\rid,v\r1,2\r3,4\r", &["Report"][..], [3, 4]),
+        ("Report\r\n\rid,v\r\n1,2\r3,4", &["Report", ""][..], [4, 5]),
+    ] {
+        let (end, got) = read_accounted("t.csv", text, &ReadOptions::default());
+        assert_eq!(got.rejects.len(), 0, "{text:?}");
+        assert_eq!(got.column("id").0, [Some("1".into()), Some("3".into())], "{text:?}");
+        assert_eq!(got.source_rows(), lines, "{text:?}");
+        assert_eq!(end.accounting.unwrap().skipped.get("title"), Some(&(title.len() as u64)), "{text:?}");
+        assert_eq!(sniff(&probe("t.csv", text.as_bytes())).title, title, "{text:?}");
+    }
+}
+
+#[test]
+fn a_dialect_without_quote_reads_a_quote_character_as_text() {
+    let decided = TextHints { delimiter: Some(b','), quote: Some(None), ..TextHints::default() };
+    let options = ReadOptions { text: decided, ..ReadOptions::default() };
+    let (_, got) = read_accounted("u.csv", "a,b\n\"x,1\n2,3\n", &options);
+    assert_eq!(got.column("a").0, [Some("\"x".into()), Some("2".into())]);
+    assert_eq!(got.column("b").0, [Some("1".into()), Some("3".into())]);
+    assert_eq!(got.source_rows(), [2, 3]);
+}
+
+#[test]
+fn title_lines_asked_for_beyond_the_end_of_the_file_count_only_those_there() {
+    let hints = TextHints { lines_before: Some(5), overridden: vec!["header_row".into()], ..TextHints::default() };
+    let options = ReadOptions { text: hints, ..ReadOptions::default() };
+    let (end, got) = read_accounted("s.csv", "x\n1\n", &options);
+    assert_eq!(got.rows(), 0);
+    assert_eq!(end.accounting.unwrap().skipped.get("title"), Some(&2));
+}

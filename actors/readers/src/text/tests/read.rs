@@ -109,3 +109,32 @@ fn a_sink_that_stops_stops_the_read() {
     assert!(matches!(result, Err(crate::ReadError::Stopped)), "{result:?}");
     assert_eq!(got.chunks.len(), 1);
 }
+
+#[test]
+fn an_unterminated_quote_in_a_file_of_lone_carriage_returns_resumes_on_the_next_line() {
+    let mut csv = String::from("id,text\r1,\"never closed\r");
+    for i in 2..=10_000 {
+        csv.push_str(&format!("{i},row {i}\r"));
+    }
+    let options = ReadOptions { record_cap: 64 * 1024, ..ReadOptions::default() };
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "q.csv", csv.as_bytes(), None, &options, None);
+    let account = result.unwrap().accounting.unwrap();
+    assert_eq!(got.rejects.len(), 1, "{:?}", got.rejects.first());
+    assert_eq!(got.rejects[0].line, 2, "the line the record began on");
+    assert_eq!(got.rows(), 9_999, "rows 2..=10000 are all kept");
+    assert_eq!(got.source_rows().first(), Some(&3));
+    assert_eq!(got.source_rows().last(), Some(&10_001));
+    assert_eq!(account.check("q.csv", got.rows() as u64, 1), Ok(()));
+}
+
+#[test]
+fn a_record_wider_than_the_column_limit_is_rejected_like_any_too_wide_row() {
+    let csv = "a,b\n1,x\n2,y,e,f,g,h\n\"3\",z,e,f,g,h\n4,w\n";
+    let options = ReadOptions { max_columns: 4, ..ReadOptions::default() };
+    let (result, got) = read_bytes(&DelimitedAdapter::default(), "w.csv", csv.as_bytes(), None, &options, None);
+    let account = result.unwrap().accounting.unwrap();
+    let rejects: Vec<_> = got.rejects.iter().map(|r| (r.line, r.reason.as_str(), r.snippet.as_str())).collect();
+    assert_eq!(rejects, [(3, "6 fields, the header has 2", "2yefgh"), (4, "6 fields, the header has 2", "3zefgh")]);
+    assert_eq!(got.source_rows(), [2, 5]);
+    assert_eq!(account.check("w.csv", 2, 2), Ok(()));
+}
