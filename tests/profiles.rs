@@ -388,3 +388,40 @@ fn directory_profiles_are_served_read_only_validated_with_a_sample_and_export_a_
         "names the outputs: {unknown}"
     );
 }
+
+#[test]
+fn an_output_with_its_context_keeps_the_values_of_a_table_column_named_like_a_context_key() {
+    // The file names give `lot` (L1, L2) as context; L1_a.json's items have a `lot` column of
+    // their own, which the output keeps as read (L2_b.json's items have none: null there).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lot");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("L1_a.json"), r#"{"items": [{"n": 1, "lot": "own-1"}, {"n": 2, "lot": "own-2"}]}"#)
+        .unwrap();
+    std::fs::write(data.join("L2_b.json"), r#"{"items": [{"n": 3}]}"#).unwrap();
+    let profile = dir.path().join("profile.yaml");
+    std::fs::write(&profile, small_profile("lot-items", false)).unwrap();
+    let (data_dir, out) = (dir.path().join("dd"), dir.path().join("out"));
+    let p = |p: &Path| p.to_str().unwrap().to_owned();
+    let args = ["run", &p(&data), "--profile", &p(&profile), "--export", "parquet", "--data-dir", &p(&data_dir)];
+    let run = dat(&[&args[..], &["--out", &p(&out)]].concat());
+    assert!(run.status.success(), "{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    let output = parse_bundle(&data_dir, &out).join("outputs/all_items.parquet");
+    use polars::prelude::{ParquetReader, SerReader};
+    let df = ParquetReader::new(std::fs::File::open(&output).unwrap()).finish().unwrap();
+    let column = |name: &str| -> Vec<Option<String>> {
+        let c = df.column(name).unwrap().cast(&polars::prelude::DataType::String).unwrap();
+        c.str().unwrap().iter().map(|v| v.map(str::to_owned)).collect()
+    };
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = column("_source_file")
+        .into_iter()
+        .zip(column("n"))
+        .zip(column("lot"))
+        .map(|((file, n), lot)| (file, n, lot))
+        .collect();
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        rows,
+        [(s("L1_a.json"), s("1"), s("own-1")), (s("L1_a.json"), s("2"), s("own-2")), (s("L2_b.json"), s("3"), None)]
+    );
+}

@@ -213,3 +213,46 @@ fn stress_wide_text_rows_of_2_kb_are_read_in_bounded_memory() {
     within_memory(&ran);
     every_row(&ran, rows);
 }
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_a_large_file_gives_the_same_dataset_bytes_on_one_core_as_on_all() {
+    // Large enough to be read in ranges (64 MiB).
+    let (_dir, data) = folder();
+    let mut file = BufWriter::new(File::create(data.join("big.csv")).unwrap());
+    writeln!(file, "id,lot,value,when").unwrap();
+    for i in 0..1_600_000u64 {
+        writeln!(
+            file,
+            "{i},LOT-{:05},{}.{:03},2024-0{}-1{} 10:2{}:00",
+            i % 977,
+            i % 9_973,
+            i % 1_000,
+            1 + i % 9,
+            i % 10,
+            i % 10
+        )
+        .unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    assert!(std::fs::metadata(data.join("big.csv")).unwrap().len() > 64 << 20);
+    let sha = |one_core: bool| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let (data_dir, out) = (dir.path().join("data-dir"), dir.path().join("out"));
+        let mut command = if one_core { Command::new("taskset") } else { Command::new(env!("CARGO_BIN_EXE_dat")) };
+        if one_core {
+            command.args(["--cpu-list", "0", env!("CARGO_BIN_EXE_dat")]);
+        }
+        let output = command
+            .args(["run".as_ref(), data.as_os_str(), "--data-dir".as_ref(), data_dir.as_os_str()])
+            .args(["--out".as_ref(), out.as_os_str(), "--export".as_ref(), "parquet".as_ref()])
+            .output()
+            .expect("dat run (taskset is in util-linux)");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest["row_count"], 1_600_000);
+        manifest["version_id"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(sha(true), sha(false), "the dataset's sha256 on one core and on all");
+}

@@ -221,6 +221,10 @@ pub fn column_key(name: &str) -> String {
     key
 }
 
+/// The columns dat adds to every row of a dataset: where the row comes from. No table column
+/// takes these names in a dataset (see [`ColumnMatcher::for_dataset`]).
+pub const SOURCE_COLUMNS: [&str; 3] = ["_source_file", "_source_table", "_source_row"];
+
 /// One column renamed on its way into the dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderMapping {
@@ -247,6 +251,14 @@ pub struct ColumnMatcher {
 }
 
 impl ColumnMatcher {
+    /// A matcher for a dataset's columns: a table column named like one of the
+    /// [`SOURCE_COLUMNS`] (a dataset dat wrote, read again) is renamed `<name>_2` like any
+    /// name already taken, and the rename recorded; two columns of one name would make a
+    /// dataset no reader can open.
+    pub fn for_dataset() -> Self {
+        ColumnMatcher { taken: SOURCE_COLUMNS.iter().map(|n| (*n).to_owned()).collect(), ..Self::default() }
+    }
+
     /// The output names of `table`'s columns, in their order.
     pub fn match_table<'a>(&mut self, table: &str, columns: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -350,6 +362,17 @@ mod tests {
                 ("c.csv", "Lot ID_2", "Lot ID_2_2")
             ]
         );
+    }
+
+    #[test]
+    fn a_dataset_gives_no_column_the_name_of_a_source_column() {
+        let mut m = ColumnMatcher::for_dataset();
+        assert_eq!(
+            m.match_table("a.csv", ["_source_row", "v", "_source_file"]),
+            ["_source_row_2", "v", "_source_file_2"]
+        );
+        assert_eq!(m.match_table("b.csv", ["_Source_Row"]), ["_source_row_2"], "matched by key, as any column");
+        assert_eq!(m.mappings().len(), 3);
     }
 
     #[test]

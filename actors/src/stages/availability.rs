@@ -170,7 +170,7 @@ fn folder_schema(tables: &[TableProbe]) -> Vec<FolderColumn> {
         t.columns.iter().filter_map(|c| c.dates.as_ref().map(|d| (t.table_id.as_str(), c.name.as_str(), d)))
     });
     let decisions = decide_date_orders(evidence);
-    let mut matcher = ColumnMatcher::default();
+    let mut matcher = ColumnMatcher::for_dataset();
     let mut schema: Vec<FolderColumn> = Vec::new();
     for table in &usable {
         let outputs = matcher.match_table(&table.table_id, table.columns.iter().map(|c| c.name.as_str()));

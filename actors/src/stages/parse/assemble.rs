@@ -16,6 +16,7 @@ use arrow_array::{new_null_array, ArrayRef, Int64Array, RecordBatch, StringArray
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::{ColumnDecision, Widening};
+pub(crate) use dat_contracts::text_layout::SOURCE_COLUMNS;
 use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, NumberFormat};
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
@@ -24,16 +25,13 @@ use dat_readers::{Chunk, TextValues, Values};
 use super::checkpoint::{written_part_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
 use super::dataset_file::{DatasetFile, Written};
-use super::frame::{arrow_type, SOURCE_ROW};
+use super::frame::arrow_type;
 use super::part;
 use super::recall::{Recall, Reread};
 use super::Watch;
 
 /// The Parquet key-value metadata key holding a dataset's lineage.
 pub(crate) const LINEAGE_KEY: &str = "dat.lineage";
-
-/// The source columns every row carries.
-pub(crate) const SOURCE_COLUMNS: [&str; 3] = ["_source_file", "_source_table", SOURCE_ROW];
 
 /// A table ready to go in: where its checkpoint is and what it holds.
 pub(crate) struct Parsed<'a> {
@@ -64,7 +62,7 @@ pub(crate) struct United {
 pub(crate) fn unite(tables: &[&Parsed<'_>], date_reasons: &BTreeMap<String, String>) -> United {
     let mut order: Vec<usize> = (0..tables.len()).collect();
     order.sort_by(|&a, &b| tables[a].table.table_id.cmp(&tables[b].table.table_id));
-    let mut matcher = ColumnMatcher::default();
+    let mut matcher = ColumnMatcher::for_dataset();
     let mut columns: Vec<(String, ColumnType)> = Vec::new();
     let mut widenings = Vec::new();
     let mut sources = vec![BTreeMap::new(); tables.len()];

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::sink::PartSink;
 use crate::workspace::Workspace;
-use dat_readers::stamp::change_stamp;
+use dat_readers::stamp::{change_stamp, settled};
 
 const TABLE_FILE: &str = "table.json";
 
@@ -329,6 +329,28 @@ impl TableCheckpoint {
     }
 }
 
+/// A file's size, change stamp and inode (a file put in its place under its name has another).
+fn file_state(disk: &Path) -> Option<(u64, i128, u64)> {
+    let meta = fs::metadata(disk).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.len(), change_stamp(&meta), inode))
+}
+
+/// The failure of a table whose file is not what discovery saw: `what` happened to it.
+fn changed(path: &str, expected_sha256: &str, what: &str) -> TableFailure {
+    TableFailure {
+        code: FailureCode::SourceChanged,
+        message: format!("{path} {what}: its rows are not in the dataset; re-lock discovery to read the new content"),
+        details: [("file", json!(path)), ("expected_sha256", json!(expected_sha256))]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    }
+}
+
 /// Whether discovery's fingerprint cache vouches that `disk` still holds the bytes it hashed to
 /// `expected`: its size and change stamp now are those the hash was remembered under, and a
 /// hash is only remembered under a settled stamp, which any later write would have changed
@@ -362,6 +384,12 @@ pub(crate) fn write(
     // A file discovery's cache vouches for is not hashed while it is read; it is checked again
     // once read (a write meanwhile changes its stamp, and it is then hashed after all).
     let vouched_before = vouched(reading, table, disk, expected_sha256);
+    // Ranges read the file by its path while it is hashed on its own: both see the same bytes
+    // only when nothing writes it meanwhile, which its state after the read shows once its
+    // change stamp is settled (a write within the stamp's tick may leave it as it was). A
+    // file written just now is read once, hashing the bytes it parses.
+    let before = file_state(disk);
+    let settled_before = before.is_some_and(|(_, stamp, _)| settled(stamp));
     let fingerprint = Fingerprint::default();
     let source = opened.source(table, (!vouched_before).then_some(&fingerprint));
     let unhashed = SourceFile { fingerprint: None, ..source };
@@ -373,14 +401,18 @@ pub(crate) fn write(
             let (end, checkpoint) = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path())?;
             (end, checkpoint, None)
         }
-        Some(ranges) if ranges.len() > 1 => {
+        Some(ranges) if ranges.len() > 1 && settled_before => {
             // The ranges read without the fingerprint: the file is hashed beside them.
-            std::thread::scope(|scope| {
+            let (end, checkpoint, found) = std::thread::scope(|scope| {
                 let hashed = scope.spawn(hash);
                 let read = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path());
                 let found = hashed.join().unwrap_or_else(|_| Err(failure(FailureCode::Io, "the hashing failed")));
-                read.and_then(|(end, checkpoint)| Ok((end, checkpoint, Some(found?))))
-            })?
+                read.and_then(|(end, checkpoint)| Ok((end, checkpoint, found?)))
+            })?;
+            if file_state(disk) != before {
+                return Err(NotRead::Failed(changed(path, expected_sha256, "changed while it was read")));
+            }
+            (end, checkpoint, Some(found))
         }
         _ => {
             let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
@@ -397,21 +429,10 @@ pub(crate) fn write(
         None => hash()?,
     };
     if found != expected_sha256 {
-        return Err(NotRead::Failed(TableFailure {
-            code: FailureCode::SourceChanged,
-            message: format!(
-                "{path} changed after discovery (its sha256 is now {found}, discovery saw {expected_sha256}): \
-                 its rows are not in the dataset; re-lock discovery to read the new content"
-            ),
-            details: [
-                ("file", json!(path)),
-                ("expected_sha256", json!(expected_sha256)),
-                ("found_sha256", json!(found)),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        }));
+        let what = format!("changed after discovery (its sha256 is now {found}, discovery saw {expected_sha256})");
+        let mut failure = changed(path, expected_sha256, &what);
+        failure.details.insert("found_sha256".to_owned(), json!(found));
+        return Err(NotRead::Failed(failure));
     }
     if let Some(account) = &end.accounting {
         account.check(&table.table_id, checkpoint.rows, checkpoint.rejects).map_err(NotRead::Unaccounted)?;

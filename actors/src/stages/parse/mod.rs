@@ -225,7 +225,9 @@ impl ParseDataset {
             options,
             on_chunk: &on_chunk,
             should_stop: &should_stop,
-            ranges: if self.workers > 1 { dat_readers::RANGES } else { 1 },
+            // As many on one core as on many: the ranges decide the parts, and so the
+            // dataset's row groups and bytes, which must not depend on the machine.
+            ranges: dat_readers::RANGES,
             readers: self.workers.max(1),
             fingerprints: Some(self.fingerprints.as_ref()),
         };

@@ -101,18 +101,20 @@ fn write_one(
 ) -> Result<Option<ProfileFile>, StageError> {
     let mut united = assemble::unite(members, &BTreeMap::new());
     let columns = &mut united.columns;
-    // Context columns come first, as text; a table column of the same name keeps the table's.
-    let context: Vec<(String, ColumnType)> = context_keys
-        .iter()
-        .filter(|k| !columns.iter().any(|(n, _)| n == *k))
-        .map(|k| (k.clone(), ColumnType::String))
-        .collect();
-    columns.splice(0..0, context);
+    // Context columns come first, as text; a table column of the same name keeps the table's
+    // values (in every member: the context's value fills no table's column).
+    let added: Vec<String> = context_keys.iter().filter(|k| !columns.iter().any(|(n, _)| n == *k)).cloned().collect();
+    columns.splice(0..0, added.iter().map(|k| (k.clone(), ColumnType::String)));
+    let context_values = |p: &Parsed<'_>| {
+        let mut values = constants(p);
+        values.retain(|(key, _)| added.contains(key));
+        values
+    };
     let path = bundle.join(file);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io_error(&path, e))?;
     }
-    let Some((written, _)) = assemble::write_dataset(members, &united, &path, watch, constants, reread, lineage)
+    let Some((written, _)) = assemble::write_dataset(members, &united, &path, watch, &context_values, reread, lineage)
         .map_err(|e| io_error(&path, e))?
     else {
         return Ok(None);

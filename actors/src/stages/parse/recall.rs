@@ -43,7 +43,7 @@ impl Reread<'_> {
             fingerprint.finish(&opened.disk).map_err(|source| ReadError::Io { path: path.to_owned(), source })?;
         if found != sha256 {
             return Err(format(format!(
-                "changed while the dataset was assembled (sha256 {found}, parsed as {sha256}): lock parse again"
+                "changed after it was parsed (sha256 {found}, parsed as {sha256}): re-lock discovery to read the new content"
             )));
         }
         Ok(end)

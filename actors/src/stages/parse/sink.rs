@@ -98,7 +98,11 @@ fn write_parts(
             let dtype = values.column_type();
             match checkpoint.columns.iter_mut().find(|(n, _)| n == name) {
                 Some((_, known)) => *known = widen(*known, dtype),
-                None => checkpoint.columns.push((name.clone(), dtype)),
+                None => {
+                    // A key first met in this chunk (JSON): null in every row before it.
+                    *checkpoint.nulls.entry(name.clone()).or_default() += checkpoint.rows;
+                    checkpoint.columns.push((name.clone(), dtype));
+                }
             }
             *checkpoint.nulls.entry(name.clone()).or_default() += values.null_count() as u64;
             if let Values::Text(text) = values {

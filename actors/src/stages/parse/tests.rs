@@ -293,3 +293,25 @@ fn parts_checkpointed_under_the_parquet_names_of_earlier_versions_are_assembled(
     assert_eq!(df, expected);
     assert_eq!(texts(&df, "v"), some(&["1.50", "2", "x1"]));
 }
+
+#[test]
+fn a_table_column_named_like_a_source_column_is_kept_under_another_name() {
+    // A dataset dat wrote, read again: its `_source_row` is data, the dataset's is dat's own.
+    let (df, _) = parse(&[("a.csv", "_source_row,v\n7,x\n9,y\n")], 1000);
+    let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["_source_row_2", "v", "_source_file", "_source_table", "_source_row"]);
+    let ints = |name: &str| df.column(name).unwrap().i64().unwrap().iter().collect::<Vec<_>>();
+    assert_eq!((ints("_source_row_2"), ints("_source_row")), (vec![Some(7), Some(9)], vec![Some(2), Some(3)]));
+}
+
+#[test]
+fn a_key_first_met_in_a_later_chunk_counts_the_rows_before_it_as_nulls() {
+    let text = "{\"a\":1}\n{\"a\":2}\n{\"a\":3,\"c\":\"x\"}\n";
+    let (df, _, checkpoints) = assemble_files(&[("t.jsonl", text)], 2, 1, &|_, _| {}).unwrap();
+    assert_eq!(
+        checkpoints[0].nulls.get("c"),
+        Some(&2),
+        "the manifest's nullable and the report's nulls come from here"
+    );
+    assert_eq!(texts(&df, "c"), [None, None, Some("x".to_owned())]);
+}
