@@ -75,6 +75,15 @@ pub(crate) struct TableCheckpoint {
     /// Per column, int cells a float column holds only rounded (beyond ±2^53).
     #[serde(default)]
     pub(crate) rounded: BTreeMap<String, u64>,
+    /// The size of each part file and each reject file, in order: the files are not synced
+    /// (that would cost the disk's time for every byte parsed), so a checkpoint a crash cut
+    /// short is found by its sizes and read again ([`load`]). Empty in checkpoints of earlier
+    /// versions, which are taken as they are.
+    #[serde(default)]
+    pub(crate) part_bytes: Vec<u64>,
+    /// The size of each reject file (see [`Self::part_bytes`]).
+    #[serde(default)]
+    pub(crate) reject_bytes: Vec<u64>,
 }
 
 /// The first cell of one type a column took.
@@ -118,7 +127,13 @@ pub(crate) fn reject_file(dir: &Path, index: usize) -> PathBuf {
 /// Loads a complete checkpoint, or `None` when it is absent or unreadable (an older layout
 /// included: the table is then read again).
 pub(crate) fn load(dir: &Path) -> Option<TableCheckpoint> {
-    serde_json::from_slice(&fs::read(dir.join(TABLE_FILE)).ok()?).ok()
+    let checkpoint: TableCheckpoint = serde_json::from_slice(&fs::read(dir.join(TABLE_FILE)).ok()?).ok()?;
+    checkpoint.files_whole(dir).then_some(checkpoint)
+}
+
+/// The size of the file at `path` (0 when it cannot be read).
+fn size(path: &Path) -> u64 {
+    fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// What reading any table needs: where files are, how to read them, and whom to tell.
@@ -293,6 +308,26 @@ fn read_ranges(
 }
 
 impl TableCheckpoint {
+    /// Notes the size of its part and reject files in `dir` (see [`Self::part_bytes`]).
+    fn measure(&mut self, dir: &Path) {
+        self.part_bytes = (0..self.parts.len()).map(|i| size(&part_file(dir, i))).collect();
+        self.reject_bytes = (0..self.reject_parts).map(|i| size(&reject_file(dir, i))).collect();
+    }
+
+    /// Whether its files in `dir` have the sizes it noted (a checkpoint of an earlier version,
+    /// which noted none, is taken as it is).
+    fn files_whole(&self, dir: &Path) -> bool {
+        if self.part_bytes.is_empty() && self.reject_bytes.is_empty() {
+            return true;
+        }
+        let parts = (0..self.parts.len()).map(|i| written_part_file(dir, i));
+        let rejects = (0..self.reject_parts).map(|i| reject_file(dir, i));
+        let noted = self.part_bytes.iter().chain(&self.reject_bytes);
+        self.part_bytes.len() == self.parts.len()
+            && self.reject_bytes.len() == self.reject_parts
+            && parts.chain(rejects).zip(noted).all(|(path, &bytes)| size(&path) == bytes)
+    }
+
     /// Adds the checkpoint of the range that follows this one's (its parts already renumbered).
     fn append(&mut self, next: &mut TableCheckpoint) {
         for (name, dtype) in &next.columns {
@@ -442,6 +477,7 @@ pub(crate) fn write(
     checkpoint.warnings.extend(end.warnings);
     checkpoint.accounting = end.accounting;
     checkpoint.footer = end.footer;
+    checkpoint.measure(tmp.path());
     let bytes = serde_json::to_vec(&checkpoint).map_err(|e| failure(FailureCode::Io, e.to_string()))?;
     fs::write(tmp.path().join(TABLE_FILE), bytes).map_err(|e| io("write the checkpoint", e))?;
     if dir.exists() {

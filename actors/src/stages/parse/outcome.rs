@@ -193,14 +193,25 @@ impl Outcomes {
             panics_caught: self.panics_caught,
             files,
         };
-        write_json(&bundle.join(parse_files::RESULT), &result)
+        write_json(&bundle.join(parse_files::RESULT), &result)?;
+        // The names the files were renamed to are durable too before the stage is locked.
+        fs::File::open(bundle).and_then(|dir| dir.sync_all()).map_err(|e| io_error(bundle, e))
     }
 }
 
+/// Writes `value` to `path` whole: synced under a temporary name, then renamed (the stage's
+/// lock is durable, so what it names must be too, or export would find a file cut short by a
+/// crash).
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), StageError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| io_error(path, e))?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
+    synced_write(&tmp, &bytes).and_then(|_| fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
+}
+
+fn synced_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::create(path)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.sync_all()
 }
 
 /// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
@@ -237,6 +248,7 @@ pub(crate) fn write_rejects(tables: &[Parsed<'_>], path: &Path) -> PolarsResult<
         }
     }
     writer.finish()?;
+    fs::File::open(&tmp)?.sync_all()?;
     fs::rename(&tmp, path)?;
     Ok(rows)
 }

@@ -92,6 +92,8 @@ fn write_parts(
         footer: vec![],
         from_text: BTreeSet::new(),
         rounded: BTreeMap::new(),
+        part_bytes: vec![],
+        reject_bytes: vec![],
     };
     for mut chunk in chunks {
         for (name, values) in chunk.names.iter().zip(&mut chunk.columns) {

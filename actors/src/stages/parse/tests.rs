@@ -315,3 +315,21 @@ fn a_key_first_met_in_a_later_chunk_counts_the_rows_before_it_as_nulls() {
     );
     assert_eq!(texts(&df, "c"), [None, None, Some("x".to_owned())]);
 }
+
+#[test]
+fn a_checkpoint_whose_part_a_crash_cut_short_is_read_again() {
+    let checked = std::cell::Cell::new(false);
+    let cut = |_: &std::path::Path, dirs: &[&std::path::Path]| {
+        let dir = dirs[0];
+        assert!(checkpoint::load(dir).is_some(), "a whole checkpoint is taken");
+        let part = checkpoint::part_file(dir, 1);
+        let bytes = std::fs::read(&part).unwrap();
+        std::fs::write(&part, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(checkpoint::load(dir).is_none(), "one cut short is not: its table is read again");
+        std::fs::write(&part, &bytes).unwrap();
+        checked.set(true);
+    };
+    let (df, _, _) = assemble_files(&[("a.csv", "v\n1\n2\n3\n")], 2, 1, &cut).unwrap();
+    assert!(checked.get());
+    assert_eq!(df.height(), 3);
+}
