@@ -1,11 +1,7 @@
-//! How dat's column types are stored in Arrow (and so in Parquet), and the column that carries
-//! each row's place in its source.
+//! How dat's column types are stored in Arrow (and so in Parquet).
 
 use arrow_schema::{DataType, TimeUnit};
 use dat_contracts::ColumnType;
-
-/// The column holding each row's position in its source.
-pub(crate) const SOURCE_ROW: &str = dat_contracts::text_layout::SOURCE_COLUMNS[2];
 
 /// The Arrow type dat stores a final column type as. Decimals are at most 38 digits
 /// ([`ColumnType::MAX_DECIMAL_PRECISION`]), which `Decimal128` holds; their scale never exceeds
