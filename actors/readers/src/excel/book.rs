@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use calamine::{open_workbook, DataRef, Ods, Reader, Sheet, Xls, Xlsb, Xlsx};
 use dat_contracts::ColumnType;
 
-use super::cell::{as_ref, is_error, typed_text};
+use super::cell::{as_ref, is_blank, is_error, is_out_of_date_range, typed_text};
 
 type Disk = BufReader<File>;
 
@@ -37,8 +37,15 @@ pub(super) struct Row {
     pub(super) text: String,
     /// Cells holding Excel errors.
     pub(super) errors: u64,
+    /// Date-formatted numbers outside Excel's dates, kept as their numbers (see
+    /// [`is_out_of_date_range`]).
+    pub(super) undated: u64,
     /// The row's text passed the cap: its cells past that are not kept.
     pub(super) too_long: bool,
+    /// Cells holding a value or an error past the first `max_cells` (a sheet row may be 16M
+    /// cells): counted, not kept, so that a row's entries stay bounded; such a row is a reject,
+    /// since it cannot fit in `max_columns` columns. Blank cells past them are dropped.
+    pub(super) beyond: u64,
 }
 
 impl Row {
@@ -47,12 +54,20 @@ impl Row {
         self.cells.clear();
         self.text.clear();
         self.errors = 0;
+        self.undated = 0;
         self.too_long = false;
+        self.beyond = 0;
     }
 
-    /// Whether the row has no value (only empty, blank or error cells).
+    /// Whether the row has no value (only empty or blank cells). A row of error cells is not
+    /// blank: it is a row of nulls with its errors counted, as errors are in any other row. Nor
+    /// is a row past the cap (its cells were dropped) or with cells beyond `max_cells`: each
+    /// is a reject, never skipped.
     pub(super) fn is_blank(&self) -> bool {
-        self.cells.iter().all(|(_, kind, _)| *kind == ColumnType::Null)
+        self.errors == 0
+            && !self.too_long
+            && self.beyond == 0
+            && self.cells.iter().all(|(_, kind, _)| *kind == ColumnType::Null)
     }
 
     /// A cell's text.
@@ -60,8 +75,14 @@ impl Row {
         self.text.get(range.clone()).unwrap_or_default()
     }
 
-    fn push(&mut self, column: u32, cell: &DataRef<'_>, cap: usize) {
+    fn push(&mut self, column: u32, cell: &DataRef<'_>, cap: usize, max_cells: usize) {
         if self.too_long {
+            return;
+        }
+        if self.cells.len() >= max_cells {
+            if !is_blank(cell) {
+                self.beyond += 1;
+            }
             return;
         }
         let start = self.text.len();
@@ -70,6 +91,9 @@ impl Row {
             self.errors += 1;
             self.text.push_str(&super::cell::header_text(cell));
             kind = ColumnType::Null;
+        }
+        if is_out_of_date_range(cell) {
+            self.undated += 1;
         }
         if self.text.len() > cap {
             self.too_long = true;
@@ -105,6 +129,9 @@ impl Book {
                 ));
             }
         }
+        if !matches!(ext, "xls" | "xlsb" | "ods") {
+            super::declared::check_shared_strings(disk)?;
+        }
         let opened = match ext {
             "xls" => open_workbook::<Xls<_>, _>(disk).map(Book::Xls).map_err(|e| e.to_string()),
             "xlsb" => open_workbook::<Xlsb<_>, _>(disk).map(Book::Xlsb).map_err(|e| e.to_string()),
@@ -124,7 +151,8 @@ impl Book {
         }
     }
 
-    /// Hands each non-empty row of `sheet` to `on_row`, in order, until it breaks. The
+    /// Hands each non-empty row of `sheet` to `on_row`, in order, until it breaks, keeping at
+    /// most `cap` bytes of text and `max_cells` cells of a row (see [`Row`]). The
     /// declared dimensions (`(first row, first column)`, `(last row, last column)`) come first,
     /// when the sheet declares them.
     ///
@@ -134,10 +162,11 @@ impl Book {
         &mut self,
         sheet: &str,
         cap: usize,
+        max_cells: usize,
         on_dimensions: &mut dyn FnMut(Dimensions),
         on_row: &mut dyn FnMut(&Row) -> ControlFlow<()>,
     ) -> Result<(), SheetError> {
-        let mut rows = RowGatherer { row: Row::default(), started: false, cap, on_row };
+        let mut rows = RowGatherer { row: Row::default(), started: false, cap, max_cells, on_row };
         match self {
             Book::Xlsx(book) => {
                 let mut cells = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
@@ -200,6 +229,7 @@ struct RowGatherer<'f> {
     row: Row,
     started: bool,
     cap: usize,
+    max_cells: usize,
     on_row: &'f mut dyn FnMut(&Row) -> ControlFlow<()>,
 }
 
@@ -215,7 +245,7 @@ impl RowGatherer<'_> {
             self.started = true;
             self.row.clear(row);
         }
-        self.row.push(column, value, self.cap);
+        self.row.push(column, value, self.cap, self.max_cells);
         ControlFlow::Continue(())
     }
 

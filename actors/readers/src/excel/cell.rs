@@ -4,9 +4,10 @@
 //! Excel stores every number as a float, so a whole number reads as `int` (its digits); another
 //! number as `float` (the shortest text that reads back as the same float); a date with no time
 //! of day as `date`, one with a time as `datetime`; times of day and durations as text; blank
-//! strings and error cells (`#DIV/0!`…) as null (error cells are counted by the reader).
+//! strings and error cells (`#DIV/0!`…) as null (error cells are counted by the reader); a
+//! date-formatted number outside Excel's dates as its number (counted by the reader too).
 
-use calamine::{Data, DataRef, ExcelDateTime};
+use calamine::{Data, DataRef, ExcelDateTime, ExcelDateTimeType};
 use dat_contracts::ColumnType;
 
 use crate::typing::push_float_text;
@@ -46,6 +47,7 @@ pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
             out.push_str(s);
             ColumnType::String
         }
+        DataRef::DateTime(dt) if is_out_of_date_range(cell) => typed_text(&DataRef::Float(dt.as_f64()), out),
         DataRef::DateTime(dt) => serial(dt, out),
         DataRef::DateTimeIso(s) => {
             out.push_str(s);
@@ -58,6 +60,33 @@ pub(super) fn typed_text(cell: &DataRef<'_>, out: &mut String) -> ColumnType {
 /// Whether the cell holds an Excel error value (`#DIV/0!`, `#N/A`…).
 pub(super) fn is_error(cell: &DataRef<'_>) -> bool {
     matches!(cell, DataRef::Error(_))
+}
+
+/// Whether the cell holds nothing: empty, or a string of blanks (which reads as null).
+pub(super) fn is_blank(cell: &DataRef<'_>) -> bool {
+    match cell {
+        DataRef::Empty => true,
+        DataRef::String(s) => s.trim().is_empty(),
+        DataRef::SharedString(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Whether the cell is a date-formatted number that is no date Excel can show: before its
+/// epoch (negative), from 10000-01-01 on, or not finite. calamine would clamp it to 1899-12-31
+/// or 9999-12-31, changing the value; [`typed_text`] keeps it as its number instead, and the
+/// reader counts it in a warning, as it counts error cells. Durations have no such range.
+pub(super) fn is_out_of_date_range(cell: &DataRef<'_>) -> bool {
+    let DataRef::DateTime(dt) = cell else { return false };
+    if dt.is_duration() {
+        return false;
+    }
+    let value = dt.as_f64();
+    // calamine does not expose the epoch; a date equal to the same serial on the 1904 epoch is on it.
+    let is_1904 = *dt == ExcelDateTime::new(value, ExcelDateTimeType::DateTime, true);
+    // One past the serial of 9999-12-31 on each epoch.
+    let end = if is_1904 { 2_957_004.0 } else { 2_958_466.0 };
+    !(0.0..end).contains(&value)
 }
 
 /// The cell as a column name (header row): its text, or an error's own spelling.
@@ -141,8 +170,6 @@ fn seconds_text(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use calamine::ExcelDateTimeType;
-
     use super::*;
 
     fn typed(cell: DataRef<'_>) -> (ColumnType, String) {
@@ -162,6 +189,17 @@ mod tests {
         assert_eq!(typed(date(45306.5)), (ColumnType::Datetime, "2024-01-15T12:00:00".into()));
         assert_eq!(typed(date(0.25)), (ColumnType::String, "06:00:00".into()));
         assert_eq!(typed(DataRef::SharedString("  ")), (ColumnType::Null, String::new()));
+    }
+
+    #[test]
+    fn date_formatted_numbers_outside_excels_dates_stay_numbers() {
+        assert_eq!(typed(date(2_958_465.5)), (ColumnType::Datetime, "9999-12-31T12:00:00".into()));
+        assert_eq!(typed(date(2_958_466.0)), (ColumnType::Int, "2958466".into()));
+        assert_eq!(typed(date(-5.25)), (ColumnType::Float, "-5.25".into()));
+        let on_1904 = |serial| DataRef::DateTime(ExcelDateTime::new(serial, ExcelDateTimeType::DateTime, true));
+        assert_eq!(typed(on_1904(2_957_003.0)), (ColumnType::Date, "9999-12-31".into()));
+        assert_eq!(typed(on_1904(2_957_004.0)), (ColumnType::Int, "2957004".into()));
+        assert!(is_out_of_date_range(&on_1904(2_957_004.0)) && !is_out_of_date_range(&date(2_957_004.0)));
     }
 
     #[test]

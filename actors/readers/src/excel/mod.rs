@@ -6,6 +6,7 @@
 
 mod book;
 mod cell;
+mod declared;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -147,44 +148,62 @@ fn probe_sheet(book: &mut Book, path: &str, sheet: &calamine::Sheet, options: &R
     let dimensions = std::cell::Cell::new(None);
     let mut columns: Option<(Columns, u32)> = None;
     let mut tallies: Vec<TypeTally> = Vec::new();
-    let (mut data_rows, mut error_cells, mut ended) = (0usize, 0u64, true);
-    let read = book.rows(&sheet.name, options.record_cap, &mut |d| dimensions.set(d), &mut |row| {
-        if row.is_blank() {
-            return ControlFlow::Continue(());
-        }
-        let Some((columns, _)) = &columns else {
-            let found = Columns::of(row, dimensions.get(), options.max_columns);
-            tallies = vec![TypeTally::default(); found.names.len()];
-            columns = Some((found, row.index));
-            return ControlFlow::Continue(());
-        };
-        if data_rows == TYPE_SAMPLE_ROWS {
-            ended = false;
-            return ControlFlow::Break(());
-        }
-        data_rows += 1;
-        error_cells += row.errors;
-        let mut seen = vec![false; tallies.len()];
-        for (column, kind, _) in &row.cells {
-            if let Some(&i) = columns.by_column.get(column) {
-                if let (Some(tally), Some(seen)) = (tallies.get_mut(i), seen.get_mut(i)) {
-                    tally.observe(*kind);
-                    *seen = true;
+    let (mut data_rows, mut error_cells, mut undated_cells, mut ended) = (0usize, 0u64, 0u64, true);
+    let mut header_too_long = None;
+    let read =
+        book.rows(&sheet.name, options.record_cap, options.max_columns, &mut |d| dimensions.set(d), &mut |row| {
+            if row.is_blank() {
+                return ControlFlow::Continue(());
+            }
+            let Some((columns, _)) = &columns else {
+                if row.too_long {
+                    header_too_long = Some(row.index);
+                    return ControlFlow::Break(());
+                }
+                let found = Columns::of(row, dimensions.get(), options.max_columns);
+                tallies = vec![TypeTally::default(); found.names.len()];
+                columns = Some((found, row.index));
+                return ControlFlow::Continue(());
+            };
+            if data_rows == TYPE_SAMPLE_ROWS {
+                ended = false;
+                return ControlFlow::Break(());
+            }
+            data_rows += 1;
+            if row.too_long || row.beyond > 0 {
+                // A reject at read: counted as a row, its partial cells not typed.
+                return ControlFlow::Continue(());
+            }
+            error_cells += row.errors;
+            undated_cells += row.undated;
+            let mut seen = vec![false; tallies.len()];
+            for (column, kind, _) in &row.cells {
+                if let Some(&i) = columns.by_column.get(column) {
+                    if let (Some(tally), Some(seen)) = (tallies.get_mut(i), seen.get_mut(i)) {
+                        tally.observe(*kind);
+                        *seen = true;
+                    }
                 }
             }
-        }
-        for (tally, seen) in tallies.iter_mut().zip(seen) {
-            if !seen {
-                tally.mark_null();
+            for (tally, seen) in tallies.iter_mut().zip(seen) {
+                if !seen {
+                    tally.mark_null();
+                }
             }
-        }
-        ControlFlow::Continue(())
-    });
+            ControlFlow::Continue(())
+        });
     if let Err(e) = read {
         table.status = TableStatus::Error;
         table.row_estimate = None;
         table.row_count_exact = false;
         table.error = Some(format!("cannot read the sheet: {e}"));
+        return table;
+    }
+    if let Some(index) = header_too_long {
+        table.status = TableStatus::Error;
+        table.row_estimate = None;
+        table.row_count_exact = false;
+        table.error = Some(header_too_long_reason(index, options));
         return table;
     }
     let Some((columns, header_row)) = columns else {
@@ -195,6 +214,9 @@ fn probe_sheet(book: &mut Book, path: &str, sheet: &calamine::Sheet, options: &R
         table.warnings.push(format!(
             "{error_cells} cell(s) in the first {TYPE_SAMPLE_ROWS} rows hold Excel errors (#DIV/0!, #N/A…); they read as null"
         ));
+    }
+    if undated_cells > 0 {
+        table.warnings.push(undated_warning(undated_cells, &format!(" in the first {TYPE_SAMPLE_ROWS} rows")));
     }
     table.warnings.extend(columns.warnings.iter().cloned());
     table.columns = columns.names.iter().zip(&tallies).map(|(name, tally)| tally.info(name.as_str())).collect();
@@ -210,6 +232,20 @@ fn probe_sheet(book: &mut Book, path: &str, sheet: &calamine::Sheet, options: &R
     table
 }
 
+/// Why a sheet whose header row passed the record cap cannot be read: its columns cannot be
+/// named, and taking the next row as the header would lose a row and misname every column.
+fn header_too_long_reason(index: u32, options: &ReadOptions) -> String {
+    format!("header row {} is longer than the record cap ({} MiB)", u64::from(index) + 1, options.record_cap >> 20)
+}
+
+/// The warning for `n` date-formatted numbers outside Excel's dates (`within`: where counted).
+fn undated_warning(n: u64, within: &str) -> String {
+    format!(
+        "{n} date-formatted cell(s){within} hold numbers outside Excel's dates (before the \
+         workbook's 1900/1904 epoch, after 9999-12-31); they are kept as numbers"
+    )
+}
+
 /// Reads every data row of `sheet` into `sink`.
 fn read_sheet(
     book: &mut Book,
@@ -222,18 +258,25 @@ fn read_sheet(
     let mut columns: Option<Columns> = None;
     let mut builder = ChunkBuilder::default();
     let mut stopped = false;
-    let mut error_cells = 0u64;
+    let (mut error_cells, mut undated_cells) = (0u64, 0u64);
+    let mut header_too_long = None;
     let mut handle = |row: &Row, columns: &mut Columns, builder: &mut ChunkBuilder| -> Result<(), Stop> {
         let line = u64::from(row.index) + 1;
         if row.too_long {
             let reason = format!("row {line} is longer than the record cap ({} MiB)", options.record_cap >> 20);
             return sink.reject(Reject::new(line, reason, row.text.as_bytes()));
         }
+        let too_wide = || {
+            let reason = format!("row {line} has a cell beyond the limit of {} columns", options.max_columns);
+            Reject::new(line, reason, row.text.as_bytes())
+        };
+        if row.beyond > 0 {
+            return sink.reject(too_wide());
+        }
         let mut cells = Vec::with_capacity(row.cells.len());
         for (column, kind, range) in &row.cells {
             let Some(i) = columns.index(*column, builder, options.max_columns) else {
-                let reason = format!("row {line} has a cell beyond the limit of {} columns", options.max_columns);
-                return sink.reject(Reject::new(line, reason, row.text.as_bytes()));
+                return sink.reject(too_wide());
             };
             let cell = match kind {
                 ColumnType::Null => Cell::Null,
@@ -242,6 +285,7 @@ fn read_sheet(
             cells.push((i, cell));
         }
         error_cells += row.errors;
+        undated_cells += row.undated;
         builder.push_sparse(line, cells);
         if builder.is_full(options) {
             sink.chunk(builder.take())?;
@@ -249,13 +293,17 @@ fn read_sheet(
         Ok(())
     };
     let mut account = RowAccount::new("rows", 0);
-    let read = book.rows(sheet, options.record_cap, &mut |d| dimensions.set(d), &mut |row| {
+    let read = book.rows(sheet, options.record_cap, options.max_columns, &mut |d| dimensions.set(d), &mut |row| {
         account.read += 1;
         if row.is_blank() {
             account.skip("blank", 1);
             return ControlFlow::Continue(());
         }
         let Some(columns) = columns.as_mut() else {
+            if row.too_long {
+                header_too_long = Some(row.index);
+                return ControlFlow::Break(());
+            }
             account.skip("header", 1);
             let found = Columns::of(row, dimensions.get(), options.max_columns);
             builder = ChunkBuilder::new(found.names.clone());
@@ -274,12 +322,18 @@ fn read_sheet(
         return Err(ReadError::Stopped);
     }
     read.map_err(|e| ReadError::format(path, format!("sheet `{sheet}` cannot be read: {e}")))?;
+    if let Some(index) = header_too_long {
+        return Err(ReadError::format(path, format!("sheet `{sheet}`: {}", header_too_long_reason(index, options))));
+    }
     if builder.rows() > 0 {
         sink.chunk(builder.take())?;
     }
     let mut end = ReadEnd { accounting: Some(account), ..ReadEnd::default() };
     if error_cells > 0 {
         end.warnings.push(format!("{error_cells} cell(s) hold Excel errors (#DIV/0!, #N/A…); they read as null"));
+    }
+    if undated_cells > 0 {
+        end.warnings.push(undated_warning(undated_cells, ""));
     }
     Ok(end)
 }

@@ -167,3 +167,189 @@ fn every_sheet_row_is_accounted_for() {
         assert_eq!(account.check(sheet, rows as u64, 0), Ok(()), "{sheet}: {account:?}");
     }
 }
+
+/// Reads `sheet` of the workbook `bytes` (saved as `name`) with `options`.
+fn read_book(
+    name: &str,
+    bytes: &[u8],
+    options: &crate::ReadOptions,
+) -> (Result<crate::ReadEnd, ReadError>, crate::testing::Collected) {
+    crate::testing::read_bytes(&ExcelAdapter, name, bytes, None, options, None)
+}
+
+/// Options with a record cap small enough for a test cell to pass it.
+fn small_cap() -> crate::ReadOptions {
+    crate::ReadOptions { record_cap: 64, ..crate::ReadOptions::default() }
+}
+
+#[test]
+fn a_row_whose_first_cell_passes_the_record_cap_is_a_reject_not_a_blank() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "a").unwrap();
+    sheet.write_string(0, 1, "b").unwrap();
+    sheet.write_string(1, 0, "x".repeat(100)).unwrap();
+    sheet.write_number(2, 0, 1.0).unwrap();
+    sheet.write_number(2, 1, 2.0).unwrap();
+    let (result, got) = read_book("b.xlsx", &book.save_to_buffer().unwrap(), &small_cap());
+    let account = result.unwrap().accounting.unwrap();
+    assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
+    assert!(got.rejects[0].reason.contains("record cap"), "{}", got.rejects[0].reason);
+    assert_eq!(got.source_rows(), [3]);
+    assert_eq!(got.column("a").0, [Some("1".to_owned())]);
+    assert_eq!(account.skipped.get("blank"), None);
+    assert_eq!(account.check("Sheet1", 1, 1), Ok(()), "{account:?}");
+}
+
+#[test]
+fn a_header_row_past_the_record_cap_is_an_error_not_the_next_row() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "x".repeat(100)).unwrap();
+    sheet.write_number(1, 0, 1.0).unwrap();
+    sheet.write_number(2, 0, 2.0).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (result, got) = read_book("h.xlsx", &bytes, &small_cap());
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains("header row 1"), "{err}");
+    assert_eq!(got.rows(), 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.xlsx"), &bytes).unwrap();
+    let path = WorkspacePath::parse("h.xlsx").unwrap();
+    let disk = dir.path().join("h.xlsx");
+    let tables = ExcelAdapter.probe(&SourceFile::new(&path, &disk, None), &small_cap());
+    assert_eq!(tables[0].status, TableStatus::Error, "{:?}", tables[0]);
+    assert!(tables[0].error.as_deref().unwrap_or_default().contains("header row 1"), "{:?}", tables[0].error);
+}
+
+/// A cell holding the error `error` (a formula's cached result).
+fn write_error(sheet: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, error: &str) {
+    sheet.write_formula(row, col, rust_xlsxwriter::Formula::new("=NA()").set_result(error)).unwrap();
+}
+
+#[test]
+fn a_row_of_only_error_cells_is_a_row_of_nulls_with_its_errors_counted() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "a").unwrap();
+    sheet.write_string(0, 1, "b").unwrap();
+    sheet.write_number(1, 0, 1.0).unwrap();
+    write_error(sheet, 1, 1, "#N/A");
+    write_error(sheet, 2, 0, "#N/A");
+    write_error(sheet, 2, 1, "#DIV/0!");
+    sheet.write_number(3, 0, 3.0).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (result, got) = read_book("e.xlsx", &bytes, &crate::ReadOptions::default());
+    let end = result.unwrap();
+    let account = end.accounting.unwrap();
+    assert_eq!(got.source_rows(), [2, 3, 4]);
+    assert_eq!(got.column("a").0, [Some("1".to_owned()), None, Some("3".to_owned())]);
+    assert_eq!(got.column("b").0, [None, None, None]);
+    assert!(end.warnings.iter().any(|w| w.starts_with("3 cell(s) hold Excel errors")), "{:?}", end.warnings);
+    assert_eq!(account.check("Sheet1", 3, 0), Ok(()), "{account:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.xlsx"), &bytes).unwrap();
+    let tables = probe(dir.path(), "e.xlsx");
+    assert_eq!(tables[0].row_estimate, Some(3));
+    assert!(tables[0].warnings.iter().any(|w| w.starts_with("3 cell(s)")), "{:?}", tables[0].warnings);
+}
+
+#[test]
+fn a_date_formatted_number_outside_the_date_range_stays_its_number_with_a_warning() {
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "day").unwrap();
+    sheet.write_number_with_format(1, 0, 45306.0, &date).unwrap();
+    sheet.write_number_with_format(2, 0, -5.25, &date).unwrap();
+    sheet.write_number_with_format(3, 0, 3_000_000.0, &date).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let (result, got) = read_book("d.xlsx", &bytes, &crate::ReadOptions::default());
+    let end = result.unwrap();
+    assert_eq!(
+        got.column("day").0,
+        [Some("2024-01-15".to_owned()), Some("-5.25".to_owned()), Some("3000000".to_owned())]
+    );
+    assert!(end.warnings.iter().any(|w| w.starts_with("2 date-formatted cell(s)")), "{:?}", end.warnings);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.xlsx"), &bytes).unwrap();
+    let tables = probe(dir.path(), "d.xlsx");
+    assert!(tables[0].warnings.iter().any(|w| w.starts_with("2 date-formatted cell(s)")), "{:?}", tables[0].warnings);
+}
+
+#[test]
+fn a_row_wider_than_max_columns_keeps_no_more_cells_than_that_and_is_a_reject() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "a").unwrap();
+    for col in 0..50u16 {
+        sheet.write_number(1, col, f64::from(col)).unwrap();
+        sheet.write_string(2, col, " ").unwrap();
+    }
+    sheet.write_number(3, 0, 1.0).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let options = crate::ReadOptions { max_columns: 8, ..crate::ReadOptions::default() };
+    let (result, got) = read_book("w.xlsx", &bytes, &options);
+    let account = result.unwrap().accounting.unwrap();
+    assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [2]);
+    assert!(got.rejects[0].reason.contains("limit of 8 columns"), "{}", got.rejects[0].reason);
+    assert_eq!(got.source_rows(), [4]);
+    assert_eq!(account.skipped.get("blank"), Some(&1), "a row of blank cells stays blank, however wide");
+    assert_eq!(account.check("Sheet1", 1, 1), Ok(()), "{account:?}");
+
+    // Memory: the row in hand never holds more cells than a row may have.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("w.xlsx"), &bytes).unwrap();
+    let mut open = super::book::Book::open(&dir.path().join("w.xlsx"), "xlsx", u64::MAX).unwrap();
+    let mut widest = 0;
+    open.rows("Sheet1", options.record_cap, options.max_columns, &mut |_| {}, &mut |row| {
+        widest = widest.max(row.cells.len());
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert!(widest <= 8, "a row kept {widest} cells");
+}
+
+/// The workbook `bytes` with its shared strings part rewritten by `edit` (stored, not deflated).
+fn with_shared_strings(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let name = entry.name().unwrap().into_owned();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        let text = if name == "xl/sharedStrings.xml" { edit(&text) } else { text };
+        out.start_file(name, stored).unwrap();
+        out.write_all(text.as_bytes()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_shared_strings_count_the_part_cannot_hold_is_refused_before_calamine_reserves_it() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "name").unwrap();
+    sheet.write_string(1, 0, "ada").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let honest = with_shared_strings(&bytes, str::to_owned);
+    let hostile = with_shared_strings(&bytes, |xml| {
+        let at = xml.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+        let end = at + xml[at..].find('"').unwrap();
+        format!("{}100000000000000000{}", &xml[..at], &xml[end..])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("honest.xlsx"), honest).unwrap();
+    std::fs::write(dir.path().join("hostile.xlsx"), hostile).unwrap();
+    assert_eq!(probe(dir.path(), "honest.xlsx")[0].status, TableStatus::Available);
+    let tables = probe(dir.path(), "hostile.xlsx");
+    assert_eq!((tables.len(), tables[0].status), (1, TableStatus::Error));
+    let reason = tables[0].error.as_deref().unwrap();
+    assert!(reason.contains("100000000000000000 shared strings"), "{reason}");
+}
