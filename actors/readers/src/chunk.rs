@@ -402,7 +402,8 @@ impl ChunkBuilder {
     }
 
     /// Adds a row given as (column index, cell) pairs from [`Self::column_index`]; absent
-    /// columns are null; a repeated index keeps the last cell.
+    /// columns are null; a repeated index keeps the last cell (readers reject a record that
+    /// gives a column twice before it gets here: see `json::object::Parsed::Repeated`).
     pub fn push_sparse<'c>(&mut self, source_row: u64, mut cells: Vec<(usize, Cell<'c>)>) {
         cells.sort_by_key(|(i, _)| *i);
         let mut cells = cells.into_iter().peekable();

@@ -6,10 +6,12 @@
 //! - Nested values are not flattened: an object value is a `struct` column and an array value a
 //!   `list` column, each cell holding the value's JSON text (compact, keys in file order): in
 //!   the probe's types, the preview, `dataset.parquet` and the README alike.
-//! - Values keep their text: `1.50` stays `1.50` if its column ends as text; a number beyond
-//!   i64/f64 keeps its digits as a string; a JSON string is a string whatever it looks like.
-//! - A record that is not an object (or is invalid inside, or past the cap) is a reject naming
-//!   its element or line; a document whose structure breaks (truncated, a scalar at the top,
+//! - Values keep their text: `1.50` stays `1.50` if its column ends as text; a number no int
+//!   or float holds exactly (beyond i64, past f64's range, more digits than f64 reads back)
+//!   keeps its digits as a string; `-0` is the float -0.0; a JSON string is a string whatever
+//!   it looks like.
+//! - A record that is not an object (or is invalid inside, or past the cap, or gives a key
+//!   twice, or has more fields than `max_columns`) is a reject naming its element or line; a document whose structure breaks (truncated, a scalar at the top,
 //!   garbage between elements) is an `error` table, since where the next record starts is
 //!   unknown.
 //! - Row counts are exact when the whole file fit in the probe's budget ([`PROBE_BYTES`] decoded
@@ -98,7 +100,7 @@ fn read(
         return Err(ReadError::NoSuchTable { path: path.to_owned(), table: table.to_owned() });
     }
     let input = Input::open(file).map_err(|e| ReadError::io(path, e))?;
-    let mut records = Records::new(input.reader, format, options.record_cap, path);
+    let mut records = Records::new(input.reader, format, options.record_cap, options.max_columns, path);
     let mut builder = ChunkBuilder::new(vec![]);
     while let Some(record) = records.next()? {
         match record {

@@ -7,10 +7,12 @@ use std::borrow::Cow;
 use std::fmt;
 
 use dat_contracts::ColumnType;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use std::collections::HashSet;
+
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::typing::number_kind;
+use crate::typing::{float_is_exact, number_kind};
 
 /// One field of an object: its key, its type and its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,16 +30,32 @@ pub(super) enum Parsed<'a> {
     Object(Vec<Field<'a>>),
     /// Another value (named in messages: "a number", "an array"…).
     Other(&'static str),
+    /// An object of more fields than a table may have columns (a reject whatever its keys):
+    /// how many. Its fields were only counted, not kept, so a line of millions of fields costs
+    /// no more memory than one of `max_fields`.
+    TooWide(u64),
+    /// An object that gives this key more than once (`{"a":1,"a":2}`): a reject, since a row
+    /// holds one value per column and keeping either would drop the other silently.
+    Repeated(String),
 }
 
-/// Parses a record's bytes.
+/// Parses a record's bytes; an object of more than `max_fields` fields is [`Parsed::TooWide`].
 ///
 /// # Errors
 /// The serde_json error of invalid JSON (with its line and column inside the record).
-pub(super) fn parse(bytes: &[u8]) -> Result<Parsed<'_>, serde_json::Error> {
+pub(super) fn parse(bytes: &[u8], max_fields: usize) -> Result<Parsed<'_>, serde_json::Error> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {
-            let Entries(raw) = serde_json::from_slice(bytes)?;
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let entries = serde::Deserializer::deserialize_map(&mut de, EntriesVisitor { max: max_fields })?;
+            de.end()?;
+            let raw = match entries {
+                Entries::Kept(raw) => raw,
+                Entries::Counted(fields) => return Ok(Parsed::TooWide(fields)),
+            };
+            if let Some(key) = repeated(raw.iter().map(|(key, _)| key.as_ref())) {
+                return Ok(Parsed::Repeated(key.chars().take(100).collect()));
+            }
             Ok(Parsed::Object(raw.into_iter().map(|(key, value)| field(key, value)).collect()))
         }
         _ => {
@@ -77,9 +95,21 @@ pub(crate) fn cell_of(raw: &str) -> (ColumnType, Option<Cow<'_, str>>) {
         }
         Some(b'{') => (ColumnType::Struct, Some(Cow::Owned(compact(raw)))),
         Some(b'[') => (ColumnType::List, Some(Cow::Owned(compact(raw)))),
-        // A number keeps its digits as written; one that no int or float holds (beyond i64,
-        // or an exponent past f64) keeps its text as a string rather than being rounded.
-        _ => (number_kind(raw).unwrap_or(ColumnType::String), Some(Cow::Borrowed(raw))),
+        _ => (number_type(raw), Some(Cow::Borrowed(raw))),
+    }
+}
+
+/// A JSON number's type. It keeps its digits as written, and is an int or a float only when
+/// that type holds its value exactly: one beyond i64, past f64's range (`1e999`, and `1e-400`,
+/// which would read as 0) or with more significant digits than an f64 reads back
+/// (`123456789012345678901.5`) is a string keeping its text, never a rounded value. `-0` is a
+/// float (-0.0, as serde_json reads it): as an int it would be 0 and lose its sign.
+fn number_type(raw: &str) -> ColumnType {
+    match number_kind(raw) {
+        Some(ColumnType::Int) if raw == "-0" => ColumnType::Float,
+        Some(ColumnType::Float) if !float_is_exact(raw) => ColumnType::String,
+        Some(kind) => kind,
+        None => ColumnType::String,
     }
 }
 
@@ -107,16 +137,30 @@ pub(crate) fn compact(raw: &str) -> String {
     out
 }
 
-/// An object's entries in file order (a `serde_json::Map` would sort them).
-struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Entries<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EntriesVisitor)
+/// The first key given more than once, if any (keys compared as decoded: `"a"` and `"\u0061"`
+/// are one key).
+pub(crate) fn repeated<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> Option<&'k str> {
+    // Most records have a few fields: comparing each pair costs less than hashing them.
+    if keys.len() <= 16 {
+        let all: Vec<&str> = keys.collect();
+        return all.iter().enumerate().find(|(i, key)| all.iter().take(*i).any(|k| k == *key)).map(|(_, k)| *k);
     }
+    let mut seen = HashSet::new();
+    keys.into_iter().find(|key| !seen.insert(*key))
 }
 
-struct EntriesVisitor;
+/// An object's entries in file order (a `serde_json::Map` would sort them, and keep one value
+/// of a repeated key), or only their count past the limit.
+enum Entries<'a> {
+    Kept(Vec<(Cow<'a, str>, &'a RawValue)>),
+    /// More fields than the limit: how many.
+    Counted(u64),
+}
+
+/// Reads an object's entries, keeping at most `max`.
+struct EntriesVisitor {
+    max: usize,
+}
 
 impl<'de> Visitor<'de> for EntriesVisitor {
     type Value = Entries<'de>;
@@ -128,9 +172,21 @@ impl<'de> Visitor<'de> for EntriesVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if entries.len() == self.max {
+                // One past the limit: the record is a reject; the rest is only counted (still
+                // parsed, so that invalid JSON after it is reported as such).
+                drop(entries);
+                map.next_value::<IgnoredAny>()?;
+                let mut fields = self.max as u64 + 1;
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                    fields += 1;
+                }
+                return Ok(Entries::Counted(fields));
+            }
             entries.push((key, map.next_value::<&'de RawValue>()?));
         }
-        Ok(Entries(entries))
+        Ok(Entries::Kept(entries))
     }
 }
 
@@ -139,7 +195,7 @@ mod tests {
     use super::*;
 
     fn fields(text: &str) -> Vec<(String, ColumnType, Option<String>)> {
-        let Parsed::Object(fields) = parse(text.as_bytes()).unwrap() else { panic!("not an object") };
+        let Parsed::Object(fields) = parse(text.as_bytes(), 100).unwrap() else { panic!("not an object") };
         fields.into_iter().map(|f| (f.key.into_owned(), f.dtype, f.text.map(Cow::into_owned))).collect()
     }
 
@@ -164,8 +220,19 @@ mod tests {
 
     #[test]
     fn other_values_are_named_and_bad_json_is_an_error() {
-        assert!(matches!(parse(b" 42 "), Ok(Parsed::Other("a number"))));
-        assert!(matches!(parse(b"[1]"), Ok(Parsed::Other("an array"))));
-        assert!(parse(b"{\"a\": }").is_err());
+        assert!(matches!(parse(b" 42 ", 100), Ok(Parsed::Other("a number"))));
+        assert!(matches!(parse(b"[1]", 100), Ok(Parsed::Other("an array"))));
+        assert!(parse(b"{\"a\": }", 100).is_err());
+    }
+
+    #[test]
+    fn fields_past_the_limit_are_only_counted_and_repeated_keys_named() {
+        assert!(matches!(parse(br#"{"a": 1, "b": 2, "c": 3}"#, 2), Ok(Parsed::TooWide(3))));
+        assert!(matches!(parse(br#"{"a": 1, "b": 2}"#, 2), Ok(Parsed::Object(f)) if f.len() == 2));
+        assert!(parse(br#"{"a": 1, "b": 2, "c": }"#, 2).is_err(), "invalid past the limit is still invalid");
+        assert!(matches!(parse(br#"{"a": 1, "b": 2, "\u0061": 3}"#, 5), Ok(Parsed::Repeated(k)) if k == "a"));
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{}\": {i}", i % 39)).collect();
+        let text = format!("{{{}}}", many.join(","));
+        assert!(matches!(parse(text.as_bytes(), 100), Ok(Parsed::Repeated(k)) if k == "k0"));
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn probe(file: &SourceFile<'_>, adapter: &str, format: Format, option
         Err(e) => return failed(format!("cannot read the file: {e}")),
     };
     let consumed = input.consumed.clone();
-    let mut records = Records::new(&mut *input.reader, format, options.record_cap, path);
+    let mut records = Records::new(&mut *input.reader, format, options.record_cap, options.max_columns, path);
     let mut columns = ColumnSet::default();
     let (mut bad, mut bad_count) = (Vec::new(), 0u64);
     let complete = loop {

@@ -52,6 +52,9 @@ pub(super) struct Records<R> {
     number: u64,
     buf: Vec<u8>,
     cap: usize,
+    /// The most fields a record may have (`ReadOptions::max_columns`): past it a record is a
+    /// reject whose fields are counted, not kept.
+    max_fields: usize,
     path: String,
     /// The document's top level is an array.
     array: bool,
@@ -61,7 +64,7 @@ pub(super) struct Records<R> {
 }
 
 impl<R: BufRead> Records<R> {
-    pub(super) fn new(reader: R, format: Format, cap: usize, path: &str) -> Self {
+    pub(super) fn new(reader: R, format: Format, cap: usize, max_fields: usize, path: &str) -> Self {
         Records {
             scanner: Scanner::new(reader),
             format,
@@ -69,6 +72,7 @@ impl<R: BufRead> Records<R> {
             number: 0,
             buf: Vec::new(),
             cap: cap.max(1),
+            max_fields,
             path: path.to_owned(),
             array: false,
             lines: 0,
@@ -131,11 +135,15 @@ impl<R: BufRead> Records<R> {
                 continue;
             }
             let text = trim_line(&self.buf, number == 1);
-            return Ok(Some(match parse(text) {
+            return Ok(Some(match parse(text, self.max_fields) {
                 Ok(Parsed::Object(fields)) => Record::Row { number, fields },
                 Ok(Parsed::Other(kind)) => {
                     Record::Bad { number, reason: format!("{kind} is not a JSON object"), head: text }
                 }
+                Ok(Parsed::TooWide(fields)) => {
+                    Record::Bad { number, reason: too_wide("the object", fields, self.max_fields), head: text }
+                }
+                Ok(Parsed::Repeated(key)) => Record::Bad { number, reason: repeated(&key), head: text },
                 Err(e) => {
                     Record::Bad { number, reason: format!("{} at column {}", message(&e), e.column()), head: text }
                 }
@@ -227,7 +235,7 @@ impl<R: BufRead> Records<R> {
             Scanned::Cut => {
                 let what = if self.array { format!("element {number}") } else { "the document".to_owned() };
                 let cut = format!("the file ends inside {what}: it is truncated or a string is never closed");
-                Err(self.broken(match parse(&self.buf).err() {
+                Err(self.broken(match parse(&self.buf, self.max_fields).err() {
                     Some(e) => {
                         let Place { line, column } = start.of(e.line(), e.column());
                         format!("invalid JSON at line {line} column {column}: {}; {cut}", message(&e))
@@ -235,8 +243,16 @@ impl<R: BufRead> Records<R> {
                     None => cut,
                 }))
             }
-            Scanned::Whole => Ok(match parse(&self.buf) {
+            Scanned::Whole => Ok(match parse(&self.buf, self.max_fields) {
                 Ok(Parsed::Object(fields)) => Record::Row { number, fields },
+                Ok(Parsed::TooWide(fields)) => Record::Bad {
+                    number,
+                    reason: too_wide(&format!("element {number}"), fields, self.max_fields),
+                    head: &self.buf,
+                },
+                Ok(Parsed::Repeated(key)) => {
+                    Record::Bad { number, reason: format!("element {number}: {}", repeated(&key)), head: &self.buf }
+                }
                 Ok(Parsed::Other(kind)) => Record::Bad {
                     number,
                     reason: format!("element {number} is {kind}, not an object"),
@@ -250,6 +266,16 @@ impl<R: BufRead> Records<R> {
             }),
         }
     }
+}
+
+/// Why a record of `fields` fields is a reject.
+fn too_wide(what: &str, fields: u64, max: usize) -> String {
+    format!("{what} has {fields} fields, more than the {max} columns a table may have")
+}
+
+/// Why a record that repeats `key` is a reject.
+fn repeated(key: &str) -> String {
+    format!("key `{key}` appears more than once; a row holds one value per column, so one would be lost")
 }
 
 /// A line without surrounding whitespace (and without a UTF-8 byte order mark on line 1).

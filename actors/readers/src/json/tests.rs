@@ -321,6 +321,78 @@ mod read {
         assert_eq!(got.rows(), 2);
     }
 
+    /// The value a float column would store for a column's one cell.
+    fn float_value(got: &crate::testing::Collected, name: &str) -> f64 {
+        let chunk = &got.chunks[0];
+        let i = chunk.names.iter().position(|n| n == name).unwrap();
+        let crate::chunk::Values::Text(text) = &chunk.columns[i] else { panic!("not text") };
+        let (values, _) = text.clone().into_typed().unwrap();
+        let crate::chunk::Values::Float(values) = values else { panic!("{name}: not a float column: {values:?}") };
+        values[0].unwrap()
+    }
+
+    #[test]
+    fn a_number_no_float_holds_exactly_stays_text_as_written() {
+        let line = format!(
+            r#"{{"tiny": 1e-400, "long": 123456789012345678901.5, "digits": 0.12345678901234567890123, "many_zeros": 0.{}1, "ok": 0.1, "shortest": 1.2345678901234568e-300, "c17": 0.10000000000000001, "rounded17": 0.12345678901234567, "zero": 0e-400, "padded": 1.50}}"#,
+            "0".repeat(400)
+        );
+        let (result, got) = read_bytes(&JSONL, "n.jsonl", line.as_bytes(), None, &options(10), None);
+        result.unwrap();
+        for name in ["tiny", "long", "digits", "many_zeros", "rounded17"] {
+            let (cells, types) = got.column(name);
+            assert_eq!(types, [ColumnType::String], "{name}: no float holds it");
+            assert!(cells[0].as_deref().is_some_and(|c| line.contains(&format!(": {c},"))), "{name}: {cells:?}");
+        }
+        for name in ["ok", "shortest", "c17", "zero", "padded"] {
+            assert_eq!(got.column(name).1, [ColumnType::Float], "{name}");
+        }
+        assert_eq!(float_value(&got, "shortest"), 1.2345678901234568e-300);
+    }
+
+    #[test]
+    fn minus_zero_is_a_float_that_keeps_its_sign() {
+        let (result, got) = read_bytes(&JSONL, "z.jsonl", b"{\"z\": -0}\n", None, &options(10), None);
+        result.unwrap();
+        assert_eq!(got.column("z").1, [ColumnType::Float]);
+        let z = float_value(&got, "z");
+        assert!(z == 0.0 && z.is_sign_negative(), "{z}");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_a_reject_naming_it() {
+        let text = "{\"a\": 1, \"b\": 0, \"a\": 2}\n{\"a\": 3}\n";
+        let (result, got) = read_bytes(&JSONL, "d.jsonl", text.as_bytes(), None, &options(10), None);
+        result.unwrap();
+        assert_eq!(got.rejects.iter().map(|r| r.line).collect::<Vec<_>>(), [1]);
+        assert!(got.rejects[0].reason.contains("key `a` appears more than once"), "{}", got.rejects[0].reason);
+        assert_eq!((got.source_rows(), got.column("a").0), (vec![2], vec![Some("3".into())]));
+        // The same key spelled with an escape, in an array.
+        let json = r#"[{"a": 1}, {"a": 1, "\u0061": 2}]"#;
+        let (result, got) = read_bytes(&JSON, "d.json", json.as_bytes(), None, &options(10), None);
+        result.unwrap();
+        assert_eq!(got.rejects.len(), 1);
+        assert_eq!(got.rejects[0].line, 2);
+        assert!(
+            got.rejects[0].reason.contains("element 2: key `a` appears more than once"),
+            "{}",
+            got.rejects[0].reason
+        );
+        assert_eq!(got.source_rows(), [1]);
+    }
+
+    #[test]
+    fn a_line_of_millions_of_fields_is_one_reject_naming_its_width() {
+        let fields = 3_000_000;
+        let line = format!("{{{}\"\":0}}\n{{\"a\": 1}}\n", "\"\":0,".repeat(fields - 1));
+        let (result, got) = read_bytes(&JSONL, "w.jsonl", line.as_bytes(), None, &options(10), None);
+        result.unwrap();
+        assert_eq!(got.rejects.len(), 1);
+        let reason = &got.rejects[0].reason;
+        assert!(reason.contains("3000000 fields, more than the 16384 columns"), "{reason}");
+        assert_eq!(got.source_rows(), [2]);
+    }
+
     #[test]
     fn a_sink_that_stops_stops_the_json_reader() {
         let json = format!("[{}]", (0..100).map(|i| format!("{{\"a\": {i}}}")).collect::<Vec<_>>().join(","));

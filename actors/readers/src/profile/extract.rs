@@ -125,7 +125,7 @@ fn base(
         return Ok(Frame::default());
     };
     Ok(match strategy {
-        "flat_object" => flat_object(node, select, &mut warn),
+        "flat_object" => flat_object(node, select, &mut warn, rejects),
         "headers_data" => headers_data(node, select, &mut warn),
         "array_of_objects" => array_of_objects(node, select.fields.as_deref(), &mut warn, rejects),
         "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects), select),
@@ -133,7 +133,7 @@ fn base(
     })
 }
 
-fn flat_object(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> Frame {
+fn flat_object(node: &Node, select: &Select, warn: &mut dyn FnMut(String), rejects: &mut Vec<(u64, String)>) -> Frame {
     let Node::Object(entries) = node else {
         warn("flat_object found no object at its path".to_owned());
         return Frame::default();
@@ -142,7 +142,9 @@ fn flat_object(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> Fr
     let mut cells = Vec::new();
     flatten(entries, "", separator, select.flatten_nested.unwrap_or(false), &mut cells);
     let mut frame = Frame::default();
-    frame.push(cells);
+    if let Err(why) = frame.push(1, cells) {
+        rejects.push((1, why));
+    }
     frame
 }
 
@@ -197,11 +199,10 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
     let (names, _) = crate::typing::unique_names(names);
     let mut frame = Frame::new(names);
     let mut cut = 0usize;
-    for row in rows {
+    for (i, row) in rows.into_iter().enumerate() {
         cut += row.len().saturating_sub(frame.names.len());
-        let mut values: Vec<Value> = row.iter().take(frame.names.len()).map(Node::cell).collect();
-        values.resize(frame.names.len(), None);
-        frame.rows.push(values);
+        let values: Vec<Value> = row.iter().take(frame.names.len()).map(Node::cell).collect();
+        frame.push_row(i as u64 + 1, values);
     }
     if cut > 0 {
         warn(format!("{cut} cell(s) past the header's {} columns were cut", frame.names.len()));
@@ -234,7 +235,9 @@ fn array_of_objects(
             .filter(|(key, _)| fields.is_none_or(|f| f.contains(key)))
             .map(|(key, value)| (key.clone(), value.cell()))
             .collect();
-        frame.push(cells);
+        if let Err(why) = frame.push(i as u64 + 1, cells) {
+            rejects.push((i as u64 + 1, format!("element {}: {why}", i + 1)));
+        }
     }
     frame
 }
@@ -248,13 +251,13 @@ fn unpivot(frame: Frame, select: &Select) -> Frame {
     let mut names = id_vars.clone();
     names.extend([var_name, value_name]);
     let mut out = Frame::new(names);
-    for row in &frame.rows {
+    for (row, &at) in frame.rows.iter().zip(&frame.positions) {
         let ids: Vec<Value> = id_vars.iter().map(|v| position(v).and_then(|i| row[i].clone())).collect();
         for var in &value_vars {
             let mut cells = ids.clone();
             cells.push(Some((ColumnType::String, var.clone())));
             cells.push(position(var).and_then(|i| row[i].clone()));
-            out.rows.push(cells);
+            out.push_row(at, cells);
         }
     }
     out
@@ -296,7 +299,7 @@ fn join(
     let mut out = Frame::new(names);
     let how = select.how.as_deref().unwrap_or("left");
     let mut matched_right = vec![false; r.rows.len()];
-    for lrow in &l.rows {
+    for (lrow, &at) in l.rows.iter().zip(&l.positions) {
         let key = key_of(&l, &left.key, lrow);
         let mut found = false;
         for (j, rrow) in r.rows.iter().enumerate() {
@@ -305,18 +308,17 @@ fn join(
                 matched_right[j] = true;
                 let mut row = lrow.clone();
                 row.extend(right_columns.iter().map(|&c| rrow[c].clone()));
-                out.rows.push(row);
+                out.push_row(at, row);
             }
         }
         if !found && matches!(how, "left" | "outer") {
-            let mut row = lrow.clone();
-            row.resize(out.names.len(), None);
-            out.rows.push(row);
+            out.push_row(at, lrow.clone());
         }
     }
     if matches!(how, "right" | "outer") {
         let left_key = out.names.iter().position(|n| *n == left.key);
-        for (_, rrow) in r.rows.iter().enumerate().filter(|(j, _)| !matched_right[*j]) {
+        let unmatched = r.rows.iter().zip(&r.positions).enumerate().filter(|(j, _)| !matched_right[*j]);
+        for (_, (rrow, &at)) in unmatched {
             let mut row = vec![None; out.names.len()];
             if let (Some(k), Some(rk)) = (left_key, r.names.iter().position(|n| *n == right.key)) {
                 row[k] = rrow[rk].clone();
@@ -324,7 +326,7 @@ fn join(
             for (n, &c) in right_columns.iter().enumerate() {
                 row[l.names.len() + n] = rrow[c].clone();
             }
-            out.rows.push(row);
+            out.push_row(at, row);
         }
     }
     Ok(out)

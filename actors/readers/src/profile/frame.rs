@@ -6,17 +6,31 @@ use dat_contracts::ColumnType;
 /// One cell: its type and its text as written; `None` is null.
 pub(crate) type Value = Option<(ColumnType, String)>;
 
-/// Columns and rows; every row has one value per column.
+/// Columns and rows; every row has one value per column and one position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Frame {
     pub(crate) names: Vec<String>,
     pub(crate) rows: Vec<Vec<Value>>,
+    /// Each row's position in the list it came from, from 1, the coordinate its `_source_row`
+    /// and the strategy's rejects use: the element (`array_of_objects`; for `unpivot` the
+    /// element melted, for `join` the left element, or the right one of a right-only row), the
+    /// data row (`headers_data`), 1 (`flat_object`). Not the row's index in the frame: a
+    /// rejected element leaves no row, and the rows after it keep their element's number. With
+    /// `repeat_over` positions restart in each repeated list, as its rejects' do.
+    pub(crate) positions: Vec<u64>,
 }
 
 impl Frame {
     /// A frame with these columns and no rows.
     pub(crate) fn new(names: Vec<String>) -> Self {
-        Frame { names, rows: vec![] }
+        Frame { names, rows: vec![], positions: vec![] }
+    }
+
+    /// Adds a row of one value per column (fewer are padded with nulls), from `position`.
+    pub(crate) fn push_row(&mut self, position: u64, mut values: Vec<Value>) {
+        values.resize(self.names.len(), None);
+        self.rows.push(values);
+        self.positions.push(position);
     }
 
     /// The position of column `name`, adding it (null in the rows so far) when new.
@@ -31,8 +45,19 @@ impl Frame {
         self.names.len() - 1
     }
 
-    /// Adds a row of (column, value) pairs; absent columns are null.
-    pub(crate) fn push(&mut self, cells: Vec<(String, Value)>) {
+    /// Adds a row of (column, value) pairs from `position`; absent columns are null.
+    ///
+    /// # Errors
+    /// A column given twice (a key repeated in the object, or a flattened name meeting a key
+    /// of that name): the row is not added, since it holds one value per column and keeping
+    /// either would drop the other silently; the caller rejects it, naming the column.
+    pub(crate) fn push(&mut self, position: u64, cells: Vec<(String, Value)>) -> Result<(), String> {
+        if let Some(name) = crate::json::object::repeated(cells.iter().map(|(name, _)| name.as_str())) {
+            return Err(format!(
+                "column `{}` is given more than once, so one of its values would be lost",
+                name.chars().take(100).collect::<String>()
+            ));
+        }
         let positions: Vec<usize> = cells.iter().map(|(name, _)| self.column(name)).collect();
         let mut row = vec![None; self.names.len()];
         for (i, (_, value)) in positions.into_iter().zip(cells) {
@@ -41,11 +66,14 @@ impl Frame {
             }
         }
         self.rows.push(row);
+        self.positions.push(position);
+        Ok(())
     }
 
     /// Appends `other`'s rows, uniting the columns by name (first-seen order).
     pub(crate) fn append(&mut self, other: Frame) {
         let positions: Vec<usize> = other.names.iter().map(|n| self.column(n)).collect();
+        self.positions.extend(other.positions);
         for row in other.rows {
             let mut out = vec![None; self.names.len()];
             for (i, value) in positions.iter().zip(row) {
@@ -85,10 +113,12 @@ mod tests {
     #[test]
     fn frames_unite_by_name_and_constants_go_first() {
         let mut a = Frame::default();
-        a.push(vec![("x".into(), v("1"))]);
+        a.push(1, vec![("x".into(), v("1"))]).unwrap();
         let mut b = Frame::default();
-        b.push(vec![("y".into(), v("2")), ("x".into(), v("3"))]);
+        b.push(4, vec![("y".into(), v("2")), ("x".into(), v("3"))]).unwrap();
+        assert!(b.push(5, vec![("y".into(), v("2")), ("y".into(), v("3"))]).is_err());
         a.append(b);
+        assert_eq!(a.positions, [1, 4]);
         assert_eq!(a.names, ["x", "y"]);
         assert_eq!(a.rows, [vec![v("1"), None], vec![v("3"), v("2")]]);
         a.prepend_constant(&[("id".into(), v("L1")), ("y".into(), v("c"))]);

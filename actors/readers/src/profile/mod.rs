@@ -205,8 +205,11 @@ impl Adapter for ProfileAdapter {
             sink.reject(Reject::new(*n, why.clone(), b""))?;
         }
         let mut builder = ChunkBuilder::new(out.frame.names.clone());
+        // Each row at its position in its list (see `Frame::positions`), the one rejects name;
+        // every row is handed over even were a position missing.
         for (i, row) in out.frame.rows.iter().enumerate() {
-            builder.push_row(i as u64 + 1, row.iter().map(|v| self.cell(v)));
+            let position = out.frame.positions.get(i).copied().unwrap_or(i as u64 + 1);
+            builder.push_row(position, row.iter().map(|v| self.cell(v)));
             if builder.is_full(options) {
                 sink.chunk(builder.take())?;
             }

@@ -186,3 +186,36 @@ fn stable_columns_warn_makes_a_partial_probe_and_error_fails_the_table() {
     assert_eq!(error[0].status, dat_contracts::TableStatus::Error);
     assert!(error[0].error.as_deref().unwrap().contains("stable column(s) missing: b"));
 }
+
+#[test]
+fn a_column_name_given_twice_is_a_reject_naming_it() {
+    let flat = json!({"strategy": "flat_object", "path": "$", "flatten_nested": true});
+    let e = given(r#"{"stage_x": 1, "stage": {"x": 2}}"#, flat.clone());
+    assert!(e.frame.rows.is_empty(), "no value of the two is kept silently: {:?}", e.frame.rows);
+    assert_eq!(
+        e.rejects,
+        [(1, "column `stage_x` is given more than once, so one of its values would be lost".to_owned())]
+    );
+    let e = given(r#"{"a": 1, "a": 2}"#, flat);
+    assert_eq!(e.rejects, [(1, "column `a` is given more than once, so one of its values would be lost".to_owned())]);
+    let items = given(r#"[{"a": 1}, {"a": 1, "a": 2}]"#, json!({"strategy": "array_of_objects", "path": "$"}));
+    assert_eq!(rows(&items), [["1"]]);
+    assert_eq!(
+        items.rejects,
+        [(2, "element 2: column `a` is given more than once, so one of its values would be lost".to_owned())]
+    );
+}
+
+#[test]
+fn rows_keep_their_element_number_past_a_rejected_element() {
+    let adapter = profile(json!({"id": "t", "select": {"strategy": "array_of_objects", "path": "$"}}), json!({}));
+    let doc = r#"[{"a": 1}, 5, {"a": 2}]"#;
+    let (result, got) = read_bytes(&adapter, "f.json", doc.as_bytes(), Some("t"), &ReadOptions::default(), None);
+    result.unwrap();
+    assert_eq!(
+        got.rejects.iter().map(|r| (r.line, r.reason.as_str())).collect::<Vec<_>>(),
+        [(2, "element 2 is not an object")]
+    );
+    assert_eq!(got.source_rows(), [1, 3], "a=2 is element 3");
+    assert_eq!(got.column("a").0, [Some("1".into()), Some("2".into())]);
+}

@@ -5,7 +5,8 @@
 //!
 //! Choices SPEC leaves open: cells are trimmed before they are typed; besides empty cells, the
 //! tokens in [`NULL_TOKENS`] are nulls; numbers with a leading zero (`007`) or beyond `i64`
-//! stay text (codes and ids keep their digits); `1,5` and `1,000` are text, not numbers, unless the file is sniffed (or said) to write numbers that way.
+//! stay text (codes and ids keep their digits), and so do floats past f64's range (infinite, or
+//! a non-zero number that would read as 0); `1,5` and `1,000` are text, not numbers, unless the file is sniffed (or said) to write numbers that way.
 //! Widening ([`widen`]): int + float → float, date + datetime → datetime, decimals widen to hold
 //! both (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that
 //! ends as string keeps every cell's text as it was read ([`text`] writes native values).
@@ -15,10 +16,12 @@
 //! are the plain rules.
 //!
 //! # Layout
-//! - this module: the plain cell rules; `rules`: a column's rules in a local convention;
+//! - this module: the plain cell rules; `exact`: whether an f64 holds a float cell exactly;
+//!   `rules`: a column's rules in a local convention;
 //!   `tally`: a column's type cell by cell, widening, names; `text`: how native values are
 //!   written as text; `value`: a cell's type and value read in one pass.
 
+mod exact;
 mod rules;
 mod tally;
 mod text;
@@ -27,6 +30,7 @@ mod value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use dat_contracts::ColumnType;
 
+pub use exact::float_is_exact;
 pub use rules::{plain_number, CellRules, DatePolicy, LocalDate};
 pub use tally::{unique_names, widen, TypeTally};
 pub use text::{date_text, datetime_text, decimal_text, float_text, hex, push_float_text, ISO_DATETIME};
@@ -131,8 +135,12 @@ pub fn number_kind(cell: &str) -> Option<ColumnType> {
     if at != b.len() || (fraction.is_none() && !exponent) {
         return None;
     }
-    if exponent || whole >= 300 {
-        return cell.parse::<f64>().ok().filter(|f| f.is_finite()).map(|_| ColumnType::Float);
+    // Only an exponent or hundreds of digits can leave f64's range: past its top (infinite) or
+    // below its least subnormal, where a non-zero number reads as 0. Either is no float: the
+    // cell keeps its text rather than being stored as infinity or zero.
+    if exponent || whole + fraction.unwrap_or(0) >= 300 {
+        let zero = !b.iter().take_while(|c| !matches!(c, b'e' | b'E')).any(|c| matches!(c, b'1'..=b'9'));
+        return cell.parse::<f64>().ok().filter(|f| f.is_finite() && (*f != 0.0 || zero)).map(|_| ColumnType::Float);
     }
     Some(ColumnType::Float)
 }
@@ -300,7 +308,8 @@ pub fn parse_datetime(cell: &str) -> Option<NaiveDateTime> {
 /// A cell of an int or float column as a float (`2` → `2.0`).
 pub fn as_f64(cell: &str) -> Option<f64> {
     let t = trim(cell);
-    parse_float(t).or_else(|| parse_int(t).map(|i| i as f64))
+    // `-0` is -0.0: a JSON `-0` is read as a float and keeps its sign (see `json::object`).
+    parse_float(t).or_else(|| parse_int(t).map(|i| if i == 0 && t.starts_with('-') { -0.0 } else { i as f64 }))
 }
 
 /// A cell of a date or datetime column as a date-time (a date is its midnight).
@@ -337,13 +346,34 @@ mod tests {
             assert_eq!(parse_float(cell), cell.parse().ok(), "{cell}");
         }
         // Codes, out-of-range numbers, other spellings and half numbers stay text.
-        let text = ["007", "00.5", "9223372036854775808", "1e999", "1,5", "1,000", "inf", "NaN1", "-", ".", "1e", "e5"];
+        let text = [
+            "007",
+            "00.5",
+            "9223372036854775808",
+            "1e999",
+            "1e-400",
+            "-2.5e-999",
+            "1,5",
+            "1,000",
+            "inf",
+            "NaN1",
+            "-",
+            ".",
+            "1e",
+            "e5",
+        ];
         for cell in text {
             assert_eq!(cell_type(cell), ColumnType::String, "{cell}");
             assert_eq!((parse_int(cell), parse_float(cell)), (None, None), "{cell}");
         }
+        let underflow = format!("0.{}1", "0".repeat(400));
+        assert_eq!(cell_type(&underflow), ColumnType::String, "a non-zero number that reads as 0 stays text");
+        for zero in ["0e-400", "-0.0e-999", &format!("0.{}", "0".repeat(400))] {
+            assert_eq!(cell_type(zero), ColumnType::Float, "{zero}: zero is zero");
+        }
         assert_eq!(parse_float("1e5"), Some(100_000.0));
         assert_eq!(parse_int("5"), Some(5));
+        assert_eq!(as_f64("-0").map(f64::is_sign_negative), Some(true), "the sign of zero is kept");
         assert_eq!(parse_float("5"), None, "a whole number is an int, not a float");
     }
 
