@@ -21,8 +21,12 @@ pub(super) struct Losses {
     counts: BTreeMap<(String, &'static str), u64>,
 }
 
+/// The loss of a timestamp's nanoseconds past the microsecond.
+pub(super) const PAST_THE_MICROSECOND: &str =
+    "had digits past the microsecond, which dat does not store; kept to the microsecond";
+
 impl Losses {
-    fn add(&mut self, column: &str, reason: &'static str, count: u64) {
+    pub(super) fn add(&mut self, column: &str, reason: &'static str, count: u64) {
         if count > 0 {
             *self.counts.entry((column.to_owned(), reason)).or_default() += count;
         }
@@ -107,21 +111,29 @@ pub(super) fn values(name: &str, array: &dyn Array, uuid: bool, losses: &mut Los
                 .collect::<Result<_, _>>()?;
             if *unit == TimeUnit::Nanosecond {
                 let cut = raw.iter().flatten().filter(|v| v.rem_euclid(1_000) != 0).count() as u64;
-                losses.add(
-                    name,
-                    "had digits past the microsecond, which dat does not store; kept to the microsecond",
-                    cut,
-                );
+                losses.add(name, PAST_THE_MICROSECOND, cut);
             }
             let (values, overflow) = micros(raw.into_iter(), *unit);
             losses.add(name, "are outside the date-time range dat stores and read as null", overflow);
             Values::Datetime(values)
         }
         D::Time32(_) | D::Time64(_) | D::Duration(_) | D::Interval(_) => {
-            let texts: Vec<_> = (0..array.len())
-                .map(|i| (!array.is_null(i)).then(|| temporal_text(array, i).map(|t| (ColumnType::String, t))))
-                .map(|t| t.map(|t| t.ok_or_else(unexpected)).transpose())
-                .collect::<Result<_, _>>()?;
+            let mut outside = 0;
+            let mut texts = Vec::with_capacity(array.len());
+            for i in 0..array.len() {
+                if array.is_null(i) {
+                    texts.push(None);
+                    continue;
+                }
+                let (t, in_day) = temporal_text(array, i).ok_or_else(unexpected)?;
+                outside += u64::from(!in_day);
+                texts.push(Some((ColumnType::String, t)));
+            }
+            losses.add(
+                name,
+                "are outside a day, so are no time of day; kept as their number in the file's unit",
+                outside,
+            );
             text(&texts)
         }
         D::Utf8 => strings(array.as_string::<i32>().iter()),
@@ -219,18 +231,19 @@ fn uuid_text(bytes: &[u8]) -> String {
     }
 }
 
-/// Value `i` of a time-of-day, duration or interval array as ISO 8601 text; `None` for any
-/// other array.
-pub(super) fn temporal_text(array: &dyn Array, i: usize) -> Option<String> {
+/// Value `i` of a time-of-day, duration or interval array as ISO 8601 text, and `false` for a
+/// time of day outside a day (negative, or 24 h and more: no time of day), which is kept as the
+/// number in the file's unit instead, exactly; `None` for any other array.
+pub(super) fn temporal_text(array: &dyn Array, i: usize) -> Option<(String, bool)> {
     Some(match array.data_type() {
         DataType::Time32(TimeUnit::Second) => {
-            time(i64::from(array.as_primitive_opt::<Time32SecondType>()?.value(i)) * 1_000_000_000)
+            time(i64::from(array.as_primitive_opt::<Time32SecondType>()?.value(i)), 1)
         }
-        DataType::Time32(_) => time(i64::from(array.as_primitive_opt::<Time32MillisecondType>()?.value(i)) * 1_000_000),
+        DataType::Time32(_) => time(i64::from(array.as_primitive_opt::<Time32MillisecondType>()?.value(i)), 1_000),
         DataType::Time64(TimeUnit::Microsecond) => {
-            time(array.as_primitive_opt::<Time64MicrosecondType>()?.value(i).saturating_mul(1_000))
+            time(array.as_primitive_opt::<Time64MicrosecondType>()?.value(i), 1_000_000)
         }
-        DataType::Time64(_) => time(array.as_primitive_opt::<Time64NanosecondType>()?.value(i)),
+        DataType::Time64(_) => time(array.as_primitive_opt::<Time64NanosecondType>()?.value(i), 1_000_000_000),
         DataType::Duration(unit) => {
             let (value, per_second) = match unit {
                 TimeUnit::Second => (array.as_primitive_opt::<DurationSecondType>()?.value(i), 1),
@@ -238,31 +251,33 @@ pub(super) fn temporal_text(array: &dyn Array, i: usize) -> Option<String> {
                 TimeUnit::Microsecond => (array.as_primitive_opt::<DurationMicrosecondType>()?.value(i), 1_000_000),
                 TimeUnit::Nanosecond => (array.as_primitive_opt::<DurationNanosecondType>()?.value(i), 1_000_000_000),
             };
-            format!("PT{}S", seconds(i128::from(value), per_second))
+            (format!("PT{}S", seconds(i128::from(value), per_second)), true)
         }
         DataType::Interval(IntervalUnit::YearMonth) => {
-            format!("P{}M", array.as_primitive_opt::<IntervalYearMonthType>()?.value(i))
+            (format!("P{}M", array.as_primitive_opt::<IntervalYearMonthType>()?.value(i)), true)
         }
         DataType::Interval(IntervalUnit::DayTime) => {
             let v = array.as_primitive_opt::<IntervalDayTimeType>()?.value(i);
-            format!("P{}DT{}S", v.days, seconds(i128::from(v.milliseconds), 1_000))
+            (format!("P{}DT{}S", v.days, seconds(i128::from(v.milliseconds), 1_000)), true)
         }
         DataType::Interval(IntervalUnit::MonthDayNano) => {
             let v = array.as_primitive_opt::<IntervalMonthDayNanoType>()?.value(i);
-            format!("P{}M{}DT{}S", v.months, v.days, seconds(i128::from(v.nanoseconds), 1_000_000_000))
+            (format!("P{}M{}DT{}S", v.months, v.days, seconds(i128::from(v.nanoseconds), 1_000_000_000)), true)
         }
         _ => return None,
     })
 }
 
-/// Nanoseconds since midnight as `HH:MM:SS[.fffffffff]`; the number itself when out of a day.
-fn time(nanos: i64) -> String {
-    let (secs, frac) = (nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000));
+/// `value / per_second` seconds since midnight as `HH:MM:SS[.fffffffff]` and `true`; outside a
+/// day, `value` itself and `false` (scaling it to nanoseconds first would print it in the wrong
+/// unit, or saturate).
+fn time(value: i64, per_second: i64) -> (String, bool) {
+    let (secs, frac) = (value.div_euclid(per_second), value.rem_euclid(per_second));
     u32::try_from(secs)
         .ok()
-        .zip(u32::try_from(frac).ok())
+        .zip(u32::try_from(frac * (1_000_000_000 / per_second)).ok())
         .and_then(|(s, f)| NaiveTime::from_num_seconds_from_midnight_opt(s, f))
-        .map_or_else(|| nanos.to_string(), |t| t.to_string())
+        .map_or_else(|| (value.to_string(), false), |t| (t.to_string(), true))
 }
 
 /// `value / per_second` seconds as exact decimal text.

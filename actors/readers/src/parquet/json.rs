@@ -13,7 +13,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType};
 use arrow_schema::{DataType, TimeUnit};
 
-use crate::typing::{date_text, datetime_text, decimal_text, float_text, hex};
+use crate::typing::{date_text, datetime_text, decimal_text, float_text, hex, ISO_DATETIME};
 
 /// Appends value `i` of `array` to `out` as JSON.
 ///
@@ -53,17 +53,22 @@ pub(super) fn write(array: &dyn Array, i: usize, out: &mut String) -> Result<(),
         DataType::LargeBinary => string(&hex(array.as_binary::<i64>().value(i)), out),
         DataType::BinaryView => string(&hex(array.as_binary_view().value(i)), out),
         DataType::FixedSizeBinary(_) => string(&hex(array.as_fixed_size_binary().value(i)), out),
-        DataType::Date32 => string(&date_text(array.as_primitive::<Date32Type>().value(i)).unwrap_or_default(), out),
+        DataType::Date32 => {
+            // Past chrono's dates (±262,000 years): the day number itself, as Date64 and
+            // timestamps do, never an empty string.
+            let days = array.as_primitive::<Date32Type>().value(i);
+            string(&date_text(days).unwrap_or_else(|| days.to_string()), out)
+        }
         DataType::Date64 => {
             let ms = array.as_primitive::<Date64Type>().value(i);
             string(&ms.checked_mul(1000).and_then(datetime_text).unwrap_or_else(|| ms.to_string()), out)
         }
         DataType::Timestamp(unit, _) => {
             let value = timestamp(array, *unit, i).ok_or_else(unexpected)?;
-            string(&micros(value, *unit).and_then(datetime_text).unwrap_or_else(|| value.to_string()), out)
+            string(&exact_datetime(value, *unit).unwrap_or_else(|| value.to_string()), out)
         }
         DataType::Time32(_) | DataType::Time64(_) | DataType::Duration(_) | DataType::Interval(_) => {
-            string(&super::convert::temporal_text(array, i).ok_or_else(unexpected)?, out)
+            string(&super::convert::temporal_text(array, i).ok_or_else(unexpected)?.0, out)
         }
         DataType::List(_) => {
             let values = array.as_list::<i32>().value(i);
@@ -196,6 +201,21 @@ pub(super) fn timestamp(array: &dyn Array, unit: TimeUnit, i: usize) -> Option<i
         TimeUnit::Microsecond => array.as_primitive_opt::<TimestampMicrosecondType>()?.value(i),
         TimeUnit::Nanosecond => array.as_primitive_opt::<TimestampNanosecondType>()?.value(i),
     })
+}
+
+/// A timestamp in `unit` as ISO text with all its digits: a nested value is JSON text, not a
+/// column dat stores in microseconds, so its nanoseconds are kept rather than cut uncounted.
+/// `None` past chrono's range (then the number itself is written).
+fn exact_datetime(value: i64, unit: TimeUnit) -> Option<String> {
+    let per_second: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let nanos = u32::try_from(value.rem_euclid(per_second) * (1_000_000_000 / per_second)).ok()?;
+    let at = chrono::DateTime::from_timestamp(value.div_euclid(per_second), nanos)?;
+    Some(at.naive_utc().format(ISO_DATETIME).to_string())
 }
 
 /// A value in `unit` as microseconds, truncating nanoseconds; `None` when it overflows.

@@ -5,16 +5,20 @@
 //! int96, v1 and v2 data pages, dictionary, byte-stream-split and delta encodings, nested
 //! groups) in batches sized so a batch stays within the chunk limits.
 
+mod batch;
 mod convert;
+mod int96;
 mod json;
 mod schema;
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
-use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use ::parquet::basic::LogicalType;
+use ::parquet::file::metadata::ParquetMetaDataReader;
 use dat_contracts::{TableProbe, TableStatus};
 
 use self::convert::Losses;
@@ -42,7 +46,7 @@ impl Adapter for ParquetAdapter {
     fn probe(&self, file: &SourceFile<'_>, _: &ReadOptions) -> Vec<TableProbe> {
         let path = file.path.as_str();
         let failed = |reason: String| vec![TableProbe::failed(path, "parquet", TableStatus::Error, reason)];
-        let opened = match open(file) {
+        let opened = match open(file, None) {
             Ok(opened) => opened,
             Err(reason) => return failed(reason),
         };
@@ -81,8 +85,8 @@ impl Adapter for ParquetAdapter {
         if let Some(table) = table {
             return Err(ReadError::NoSuchTable { path: path.to_owned(), table: table.to_owned() });
         }
-        let Opened { builder, uuids } = open(file).map_err(|e| ReadError::format(path, e))?;
-        let batch_rows = batch_rows(&builder, options);
+        let Opened { builder, uuids, int96_cut, batch_rows } =
+            open(file, Some(options)).map_err(|e| ReadError::format(path, e))?;
         // The rows the footer says the file has: every one must come out as a row.
         let declared = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
         let names: Vec<String> = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
@@ -91,6 +95,9 @@ impl Adapter for ParquetAdapter {
             .build()
             .map_err(|e| ReadError::format(path, format!("not a readable Parquet file: {e}")))?;
         let mut losses = Losses::default();
+        for (name, cut) in &int96_cut {
+            losses.add(name, convert::PAST_THE_MICROSECOND, *cut);
+        }
         let mut row = 0u64;
         let mut batches = reader.into_iter();
         // The Parquet decoder (arrow-rs) still has panics on some corrupt pages (e.g. a
@@ -131,17 +138,42 @@ struct Opened {
     builder: ParquetRecordBatchReaderBuilder<File>,
     /// Top-level columns annotated as UUIDs (read as their text).
     uuids: HashSet<String>,
+    /// INT96 values cut to the microsecond, by top-level column, when the file is read in
+    /// microseconds (see [`int96`]): counted as losses.
+    int96_cut: Vec<(String, u64)>,
+    /// Rows per record batch (see [`batch`]); 0 for the probe, which reads no rows.
+    batch_rows: usize,
 }
 
-/// Opens the file and reads its footer.
+/// Opens the file and reads its footer; for a read (`read` holds its options; the probe reads
+/// the footer alone) also scans its INT96 columns, reading them in microseconds when
+/// nanoseconds would wrap (see [`int96`]), and sizes its batches (see [`batch`]).
 ///
 /// # Errors
 /// Why the footer cannot be read (bad magic, truncated, corrupt metadata, a schema Arrow cannot
-/// decode), naming no path.
-fn open(file: &SourceFile<'_>) -> Result<Opened, String> {
+/// decode), or an INT96 value no unit holds, naming no path.
+fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, String> {
+    let unreadable =
+        |e: ::parquet::errors::ParquetError| format!("not a readable Parquet file (corrupt or truncated): {e}");
     let disk = File::open(file.disk).map_err(|e| format!("cannot open the file: {e}"))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(disk)
-        .map_err(|e| format!("not a readable Parquet file (corrupt or truncated): {e}"))?;
+    let metadata = Arc::new(ParquetMetaDataReader::new().parse_and_finish(&disk).map_err(unreadable)?);
+    let mut arrow =
+        ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(unreadable)?;
+    let (mut int96_cut, mut batch_rows) = (Vec::new(), 0);
+    if let Some(options) = read {
+        batch_rows = batch::batch_rows(&disk, &metadata, options);
+        // The page decoder may panic on corrupt pages (see `read`): contained here as well.
+        let scan = catch_unwind(AssertUnwindSafe(|| int96::scan(&disk, &metadata))).map_err(|panic| {
+            format!("the Parquet decoder failed on corrupt INT96 data: {}", crate::panic_message(panic.as_ref()))
+        })??;
+        if let Some(scan) = scan.filter(|s| s.needs_micros) {
+            let schema = int96::micros_schema(arrow.schema(), metadata.file_metadata().schema_descr())?;
+            let options = ArrowReaderOptions::new().with_schema(Arc::new(schema));
+            arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(unreadable)?;
+            int96_cut = scan.cut;
+        }
+    }
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(disk, arrow);
     let root = builder.metadata().file_metadata().schema_descr().root_schema();
     let uuids = root
         .get_fields()
@@ -149,17 +181,7 @@ fn open(file: &SourceFile<'_>) -> Result<Opened, String> {
         .filter(|f| f.is_primitive() && matches!(f.get_basic_info().logical_type_ref(), Some(LogicalType::Uuid)))
         .map(|f| f.name().to_owned())
         .collect();
-    Ok(Opened { builder, uuids })
-}
-
-/// Rows per batch: `chunk_rows`, fewer when the file's rows are wide, so that a batch holds
-/// about `chunk_bytes` of decoded data.
-fn batch_rows(builder: &ParquetRecordBatchReaderBuilder<File>, options: &ReadOptions) -> usize {
-    let groups = builder.metadata().row_groups();
-    let bytes: i64 = groups.iter().map(|g| g.total_byte_size()).sum();
-    let rows: i64 = groups.iter().map(|g| g.num_rows()).sum();
-    let per_row = usize::try_from(bytes / rows.max(1)).unwrap_or(1).max(1);
-    (options.chunk_bytes / per_row).clamp(1, options.chunk_rows.max(1))
+    Ok(Opened { builder, uuids, int96_cut, batch_rows })
 }
 
 #[cfg(test)]

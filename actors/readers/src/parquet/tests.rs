@@ -195,3 +195,118 @@ fn the_sample_fixture_probes_and_previews() {
     assert_eq!(preview.columns.len(), table.columns.len());
     assert!(preview.rows.len() <= 2);
 }
+
+/// Reads a whole file as parse does.
+fn read(disk: &Path, name: &str) -> (Result<crate::ReadEnd, ReadError>, crate::testing::Collected) {
+    crate::testing::read_path(&ParquetAdapter, name, disk, None, &crate::ReadOptions::default(), None)
+}
+
+/// An INT96 timestamp (Impala/Hive/Spark layout: nanoseconds of the day, then the Julian day).
+fn int96(julian_day: u32, nanos: u64) -> ::parquet::data_type::Int96 {
+    let mut value = ::parquet::data_type::Int96::new();
+    value.set_data(nanos as u32, (nanos >> 32) as u32, julian_day);
+    value
+}
+
+/// A file of one required INT96 column `t`.
+fn write_int96(disk: &Path, values: &[::parquet::data_type::Int96]) {
+    let schema = Arc::new(parse_message_type("message m { required int96 t; }").unwrap());
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut writer = SerializedFileWriter::new(File::create(disk).unwrap(), schema, props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    column.typed::<::parquet::data_type::Int96Type>().write_batch(values, None, None).unwrap();
+    column.close().unwrap();
+    group.close().unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn int96_dates_outside_the_nanosecond_range_keep_their_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("t.parquet");
+    // Spark's 9999-12-31 sentinel, then 2020-01-01 plus 1,500 ns (half a microsecond past one).
+    write_int96(&disk, &[int96(5_373_484, 0), int96(2_458_850, 1_500)]);
+    let (end, got) = read(&disk, "t.parquet");
+    let end = end.unwrap();
+    assert_eq!(
+        got.column("t").0,
+        [Some("9999-12-31T00:00:00".to_owned()), Some("2020-01-01T00:00:00.000001".to_owned())]
+    );
+    assert_eq!(end.warnings.len(), 1, "{:?}", end.warnings);
+    assert!(end.warnings[0].contains("1 value(s) had digits past the microsecond"), "{:?}", end.warnings);
+}
+
+#[test]
+fn an_int96_date_no_unit_holds_is_an_error_not_a_wrapped_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("t.parquet");
+    // Julian day two billion: about 5.5 million years, past microseconds in an i64.
+    write_int96(&disk, &[int96(2_000_000_000, 0)]);
+    let (end, got) = read(&disk, "t.parquet");
+    assert!(matches!(end, Err(ReadError::Format { .. })), "{end:?}");
+    assert_eq!(got.rows(), 0);
+}
+
+/// Writes `columns` as one batch with Arrow's own writer (the embedded Arrow schema included).
+fn write_arrow(disk: &Path, columns: Vec<(&str, arrow_array::ArrayRef)>, props: Option<WriterProperties>) {
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let mut writer =
+        ::parquet::arrow::ArrowWriter::try_new(File::create(disk).unwrap(), batch.schema(), props).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+#[test]
+fn nested_timestamps_and_dates_keep_their_exact_value() {
+    use arrow_array::types::{Date32Type, TimestampNanosecondType};
+    use arrow_array::ListArray;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("n.parquet");
+    let at = ListArray::from_iter_primitive::<TimestampNanosecondType, _, _>([Some([Some(1_000_000_001)])]);
+    let day = ListArray::from_iter_primitive::<Date32Type, _, _>([Some([Some(100_000_000)])]);
+    write_arrow(&disk, vec![("at", Arc::new(at)), ("day", Arc::new(day))], None);
+    let (end, got) = read(&disk, "n.parquet");
+    end.unwrap();
+    assert_eq!(got.column("at").0, [Some(r#"["1970-01-01T00:00:01.000000001"]"#.to_owned())]);
+    // Past the dates chrono knows (±262,000 years): the day number itself, not an empty string.
+    assert_eq!(got.column("day").0, [Some(r#"["100000000"]"#.to_owned())]);
+}
+
+#[test]
+fn times_outside_a_day_keep_their_number_in_their_own_unit_and_are_counted() {
+    use arrow_array::{Time32SecondArray, Time64MicrosecondArray};
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("t.parquet");
+    let seconds = Time32SecondArray::from(vec![100_000, 3_600]);
+    let micros = Time64MicrosecondArray::from(vec![5_000_000_000_000_000, 1]);
+    write_arrow(&disk, vec![("s", Arc::new(seconds)), ("us", Arc::new(micros))], None);
+    let (end, got) = read(&disk, "t.parquet");
+    let end = end.unwrap();
+    assert_eq!(got.column("s").0, [Some("100000".to_owned()), Some("01:00:00".to_owned())]);
+    assert_eq!(got.column("us").0, [Some("5000000000000000".to_owned()), Some("00:00:00.000001".to_owned())]);
+    assert_eq!(end.warnings.len(), 2, "{:?}", end.warnings);
+    assert!(end.warnings.iter().all(|w| w.contains("1 value(s) are outside a day")), "{:?}", end.warnings);
+}
+
+#[test]
+fn a_dictionary_of_long_strings_gets_batches_bounded_by_their_decoded_size() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int32Array, StringArray};
+    const ROWS: usize = 50_000;
+    const LONG: usize = 8_000;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("d.parquet");
+    // A few kilobytes on disk: one 8,000-byte value in the dictionary, then 50,000 indexes to it.
+    let keys = Int32Array::from(vec![0; ROWS]);
+    let values = StringArray::from(vec!["x".repeat(LONG)]);
+    let column = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    write_arrow(&disk, vec![("s", Arc::new(column))], None);
+    assert!(std::fs::metadata(&disk).unwrap().len() < 64 << 10);
+    let path = WorkspacePath::parse("d.parquet").unwrap();
+    let options = crate::ReadOptions::default();
+    let opened = super::open(&SourceFile::new(&path, &disk, None), Some(&options)).unwrap();
+    // Decoded, a batch holds its rows' strings: at most `chunk_bytes` of them.
+    assert!(opened.batch_rows >= 1);
+    assert!(opened.batch_rows * LONG <= options.chunk_bytes, "{} rows of {LONG} bytes", opened.batch_rows);
+}
