@@ -245,6 +245,37 @@ pub(crate) enum AssembleError {
     Recall { table: String, reason: String },
 }
 
+/// A table [`without_unrecallable`] left out: its index among the selected tables, the table,
+/// and why.
+pub(crate) type LeftOut<'a> = (usize, Parsed<'a>, String);
+
+/// Runs `write` (uniting and writing the dataset) over `tables`, leaving out each table whose
+/// text cannot be read again ([`AssembleError::Recall`]: its file changed or went away after it
+/// was parsed) and running it again without it, so that one table's failure never fails the
+/// others. Returns what `write` returned and the tables left out, each with why.
+///
+/// # Errors
+/// Any other [`AssembleError`] of `write`.
+pub(crate) fn without_unrecallable<'a, T>(
+    tables: &mut Vec<(usize, Parsed<'a>)>,
+    mut write: impl FnMut(&[&Parsed<'a>]) -> Result<T, AssembleError>,
+) -> Result<(T, Vec<LeftOut<'a>>), AssembleError> {
+    let mut dropped = Vec::new();
+    loop {
+        let all: Vec<&Parsed<'a>> = tables.iter().map(|(_, p)| p).collect();
+        match write(&all) {
+            Err(AssembleError::Recall { table, reason }) => {
+                let Some(at) = tables.iter().position(|(_, p)| p.table.table_id == table) else {
+                    return Err(AssembleError::Recall { table, reason });
+                };
+                let (index, parsed) = tables.remove(at);
+                dropped.push((index, parsed, reason));
+            }
+            written => return written.map(|w| (w, dropped)),
+        }
+    }
+}
+
 /// Writes the tables as one Parquet file (to a temporary name, renamed when complete); returns
 /// its rows and sha256 and what each table (by index in `tables`) could not keep exactly. A
 /// second thread reads and conforms the next part while the file encodes the last, one part

@@ -40,7 +40,7 @@ use std::time::Instant;
 use dat_contracts::artifacts::{
     AvailabilityArtifact, ContextArtifact, SelectedTable, SelectionArtifact, TableSelectionArtifact,
 };
-use dat_contracts::bundle::{parse_files, TableFailure};
+use dat_contracts::bundle::{parse_files, FailureCode, TableFailure};
 use dat_contracts::text_layout::column_key;
 use dat_contracts::{LockRequest, Stage};
 use dat_readers::profile::ProfileAdapter;
@@ -319,10 +319,6 @@ impl ParseDataset {
                 None => outcomes.failed(index, table, outcome::not_read(table), false),
             }
         }
-        let order: Vec<usize> = parsed.iter().map(|(i, _)| *i).collect();
-        let parsed: Vec<Parsed<'_>> = parsed.into_iter().map(|(_, p)| p).collect();
-        let all: Vec<&Parsed<'_>> = parsed.iter().collect();
-
         let assemble_started = Instant::now();
         meter.assembling.store(true, Ordering::Relaxed);
         let on_rows = |rows| {
@@ -331,13 +327,28 @@ impl ParseDataset {
         let watch = Watch { should_stop: &should_stop, on_rows: &on_rows };
         let date_reasons: BTreeMap<String, String> =
             availability.schema.iter().filter_map(|c| Some((column_key(&c.name), c.dates.clone()?))).collect();
-        let united = assemble::unite(&all, &date_reasons);
-        let lineage = lineage(job, &all, &reading.options);
         let dataset_path = bundle.join(parse_files::DATASET);
         let hints = |table: &SelectedTable| decided_hints(availability, &table.table_id);
         let reread = Reread { reading: &reading, hints: &hints };
-        let written = assemble::write_dataset(&all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)
-            .map_err(|e| outcome::io_error(&dataset_path, e))?;
+        let write = |all: &[&Parsed<'_>]| {
+            meter.assembled.store(0, Ordering::Relaxed);
+            let united = assemble::unite(all, &date_reasons);
+            let lineage = lineage(job, all, &reading.options);
+            let written = assemble::write_dataset(all, &united, &dataset_path, &watch, &|_| vec![], &reread, &lineage)?;
+            Ok((united, lineage, written))
+        };
+        let ((united, lineage, written), dropped) =
+            assemble::without_unrecallable(&mut parsed, write).map_err(|e| outcome::io_error(&dataset_path, e))?;
+        for (index, gone, reason) in dropped {
+            let failure = TableFailure {
+                code: FailureCode::SourceChanged,
+                message: format!("{}: {reason}", gone.table.file),
+                details: [("file".to_owned(), json!(gone.table.file.as_str()))].into_iter().collect(),
+            };
+            outcomes.failed(index, gone.table, failure, false);
+        }
+        let (order, parsed): (Vec<usize>, Vec<Parsed<'_>>) = parsed.into_iter().unzip();
+        let all: Vec<&Parsed<'_>> = parsed.iter().collect();
         let Some((written, losses)) = written else { return Ok(JobEnd::Cancelled) };
         let rows = written.rows;
         let rejects_path = bundle.join(parse_files::REJECTS);

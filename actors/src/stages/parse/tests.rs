@@ -54,6 +54,22 @@ fn assemble_files(
     ranges: usize,
     between: &dyn Fn(&std::path::Path, &[&std::path::Path]),
 ) -> Result<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>), assemble::AssembleError> {
+    let (df, losses, checkpoints, left_out) = assemble_leaving_out(files, chunk_rows, ranges, between)?;
+    assert_eq!(left_out, Vec::<String>::new(), "no table left out");
+    Ok((df, losses, checkpoints))
+}
+
+/// The dataset, what each table could not keep, the checkpoints, and the tables left out.
+type Assembled = (DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>, Vec<String>);
+
+/// [`assemble_files`], leaving out the tables whose text cannot be read again (as the stage
+/// does): also the reasons they were left out, in order.
+fn assemble_leaving_out(
+    files: &[(&str, &str)],
+    chunk_rows: usize,
+    ranges: usize,
+    between: &dyn Fn(&std::path::Path, &[&std::path::Path]),
+) -> Result<Assembled, assemble::AssembleError> {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -84,14 +100,19 @@ fn assemble_files(
         })
         .collect();
     between(dir.path(), &parsed.iter().map(|p| p.dir.as_path()).collect::<Vec<_>>());
-    let all: Vec<&Parsed<'_>> = parsed.iter().collect();
-    let united = assemble::unite(&all, &Default::default());
     let path = out.path().join("dataset.parquet");
     let hints = |_: &SelectedTable| TextHints::default();
     let reread = Reread { reading: &reading, hints: &hints };
-    let (_, losses) = assemble::write_dataset(&all, &united, &path, &NO_WATCH, &|_| vec![], &reread, "{}")?.unwrap();
+    let mut parsed: Vec<(usize, Parsed<'_>)> = parsed.into_iter().enumerate().collect();
+    let write = |all: &[&Parsed<'_>]| {
+        let united = assemble::unite(all, &Default::default());
+        assemble::write_dataset(all, &united, &path, &NO_WATCH, &|_| vec![], &reread, "{}")
+    };
+    let (written, left_out) = assemble::without_unrecallable(&mut parsed, write)?;
+    let (_, losses) = written.unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
-    Ok((df, losses, parsed.into_iter().map(|p| p.checkpoint).collect()))
+    let left_out = left_out.into_iter().map(|(_, p, why)| format!("{}: {why}", p.table.table_id)).collect();
+    Ok((df, losses, parsed.into_iter().map(|(_, p)| p.checkpoint).collect(), left_out))
 }
 
 fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
@@ -263,15 +284,15 @@ fn numbers_are_checkpointed_as_values_and_their_text_is_read_again_only_where_th
 }
 
 #[test]
-fn a_file_changed_before_its_text_is_read_again_fails_the_dataset_naming_it() {
+fn a_file_changed_before_its_text_is_read_again_is_left_out_and_the_others_are_assembled() {
     let edit = |dir: &std::path::Path, _: &[&std::path::Path]| {
         std::fs::write(dir.join("a.csv"), NUMBERS.replace("1.50", "1.75")).unwrap()
     };
-    let Err(e) = assemble_files(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit) else {
-        panic!("the dataset must not be written from other content");
-    };
-    let message = e.to_string();
-    assert!(message.contains("a.csv") && message.contains("again"), "{message}");
+    let (df, _, _, left_out) = assemble_leaving_out(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit).unwrap();
+    assert_eq!(left_out.len(), 1, "{left_out:?}");
+    assert!(left_out[0].starts_with("a.csv: ") && left_out[0].contains("re-lock discovery"), "{left_out:?}");
+    assert_eq!(texts(&df, "_source_file"), some(&["b.csv"]), "only b.csv's rows, none from other content");
+    assert_eq!(texts(&df, "v"), some(&["x1"]));
 }
 
 #[test]
