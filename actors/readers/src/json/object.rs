@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::typing::{float_is_exact, number_kind};
+use crate::typing::number_kind;
 
 /// One field of an object: its key, its type and its text.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +107,6 @@ pub(crate) fn cell_of(raw: &str) -> (ColumnType, Option<Cow<'_, str>>) {
 fn number_type(raw: &str) -> ColumnType {
     match number_kind(raw) {
         Some(ColumnType::Int) if raw == "-0" => ColumnType::Float,
-        Some(ColumnType::Float) if !float_is_exact(raw) => ColumnType::String,
         Some(kind) => kind,
         None => ColumnType::String,
     }

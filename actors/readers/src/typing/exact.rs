@@ -8,8 +8,8 @@ use super::trim;
 /// text) or its 17 significant digits (C's `%.17g`), compared as numbers (`1.50` is `1.5`).
 /// `0.1`, `0.10000000000000001`, `1.2345678901234568e-300` are; `123456789012345678901.5`,
 /// `0.12345678901234567` (its f64 is `…66`) and `1e-400` (0) are not: they hold digits no f64
-/// keeps. JSON reads a number that fails this as text (see `json::object`); delimited text
-/// keeps reading such cells as floats (its documented rule).
+/// keeps. A cell that fails this is no float ([`super::number_kind`]): delimited text and JSON
+/// alike keep its text.
 pub fn float_is_exact(cell: &str) -> bool {
     let cell = trim(cell);
     let Some(f) = cell.parse::<f64>().ok().filter(|f| f.is_finite()) else { return false };

@@ -6,7 +6,8 @@
 //! Choices SPEC leaves open: cells are trimmed before they are typed; besides empty cells, the
 //! tokens in [`NULL_TOKENS`] are nulls; numbers with a leading zero (`007`) or beyond `i64`
 //! stay text (codes and ids keep their digits), and so do floats past f64's range (infinite, or
-//! a non-zero number that would read as 0); `1,5` and `1,000` are text, not numbers, unless the file is sniffed (or said) to write numbers that way.
+//! a non-zero number that would read as 0) and floats with digits no f64 keeps (see
+//! [`float_is_exact`]); `1,5` and `1,000` are text, not numbers, unless the file is sniffed (or said) to write numbers that way.
 //! Widening ([`widen`]): int + float → float, date + datetime → datetime, decimals widen to hold
 //! both (int counts as `decimal(19,0)`) up to 38 digits, anything else → string. A column that
 //! ends as string keeps every cell's text as it was read ([`text`] writes native values).
@@ -138,9 +139,17 @@ pub fn number_kind(cell: &str) -> Option<ColumnType> {
     // Only an exponent or hundreds of digits can leave f64's range: past its top (infinite) or
     // below its least subnormal, where a non-zero number reads as 0. Either is no float: the
     // cell keeps its text rather than being stored as infinity or zero.
-    if exponent || whole + fraction.unwrap_or(0) >= 300 {
+    let digits = whole + fraction.unwrap_or(0);
+    if exponent || digits >= 300 {
         let zero = !b.iter().take_while(|c| !matches!(c, b'e' | b'E')).any(|c| matches!(c, b'1'..=b'9'));
-        return cell.parse::<f64>().ok().filter(|f| f.is_finite() && (*f != 0.0 || zero)).map(|_| ColumnType::Float);
+        let finite = cell.parse::<f64>().ok().filter(|f| f.is_finite() && (*f != 0.0 || zero));
+        return finite.filter(|_| float_is_exact(cell)).map(|_| ColumnType::Float);
+    }
+    // More digits than an f64 always keeps (15): a float only when its f64 is exactly the number
+    // written (`0.30000000000000004` is, `0.12345678901234567` is not); otherwise the cell keeps
+    // its text, as a JSON number does, rather than being rounded silently.
+    if digits > 15 && !float_is_exact(cell) {
+        return None;
     }
     Some(ColumnType::Float)
 }
@@ -340,7 +349,7 @@ mod tests {
             assert_eq!(cell_type(cell), ColumnType::Int, "{cell}");
             assert_eq!(parse_int(cell), cell.parse().ok(), "{cell}");
         }
-        let floats = ["1.5", "-0.25", "5.", ".5", "1e5", "2.5E-3", "+1.0e+2", "0.0"];
+        let floats = ["1.5", "-0.25", "5.", ".5", "1e5", "2.5E-3", "+1.0e+2", "0.0", "0.30000000000000004", "1e-310"];
         for cell in floats {
             assert_eq!(cell_type(cell), ColumnType::Float, "{cell}");
             assert_eq!(parse_float(cell), cell.parse().ok(), "{cell}");
@@ -352,6 +361,10 @@ mod tests {
             "9223372036854775808",
             "1e999",
             "1e-400",
+            // More digits than any f64 keeps: rounded, they would be another number.
+            "0.12345678901234567",
+            "123456789012345678901.5",
+            "3.14159265358979323846",
             "-2.5e-999",
             "1,5",
             "1,000",
