@@ -3,13 +3,16 @@
 //! `available` only when every column has a reading rule, so parse can read what the probe
 //! admits. Reading goes through Arrow (the reference decoder: every physical and logical type,
 //! int96, v1 and v2 data pages, dictionary, byte-stream-split and delta encodings, nested
-//! groups) in batches sized so a batch stays within the chunk limits.
+//! groups) in batches sized so a batch stays within the chunk limits. The footer's schema is
+//! measured before the crate builds it, which it does recursively (see [`footer`]).
 
 mod batch;
 mod convert;
+mod footer;
 mod int96;
 mod json;
 mod schema;
+mod thrift;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -18,7 +21,7 @@ use std::sync::Arc;
 
 use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use ::parquet::basic::LogicalType;
-use ::parquet::file::metadata::ParquetMetaDataReader;
+use ::parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
 use dat_contracts::{TableProbe, TableStatus};
 
 use self::convert::Losses;
@@ -150,13 +153,18 @@ struct Opened {
 /// nanoseconds would wrap (see [`int96`]), and sizes its batches (see [`batch`]).
 ///
 /// # Errors
-/// Why the footer cannot be read (bad magic, truncated, corrupt metadata, a schema Arrow cannot
-/// decode), or an INT96 value no unit holds, naming no path.
+/// Why the footer cannot be read (bad magic, truncated, corrupt metadata, encrypted, a schema
+/// nested deeper than [`footer::MAX_DEPTH`] or one Arrow cannot decode), or an INT96 value no
+/// unit holds, naming no path.
 fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, String> {
     let unreadable =
         |e: ::parquet::errors::ParquetError| format!("not a readable Parquet file (corrupt or truncated): {e}");
     let disk = File::open(file.disk).map_err(|e| format!("cannot open the file: {e}"))?;
-    let metadata = Arc::new(ParquetMetaDataReader::new().parse_and_finish(&disk).map_err(unreadable)?);
+    // The schema is measured and built before the rest of the footer (see [`footer`]): the
+    // crate's own build of a deeply nested one overflows the stack.
+    let options = footer::checked_schema(&disk)?.map(|schema| ParquetMetaDataOptions::new().with_schema(schema));
+    let metadata = ParquetMetaDataReader::new().with_metadata_options(options).parse_and_finish(&disk);
+    let metadata = Arc::new(metadata.map_err(unreadable)?);
     let mut arrow =
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(unreadable)?;
     let (mut int96_cut, mut batch_rows) = (Vec::new(), 0);

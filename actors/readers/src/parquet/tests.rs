@@ -14,6 +14,8 @@ use serde_json::json;
 use super::ParquetAdapter;
 use crate::{Adapter, ReadError, SourceFile};
 
+mod deep_schema;
+
 fn probe(disk: &Path, name: &str) -> TableProbe {
     let path = WorkspacePath::parse(name).unwrap();
     let mut tables = ParquetAdapter.probe(&SourceFile::new(&path, disk, None), &crate::ReadOptions::default());
