@@ -12,11 +12,20 @@
 //!   a reject.
 //! - `repeat_over`: for each element `i` of the list at `repeat_over.path`, `{as}` in `path`
 //!   becomes `i` and the base strategy runs (headers_data when `headers_key` and `data_key` are
-//!   set); `inject_fields` (JSONPath from the element) come first in each of its rows.
+//!   set); `inject_fields` (JSONPath from the element) come first in each of its rows. A
+//!   context or `inject_fields` column named like a data column (of any element) is not
+//!   added: the data column keeps its values, as in the parse stage's outputs, and a warning
+//!   counts the rows that did not get the constant; of two constants of one name the first
+//!   (the context's) is kept, with a warning.
 //! - `unpivot`: the list at `path` as a frame; `id_vars` kept, `value_vars` melted into
 //!   `var_name`/`value_name` rows.
-//! - `join`: the lists at `left.path` and `right.path` joined on `left.key` = `right.key` with
-//!   `how` (left, right, inner, outer); the right key column is not repeated.
+//! - `join`: see [`super::join`].
+//!
+//! Widths are bounded by `max_columns` (`ReadOptions`) before rows are padded: an element or
+//! object that would add columns past it is a reject; a header, a widest row (names
+//! inferred) or the repeated elements' united columns past it fail the table.
+
+use std::collections::HashSet;
 
 use dat_contracts::profile::{placeholders, substitute, JsonPath, Select};
 use dat_contracts::ColumnType;
@@ -46,17 +55,19 @@ impl Extracted {
 /// come first in the rows of element `i` when given.
 ///
 /// # Errors
-/// A path that is not JSONPath (validation refuses such profiles first).
+/// A path that is not JSONPath (validation refuses such profiles first); a table wider than
+/// `max_columns`; a join past its row bound.
 pub(crate) fn extract(
     doc: &Document,
     select: &Select,
     context: &dyn Fn(usize) -> Vec<(String, Value)>,
+    max_columns: usize,
 ) -> Result<Extracted, String> {
     let mut out = Extracted::default();
     match &select.repeat_over {
         None => {
             let path = select.path.clone().unwrap_or_default();
-            out.frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects)?;
+            out.frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns)?;
         }
         Some(repeat) => {
             let list_path = JsonPath::parse(&repeat.path)?;
@@ -73,18 +84,69 @@ pub(crate) fn extract(
                 .iter()
                 .map(|(column, path)| Ok((column.clone(), JsonPath::parse(path)?)))
                 .collect::<Result<_, String>>()?;
+            // Every element's table first, then the constants: a constant named like a data
+            // column of any element is added to no element (that column keeps the data's values,
+            // null where an element lacks it), so one column never mixes data and constants.
+            let mut elements = Vec::new();
             for (i, (value, node)) in values.iter().zip(nodes).enumerate() {
                 let template = select.path.clone().unwrap_or_default();
                 let path = substitute(&template, &repeat.as_name, i);
-                let mut frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects)?;
+                let frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns)?;
                 let mut constants = context(i);
                 constants.extend(
                     inject
                         .iter()
                         .map(|(column, path)| (column.clone(), first_below(value, node, path).and_then(Node::cell))),
                 );
-                frame.prepend_constant(&constants);
+                elements.push((frame, constants));
+            }
+            let mut data: HashSet<&str> = HashSet::new();
+            for (frame, _) in &elements {
+                data.extend(frame.names.iter().map(String::as_str));
+            }
+            let constant_names: HashSet<&str> = elements
+                .iter()
+                .flat_map(|(_, c)| c.iter().map(|(n, _)| n.as_str()))
+                .filter(|n| !data.contains(n))
+                .collect();
+            // Checked before `append` pads the rows so far for each new column.
+            let width = data.len() + constant_names.len();
+            if width > max_columns {
+                return Err(format!(
+                    "the repeated elements' tables have {width} columns together, more than the limit of {max_columns} (max_columns)"
+                ));
+            }
+            let data: HashSet<String> = data.into_iter().map(str::to_owned).collect();
+            // (name, whether a data column has it (else an earlier constant), rows), for warnings.
+            let mut skipped: Vec<(String, bool, usize)> = Vec::new();
+            for (mut frame, mut constants) in elements {
+                let rows = frame.rows.len();
+                let mut not_added: Vec<(String, bool)> = Vec::new();
+                constants.retain(|(name, _)| {
+                    let keep = !data.contains(name);
+                    if !keep {
+                        not_added.push((name.clone(), true));
+                    }
+                    keep
+                });
+                not_added.extend(frame.prepend_constant(&constants).into_iter().map(|name| (name, false)));
+                for (name, in_data) in not_added {
+                    match skipped.iter_mut().find(|(n, d, _)| *n == name && *d == in_data) {
+                        Some((_, _, count)) => *count += rows,
+                        None => skipped.push((name, in_data, rows)),
+                    }
+                }
                 out.frame.append(frame);
+            }
+            for (name, in_data, rows) in skipped.into_iter().filter(|(_, _, rows)| *rows > 0) {
+                out.warn(if in_data {
+                    format!(
+                        "column `{name}` is both a data column and a context or inject_fields column: the data's \
+                         values are kept and the constant is not added ({rows} row(s))"
+                    )
+                } else {
+                    format!("column `{name}` is given twice by the context and inject_fields: the first is kept ({rows} row(s))")
+                });
             }
         }
     }
@@ -98,6 +160,7 @@ fn base(
     path: &str,
     warnings: &mut Vec<String>,
     rejects: &mut Vec<(u64, String)>,
+    max_columns: usize,
 ) -> Result<Frame, String> {
     let mut warn = |message: String| {
         if !warnings.contains(&message) {
@@ -110,7 +173,7 @@ fn base(
         select.strategy.as_str()
     };
     if strategy == "join" {
-        return join(doc, select, &mut warn, rejects);
+        return super::join::join(doc, select, &mut warn, rejects, max_columns);
     }
     let bare = if strategy == "array_of_objects" || strategy == "unpivot" {
         path.trim().strip_suffix("[*]").unwrap_or(path.trim())
@@ -125,15 +188,21 @@ fn base(
         return Ok(Frame::default());
     };
     Ok(match strategy {
-        "flat_object" => flat_object(node, select, &mut warn, rejects),
-        "headers_data" => headers_data(node, select, &mut warn),
-        "array_of_objects" => array_of_objects(node, select.fields.as_deref(), &mut warn, rejects),
-        "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects), select),
+        "flat_object" => flat_object(node, select, &mut warn, rejects, max_columns),
+        "headers_data" => headers_data(node, select, &mut warn, max_columns)?,
+        "array_of_objects" => array_of_objects(node, select.fields.as_deref(), &mut warn, rejects, max_columns),
+        "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects, max_columns), select),
         other => return Err(format!("`{other}` is not a strategy")),
     })
 }
 
-fn flat_object(node: &Node, select: &Select, warn: &mut dyn FnMut(String), rejects: &mut Vec<(u64, String)>) -> Frame {
+fn flat_object(
+    node: &Node,
+    select: &Select,
+    warn: &mut dyn FnMut(String),
+    rejects: &mut Vec<(u64, String)>,
+    max_columns: usize,
+) -> Frame {
     let Node::Object(entries) = node else {
         warn("flat_object found no object at its path".to_owned());
         return Frame::default();
@@ -142,7 +211,7 @@ fn flat_object(node: &Node, select: &Select, warn: &mut dyn FnMut(String), rejec
     let mut cells = Vec::new();
     flatten(entries, "", separator, select.flatten_nested.unwrap_or(false), &mut cells);
     let mut frame = Frame::default();
-    if let Err(why) = frame.push(1, cells) {
+    if let Err(why) = frame.push(1, cells, max_columns) {
         rejects.push((1, why));
     }
     frame
@@ -158,7 +227,15 @@ fn flatten(entries: &[(String, Node)], prefix: &str, separator: &str, nested: bo
     }
 }
 
-fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> Frame {
+/// # Errors
+/// A header (or, with names inferred, a row) wider than `max_columns`: every row is padded to
+/// the names, so the width is checked before any row is built.
+fn headers_data(
+    node: &Node,
+    select: &Select,
+    warn: &mut dyn FnMut(String),
+    max_columns: usize,
+) -> Result<Frame, String> {
     let data_key = select.data_key.as_deref().unwrap_or("data");
     let rows: Vec<&[Node]> = match node.get(data_key) {
         Some(Node::Array(rows)) => rows
@@ -184,6 +261,11 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
         _ => None,
     });
     let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let too_wide =
+        |what: &str, n: usize| format!("{what} has {n} columns, more than the limit of {max_columns} (max_columns)");
+    if from_file.is_none() && width > max_columns {
+        return Err(too_wide("the widest row", width));
+    }
     let names: Vec<String> = match (from_file, select.infer_headers.unwrap_or(false), &select.default_headers) {
         (Some(names), _, _) => names,
         (None, true, _) => (0..width).map(|i| format!("col_{i}")).collect(),
@@ -196,6 +278,9 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
             (0..width).map(|i| format!("col_{i}")).collect()
         }
     };
+    if names.len() > max_columns {
+        return Err(too_wide("the header", names.len()));
+    }
     let (names, _) = crate::typing::unique_names(names);
     let mut frame = Frame::new(names);
     let mut cut = 0usize;
@@ -207,14 +292,15 @@ fn headers_data(node: &Node, select: &Select, warn: &mut dyn FnMut(String)) -> F
     if cut > 0 {
         warn(format!("{cut} cell(s) past the header's {} columns were cut", frame.names.len()));
     }
-    frame
+    Ok(frame)
 }
 
-fn array_of_objects(
+pub(super) fn array_of_objects(
     node: &Node,
     fields: Option<&[String]>,
     warn: &mut dyn FnMut(String),
     rejects: &mut Vec<(u64, String)>,
+    max_columns: usize,
 ) -> Frame {
     let items = match node {
         Node::Array(items) => items.as_slice(),
@@ -235,7 +321,7 @@ fn array_of_objects(
             .filter(|(key, _)| fields.is_none_or(|f| f.contains(key)))
             .map(|(key, value)| (key.clone(), value.cell()))
             .collect();
-        if let Err(why) = frame.push(i as u64 + 1, cells) {
+        if let Err(why) = frame.push(i as u64 + 1, cells, max_columns) {
             rejects.push((i as u64 + 1, format!("element {}: {why}", i + 1)));
         }
     }
@@ -261,73 +347,4 @@ fn unpivot(frame: Frame, select: &Select) -> Frame {
         }
     }
     out
-}
-
-fn join(
-    doc: &Document,
-    select: &Select,
-    warn: &mut dyn FnMut(String),
-    rejects: &mut Vec<(u64, String)>,
-) -> Result<Frame, String> {
-    let (Some(left), Some(right)) = (&select.left, &select.right) else {
-        return Err("join needs `left` and `right`".to_owned());
-    };
-    let side = |path: &str, warn: &mut dyn FnMut(String), rejects: &mut Vec<(u64, String)>| -> Result<Frame, String> {
-        let bare = path.trim().strip_suffix("[*]").unwrap_or(path.trim());
-        Ok(match doc.first(&JsonPath::parse(bare)?) {
-            Some((_, node)) => array_of_objects(node, None, warn, rejects),
-            None => {
-                warn(format!("`{bare}` matches nothing in this file"));
-                Frame::default()
-            }
-        })
-    };
-    let l = side(&left.path, warn, rejects)?;
-    let r = side(&right.path, warn, rejects)?;
-    let key_of = |frame: &Frame, key: &str, row: &[Value]| -> Option<String> {
-        let i = frame.names.iter().position(|n| n == key)?;
-        row[i].as_ref().map(|(_, t)| t.clone())
-    };
-    // The right side's columns after the left's, its key column left out, a name the left side
-    // already has suffixed `_right`.
-    let right_columns: Vec<usize> = (0..r.names.len()).filter(|&i| r.names[i] != right.key).collect();
-    let mut names = l.names.clone();
-    for &i in &right_columns {
-        let name = &r.names[i];
-        names.push(if l.names.contains(name) { format!("{name}_right") } else { name.clone() });
-    }
-    let mut out = Frame::new(names);
-    let how = select.how.as_deref().unwrap_or("left");
-    let mut matched_right = vec![false; r.rows.len()];
-    for (lrow, &at) in l.rows.iter().zip(&l.positions) {
-        let key = key_of(&l, &left.key, lrow);
-        let mut found = false;
-        for (j, rrow) in r.rows.iter().enumerate() {
-            if key.is_some() && key == key_of(&r, &right.key, rrow) {
-                found = true;
-                matched_right[j] = true;
-                let mut row = lrow.clone();
-                row.extend(right_columns.iter().map(|&c| rrow[c].clone()));
-                out.push_row(at, row);
-            }
-        }
-        if !found && matches!(how, "left" | "outer") {
-            out.push_row(at, lrow.clone());
-        }
-    }
-    if matches!(how, "right" | "outer") {
-        let left_key = out.names.iter().position(|n| *n == left.key);
-        let unmatched = r.rows.iter().zip(&r.positions).enumerate().filter(|(j, _)| !matched_right[*j]);
-        for (_, (rrow, &at)) in unmatched {
-            let mut row = vec![None; out.names.len()];
-            if let (Some(k), Some(rk)) = (left_key, r.names.iter().position(|n| *n == right.key)) {
-                row[k] = rrow[rk].clone();
-            }
-            for (n, &c) in right_columns.iter().enumerate() {
-                row[l.names.len() + n] = rrow[c].clone();
-            }
-            out.push_row(at, row);
-        }
-    }
-    Ok(out)
 }

@@ -48,14 +48,30 @@ impl Frame {
     /// Adds a row of (column, value) pairs from `position`; absent columns are null.
     ///
     /// # Errors
-    /// A column given twice (a key repeated in the object, or a flattened name meeting a key
-    /// of that name): the row is not added, since it holds one value per column and keeping
-    /// either would drop the other silently; the caller rejects it, naming the column.
-    pub(crate) fn push(&mut self, position: u64, cells: Vec<(String, Value)>) -> Result<(), String> {
+    /// The row is not added (the caller rejects it, naming why):
+    /// - a column given twice (a key repeated in the object, or a flattened name meeting a key
+    ///   of that name), since it holds one value per column and keeping either would drop the
+    ///   other silently;
+    /// - new columns that would make the frame wider than `max_columns` (like the JSON
+    ///   reader's records). Checked before any column is added, because each new column pads
+    ///   every earlier row: without it `[{"k0":0},{"k1":0},…]` grows with the square of the
+    ///   elements (20,000 of them, ~240 KB, would need ~12.8 GB).
+    pub(crate) fn push(
+        &mut self,
+        position: u64,
+        cells: Vec<(String, Value)>,
+        max_columns: usize,
+    ) -> Result<(), String> {
         if let Some(name) = crate::json::object::repeated(cells.iter().map(|(name, _)| name.as_str())) {
             return Err(format!(
                 "column `{}` is given more than once, so one of its values would be lost",
                 name.chars().take(100).collect::<String>()
+            ));
+        }
+        let new = cells.iter().filter(|(name, _)| !self.names.contains(name)).count();
+        if new > 0 && self.names.len() + new > max_columns {
+            return Err(format!(
+                "its new column(s) would make the table wider than {max_columns} columns (max_columns)"
             ));
         }
         let positions: Vec<usize> = cells.iter().map(|(name, _)| self.column(name)).collect();
@@ -70,7 +86,8 @@ impl Frame {
         Ok(())
     }
 
-    /// Appends `other`'s rows, uniting the columns by name (first-seen order).
+    /// Appends `other`'s rows, uniting the columns by name (first-seen order). The caller
+    /// bounds the united width (see `extract`): each new column pads the rows so far.
     pub(crate) fn append(&mut self, other: Frame) {
         let positions: Vec<usize> = other.names.iter().map(|n| self.column(n)).collect();
         self.positions.extend(other.positions);
@@ -85,20 +102,37 @@ impl Frame {
         }
     }
 
-    /// Puts these columns first in every row, with the same values on each row.
-    pub(crate) fn prepend_constant(&mut self, columns: &[(String, Value)]) {
-        if columns.is_empty() {
-            return;
+    /// Puts these columns first in every row, with the same values on each row, and returns
+    /// the names of those it did not add.
+    ///
+    /// A constant named like one of the frame's columns is not added: the column keeps its
+    /// values (as the parse stage keeps a table column named like a context key), since
+    /// replacing them would drop every one of them silently. A name given twice among the
+    /// constants keeps the first. The caller counts what is returned in a warning.
+    pub(crate) fn prepend_constant(&mut self, columns: &[(String, Value)]) -> Vec<String> {
+        let mut added: Vec<&(String, Value)> = Vec::new();
+        let mut skipped = Vec::new();
+        for column in columns {
+            let (name, _) = column;
+            if self.names.contains(name) || added.iter().any(|(n, _)| n == name) {
+                skipped.push(name.clone());
+            } else {
+                added.push(column);
+            }
         }
-        let mut names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-        let kept: Vec<usize> = (0..self.names.len()).filter(|&i| !names.contains(&self.names[i])).collect();
-        names.extend(kept.iter().map(|&i| self.names[i].clone()));
+        if added.is_empty() {
+            return skipped;
+        }
+        let mut names: Vec<String> = added.iter().map(|(n, _)| n.clone()).collect();
+        names.append(&mut self.names);
         for row in &mut self.rows {
-            let mut out: Vec<Value> = columns.iter().map(|(_, v)| v.clone()).collect();
-            out.extend(kept.iter().map(|&i| row.get(i).cloned().flatten()));
+            let mut out: Vec<Value> = Vec::with_capacity(names.len());
+            out.extend(added.iter().map(|(_, v)| v.clone()));
+            out.append(row);
             *row = out;
         }
         self.names = names;
+        skipped
     }
 }
 
@@ -113,16 +147,18 @@ mod tests {
     #[test]
     fn frames_unite_by_name_and_constants_go_first() {
         let mut a = Frame::default();
-        a.push(1, vec![("x".into(), v("1"))]).unwrap();
+        a.push(1, vec![("x".into(), v("1"))], 10).unwrap();
         let mut b = Frame::default();
-        b.push(4, vec![("y".into(), v("2")), ("x".into(), v("3"))]).unwrap();
-        assert!(b.push(5, vec![("y".into(), v("2")), ("y".into(), v("3"))]).is_err());
+        b.push(4, vec![("y".into(), v("2")), ("x".into(), v("3"))], 10).unwrap();
+        assert!(b.push(5, vec![("y".into(), v("2")), ("y".into(), v("3"))], 10).is_err());
+        assert!(b.push(6, vec![("z".into(), v("4"))], 2).is_err(), "a third column past max_columns 2");
         a.append(b);
         assert_eq!(a.positions, [1, 4]);
         assert_eq!(a.names, ["x", "y"]);
         assert_eq!(a.rows, [vec![v("1"), None], vec![v("3"), v("2")]]);
-        a.prepend_constant(&[("id".into(), v("L1")), ("y".into(), v("c"))]);
-        assert_eq!(a.names, ["id", "y", "x"]);
-        assert_eq!(a.rows[0], [v("L1"), v("c"), v("1")]);
+        let skipped = a.prepend_constant(&[("id".into(), v("L1")), ("y".into(), v("c")), ("id".into(), v("L2"))]);
+        assert_eq!(skipped, ["y", "id"], "a data column keeps its values; the first `id` is kept");
+        assert_eq!(a.names, ["id", "x", "y"]);
+        assert_eq!(a.rows, [vec![v("L1"), v("1"), None], vec![v("L1"), v("3"), v("2")]]);
     }
 }

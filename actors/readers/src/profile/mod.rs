@@ -9,6 +9,7 @@
 //! - `document`: the document and its mirror (text and key order as written).
 //! - `frame`: a table as extracted.
 //! - `extract`: the strategies.
+//! - `join`: the `join` strategy, its names and its row bound.
 //! - `transform`: column transforms, normalisation, stable columns.
 //! - `context`: context values from the content.
 
@@ -16,6 +17,7 @@ mod context;
 mod document;
 mod extract;
 mod frame;
+mod join;
 mod transform;
 
 #[cfg(test)]
@@ -80,10 +82,16 @@ impl ProfileAdapter {
     }
 
     /// Extracts, transforms and checks one table of `doc`.
-    fn extract(&self, doc: &Document, level: &Level, table: &TableSpec) -> Result<TableOut, String> {
+    fn extract(
+        &self,
+        doc: &Document,
+        level: &Level,
+        table: &TableSpec,
+        options: &ReadOptions,
+    ) -> Result<TableOut, String> {
         let spec = &self.profile.spec;
         let context = |i: usize| context::element_context(spec, level.apply_context.as_deref(), doc, i);
-        let extracted = extract::extract(doc, &table.select, &context)?;
+        let extracted = extract::extract(doc, &table.select, &context, options.max_columns)?;
         let mut frame = extracted.frame;
         let mut warnings = extracted.warnings;
         warnings.extend(transform::apply(&mut frame, &table.column_transforms));
@@ -148,7 +156,7 @@ impl Adapter for ProfileAdapter {
                     Ok(doc) => doc,
                     Err(e) => return failed(e.to_string()),
                 };
-                let out = match self.extract(doc, level, table) {
+                let out = match self.extract(doc, level, table, options) {
                     Ok(out) => out,
                     Err(reason) => return failed(format!("{path}: {reason}")),
                 };
@@ -200,7 +208,7 @@ impl Adapter for ProfileAdapter {
             .table(wanted)
             .ok_or_else(|| ReadError::NoSuchTable { path: path.to_owned(), table: wanted.to_owned() })?;
         let doc = Document::read(file, options.record_cap)?;
-        let out = self.extract(&doc, level, spec).map_err(|e| ReadError::format(path, e))?;
+        let out = self.extract(&doc, level, spec, options).map_err(|e| ReadError::format(path, e))?;
         for (n, why) in &out.rejects {
             sink.reject(Reject::new(*n, why.clone(), b""))?;
         }
@@ -235,7 +243,10 @@ pub fn sample_tables(profile: &Profile, text: &[u8]) -> Result<Vec<SampleTable>,
         .spec
         .tables()
         .map(|(level, table)| {
-            (table.id.clone(), adapter.extract(&doc, level, table).map(|out| out.frame.rows.len() as u64))
+            (
+                table.id.clone(),
+                adapter.extract(&doc, level, table, &ReadOptions::default()).map(|out| out.frame.rows.len() as u64),
+            )
         })
         .collect())
 }

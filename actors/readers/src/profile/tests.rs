@@ -16,9 +16,14 @@ use crate::ReadOptions;
 
 /// `doc` is JSON text (not `json!`, which would sort keys and reformat numbers).
 fn given(doc: &str, select: serde_json::Value) -> Extracted {
+    given_at_most(doc, select, ReadOptions::default().max_columns).unwrap()
+}
+
+/// [`given`] with a `max_columns` limit, keeping a table-level error.
+fn given_at_most(doc: &str, select: serde_json::Value, max_columns: usize) -> Result<Extracted, String> {
     let doc = Document::parse(doc.as_bytes()).unwrap();
     let select: Select = serde_json::from_value(select).unwrap();
-    extract(&doc, &select, &|_| vec![]).unwrap()
+    extract(&doc, &select, &|_| vec![], max_columns)
 }
 
 /// The rows as text, null as `-`.
@@ -218,4 +223,117 @@ fn rows_keep_their_element_number_past_a_rejected_element() {
     );
     assert_eq!(got.source_rows(), [1, 3], "a=2 is element 3");
     assert_eq!(got.column("a").0, [Some("1".into()), Some("2".into())]);
+}
+
+#[test]
+fn an_injected_column_named_like_a_data_column_keeps_the_data_values_with_a_counted_warning() {
+    // `v` is a data column of element 1 and an inject_fields column: the data keeps its
+    // values in every element, the constant is added nowhere, and a warning says so.
+    let doc = r#"{"lines": [
+        {"id": "L1", "h": ["v", "w"], "rows": [[1, 2], [3, 4]]},
+        {"id": "L2", "h": ["w"], "rows": [[5]]}
+    ]}"#;
+    let e = given(
+        doc,
+        json!({"strategy": "headers_data", "path": "$.lines[{i}]", "headers_key": "h", "data_key": "rows",
+               "repeat_over": {"path": "$.lines", "as": "i", "inject_fields": {"v": "$.id", "line": "$.id"}}}),
+    );
+    assert_eq!(e.frame.names, ["line", "v", "w"]);
+    assert_eq!(rows(&e), [["L1", "1", "2"], ["L1", "3", "4"], ["L2", "-", "5"]]);
+    assert_eq!(
+        e.warnings,
+        ["column `v` is both a data column and a context or inject_fields column: the data's values are kept \
+          and the constant is not added (3 row(s))"]
+    );
+    // A context key and an inject_fields column of one name: the context's comes first and is kept.
+    let select: Select = serde_json::from_value(json!({"strategy": "headers_data", "path": "$.lines[{i}]",
+        "headers_key": "h", "data_key": "rows", "repeat_over": {"path": "$.lines", "as": "i", "inject_fields": {"line": "$.id"}}}))
+    .unwrap();
+    let context = |_| vec![("line".to_owned(), Some((ColumnType::String, "ctx".to_owned())))];
+    let e = extract(&Document::parse(doc.as_bytes()).unwrap(), &select, &context, 100).unwrap();
+    assert_eq!(e.frame.names, ["line", "v", "w"]);
+    assert_eq!(rows(&e)[2], ["ctx", "-", "5"]);
+    assert_eq!(
+        e.warnings,
+        ["column `line` is given twice by the context and inject_fields: the first is kept (3 row(s))"]
+    );
+}
+
+/// How many distinct keys the width tests use: a dense frame padded for each would hold
+/// KEYS² / 2 cells (20,000 keys: 200 million cells, ~6.4 GB), so the limit must fire first.
+const KEYS: usize = 20_000;
+
+#[test]
+fn a_table_wider_than_max_columns_is_refused_before_it_is_padded() {
+    let keys: Vec<String> = (0..KEYS).map(|i| format!(r#"{{"k{i}": 0}}"#)).collect();
+    let doc = format!("[{}]", keys.join(","));
+    let e = given_at_most(&doc, json!({"strategy": "array_of_objects", "path": "$"}), 8).unwrap();
+    assert_eq!((e.frame.names.len(), e.frame.rows.len()), (8, 8));
+    assert_eq!(e.rejects.len(), KEYS - 8, "each element past the limit is a reject");
+    assert_eq!(
+        e.rejects[0],
+        (9, "element 9: its new column(s) would make the table wider than 8 columns (max_columns)".to_owned())
+    );
+
+    let names: Vec<String> = (0..KEYS).map(|i| format!(r#""c{i}""#)).collect();
+    let header = format!(r#"{{"h": [{}], "rows": [[1]]}}"#, names.join(","));
+    let select = json!({"strategy": "headers_data", "path": "$", "headers_key": "h", "data_key": "rows"});
+    let why = given_at_most(&header, select, 8).err();
+    assert_eq!(why, Some(format!("the header has {KEYS} columns, more than the limit of 8 (max_columns)")));
+
+    let cells = vec!["0"; KEYS].join(",");
+    let ragged = format!(r#"{{"rows": [[1], [{cells}]]}}"#);
+    let select = json!({"strategy": "headers_data", "path": "$", "data_key": "rows", "infer_headers": true});
+    let why = given_at_most(&ragged, select, 8).err();
+    assert_eq!(why, Some(format!("the widest row has {KEYS} columns, more than the limit of 8 (max_columns)")));
+
+    // Each repeated element is narrow; together they are too wide.
+    let elements: Vec<String> = (0..KEYS).map(|i| format!(r#"{{"k{i}": 0}}"#)).collect();
+    let doc = format!(r#"{{"xs": [{}]}}"#, elements.join(","));
+    let select = json!({"strategy": "flat_object", "path": "$.xs[{i}]", "repeat_over": {"path": "$.xs", "as": "i"}});
+    let why = given_at_most(&doc, select, 8).err();
+    assert_eq!(
+        why,
+        Some(format!(
+            "the repeated elements' tables have {KEYS} columns together, more than the limit of 8 (max_columns)"
+        ))
+    );
+}
+
+#[test]
+fn a_join_past_its_row_bound_is_an_error_naming_why() {
+    // 300 × 300 rows of one key: 90,000 rows out of 600, past the bound of 65,536.
+    let side = |key: &str| vec![format!(r#"{{"{key}": "K", "n": 1}}"#); 300].join(",");
+    let doc = format!(r#"{{"l": [{}], "r": [{}]}}"#, side("id"), side("site"));
+    let select =
+        json!({"strategy": "join", "left": {"path": "$.l", "key": "id"}, "right": {"path": "$.r", "key": "site"}});
+    let why = given_at_most(&doc, select, 100).err();
+    assert_eq!(
+        why.as_deref(),
+        Some(
+            "join would make 90000 rows out of 300 left and 300 right rows, more than its bound of 65536 \
+         (4 × the input rows, at least 65536): is the key unique on one side?"
+        )
+    );
+}
+
+#[test]
+fn join_names_stay_unique_when_the_suffixed_name_is_taken() {
+    let doc = r#"{
+        "l": [{"id": "S1", "x": 0, "x_right": 1}],
+        "r": [{"site": "S1", "x": 2, "x_right": 3}]
+    }"#;
+    let e = given(
+        doc,
+        json!({"strategy": "join", "left": {"path": "$.l", "key": "id"}, "right": {"path": "$.r", "key": "site"}}),
+    );
+    assert_eq!(e.frame.names, ["id", "x", "x_right", "x_right_2", "x_right_right"]);
+    assert_eq!(rows(&e), [["S1", "0", "1", "2", "3"]]);
+    let doc = r#"{"l": [{"id": "S1", "x": 0}], "r": [{"site": "S1", "x": 2, "x_right": 3}]}"#;
+    let e = given(
+        doc,
+        json!({"strategy": "join", "left": {"path": "$.l", "key": "id"}, "right": {"path": "$.r", "key": "site"}}),
+    );
+    assert_eq!(e.frame.names, ["id", "x", "x_right_2", "x_right"]);
+    assert_eq!(rows(&e), [["S1", "0", "2", "3"]]);
 }
