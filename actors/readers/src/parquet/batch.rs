@@ -1,7 +1,8 @@
 //! How many rows a record batch holds: `chunk_rows`, fewer when the file's rows are wide, so
 //! that a decoded batch holds about `chunk_bytes`. The estimate is of *decoded* bytes: the
 //! footer's sizes are of encoded data, and a dictionary-encoded column of one 8 KB string repeated
-//! 50,000 times is a few KB encoded but 400 MB decoded.
+//! 50,000 times is a few KB encoded but 400 MB decoded. The footer's figures are a hostile
+//! file's to choose: where they cannot be true, a row is taken to be [`UNTRUSTED_ROW_BYTES`].
 
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -14,6 +15,13 @@ use ::parquet::file::serialized_reader::SerializedPageReader;
 
 use crate::ReadOptions;
 
+/// The decoded bytes assumed for one row when a column chunk's footer figures cannot be true
+/// (a size or value count of zero, or fewer values than rows: every row has at least one value
+/// or level in every leaf column). Only a hostile or corrupt file has such figures, so the
+/// choice costs honest files nothing; with the default 16 MiB `chunk_bytes` it makes batches
+/// of 256 rows.
+pub(super) const UNTRUSTED_ROW_BYTES: u64 = 64 << 10;
+
 /// Rows per batch for the file described by `metadata`: `chunk_bytes` over the widest row
 /// group's decoded bytes per row (see [`row_bytes`]), at least 1, at most `chunk_rows`.
 pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &ReadOptions) -> usize {
@@ -22,7 +30,11 @@ pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &Read
         .row_groups()
         .iter()
         .map(|group| {
-            let rows = u64::try_from(group.num_rows()).unwrap_or(0).max(1);
+            // A group without rows gives no batch (a negative count is taken as none too).
+            let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+            if rows == 0 {
+                return 0;
+            }
             group.columns().iter().map(|c| row_bytes(disk.as_ref(), c, rows)).fold(0u64, u64::saturating_add)
         })
         .max()
@@ -33,34 +45,66 @@ pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &Read
 }
 
 /// A bound on one row's decoded bytes in column chunk `chunk` of `rows` rows: its encoded bytes
-/// per row, or its values per row times one value's decoded width, whichever is more. For a
-/// dictionary-encoded byte-array column that width is the dictionary's longest value, read
-/// from its dictionary page (every row may repeat it, however small the data pages are).
+/// per row, or its values per row times one value's decoded width, whichever is more, and at
+/// least [`UNTRUSTED_ROW_BYTES`] when the footer's figures cannot be true. For a byte-array
+/// column that width is the longest value of its dictionary page, if it has one (every row may
+/// repeat that value, however small the data pages are).
 fn row_bytes(disk: Option<&Arc<File>>, chunk: &ColumnChunkMetaData, rows: u64) -> u64 {
-    let encoded = u64::try_from(chunk.uncompressed_size()).unwrap_or(u64::MAX);
-    let values = u64::try_from(chunk.num_values()).unwrap_or(u64::MAX).div_ceil(rows);
+    let size = |n: i64| u64::try_from(n).unwrap_or(0);
+    let (uncompressed, compressed, num_values) =
+        (size(chunk.uncompressed_size()), size(chunk.compressed_size()), size(chunk.num_values()));
+    // Compressed bytes are bytes the page reader really reads: a floor for the encoded size
+    // whatever the footer claims uncompressed.
+    let encoded = uncompressed.max(compressed);
+    let untrusted = uncompressed == 0 || num_values < rows;
+    let values = num_values.div_ceil(rows).max(1);
     let width = match chunk.column_type() {
         PhysicalType::BOOLEAN => 1,
         PhysicalType::INT32 | PhysicalType::FLOAT => 4,
         PhysicalType::INT64 | PhysicalType::DOUBLE | PhysicalType::INT96 => 8,
         PhysicalType::FIXED_LEN_BYTE_ARRAY => u64::try_from(chunk.column_descr().type_length()).unwrap_or(0),
         // An offset per value, and the value itself: counted in the encoded bytes unless a
-        // dictionary lets one value stand for many. A dictionary that cannot be read is taken
-        // to be as long as the whole chunk.
-        PhysicalType::BYTE_ARRAY if chunk.dictionary_page_offset().is_some() => {
-            4 + disk.and_then(|disk| longest_dictionary_value(disk, chunk)).unwrap_or(encoded)
+        // dictionary lets one value stand for many. The dictionary is looked for in the first
+        // page whether or not the footer names its offset or lists a dictionary encoding, as
+        // the decoder does (old writers leave the offset out). A dictionary page that cannot
+        // be read is taken to be as long as the whole chunk.
+        PhysicalType::BYTE_ARRAY => {
+            4 + match disk.map(|disk| longest_dictionary_value(disk, chunk)) {
+                Some(Dictionary::Longest(longest)) => longest,
+                Some(Dictionary::None) => 0,
+                Some(Dictionary::Unreadable) | None => encoded,
+            }
         }
-        PhysicalType::BYTE_ARRAY => 4,
     };
-    (encoded / rows).max(values.saturating_mul(width))
+    let estimate = (encoded / rows).max(values.saturating_mul(width));
+    if untrusted {
+        estimate.max(UNTRUSTED_ROW_BYTES)
+    } else {
+        estimate
+    }
 }
 
-/// The length of the longest value in the chunk's dictionary page (PLAIN: each value a 4-byte
-/// little-endian length and its bytes); `None` when the page cannot be read. The page decoder
-/// can panic on corrupt pages (see `read`): contained here as a `None`.
-fn longest_dictionary_value(disk: &Arc<File>, chunk: &ColumnChunkMetaData) -> Option<u64> {
-    let read = || -> Option<u64> {
+/// What the first page of a byte-array column chunk says of its dictionary.
+enum Dictionary {
+    /// The length of the dictionary's longest value.
+    Longest(u64),
+    /// The first page is not a dictionary page (or the chunk has no pages).
+    None,
+    /// The first page cannot be read, or it is a dictionary page that cannot be decoded.
+    Unreadable,
+}
+
+/// The chunk's dictionary, from its first page (at the dictionary offset if the footer has
+/// one, else at the first data page): its header alone is read unless it is a dictionary page,
+/// whose values are PLAIN (each a 4-byte little-endian length and its bytes). The page decoder
+/// can panic on corrupt pages (see `read`): contained here as [`Dictionary::Unreadable`].
+fn longest_dictionary_value(disk: &Arc<File>, chunk: &ColumnChunkMetaData) -> Dictionary {
+    let read = || -> Option<Dictionary> {
         let mut pages = SerializedPageReader::new(Arc::clone(disk), chunk, 0, None).ok()?;
+        match pages.peek_next_page().ok()? {
+            Some(first) if first.is_dict => {}
+            _ => return Some(Dictionary::None),
+        }
         let Page::DictionaryPage { buf, .. } = pages.get_next_page().ok()?? else {
             return None;
         };
@@ -70,7 +114,7 @@ fn longest_dictionary_value(disk: &Arc<File>, chunk: &ColumnChunkMetaData) -> Op
             longest = longest.max(u64::from(len));
             rest = tail.get(usize::try_from(len).ok()?..)?;
         }
-        Some(longest)
+        Some(Dictionary::Longest(longest))
     };
-    catch_unwind(AssertUnwindSafe(read)).ok().flatten()
+    catch_unwind(AssertUnwindSafe(read)).ok().flatten().unwrap_or(Dictionary::Unreadable)
 }

@@ -1,7 +1,9 @@
 //! INT96 timestamps (Impala, Hive, older Spark). Arrow reads them as nanoseconds with wrapping
 //! arithmetic, so a date outside 1677–2262 (Spark's `9999-12-31` sentinel) would come out as
 //! another, valid-looking date. Before the read, the INT96 columns are scanned once: the read
-//! then asks Arrow for microseconds where nanoseconds would wrap.
+//! then asks Arrow for microseconds where nanoseconds would wrap, and for nanoseconds
+//! otherwise. The unit is always given, since Arrow otherwise follows the file's embedded
+//! `ARROW:schema`, which may choose seconds or milliseconds and cut digits uncounted.
 
 use std::fs::File;
 use std::sync::Arc;
@@ -96,19 +98,20 @@ fn units(value: &Int96) -> (Option<i64>, Option<i64>, bool) {
     (i64::try_from(micros).ok(), i64::try_from(nanos).ok(), sub_micro)
 }
 
-/// The file's Arrow schema with every INT96 timestamp in microseconds, for
-/// `ArrowReaderOptions::with_schema`. Arrow converts each Parquet leaf column to one Arrow leaf,
-/// in order, so the leaves of each top-level field are matched to its Parquet columns in turn.
+/// The file's Arrow schema with every INT96 timestamp in `unit` (and the time zone Arrow gave
+/// it), for `ArrowReaderOptions::with_schema`; whatever unit the file's embedded Arrow schema
+/// hints is replaced. Arrow converts each Parquet leaf column to one Arrow leaf, in order, so
+/// the leaves of each top-level field are matched to its Parquet columns in turn.
 ///
 /// # Errors
 /// When the two do not match (not expected from Arrow's own conversion).
-pub(super) fn micros_schema(schema: &Schema, descr: &SchemaDescriptor) -> Result<Schema, String> {
+pub(super) fn int96_schema(schema: &Schema, descr: &SchemaDescriptor, unit: TimeUnit) -> Result<Schema, String> {
     let mut fields = Vec::with_capacity(schema.fields().len());
     for (i, field) in schema.fields().iter().enumerate() {
         let mut leaves = (0..descr.num_columns())
             .filter(|&c| descr.get_column_root_idx(c) == i)
             .map(|c| descr.column(c).physical_type() == PhysicalType::INT96);
-        let dtype = retype(field.data_type(), &mut leaves);
+        let dtype = retype(field.data_type(), unit, &mut leaves);
         match dtype {
             Some(dtype) if leaves.next().is_none() => fields.push(field.as_ref().clone().with_data_type(dtype)),
             _ => return Err(format!("column `{}`: its INT96 timestamps cannot be located", field.name())),
@@ -117,22 +120,26 @@ pub(super) fn micros_schema(schema: &Schema, descr: &SchemaDescriptor) -> Result
     Ok(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// `dtype` with its INT96 leaves (`int96.next()` is true) as microsecond timestamps; `None`
-/// when `int96` has fewer leaves than `dtype`.
-fn retype(dtype: &DataType, int96: &mut dyn Iterator<Item = bool>) -> Option<DataType> {
-    let mut field =
-        |f: &Field| -> Option<Arc<Field>> { Some(Arc::new(f.clone().with_data_type(retype(f.data_type(), int96)?))) };
+/// `dtype` with its INT96 leaves (`int96.next()` is true) as timestamps in `unit`; `None` when
+/// `int96` has fewer leaves than `dtype`. An INT96 leaf is a timestamp, or a dictionary of
+/// timestamps when the embedded Arrow schema hints one: either way it becomes a plain
+/// timestamp, its time zone kept.
+fn retype(dtype: &DataType, unit: TimeUnit, int96: &mut dyn Iterator<Item = bool>) -> Option<DataType> {
+    let mut field = |f: &Field| -> Option<Arc<Field>> {
+        Some(Arc::new(f.clone().with_data_type(retype(f.data_type(), unit, int96)?)))
+    };
     Some(match dtype {
         DataType::List(f) => DataType::List(field(f)?),
         DataType::LargeList(f) => DataType::LargeList(field(f)?),
         DataType::FixedSizeList(f, n) => DataType::FixedSizeList(field(f)?, *n),
         DataType::Map(f, sorted) => DataType::Map(field(f)?, *sorted),
         DataType::Struct(fs) => DataType::Struct(fs.iter().map(|f| field(f)).collect::<Option<Fields>>()?),
-        leaf => match (int96.next()?, leaf) {
-            (true, DataType::Timestamp(TimeUnit::Nanosecond, zone)) => {
-                DataType::Timestamp(TimeUnit::Microsecond, zone.clone())
-            }
-            _ => leaf.clone(),
+        leaf if !int96.next()? => leaf.clone(),
+        DataType::Dictionary(_, value) => match value.as_ref() {
+            DataType::Timestamp(_, zone) => DataType::Timestamp(unit, zone.clone()),
+            _ => DataType::Timestamp(unit, None),
         },
+        DataType::Timestamp(_, zone) => DataType::Timestamp(unit, zone.clone()),
+        _ => DataType::Timestamp(unit, None),
     })
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use ::parquet::basic::LogicalType;
 use ::parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
+use arrow_schema::TimeUnit;
 use dat_contracts::{TableProbe, TableStatus};
 
 use self::convert::Losses;
@@ -150,7 +151,8 @@ struct Opened {
 
 /// Opens the file and reads its footer; for a read (`read` holds its options; the probe reads
 /// the footer alone) also scans its INT96 columns, reading them in microseconds when
-/// nanoseconds would wrap (see [`int96`]), and sizes its batches (see [`batch`]).
+/// nanoseconds would wrap and in nanoseconds otherwise, whatever the file's embedded Arrow
+/// schema hints (see [`int96`]), and sizes its batches (see [`batch`]).
 ///
 /// # Errors
 /// Why the footer cannot be read (bad magic, truncated, corrupt metadata, encrypted, a schema
@@ -174,11 +176,16 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
         let scan = catch_unwind(AssertUnwindSafe(|| int96::scan(&disk, &metadata))).map_err(|panic| {
             format!("the Parquet decoder failed on corrupt INT96 data: {}", crate::panic_message(panic.as_ref()))
         })??;
-        if let Some(scan) = scan.filter(|s| s.needs_micros) {
-            let schema = int96::micros_schema(arrow.schema(), metadata.file_metadata().schema_descr())?;
+        // Whenever the file has INT96 columns their unit is given, so that an `ARROW:schema`
+        // hint in the file cannot choose a coarser one (see [`int96`]).
+        if let Some(scan) = scan {
+            let unit = if scan.needs_micros { TimeUnit::Microsecond } else { TimeUnit::Nanosecond };
+            let schema = int96::int96_schema(arrow.schema(), metadata.file_metadata().schema_descr(), unit)?;
             let options = ArrowReaderOptions::new().with_schema(Arc::new(schema));
             arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(unreadable)?;
-            int96_cut = scan.cut;
+            if scan.needs_micros {
+                int96_cut = scan.cut;
+            }
         }
     }
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(disk, arrow);

@@ -15,6 +15,7 @@ use super::ParquetAdapter;
 use crate::{Adapter, ReadError, SourceFile};
 
 mod deep_schema;
+mod hostile_footer;
 
 fn probe(disk: &Path, name: &str) -> TableProbe {
     let path = WorkspacePath::parse(name).unwrap();
@@ -311,4 +312,37 @@ fn a_dictionary_of_long_strings_gets_batches_bounded_by_their_decoded_size() {
     // Decoded, a batch holds its rows' strings: at most `chunk_bytes` of them.
     assert!(opened.batch_rows >= 1);
     assert!(opened.batch_rows * LONG <= options.chunk_bytes, "{} rows of {LONG} bytes", opened.batch_rows);
+}
+
+#[test]
+fn an_int96_column_hinted_as_seconds_keeps_its_fraction() {
+    use ::parquet::file::metadata::KeyValue;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("t.parquet");
+    // What an Arrow writer leaves for a column it was asked to keep in seconds.
+    let hint = arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+        "t",
+        arrow_schema::DataType::Timestamp(arrow_schema::TimeUnit::Second, None),
+        false,
+    )]);
+    let hint = KeyValue::new("ARROW:schema".to_owned(), ::parquet::arrow::encode_arrow_schema(&hint));
+    let schema = Arc::new(parse_message_type("message m { required int96 t; }").unwrap());
+    let props = Arc::new(WriterProperties::builder().set_key_value_metadata(Some(vec![hint])).build());
+    let mut writer = SerializedFileWriter::new(File::create(&disk).unwrap(), schema, props).unwrap();
+    let mut group = writer.next_row_group().unwrap();
+    let mut column = group.next_column().unwrap().unwrap();
+    // 2020-01-01 plus 1.5 s, and plus 1,500 ns (half a microsecond past one).
+    let values = [int96(2_458_850, 1_500_000_000), int96(2_458_850, 1_500)];
+    column.typed::<::parquet::data_type::Int96Type>().write_batch(&values, None, None).unwrap();
+    column.close().unwrap();
+    group.close().unwrap();
+    writer.close().unwrap();
+    let (end, got) = read(&disk, "t.parquet");
+    let end = end.unwrap();
+    assert_eq!(
+        got.column("t").0,
+        [Some("2020-01-01T00:00:01.500".to_owned()), Some("2020-01-01T00:00:00.000001".to_owned())]
+    );
+    assert_eq!(end.warnings.len(), 1, "{:?}", end.warnings);
+    assert!(end.warnings[0].contains("1 value(s) had digits past the microsecond"), "{:?}", end.warnings);
 }

@@ -1,0 +1,84 @@
+//! Footers rewritten after the crate's writer is done: a dictionary page the footer does not
+//! name (as old writers leave it), and figures a hostile file sets to zero. Batches stay
+//! bounded either way.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use ::parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaDataReader, ParquetMetaDataWriter};
+
+use super::{read, write_arrow};
+use crate::{ReadOptions, SourceFile};
+use dat_contracts::WorkspacePath;
+
+const ROWS: usize = 50_000;
+const LONG: usize = 8_000;
+
+/// One 8,000-byte string in the dictionary, then 50,000 indexes to it: a few KB on disk.
+fn write_long_dictionary(disk: &Path) {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, Int32Array, StringArray};
+    let keys = Int32Array::from(vec![0; ROWS]);
+    let values = StringArray::from(vec!["x".repeat(LONG)]);
+    let column = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    write_arrow(disk, vec![("s", Arc::new(column))], None);
+}
+
+/// Replaces the file's footer with its own, every column chunk passed through `edit`.
+fn rewrite_footer(disk: &Path, edit: impl Fn(ColumnChunkMetaData) -> ColumnChunkMetaData) {
+    let bytes = std::fs::read(disk).unwrap();
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&File::open(disk).unwrap()).unwrap();
+    let tail: [u8; 4] = bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap();
+    let start = bytes.len() - 8 - u32::from_le_bytes(tail) as usize;
+    let mut builder = metadata.into_builder();
+    let groups = builder
+        .take_row_groups()
+        .into_iter()
+        .map(|group| {
+            let columns = group.columns().iter().cloned().map(&edit).collect();
+            group.into_builder().set_column_metadata(columns).build().unwrap()
+        })
+        .collect();
+    let metadata = builder.set_row_groups(groups).build();
+    let mut out = bytes[..start].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &metadata).finish().unwrap();
+    std::fs::write(disk, out).unwrap();
+}
+
+fn batch_rows(disk: &Path, name: &str, options: &ReadOptions) -> usize {
+    let path = WorkspacePath::parse(name).unwrap();
+    super::super::open(&SourceFile::new(&path, disk, None), Some(options)).unwrap().batch_rows
+}
+
+#[test]
+fn a_dictionary_the_footer_does_not_name_still_bounds_the_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("d.parquet");
+    write_long_dictionary(&disk);
+    // As old writers do: no dictionary offset, the data pages starting at the dictionary page.
+    rewrite_footer(&disk, |c| {
+        let dictionary = c.dictionary_page_offset().unwrap();
+        c.into_builder().set_dictionary_page_offset(None).set_data_page_offset(dictionary).build().unwrap()
+    });
+    let options = ReadOptions::default();
+    let rows = batch_rows(&disk, "d.parquet", &options);
+    assert!(rows >= 1 && rows * LONG <= options.chunk_bytes, "{rows} rows of {LONG} bytes");
+    // The decoder finds the dictionary there too: every row reads.
+    let (end, got) = read(&disk, "d.parquet");
+    end.unwrap();
+    assert_eq!(got.rows(), ROWS);
+}
+
+#[test]
+fn footer_sizes_and_counts_of_zero_give_small_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("z.parquet");
+    let column = arrow_array::StringArray::from(vec!["x".repeat(LONG); 16]);
+    write_arrow(&disk, vec![("s", Arc::new(column))], None);
+    rewrite_footer(&disk, |c| c.into_builder().set_total_uncompressed_size(0).set_num_values(0).build().unwrap());
+    let options = ReadOptions::default();
+    let rows = batch_rows(&disk, "z.parquet", &options);
+    let bound = options.chunk_bytes / super::super::batch::UNTRUSTED_ROW_BYTES as usize;
+    assert!((1..=bound).contains(&rows), "{rows} rows, bound {bound}");
+}
