@@ -23,15 +23,20 @@
 //!
 //! Widths are bounded by `max_columns` (`ReadOptions`) before rows are padded: an element or
 //! object that would add columns past it is a reject; a header, a widest row (names
-//! inferred) or the repeated elements' united columns past it fail the table.
+//! inferred) or the repeated elements' united columns past it fail the table. Sizes are
+//! bounded by the table's [`Budget`] (rows × width cells, padding included, and their
+//! estimated bytes), checked before each row, column or repeated element is added: past it
+//! the table fails, naming the numbers. The intermediate frames (each repeated element's,
+//! the join's two lists) count against the same budget, since they are held at once.
 
 use std::collections::HashSet;
 
 use dat_contracts::profile::{placeholders, substitute, JsonPath, Select};
 use dat_contracts::ColumnType;
 
+use super::budget::{text_len, Budget};
 use super::document::{first_below, Document, Node};
-use super::frame::{Frame, Value};
+use super::frame::{Frame, Refused, Value};
 
 /// A table out of one document, with what extraction noticed.
 #[derive(Debug, Default)]
@@ -56,7 +61,7 @@ impl Extracted {
 ///
 /// # Errors
 /// A path that is not JSONPath (validation refuses such profiles first); a table wider than
-/// `max_columns`; a join past its row bound.
+/// `max_columns`; a table past its [`Budget`]; a join past its row bound.
 pub(crate) fn extract(
     doc: &Document,
     select: &Select,
@@ -67,7 +72,7 @@ pub(crate) fn extract(
     match &select.repeat_over {
         None => {
             let path = select.path.clone().unwrap_or_default();
-            out.frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns)?;
+            out.frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns, Budget::TABLE)?;
         }
         Some(repeat) => {
             let list_path = JsonPath::parse(&repeat.path)?;
@@ -87,11 +92,17 @@ pub(crate) fn extract(
             // Every element's table first, then the constants: a constant named like a data
             // column of any element is added to no element (that column keeps the data's values,
             // null where an element lacks it), so one column never mixes data and constants.
+            // Every element's frame is held until they are united: each may take what the
+            // earlier ones left of the table's budget.
             let mut elements = Vec::new();
+            let (mut cells, mut text) = (0usize, 0usize);
             for (i, (value, node)) in values.iter().zip(nodes).enumerate() {
                 let template = select.path.clone().unwrap_or_default();
                 let path = substitute(&template, &repeat.as_name, i);
-                let frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns)?;
+                let left = Budget::TABLE.less(cells, text);
+                let frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns, left)?;
+                let (c, t) = frame.size();
+                (cells, text) = (cells.saturating_add(c), text.saturating_add(t));
                 let mut constants = context(i);
                 constants.extend(
                     inject
@@ -116,6 +127,14 @@ pub(crate) fn extract(
                     "the repeated elements' tables have {width} columns together, more than the limit of {max_columns} (max_columns)"
                 ));
             }
+            // The united table, constants included, checked before any row is padded.
+            let rows: usize = elements.iter().map(|(frame, _)| frame.rows.len()).sum();
+            let united_text = elements.iter().fold(text, |sum, (frame, constants)| {
+                let per_row: usize =
+                    constants.iter().filter(|(n, _)| !data.contains(n.as_str())).map(|(_, v)| text_len(v)).sum();
+                sum.saturating_add(per_row.saturating_mul(frame.rows.len()))
+            });
+            Budget::TABLE.admit(rows, width, united_text)?;
             let data: HashSet<String> = data.into_iter().map(str::to_owned).collect();
             // (name, whether a data column has it (else an earlier constant), rows), for warnings.
             let mut skipped: Vec<(String, bool, usize)> = Vec::new();
@@ -129,14 +148,14 @@ pub(crate) fn extract(
                     }
                     keep
                 });
-                not_added.extend(frame.prepend_constant(&constants).into_iter().map(|name| (name, false)));
+                not_added.extend(frame.prepend_constant(&constants)?.into_iter().map(|name| (name, false)));
                 for (name, in_data) in not_added {
                     match skipped.iter_mut().find(|(n, d, _)| *n == name && *d == in_data) {
                         Some((_, _, count)) => *count += rows,
                         None => skipped.push((name, in_data, rows)),
                     }
                 }
-                out.frame.append(frame);
+                out.frame.append(frame)?;
             }
             for (name, in_data, rows) in skipped.into_iter().filter(|(_, _, rows)| *rows > 0) {
                 out.warn(if in_data {
@@ -153,7 +172,7 @@ pub(crate) fn extract(
     Ok(out)
 }
 
-/// The strategy without `repeat_over`, at `path`.
+/// The strategy without `repeat_over`, at `path`, within `budget`.
 fn base(
     doc: &Document,
     select: &Select,
@@ -161,6 +180,7 @@ fn base(
     warnings: &mut Vec<String>,
     rejects: &mut Vec<(u64, String)>,
     max_columns: usize,
+    budget: Budget,
 ) -> Result<Frame, String> {
     let mut warn = |message: String| {
         if !warnings.contains(&message) {
@@ -173,7 +193,7 @@ fn base(
         select.strategy.as_str()
     };
     if strategy == "join" {
-        return super::join::join(doc, select, &mut warn, rejects, max_columns);
+        return super::join::join(doc, select, &mut warn, rejects, max_columns, budget);
     }
     let bare = if strategy == "array_of_objects" || strategy == "unpivot" {
         path.trim().strip_suffix("[*]").unwrap_or(path.trim())
@@ -188,10 +208,12 @@ fn base(
         return Ok(Frame::default());
     };
     Ok(match strategy {
-        "flat_object" => flat_object(node, select, &mut warn, rejects, max_columns),
-        "headers_data" => headers_data(node, select, &mut warn, max_columns)?,
-        "array_of_objects" => array_of_objects(node, select.fields.as_deref(), &mut warn, rejects, max_columns),
-        "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects, max_columns), select),
+        "flat_object" => flat_object(node, select, &mut warn, rejects, max_columns, budget)?,
+        "headers_data" => headers_data(node, select, &mut warn, max_columns, budget)?,
+        "array_of_objects" => {
+            array_of_objects(node, select.fields.as_deref(), &mut warn, rejects, max_columns, budget)?
+        }
+        "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects, max_columns, budget)?, select, budget)?,
         other => return Err(format!("`{other}` is not a strategy")),
     })
 }
@@ -202,19 +224,22 @@ fn flat_object(
     warn: &mut dyn FnMut(String),
     rejects: &mut Vec<(u64, String)>,
     max_columns: usize,
-) -> Frame {
+    budget: Budget,
+) -> Result<Frame, String> {
     let Node::Object(entries) = node else {
         warn("flat_object found no object at its path".to_owned());
-        return Frame::default();
+        return Ok(Frame::default());
     };
     let separator = select.flatten_separator.as_deref().unwrap_or("_");
     let mut cells = Vec::new();
     flatten(entries, "", separator, select.flatten_nested.unwrap_or(false), &mut cells);
-    let mut frame = Frame::default();
-    if let Err(why) = frame.push(1, cells, max_columns) {
-        rejects.push((1, why));
+    let mut frame = Frame::within(vec![], budget);
+    match frame.push(1, cells, max_columns) {
+        Ok(()) => {}
+        Err(Refused::Row(why)) => rejects.push((1, why)),
+        Err(Refused::Table(why)) => return Err(why),
     }
-    frame
+    Ok(frame)
 }
 
 fn flatten(entries: &[(String, Node)], prefix: &str, separator: &str, nested: bool, out: &mut Vec<(String, Value)>) {
@@ -228,13 +253,14 @@ fn flatten(entries: &[(String, Node)], prefix: &str, separator: &str, nested: bo
 }
 
 /// # Errors
-/// A header (or, with names inferred, a row) wider than `max_columns`: every row is padded to
-/// the names, so the width is checked before any row is built.
+/// A header (or, with names inferred, a row) wider than `max_columns`, or rows × names past
+/// `budget`: every row is padded to the names, so both are checked before any row is built.
 fn headers_data(
     node: &Node,
     select: &Select,
     warn: &mut dyn FnMut(String),
     max_columns: usize,
+    budget: Budget,
 ) -> Result<Frame, String> {
     let data_key = select.data_key.as_deref().unwrap_or("data");
     let rows: Vec<&[Node]> = match node.get(data_key) {
@@ -260,34 +286,41 @@ fn headers_data(
         }
         _ => None,
     });
-    let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     let too_wide =
         |what: &str, n: usize| format!("{what} has {n} columns, more than the limit of {max_columns} (max_columns)");
-    if from_file.is_none() && width > max_columns {
-        return Err(too_wide("the widest row", width));
-    }
+    // Names built from the widest row: checked before they are, and only then (given names
+    // cut a longer row instead).
+    let inferred = || -> Result<Vec<String>, String> {
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        if width > max_columns {
+            return Err(too_wide("the widest row", width));
+        }
+        Ok((0..width).map(|i| format!("col_{i}")).collect())
+    };
     let names: Vec<String> = match (from_file, select.infer_headers.unwrap_or(false), &select.default_headers) {
         (Some(names), _, _) => names,
-        (None, true, _) => (0..width).map(|i| format!("col_{i}")).collect(),
+        (None, true, _) => inferred()?,
         (None, false, Some(defaults)) => defaults.clone(),
         (None, false, None) => {
             warn(format!(
                 "no `{}` header list at the table's path",
                 select.headers_key.as_deref().unwrap_or("headers")
             ));
-            (0..width).map(|i| format!("col_{i}")).collect()
+            inferred()?
         }
     };
     if names.len() > max_columns {
         return Err(too_wide("the header", names.len()));
     }
+    // The cells before any row is built (texts are counted as the rows are).
+    budget.admit(rows.len(), names.len(), 0)?;
     let (names, _) = crate::typing::unique_names(names);
-    let mut frame = Frame::new(names);
+    let mut frame = Frame::within(names, budget);
     let mut cut = 0usize;
     for (i, row) in rows.into_iter().enumerate() {
         cut += row.len().saturating_sub(frame.names.len());
         let values: Vec<Value> = row.iter().take(frame.names.len()).map(Node::cell).collect();
-        frame.push_row(i as u64 + 1, values);
+        frame.push_row(i as u64 + 1, values)?;
     }
     if cut > 0 {
         warn(format!("{cut} cell(s) past the header's {} columns were cut", frame.names.len()));
@@ -301,16 +334,17 @@ pub(super) fn array_of_objects(
     warn: &mut dyn FnMut(String),
     rejects: &mut Vec<(u64, String)>,
     max_columns: usize,
-) -> Frame {
+    budget: Budget,
+) -> Result<Frame, String> {
     let items = match node {
         Node::Array(items) => items.as_slice(),
         Node::Object(_) => std::slice::from_ref(node),
         Node::Leaf(_) => {
             warn("array_of_objects found no list at its path".to_owned());
-            return Frame::default();
+            return Ok(Frame::default());
         }
     };
-    let mut frame = Frame::new(fields.map(<[String]>::to_vec).unwrap_or_default());
+    let mut frame = Frame::within(fields.map(<[String]>::to_vec).unwrap_or_default(), budget);
     for (i, item) in items.iter().enumerate() {
         let Node::Object(entries) = item else {
             rejects.push((i as u64 + 1, format!("element {} is not an object", i + 1)));
@@ -321,14 +355,17 @@ pub(super) fn array_of_objects(
             .filter(|(key, _)| fields.is_none_or(|f| f.contains(key)))
             .map(|(key, value)| (key.clone(), value.cell()))
             .collect();
-        if let Err(why) = frame.push(i as u64 + 1, cells, max_columns) {
-            rejects.push((i as u64 + 1, format!("element {}: {why}", i + 1)));
+        match frame.push(i as u64 + 1, cells, max_columns) {
+            Ok(()) => {}
+            Err(Refused::Row(why)) => rejects.push((i as u64 + 1, format!("element {}: {why}", i + 1))),
+            Err(Refused::Table(why)) => return Err(why),
         }
     }
-    frame
+    Ok(frame)
 }
 
-fn unpivot(frame: Frame, select: &Select) -> Frame {
+/// `frame` melted, within what it leaves of `budget`.
+fn unpivot(frame: Frame, select: &Select, budget: Budget) -> Result<Frame, String> {
     let id_vars = select.id_vars.clone().unwrap_or_default();
     let value_vars = select.value_vars.clone().unwrap_or_default();
     let var_name = select.var_name.clone().unwrap_or_else(|| "variable".to_owned());
@@ -336,15 +373,16 @@ fn unpivot(frame: Frame, select: &Select) -> Frame {
     let position = |name: &str| frame.names.iter().position(|n| n == name);
     let mut names = id_vars.clone();
     names.extend([var_name, value_name]);
-    let mut out = Frame::new(names);
+    let (cells, text) = frame.size();
+    let mut out = Frame::within(names, budget.less(cells, text));
     for (row, &at) in frame.rows.iter().zip(&frame.positions) {
-        let ids: Vec<Value> = id_vars.iter().map(|v| position(v).and_then(|i| row[i].clone())).collect();
+        let ids: Vec<Value> = id_vars.iter().map(|v| position(v).and_then(|i| row.get(i).cloned().flatten())).collect();
         for var in &value_vars {
             let mut cells = ids.clone();
             cells.push(Some((ColumnType::String, var.clone())));
-            cells.push(position(var).and_then(|i| row[i].clone()));
-            out.push_row(at, cells);
+            cells.push(position(var).and_then(|i| row.get(i).cloned().flatten()));
+            out.push_row(at, cells)?;
         }
     }
-    out
+    Ok(out)
 }

@@ -8,12 +8,16 @@
 //! - A right column named like a column already taken is named `<name>_right`, or, when that
 //!   is taken too (by either side), `<name>_right_2`, `_3`…: names stay unique.
 //! - The output is counted before it is built, and is an error of its table past
-//!   [`ROWS_PER_INPUT_ROW`] × the input rows (at least [`MIN_ROW_BOUND`]).
+//!   [`ROWS_PER_INPUT_ROW`] × the input rows (at least [`MIN_ROW_BOUND`]), or past what the
+//!   two lists leave of the table's [`Budget`]: its cells and bytes are counted from the
+//!   matched rows' sizes before any row is cloned, since a long left text is copied once per
+//!   match.
 
 use std::collections::{HashMap, HashSet};
 
 use dat_contracts::profile::{JsonPath, Select};
 
+use super::budget::{text_len, Budget};
 use super::document::Document;
 use super::extract::array_of_objects;
 use super::frame::{Frame, Value};
@@ -33,29 +37,39 @@ pub(crate) const MIN_ROW_BOUND: usize = 65_536;
 ///
 /// # Errors
 /// No `left` or `right`; a path that is not JSONPath; more columns than `max_columns`; more
-/// rows than the bound (see the module doc).
+/// rows than the bound, or more cells or bytes than `budget` (see the module doc).
 pub(super) fn join(
     doc: &Document,
     select: &Select,
     warn: &mut dyn FnMut(String),
     rejects: &mut Vec<(u64, String)>,
     max_columns: usize,
+    budget: Budget,
 ) -> Result<Frame, String> {
     let (Some(left), Some(right)) = (&select.left, &select.right) else {
         return Err("join needs `left` and `right`".to_owned());
     };
-    let side = |path: &str, warn: &mut dyn FnMut(String), rejects: &mut Vec<(u64, String)>| -> Result<Frame, String> {
+    let side = |path: &str,
+                warn: &mut dyn FnMut(String),
+                rejects: &mut Vec<(u64, String)>,
+                budget: Budget|
+     -> Result<Frame, String> {
         let bare = path.trim().strip_suffix("[*]").unwrap_or(path.trim());
         Ok(match doc.first(&JsonPath::parse(bare)?) {
-            Some((_, node)) => array_of_objects(node, None, warn, rejects, max_columns),
+            Some((_, node)) => array_of_objects(node, None, warn, rejects, max_columns, budget)?,
             None => {
                 warn(format!("`{bare}` matches nothing in this file"));
                 Frame::default()
             }
         })
     };
-    let l = side(&left.path, warn, rejects)?;
-    let r = side(&right.path, warn, rejects)?;
+    // The two lists are held with the output: each takes from the one budget.
+    let l = side(&left.path, warn, rejects, budget)?;
+    let (cells, text) = l.size();
+    let budget = budget.less(cells, text);
+    let r = side(&right.path, warn, rejects, budget)?;
+    let (cells, text) = r.size();
+    let budget = budget.less(cells, text);
     let lkey = l.names.iter().position(|n| *n == left.key);
     let rkey = r.names.iter().position(|n| *n == right.key);
     let key = |row: &'_ [Value], at: Option<usize>| -> Option<String> {
@@ -101,7 +115,39 @@ pub(super) fn join(
             names.len()
         ));
     }
-    let mut out = Frame::new(names);
+
+    // The output's text, from each left row's and each right row's (its kept columns), before
+    // any row is cloned: the cells are rows × names.
+    let row_text = |row: &[Value], columns: &mut dyn Iterator<Item = usize>| -> usize {
+        columns.filter_map(|c| row.get(c)).map(text_len).sum()
+    };
+    let right_text: Vec<usize> = r.rows.iter().map(|row| row_text(row, &mut right_columns.iter().copied())).collect();
+    let mut text: usize = 0;
+    for row in &l.rows {
+        let left_text = row_text(row, &mut (0..l.names.len()));
+        match key(row, lkey).and_then(|k| index.get(&k)) {
+            Some(matches) => {
+                for &j in matches {
+                    let right = right_text.get(j).copied().unwrap_or(0);
+                    text = text.saturating_add(left_text).saturating_add(right);
+                }
+            }
+            None if keep_left => text = text.saturating_add(left_text),
+            None => {}
+        }
+    }
+    if keep_right {
+        for (row, right) in r.rows.iter().zip(&right_text) {
+            if !key(row, rkey).is_some_and(|k| left_keys.contains(&k)) {
+                // The right key moved into the left key column.
+                let moved = lkey.and(rkey).and_then(|i| row.get(i)).map_or(0, text_len);
+                text = text.saturating_add(*right).saturating_add(moved);
+            }
+        }
+    }
+    budget.admit(rows, names.len(), text)?;
+
+    let mut out = Frame::within(names, budget);
     let right_cells = |row: &[Value]| right_columns.iter().map(|&c| row.get(c).cloned().flatten()).collect::<Vec<_>>();
     for (lrow, &at) in l.rows.iter().zip(&l.positions) {
         match key(lrow, lkey).and_then(|k| index.get(&k)) {
@@ -109,10 +155,10 @@ pub(super) fn join(
                 for rrow in matches.iter().filter_map(|&j| r.rows.get(j)) {
                     let mut row = lrow.clone();
                     row.extend(right_cells(rrow));
-                    out.push_row(at, row);
+                    out.push_row(at, row)?;
                 }
             }
-            None if keep_left => out.push_row(at, lrow.clone()),
+            None if keep_left => out.push_row(at, lrow.clone())?,
             None => {}
         }
     }
@@ -128,7 +174,7 @@ pub(super) fn join(
                 *slot = rk.clone();
             }
             row.extend(right_cells(rrow));
-            out.push_row(at, row);
+            out.push_row(at, row)?;
         }
     }
     Ok(out)

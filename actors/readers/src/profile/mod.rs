@@ -7,12 +7,14 @@
 //!
 //! # Layout
 //! - `document`: the document and its mirror (text and key order as written).
+//! - `budget`: how many cells and bytes a table may hold.
 //! - `frame`: a table as extracted.
 //! - `extract`: the strategies.
 //! - `join`: the `join` strategy, its names and its row bound.
 //! - `transform`: column transforms, normalisation, stable columns.
 //! - `context`: context values from the content.
 
+mod budget;
 mod context;
 mod document;
 mod extract;

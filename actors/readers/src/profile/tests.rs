@@ -337,3 +337,87 @@ fn join_names_stay_unique_when_the_suffixed_name_is_taken() {
     assert_eq!(e.frame.names, ["id", "x", "x_right_2", "x_right"]);
     assert_eq!(rows(&e), [["S1", "0", "2", "3"]]);
 }
+
+/// Distinct keys enough to make a dense table of KEYS × KEYS cells (~268M, ~8.6 GB) within
+/// the default `max_columns`: only the table's cell and byte budget stops it.
+const WIDE: usize = 16_384;
+
+#[test]
+fn a_table_past_its_cells_is_an_error_before_its_rows_are_padded() {
+    let max_columns = ReadOptions::default().max_columns;
+    assert!(WIDE <= max_columns, "the width alone is allowed");
+    let one_key_each: Vec<String> = (0..WIDE).map(|i| format!(r#"{{"k{i}": 0}}"#)).collect();
+    let doc = format!("[{}]", one_key_each.join(","));
+    let why = given_at_most(&doc, json!({"strategy": "array_of_objects", "path": "$"}), max_columns).err();
+    // 2048 rows × 2048 columns are exactly MAX_CELLS, and with their 2048 texts past MAX_BYTES.
+    assert_eq!(
+        why.as_deref(),
+        Some(
+            "the table would hold about 134219776 bytes (2048 × 2048 cells of 32 bytes and 2048 bytes of text), \
+             more than the 134217728 bytes a profile table may hold"
+        )
+    );
+
+    // The same keys as repeated elements: refused before they are united.
+    let doc = format!(r#"{{"xs": [{}]}}"#, one_key_each.join(","));
+    let select = json!({"strategy": "flat_object", "path": "$.xs[{i}]", "repeat_over": {"path": "$.xs", "as": "i"}});
+    let why = given_at_most(&doc, select, max_columns).err();
+    assert_eq!(
+        why.as_deref(),
+        Some("the table would hold 16384 × 16384 cells, more than the 4194304 cells a profile table may hold")
+    );
+}
+
+#[test]
+fn one_wide_row_then_many_narrow_ones_is_an_error_not_gigabytes_of_padding() {
+    let max_columns = ReadOptions::default().max_columns;
+    let keys: Vec<String> = (0..WIDE).map(|i| format!(r#""k{i}": 0"#)).collect();
+    // Each 3-byte `{}` is a row of 16,384 nulls (512 KiB).
+    let doc = format!("[{{{}}}, {}]", keys.join(","), vec!["{}"; 300].join(","));
+    let why = given_at_most(&doc, json!({"strategy": "array_of_objects", "path": "$"}), max_columns).err();
+    assert_eq!(
+        why.as_deref(),
+        Some(
+            "the table would hold about 134234112 bytes (256 × 16384 cells of 32 bytes and 16384 bytes of text), \
+             more than the 134217728 bytes a profile table may hold"
+        )
+    );
+
+    // A 16,384-name header and rows of `[]`: refused before any row is built.
+    let names: Vec<String> = (0..WIDE).map(|i| format!(r#""c{i}""#)).collect();
+    let doc = format!(r#"{{"h": [{}], "rows": [{}]}}"#, names.join(","), vec!["[]"; 300].join(","));
+    let select = json!({"strategy": "headers_data", "path": "$", "headers_key": "h", "data_key": "rows"});
+    let why = given_at_most(&doc, select, max_columns).err();
+    assert_eq!(
+        why.as_deref(),
+        Some("the table would hold 300 × 16384 cells, more than the 4194304 cells a profile table may hold")
+    );
+}
+
+#[test]
+fn a_join_copying_a_long_left_text_per_match_is_an_error_before_it_is_copied() {
+    // 600 matches of one 256 KiB left row: 150 MiB of copies from a ~260 KB document, within
+    // the row bound (65,536) but past the table's bytes.
+    let blob = "x".repeat(256 * 1024);
+    let doc = format!(r#"{{"l": [{{"k": 1, "blob": "{blob}"}}], "r": [{}]}}"#, vec![r#"{"k": 1}"#; 600].join(","));
+    let select = json!({"strategy": "join", "left": {"path": "$.l", "key": "k"}, "right": {"path": "$.r", "key": "k"}});
+    let why = given_at_most(&doc, select, 100).err().unwrap_or_default();
+    assert!(why.starts_with("the table would hold about "), "{why}");
+    assert!(
+        why.contains("(600 × 2 cells of 32 bytes and 157287000 bytes of text), more than the ")
+            && why.ends_with("bytes its lists leave of the 134217728 a profile table may hold"),
+        "{why}"
+    );
+}
+
+#[test]
+fn headers_data_with_default_headers_cuts_a_row_wider_than_max_columns() {
+    // The width limit is for names built from the widest row; given names cut it.
+    let cells = vec!["0"; 20_000].join(",");
+    let doc = format!(r#"{{"rows": [[1, 2, {cells}]]}}"#);
+    let select = json!({"strategy": "headers_data", "path": "$", "data_key": "rows", "default_headers": ["a", "b"]});
+    let e = given_at_most(&doc, select, 8).unwrap();
+    assert_eq!(e.frame.names, ["a", "b"]);
+    assert_eq!(rows(&e), [["1", "2"]]);
+    assert_eq!(e.warnings, ["20000 cell(s) past the header's 2 columns were cut"]);
+}
