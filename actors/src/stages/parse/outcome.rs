@@ -194,8 +194,13 @@ impl Outcomes {
             files,
         };
         write_json(&bundle.join(parse_files::RESULT), &result)?;
-        // The names the files were renamed to are durable too before the stage is locked.
-        fs::File::open(bundle).and_then(|dir| dir.sync_all()).map_err(|e| io_error(bundle, e))
+        // The names the files were renamed to are durable too before the stage is locked (a
+        // profile's outputs are in a folder of their own).
+        let outputs = bundle.join(parse_files::OUTPUTS);
+        for dir in [outputs.as_path(), bundle].into_iter().filter(|d| d.is_dir()) {
+            fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
+        }
+        Ok(())
     }
 }
 
