@@ -15,8 +15,8 @@ use csv::StringRecord;
 use dat_contracts::text_layout::NumberFormat;
 use dat_contracts::ColumnType;
 
-use super::records::line_ends;
 use super::sniff::Dialect;
+use super::tokenizer::line_ends;
 use crate::typing::{CellRules, DatePolicy};
 
 /// Title lines looked for at most.

@@ -10,7 +10,9 @@
 //! - `header`: header detection and unique column names.
 //! - `layout`: title and footer lines, and the number format.
 //! - `analyse`: the whole probe result from a sample (types by [`crate::typing`]).
-//! - `records`: every record, by a tokenizer bounded by the record cap.
+//! - `records`: every record of a file or of one of its ranges, opened with the probe's sniff.
+//! - `tokenizer`: records of UTF-8 text, bounded by the record cap and the field limit;
+//!   `plain`: lines without a quote split where they lie.
 //! - `read`: records into chunks and rejects.
 //! - `split`: where a large file can be cut to be read on several cores (the passes that find
 //!   it remembered per file version).
@@ -25,6 +27,7 @@ mod records;
 mod sample;
 mod sniff;
 mod split;
+mod tokenizer;
 mod transcode;
 
 #[cfg(test)]

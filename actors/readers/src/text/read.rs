@@ -9,7 +9,8 @@
 use dat_contracts::bundle::RowAccount;
 
 use super::layout::{is_footer, FooterRun};
-use super::records::{open_range, open_records, Record, RecordLimits, TextRecords};
+use super::records::{open_range, open_records, RecordLimits, TextRecords};
+use super::tokenizer::Record;
 use crate::chunk::{Cell, ChunkBuilder};
 use crate::sink::{ReadEnd, ReadError, Reject, Sink};
 use crate::split::ByteRange;
