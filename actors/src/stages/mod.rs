@@ -105,6 +105,18 @@ pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// Writes `bytes` to `path` and waits until they are on disk, so that a folder a stage publishes
+/// (an export, a parse bundle) never holds a file a crash cut short.
+///
+/// # Errors
+/// The file cannot be written.
+pub(crate) fn write_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// The size and the lowercase hex sha256 of the file at `path`, read in 1 MiB pieces (what
 /// discovery fingerprints and an export reports). A large file is read on a thread of its own
 /// while the pieces already read are hashed, so copying the bytes out of the kernel does not

@@ -29,9 +29,11 @@ use dat_contracts::{ExportFormat, LockRequest, Stage, StageId};
 use serde_json::{json, Map, Value};
 
 pub(crate) use self::file::{export_file, extension, Exported, Limits};
-use self::publish::{write_synced, Staging};
+use self::publish::Staging;
 pub(crate) use self::xlsx::read_back as xlsx_value;
-use crate::stages::{size_and_sha256, BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor};
+use crate::stages::{
+    size_and_sha256, write_synced, BackgroundWork, Job, JobEnd, Reporter, StageContext, StageError, StageExecutor,
+};
 
 /// The name of a dataset's manifest in its folder.
 pub(crate) const MANIFEST: &str = "manifest.json";

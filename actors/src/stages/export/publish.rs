@@ -2,8 +2,8 @@
 //! folder next to the datasets, then swaps it in for the old folder of the same id (if any).
 //! Hidden names start with `.`, which no dataset id may, so the catalogue never lists them.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// A staging folder, removed on drop unless published.
@@ -65,15 +65,4 @@ impl Drop for Staging {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-/// Writes `bytes` to `path` and waits until they are on disk, so a published folder never holds
-/// a manifest that a crash cut short.
-///
-/// # Errors
-/// The file cannot be written.
-pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

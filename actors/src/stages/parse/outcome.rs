@@ -21,7 +21,7 @@ use serde_json::json;
 use super::assemble::{Parsed, United, SOURCE_COLUMNS};
 use super::checkpoint::reject_file;
 use super::conform::Losses;
-use crate::stages::{Job, StageError};
+use crate::stages::{write_synced, Job, StageError};
 
 /// The tables' outcomes, by their index in the selection.
 #[derive(Default)]
@@ -210,13 +210,7 @@ impl Outcomes {
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), StageError> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| io_error(path, e))?;
     let tmp = path.with_extension("json.tmp");
-    synced_write(&tmp, &bytes).and_then(|_| fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
-}
-
-fn synced_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = fs::File::create(path)?;
-    std::io::Write::write_all(&mut file, bytes)?;
-    file.sync_all()
+    write_synced(&tmp, &bytes).and_then(|_| fs::rename(&tmp, path)).map_err(|e| io_error(path, e))
 }
 
 /// Writes `rejects.parquet` (file, line, reason, snippet) from every table's reject parts, in
