@@ -128,6 +128,15 @@ impl Book {
                     whole_limit >> 20
                 ));
             }
+            // What calamine builds from such a file can be far larger than the file: held to
+            // 16 times the file limit (256 MiB by default).
+            let budget = whole_limit.saturating_mul(16);
+            if ext == "xls" {
+                let bytes = std::fs::read(disk).map_err(|e| format!("cannot read the file: {e}"))?;
+                super::biff::check(&bytes, budget)?;
+            } else {
+                super::repeats::check(disk, budget)?;
+            }
         }
         if !matches!(ext, "xls" | "xlsb" | "ods") {
             super::declared::check_shared_strings(disk)?;

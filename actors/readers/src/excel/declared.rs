@@ -2,17 +2,11 @@
 //! they count, and an allocation that fails aborts the process (no panic to catch). They are
 //! checked here, before calamine opens the workbook.
 //!
-//! Guarded: `<sst uniqueCount>` of the shared strings part (calamine reserves one `String`,
-//! 24 bytes, per declared string). Not guarded, with why:
-//! - `.xls`: a DIMENSIONS record makes calamine reserve `rows × columns` cells. That record
-//!   sits in the CFB `Workbook` stream, whose sectors can be scattered, so finding it means
-//!   reading the container as calamine does; the file size limit
-//!   ([`crate::ReadOptions::whole_workbook_limit`]) does not bound it.
-//! - `.ods`: calamine caps `number-rows-repeated`/`number-columns-repeated` itself (1,048,576
-//!   rows, 16,384 columns, 100M cells), so no such file aborts; it can still grow a sheet to
-//!   gigabytes, which only the file size limit keeps unlikely.
-//! - xlsx/xlsb sheets: calamine bounds the `<dimension>` reservation itself (100,000 cells);
-//!   dat streams their cells and does not call the whole-sheet readers.
+//! Guarded here: `<sst uniqueCount>` of the shared strings part (calamine reserves one
+//! `String`, 24 bytes, per declared string). `.xls` and `.ods` are built whole by calamine, and
+//! what they would take is worked out in `biff` (with `compound`) and `repeats`. xlsx/xlsb
+//! sheets: calamine bounds the `<dimension>` reservation itself (100,000 cells), and dat
+//! streams their cells and does not call the whole-sheet readers.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

@@ -4,9 +4,12 @@
 //! (the probe reads the header and the first rows only); `.xls`/`.ods` are read whole by
 //! calamine, so files above [`ReadOptions::whole_workbook_limit`] are an `error` table.
 
+mod biff;
 mod book;
 mod cell;
+mod compound;
 mod declared;
+mod repeats;
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -340,3 +343,5 @@ fn read_sheet(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod whole_tests;
