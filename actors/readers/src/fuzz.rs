@@ -173,8 +173,9 @@ fn workbooks_survive_mutations() {
     }
     let xlsx = book.save_to_buffer().expect("xlsx");
     fuzz("t.xlsx", std::slice::from_ref(&xlsx), 5);
-    // Workbook bytes under the names of the formats read whole.
-    fuzz("t.ods", &[xlsx], 6);
+    // Workbook bytes under the names of the formats read whole, and real ones of those.
+    fuzz("t.ods", &[xlsx, crate::excel::whole_tests::honest_ods()], 6);
+    fuzz("t.xls", &[crate::excel::whole_tests::honest_xls()], 7);
 }
 
 #[test]

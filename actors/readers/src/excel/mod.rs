@@ -344,4 +344,4 @@ fn read_sheet(
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod whole_tests;
+pub(crate) mod whole_tests;

@@ -166,24 +166,37 @@ fn probed(name: &str, bytes: &[u8]) -> (TableStatus, String) {
     (tables[0].status, tables[0].error.clone().unwrap_or_default())
 }
 
-#[test]
-fn honest_xls_and_ods_files_are_read() {
+/// A small honest `.xls`: header `a`, `b`, two rows (also a seed of the mutation tests).
+pub(crate) fn honest_xls() -> Vec<u8> {
     let sheet = [label(0, 0, 0), label(0, 1, 1), number(1, 0, 1.5), number(1, 1, 2.0), number(2, 0, 2.5)];
-    let xls = compound_file(&workbook(&["a", "b"], &sheet), false);
-    let (result, got) = read("book.xls", &xls);
-    assert!(result.is_ok(), "{result:?}");
-    assert_eq!(got.column("a").0, [Some("1.5".to_owned()), Some("2.5".to_owned())]);
-    assert_eq!(got.column("b").0, [Some("2".to_owned()), None]);
+    compound_file(&workbook(&["a", "b"], &sheet), false)
+}
 
+/// A small honest `.ods`: header `a`, `b`, then two rows and LibreOffice's repeated empties.
+pub(crate) fn honest_ods() -> Vec<u8> {
+    ods(&honest_ods_rows())
+}
+
+fn honest_ods_rows() -> String {
     // LibreOffice's habit: the rest of each row and of the sheet as repeated empty cells.
     let empty_rest = r#"<table:table-cell table:number-columns-repeated="16382"/>"#;
-    let rows = format!(
+    format!(
         r#"<table:table-row>{}{}{empty_rest}</table:table-row><table:table-row table:number-rows-repeated="2">{}{}{empty_rest}</table:table-row><table:table-row table:number-rows-repeated="1048573"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>"#,
         text("a"),
         text("b"),
         float(1.5),
         float(2.0),
-    );
+    )
+}
+
+#[test]
+fn honest_xls_and_ods_files_are_read() {
+    let (result, got) = read("book.xls", &honest_xls());
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(got.column("a").0, [Some("1.5".to_owned()), Some("2.5".to_owned())]);
+    assert_eq!(got.column("b").0, [Some("2".to_owned()), None]);
+
+    let rows = honest_ods_rows();
     let (result, got) = read("book.ods", &ods(&rows));
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(got.column("a").0, [Some("1.5".to_owned()), Some("1.5".to_owned())]);
