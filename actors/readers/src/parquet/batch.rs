@@ -2,7 +2,8 @@
 //! that a decoded batch holds about `chunk_bytes`. The estimate is of *decoded* bytes: the
 //! footer's sizes are of encoded data, and a dictionary-encoded column of one 8 KB string repeated
 //! 50,000 times is a few KB encoded but 400 MB decoded. The footer's figures are a hostile
-//! file's to choose: where they cannot be true, a row is taken to be [`UNTRUSTED_ROW_BYTES`].
+//! file's to choose: where they cannot be true, a row is taken to be [`UNTRUSTED_ROW_BYTES`];
+//! where they understate a chunk, its page headers (what the decoder allocates) give its size.
 
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,6 +14,7 @@ use ::parquet::column::page::{Page, PageReader};
 use ::parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use ::parquet::file::serialized_reader::SerializedPageReader;
 
+use super::pages;
 use crate::ReadOptions;
 
 /// The decoded bytes assumed for one row when a column chunk's footer figures cannot be true
@@ -22,26 +24,52 @@ use crate::ReadOptions;
 /// of 256 rows.
 pub(super) const UNTRUSTED_ROW_BYTES: u64 = 64 << 10;
 
+/// How many batches' worth (`chunk_bytes`) one page may decode to: a page is decompressed
+/// whole, and writers make pages of about 1 MiB, so a larger one is a file made to exhaust
+/// memory (or one value of hundreds of megabytes, which dat does not keep either).
+const PAGE_BATCHES: u64 = 16;
+
 /// Rows per batch for the file described by `metadata`: `chunk_bytes` over the widest row
-/// group's decoded bytes per row (see [`row_bytes`]), at least 1, at most `chunk_rows`.
-pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &ReadOptions) -> usize {
+/// group's decoded bytes per row (see [`row_bytes`], and at least what its pages decode to, see
+/// [`pages`]), at least 1, at most `chunk_rows`.
+///
+/// # Errors
+/// A page that decodes to more than [`PAGE_BATCHES`] × `chunk_bytes`, or whose header cannot
+/// be walked, naming its column.
+pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &ReadOptions) -> Result<usize, String> {
     let disk = file.try_clone().ok().map(Arc::new);
-    let per_row = metadata
-        .row_groups()
-        .iter()
-        .map(|group| {
-            // A group without rows gives no batch (a negative count is taken as none too).
-            let rows = u64::try_from(group.num_rows()).unwrap_or(0);
-            if rows == 0 {
-                return 0;
+    let chunk_bytes = u64::try_from(options.chunk_bytes).unwrap_or(u64::MAX);
+    let page_limit = chunk_bytes.saturating_mul(PAGE_BATCHES);
+    let mut per_row = 1u64;
+    for group in metadata.row_groups() {
+        // A group without rows gives no batch (a negative count is taken as none too).
+        let rows = u64::try_from(group.num_rows()).unwrap_or(0);
+        if rows == 0 {
+            continue;
+        }
+        let mut group_bytes = 0u64;
+        for chunk in group.columns() {
+            let decoded = match disk.as_ref() {
+                Some(disk) => pages::decoded(disk, chunk)?,
+                None => pages::Decoded::default(),
+            };
+            if decoded.largest > page_limit {
+                let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+                return Err(format!(
+                    "column `{}`: a page decodes to {:.2} MiB, more than the {:.2} MiB dat decodes at once \
+                     ({PAGE_BATCHES} × chunk_bytes; a page is decompressed whole)",
+                    chunk.column_path().string(),
+                    mib(decoded.largest),
+                    mib(page_limit)
+                ));
             }
-            group.columns().iter().map(|c| row_bytes(disk.as_ref(), c, rows)).fold(0u64, u64::saturating_add)
-        })
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let batch = usize::try_from(u64::try_from(options.chunk_bytes).unwrap_or(u64::MAX) / per_row).unwrap_or(usize::MAX);
-    batch.clamp(1, options.chunk_rows.max(1))
+            let bytes = row_bytes(disk.as_ref(), chunk, rows).max(decoded.total.div_ceil(rows));
+            group_bytes = group_bytes.saturating_add(bytes);
+        }
+        per_row = per_row.max(group_bytes);
+    }
+    let batch = usize::try_from(chunk_bytes / per_row).unwrap_or(usize::MAX);
+    Ok(batch.clamp(1, options.chunk_rows.max(1)))
 }
 
 /// A bound on one row's decoded bytes in column chunk `chunk` of `rows` rows: its encoded bytes

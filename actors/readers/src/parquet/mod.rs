@@ -11,6 +11,7 @@ mod convert;
 mod footer;
 mod int96;
 mod json;
+mod pages;
 mod schema;
 mod thrift;
 
@@ -171,7 +172,7 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
         ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(unreadable)?;
     let (mut int96_cut, mut batch_rows) = (Vec::new(), 0);
     if let Some(options) = read {
-        batch_rows = batch::batch_rows(&disk, &metadata, options);
+        batch_rows = batch::batch_rows(&disk, &metadata, options)?;
         // The page decoder may panic on corrupt pages (see `read`): contained here as well.
         let scan = catch_unwind(AssertUnwindSafe(|| int96::scan(&disk, &metadata))).map_err(|panic| {
             format!("the Parquet decoder failed on corrupt INT96 data: {}", crate::panic_message(panic.as_ref()))

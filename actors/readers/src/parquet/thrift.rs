@@ -71,6 +71,13 @@ pub(super) enum Shape {
     Variant,
     Geometry,
     Geography,
+    /// A page header and the structs in it, read without statistics as the page reader reads
+    /// them (see `pages`).
+    PageHeader,
+    DataPageHeader,
+    IndexPageHeader,
+    DictionaryPageHeader,
+    DataPageHeaderV2,
 }
 
 /// The declared type (and the shape of a struct) of field `id` of a `shape` struct, when the
@@ -94,6 +101,15 @@ fn declared(shape: Shape, id: i16) -> Option<(u8, Shape)> {
         (Shape::Timed, 2) => Some((STRUCT, Shape::TimeUnit)),
         (Shape::Int | Shape::Variant, 1) => of(BYTE),
         (Shape::Geometry | Shape::Geography, 1) => of(BINARY),
+        (Shape::PageHeader, 1..=4)
+        | (Shape::DataPageHeader, 1..=4)
+        | (Shape::DictionaryPageHeader, 1 | 2)
+        | (Shape::DataPageHeaderV2, 1..=6) => of(I32),
+        (Shape::PageHeader, 5) => Some((STRUCT, Shape::DataPageHeader)),
+        (Shape::PageHeader, 6) => Some((STRUCT, Shape::IndexPageHeader)),
+        (Shape::PageHeader, 7) => Some((STRUCT, Shape::DictionaryPageHeader)),
+        (Shape::PageHeader, 8) => Some((STRUCT, Shape::DataPageHeaderV2)),
+        (Shape::DictionaryPageHeader, 3) | (Shape::DataPageHeaderV2, 7) => of(BOOL_TRUE),
         _ => None,
     }
 }
@@ -133,6 +149,11 @@ pub(super) struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// The bytes not read yet.
+    pub(super) fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     pub(super) fn new(bytes: &'a [u8]) -> Self {
         Self { rest: bytes }
     }

@@ -82,3 +82,54 @@ fn footer_sizes_and_counts_of_zero_give_small_batches() {
     let bound = options.chunk_bytes / super::super::batch::UNTRUSTED_ROW_BYTES as usize;
     assert!((1..=bound).contains(&rows), "{rows} rows, bound {bound}");
 }
+
+/// 5,000 plain (not dictionary) strings of 8,000 bytes, zstd: 40 MB decoded, a few KB on disk.
+fn write_plain_long_strings(disk: &Path, rows: usize) {
+    use ::parquet::basic::{Compression, ZstdLevel};
+    use ::parquet::file::properties::WriterProperties;
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .build();
+    let column = arrow_array::StringArray::from(vec!["x".repeat(LONG); rows]);
+    write_arrow(disk, vec![("s", Arc::new(column))], Some(props));
+}
+
+#[test]
+fn a_footer_understating_what_its_pages_decode_to_still_gives_bounded_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("p.parquet");
+    write_plain_long_strings(&disk, 5_000);
+    // The footer says the chunk decodes to its compressed size: a few KB for 5,000 rows.
+    rewrite_footer(&disk, |c| {
+        let compressed = c.compressed_size();
+        c.into_builder().set_total_uncompressed_size(compressed).build().unwrap()
+    });
+    assert!(std::fs::metadata(&disk).unwrap().len() < 64 << 10);
+    let options = ReadOptions::default();
+    let rows = batch_rows(&disk, "p.parquet", &options);
+    assert!(rows >= 1 && rows * LONG <= options.chunk_bytes, "{rows} rows of {LONG} bytes");
+    let (end, got) = read(&disk, "p.parquet");
+    end.unwrap();
+    assert_eq!(got.rows(), 5_000);
+}
+
+#[test]
+fn a_page_decoding_to_more_than_sixteen_batches_is_an_error_naming_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("big.parquet");
+    // 250 rows of 8,000 bytes: pages of about 1 MiB decoded (the writer's page size), against
+    // 16 batches of 16 KiB.
+    write_plain_long_strings(&disk, 250);
+    let options = ReadOptions { chunk_bytes: 16 << 10, ..ReadOptions::default() };
+    let path = WorkspacePath::parse("big.parquet").unwrap();
+    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&options)) else {
+        panic!("pages of 1 MiB read in batches of 16 KiB");
+    };
+    assert!(error.starts_with("column `s`: a page decodes to 1.0"), "{error}");
+    assert!(error.contains("more than the 0.25 MiB dat decodes at once"), "{error}");
+    // With the default batches (16 MiB) it is read.
+    let (end, got) = read(&disk, "big.parquet");
+    end.unwrap();
+    assert_eq!(got.rows(), 250);
+}
