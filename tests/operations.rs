@@ -132,7 +132,7 @@ fn a_parse_killed_twenty_times_is_recorded_resumed_and_ends_byte_identical() {
         let folder = d.dirs.data_dir.join(e["data"]["artifact"].as_str().unwrap());
         assert!(folder.join("table.json").is_file(), "seed {seed}: {} is not a whole checkpoint", folder.display());
     }
-    assert_eq!(checkpoints.len(), files as usize, "seed {seed}");
+    assert_eq!(checkpoints.len(), files, "seed {seed}");
     assert!(checkpoints.values().all(|n| *n == 1), "seed {seed}: tables checkpointed twice: {checkpoints:?}");
     let bundle = d.dirs.data_dir.join("runs").join(&run).join(&parse_id);
     let dataset = sha256(&bundle.join("dataset.parquet"));
