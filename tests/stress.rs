@@ -256,3 +256,49 @@ fn stress_a_large_file_gives_the_same_dataset_bytes_on_one_core_as_on_all() {
     };
     assert_eq!(sha(true), sha(false), "the dataset's sha256 on one core and on all");
 }
+
+/// A 1.5 KB `.xls` whose directory chain points at itself: calamine followed such a chain until
+/// memory ran out (see `excel/compound.rs`).
+fn looping_xls() -> Vec<u8> {
+    const ENDOFCHAIN: u32 = 0xFFFF_FFFE;
+    let mut file = vec![0u8; 512 * 3];
+    file[..8].copy_from_slice(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    let mut put = |at: usize, bytes: &[u8]| file[at..at + bytes.len()].copy_from_slice(bytes);
+    put(24, &[0x3E, 0, 3, 0, 0xFE, 0xFF, 9, 0, 6, 0]); // versions, byte order, sector shifts
+    put(44, &1u32.to_le_bytes()); // one allocation table sector (sector 0)
+    put(48, &1u32.to_le_bytes()); // the directory starts at sector 1
+    put(56, &4096u32.to_le_bytes());
+    put(60, &ENDOFCHAIN.to_le_bytes());
+    put(68, &ENDOFCHAIN.to_le_bytes());
+    put(76, &0u32.to_le_bytes());
+    for i in 1..109 {
+        put(76 + 4 * i, &u32::MAX.to_le_bytes());
+    }
+    // Sector 0, the table: itself, then sector 1 (the directory) followed by sector 1 again.
+    put(512, &0xFFFF_FFFDu32.to_le_bytes());
+    put(516, &1u32.to_le_bytes());
+    for i in 2..128 {
+        put(512 + 4 * i, &u32::MAX.to_le_bytes());
+    }
+    let name: Vec<u8> = "Root Entry".encode_utf16().chain([0]).flat_map(u16::to_le_bytes).collect();
+    put(1024, &name);
+    put(1024 + 64, &(name.len() as u16).to_le_bytes());
+    put(1024 + 66, &[5]);
+    file
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_an_xls_whose_sector_chain_loops_is_one_error_table_and_the_run_goes_on() {
+    let (_dir, data) = folder();
+    std::fs::write(data.join("loop.xls"), looping_xls()).unwrap();
+    std::fs::write(data.join("ok.csv"), "a,b\n1,2\n3,4\n").unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    every_row(&ran, 2);
+    assert!(
+        ran.stdout.contains("not read: loop.xls: the xls file's container is damaged: a sector chain loops"),
+        "{}",
+        ran.stdout
+    );
+}
