@@ -25,6 +25,13 @@ use super::compound::{u16_at, u32_at, Container};
 /// dense grids (values and formulas), copied strings and the reserve a DIMENSIONS record asks.
 const CELL: u64 = size_of::<Cell<Data>>() as u64;
 const GRID_CELL: u64 = (size_of::<Data>() + size_of::<String>()) as u64;
+/// The most UTF-8 bytes one character of a string record can become: encoding_rs sniffs a
+/// byte-order mark in what calamine decodes, and two bytes read as UTF-8 can each become
+/// U+FFFD (3 bytes).
+const CHAR: u64 = 6;
+/// The most characters one byte of a formula's tokens can print as (a 4-byte PtgAttrSpace
+/// inserts up to 255 spaces; a 9-byte number prints up to ~330 digits).
+const FORMULA_CHARS_PER_BYTE: u64 = 64;
 
 /// Refuses an `.xls` that calamine could not open within `budget` bytes, or whose structure
 /// would make it loop or index past its own parts.
@@ -79,21 +86,29 @@ fn workbook_cost(stream: &[u8]) -> Result<u64, String> {
     let mut sheets = Vec::new();
     let mut strings: Vec<u64> = Vec::new();
     let mut longest_name = 0u64;
+    // Defined names' record lengths: each becomes `sheet!formula` text.
+    let mut names = Vec::new();
     for record in records(stream) {
         let record = record?;
         match record.typ {
             0x0085 => {
                 let pos = u32_at(record.data, 0).filter(|_| record.data.len() >= 6);
                 sheets.push(pos.ok_or("the xls file has a damaged sheet record")? as usize);
-                longest_name = longest_name.max(3 * u64::from(record.data.get(6).copied().unwrap_or(0)));
+                longest_name = longest_name.max(CHAR * u64::from(record.data.get(6).copied().unwrap_or(0)));
             }
-            0x0018 => longest_name = longest_name.max(3 * u64::from(record.data.get(3).copied().unwrap_or(0))),
+            0x0018 => {
+                longest_name = longest_name.max(CHAR * u64::from(record.data.get(3).copied().unwrap_or(0)));
+                names.push(record.data.len() as u64);
+            }
             0x00FC => strings = shared_string_sizes(record)?,
             0x000A => break,
             _ => {}
         }
     }
     let mut cost = stream.len() as u64 + strings.iter().map(|s| s + 24).sum::<u64>();
+    for len in names {
+        cost = cost.saturating_add(longest_name + 64 + len.saturating_mul(FORMULA_CHARS_PER_BYTE));
+    }
     for pos in sheets {
         let sheet = stream.get(pos..).ok_or("the xls file places a sheet past the end of its workbook stream")?;
         cost = cost.saturating_add(sheet_cost(sheet, &strings, longest_name)?);
@@ -162,7 +177,7 @@ fn shared_string_sizes(mut record: Record<'_>) -> Result<Vec<u64>, String> {
             record.data = &record.data[took..];
             skip -= took;
         }
-        sizes.push(3 * cch as u64);
+        sizes.push(CHAR * cch as u64);
     }
     Ok(sizes)
 }
@@ -178,6 +193,10 @@ fn sheet_cost(sheet: &[u8], strings: &[u64], longest_name: u64) -> Result<u64, S
         cells += 1;
     };
     let (mut seen_bof, mut depth) = (false, 0usize);
+    // Where a formula's string value (0x0207) goes: the last formula's cell, (0, 0) before one.
+    let mut formula_at = (0u16, 0u16);
+    // A string record's text: its declared characters are reserved, however short the record.
+    let text = |cch: Option<u16>, len: usize| CHAR * u64::from(cch.unwrap_or(0)).max(len as u64);
     for record in records(sheet) {
         let record = record?;
         let data = record.data;
@@ -194,9 +213,10 @@ fn sheet_cost(sheet: &[u8], strings: &[u64], longest_name: u64) -> Result<u64, S
             0x0809 if seen_bof => depth += 1,
             0x0809 => seen_bof = true,
             0x0200 => reserve = reserve.max(dimensions(data)?.saturating_mul(CELL)),
-            0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E => {
+            0x0203 | 0x0205 | 0x027E => place(at(0)?, at(2)?),
+            0x0204 | 0x00D6 => {
                 place(at(0)?, at(2)?);
-                bytes += 3 * data.len() as u64;
+                bytes += text(u16_at(data, 6), data.len());
             }
             0x00FD => {
                 place(at(0)?, at(2)?);
@@ -210,12 +230,16 @@ fn sheet_cost(sheet: &[u8], strings: &[u64], longest_name: u64) -> Result<u64, S
                 }
             }
             0x0006 if data.len() >= 20 => {
-                place(at(0)?, at(2)?);
-                // Each formula token is at least 5 bytes when it names a sheet or a name, and
-                // prints at most 5 characters a byte otherwise.
-                bytes += (data.len() as u64 - 20) * (longest_name + 24).div_ceil(5).max(5) + 64;
+                formula_at = (at(0)?, at(2)?);
+                place(formula_at.0, formula_at.1);
+                // A token naming a sheet or a name takes at least 5 bytes.
+                let per_byte = (longest_name + 24).div_ceil(5).max(FORMULA_CHARS_PER_BYTE);
+                bytes += (data.len() as u64 - 20) * per_byte + 64;
             }
-            0x0207 => bytes += 3 * data.len() as u64,
+            0x0207 => {
+                place(formula_at.0, formula_at.1);
+                bytes += text(u16_at(data, 0), data.len());
+            }
             0x000A => break,
             _ => {}
         }

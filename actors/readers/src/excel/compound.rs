@@ -34,6 +34,9 @@ fn u32s(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
     bytes.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
 
+/// The allocation table sectors the header itself lists.
+const HEADER_SLOTS: usize = 109;
+
 const DAMAGED: &str = "the xls file's container is damaged";
 
 impl<'f> Container<'f> {
@@ -69,10 +72,11 @@ impl<'f> Container<'f> {
             difat.extend(u32s(container.sector_bytes(id)?));
             id = difat.pop().ok_or(DAMAGED)?;
         }
-        // calamine takes every listed table sector, repeats included: more than the file has
-        // sectors can only be a file made to grow that table.
+        // calamine takes every listed table sector, repeats included (a small file's unused
+        // header slots may be zeros, each naming sector 0): more than the header's slots and
+        // the file's sectors can only be a file made to grow that table.
         let listed: Vec<u32> = difat.into_iter().filter(|id| *id < DIFSECT).collect();
-        if listed.len() > maxid as usize + 1 {
+        if listed.len() > HEADER_SLOTS + maxid as usize {
             return Err(format!("{DAMAGED}: it lists more allocation table sectors than it holds"));
         }
         for id in listed {
@@ -153,9 +157,6 @@ impl<'f> Container<'f> {
     fn stream(&self, name: &str) -> Result<Vec<u8>, String> {
         let found = self.dirs.iter().find(|(n, _, _)| n.as_bytes().eq_ignore_ascii_case(name.as_bytes()));
         let &(_, start, len) = found.ok_or("not an xls workbook (no Workbook stream)")?;
-        if len > self.file.len() {
-            return Err(format!("{DAMAGED}: its workbook stream is said to be larger than the file"));
-        }
         if len < MINI_CUTOFF {
             self.mini_chain(start, len)
         } else {
@@ -166,8 +167,8 @@ impl<'f> Container<'f> {
 
 /// A directory entry: name, first sector, length (calamine's `Directory::from_slice`).
 fn directory(entry: &[u8], sector: usize) -> (String, u32, usize) {
-    let units: Vec<u16> = entry[..64].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-    let mut name = String::from_utf16_lossy(&units);
+    // encoding_rs, as calamine decodes it: a byte-order mark is sniffed (and dropped).
+    let mut name = encoding_rs::UTF_16LE.decode(&entry[..64]).0.into_owned();
     if let Some(end) = name.find('\0') {
         name.truncate(end);
     }

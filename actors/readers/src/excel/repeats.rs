@@ -95,7 +95,8 @@ fn content_cost(xml: impl BufRead, budget: u64) -> Result<u64, String> {
         buf.clear();
         match reader.read_event_into(&mut buf).map_err(damaged)? {
             Event::Start(e) if e.name().as_ref() == "table:table" && attr(&e, "table:name").is_some() => {
-                sheet = Some(Sheet::default());
+                // A table inside a sheet is read as more rows of that sheet, as calamine does.
+                sheet.get_or_insert_with(Sheet::default);
             }
             Event::Start(e) if e.name().as_ref() == "table:table-row" => {
                 let Some(current) = sheet.as_mut() else { continue };
@@ -121,6 +122,8 @@ fn content_cost(xml: impl BufRead, budget: u64) -> Result<u64, String> {
             Event::End(e) if e.name().as_ref() == "table:table" => {
                 total = total.saturating_add(sheet.take().map_or(0, |s| s.cost()));
             }
+            // calamine reads a sheet until its end tag and would never stop here.
+            Event::Eof if sheet.is_some() => return Err(damaged("it ends inside a sheet")),
             Event::Eof => return Ok(total),
             _ => {}
         }
@@ -188,13 +191,21 @@ fn value(e: &BytesStart<'_>) -> (bool, u64, bool) {
     (has_value || string_in_text, bytes, string_in_text)
 }
 
-/// Skips to the end of the cell named `name`, returning the bytes of its text when
-/// `counted` (an error cell's text is counted too, as a bound).
-fn text_until_end<R: BufRead>(reader: &mut Reader<R>, name: &str, counted: bool) -> Result<u64, String> {
+/// Skips to the end of the cell named `name`, returning the bytes of its text (every cell's,
+/// as a bound: calamine copies a string cell's text, and an error cell's). A cell whose value
+/// is its text ends, as calamine reads it, at the first end of any cell; another at the end of
+/// its own element. `<text:s text:c="N"/>` is N spaces.
+fn text_until_end<R: BufRead>(reader: &mut Reader<R>, name: &str, value_is_text: bool) -> Result<u64, String> {
     let (mut buf, mut depth, mut bytes) = (Vec::new(), 0usize, 0u64);
+    let is_cell = |n: &str| matches!(n, "table:table-cell" | "table:covered-table-cell");
     loop {
         buf.clear();
         match reader.read_event_into(&mut buf).map_err(damaged)? {
+            Event::End(e) if value_is_text && is_cell(e.name().as_ref()) => return Ok(bytes),
+            Event::Start(e) if e.name().as_ref() == "text:s" => {
+                let spaces = attr(&e, "text:c").map_or(Some(1), |c| c.parse::<u64>().ok());
+                bytes = bytes.saturating_add(spaces.ok_or_else(|| damaged("text:c is not a count"))?);
+            }
             Event::Start(e) if e.name().as_ref() == name => depth += 1,
             Event::End(e) if e.name().as_ref() == name => {
                 if depth == 0 {
@@ -202,8 +213,8 @@ fn text_until_end<R: BufRead>(reader: &mut Reader<R>, name: &str, counted: bool)
                 }
                 depth -= 1;
             }
-            Event::Text(t) if counted => bytes = bytes.saturating_add(t.len() as u64),
-            Event::GeneralRef(r) if counted => bytes = bytes.saturating_add(r.len() as u64 + 2),
+            Event::Text(t) => bytes = bytes.saturating_add(t.len() as u64),
+            Event::GeneralRef(r) => bytes = bytes.saturating_add(r.len() as u64 + 2),
             Event::Eof => return Err(damaged("a cell does not end")),
             _ => {}
         }
@@ -220,6 +231,12 @@ fn number(e: &BytesStart<'_>, key: &str) -> Result<u64, String> {
 
 fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
     e.attributes().with_checks(false).flatten().find(|a| a.key.as_ref() == key).map(|a| a.value.into_owned())
+}
+
+/// What `content` (the body of `content.xml`) would take (for tests).
+#[cfg(test)]
+pub(super) fn cost_of_content(content: &str) -> Result<u64, String> {
+    content_cost(content.as_bytes(), u64::MAX)
 }
 
 /// What one sheet of `rows` (`<table:table-row>` elements) would take (for tests).

@@ -272,3 +272,25 @@ fn an_ods_whose_repeats_expand_past_the_budget_is_one_error_table() {
     let cost = super::repeats::cost_of(&rows).unwrap();
     assert!(cost > 1_000_000 * 16_384 * 50, "empty rows inside the sheet are counted: {cost}");
 }
+
+#[test]
+fn an_xls_string_record_before_any_formula_counts_as_a_cell_at_a1() {
+    // calamine puts a STRING record's value at the last formula's cell, (0, 0) before one: with
+    // a number at (65535, 65535) that is a 4.3 G-cell grid again.
+    let string = record(0x0207, &[1, 0, 0, b'x']);
+    let sheet = [number(65535, 65535, 1.0), string];
+    let (status, error) = probed("late.xls", &compound_file(&workbook(&["a"], &sheet), false));
+    assert_eq!(status, TableStatus::Error);
+    assert!(error.contains("reading this xls whole would take about"), "{error}");
+}
+
+#[test]
+fn ods_spaces_and_a_content_cut_inside_a_sheet_are_counted_or_refused() {
+    // `<text:s text:c="N"/>` is N spaces in calamine's string.
+    let spaces = r#"<table:table-row><table:table-cell office:value-type="string"><text:p>a<text:s text:c="4000000000"/></text:p></table:table-cell></table:table-row>"#;
+    assert!(super::repeats::cost_of(spaces).unwrap() >= 4_000_000_000);
+    // calamine reads a sheet until its end tag: cut before it, it would never stop.
+    let cut = r#"<table:table table:name="t"><table:table-row><table:table-cell/></table:table-row>"#;
+    let Err(error) = super::repeats::cost_of_content(cut) else { panic!("a sheet without its end") };
+    assert!(error.contains("it ends inside a sheet"), "{error}");
+}

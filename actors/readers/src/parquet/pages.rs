@@ -12,8 +12,9 @@ use ::parquet::file::metadata::ColumnChunkMetaData;
 
 use super::thrift::{Cursor, Malformed, Shape, I32};
 
-/// The page type of an index page: skipped by the reader, never decoded.
-const INDEX_PAGE: i32 = 2;
+/// The page type of an index page (`PageType::INDEX_PAGE`): skipped by the reader, never
+/// decoded. Dictionary pages (2) are decoded, and counted.
+const INDEX_PAGE: i32 = 1;
 /// The bytes a header is first looked for in; more (up to [`MAX_HEADER`]) when it is longer.
 const FIRST_READ: usize = 1 << 10;
 /// The bytes read at once, so that the headers of small pages come from one read.
@@ -100,7 +101,11 @@ impl Window {
                 }
             };
             match parse(bytes) {
-                Err(Malformed::Truncated) if read == len && len < MAX_HEADER && (len as u64) < remaining => {
+                Err(Malformed::Truncated) if read == len && (len as u64) < remaining => {
+                    // More of the chunk follows: a longer header, up to the longest walked.
+                    if len >= MAX_HEADER {
+                        return Err(Malformed::Truncated);
+                    }
                     want = (want * 16).min(MAX_HEADER);
                 }
                 Err(Malformed::Truncated) => return Ok(None),

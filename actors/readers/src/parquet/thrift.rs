@@ -265,14 +265,20 @@ impl<'a> Cursor<'a> {
                     UUID => self.advance(16)?,
                     LIST | SET => {
                         let (nibble, left) = self.list()?;
-                        stack.push(Frame::Items { nibble, left });
+                        // Bools consume nothing here (see above): 2^31 of them are skipped at once.
+                        if !matches!(nibble, BOOL_TRUE | BOOL_FALSE) {
+                            stack.push(Frame::Items { nibble, left });
+                        }
                     }
                     MAP => {
                         let size = i32::try_from(self.varint()?).map_err(|_| Malformed::OutOfRange)?;
                         if size > 0 {
                             let kinds = self.byte()?;
                             let (key, value) = (element(kinds >> 4)?, element(kinds & 0x0F)?);
-                            stack.push(Frame::Pairs { key, value, left: 2 * u64::from(size.unsigned_abs()) });
+                            let bools = |n: u8| matches!(n, BOOL_TRUE | BOOL_FALSE);
+                            if !(bools(key) && bools(value)) {
+                                stack.push(Frame::Pairs { key, value, left: 2 * u64::from(size.unsigned_abs()) });
+                            }
                         }
                     }
                     STRUCT => stack.push(Frame::Struct { shape, last: 0 }),

@@ -133,3 +133,17 @@ fn a_page_decoding_to_more_than_sixteen_batches_is_an_error_naming_its_column() 
     end.unwrap();
     assert_eq!(got.rows(), 250);
 }
+
+#[test]
+fn a_dictionary_page_past_the_page_limit_is_an_error_before_it_is_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("d.parquet");
+    write_long_dictionary(&disk);
+    // The one 8,000-byte value is a dictionary page of about 8 KB, against 16 × 256 bytes.
+    let options = ReadOptions { chunk_bytes: 256, ..ReadOptions::default() };
+    let path = WorkspacePath::parse("d.parquet").unwrap();
+    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&options)) else {
+        panic!("an 8 KB dictionary page read in batches of 256 bytes");
+    };
+    assert!(error.starts_with("column `s`: a page decodes to 0.01 MiB"), "{error}");
+}
