@@ -4,6 +4,9 @@
 //! `uncompressed_page_size` is what the decoder allocates for it, whatever the footer says of
 //! the chunk: a footer can claim that a chunk of plain strings decodes to 100 KB while its zstd
 //! pages expand to 40 MB, and batches sized from the footer alone would then hold gigabytes.
+//! The zstd and Snappy decoders write into exactly that many bytes; the crate's GZIP, Brotli
+//! and LZ4 decoders grow their output before comparing it, so a header that understates one of
+//! those pages is not bounded here (see the README).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
