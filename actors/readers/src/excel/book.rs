@@ -13,6 +13,8 @@ use dat_contracts::ColumnType;
 use super::cell::{as_ref, is_blank, is_error, is_out_of_date_range, typed_text};
 
 type Disk = BufReader<File>;
+/// A workbook read whole: calamine opens the very bytes dat checked (see `open`).
+type Whole = std::io::Cursor<Vec<u8>>;
 
 /// A workbook opened for reading its sheets.
 pub(super) enum Book {
@@ -21,9 +23,9 @@ pub(super) enum Book {
     /// Streamed.
     Xlsb(Xlsb<Disk>),
     /// Read whole by calamine, under the size limit.
-    Xls(Xls<Disk>),
+    Xls(Xls<Whole>),
     /// Read whole by calamine, under the size limit.
-    Ods(Ods<Disk>),
+    Ods(Ods<Whole>),
 }
 
 /// One row of a sheet: its cells' types and texts, back to back.
@@ -118,34 +120,24 @@ impl Book {
     /// Why it is not a readable workbook (not one at all, truncated, encrypted, too large for a
     /// format read whole), naming no path.
     pub(super) fn open(disk: &std::path::Path, ext: &str, whole_limit: u64) -> Result<Book, String> {
-        if matches!(ext, "xls" | "ods") {
-            let size = std::fs::metadata(disk).map_err(|e| format!("cannot read the file: {e}"))?.len();
-            if size > whole_limit {
-                return Err(format!(
-                    "{ext} workbooks are read whole and this one is {} MiB, above the limit of {} MiB \
-                     (setting whole_workbook_limit_mib); save it as xlsx, which is streamed",
-                    size.div_ceil(1 << 20),
-                    whole_limit >> 20
-                ));
-            }
+        let opened = if matches!(ext, "xls" | "ods") {
+            let bytes = read_whole(disk, ext, whole_limit)?;
             // What calamine builds from such a file can be far larger than the file: held to
-            // 16 times the file limit (256 MiB by default).
+            // 16 times the file limit (256 MiB by default). calamine then opens the bytes
+            // checked, not the file again (which could have changed in between).
             let budget = whole_limit.saturating_mul(16);
             if ext == "xls" {
-                let bytes = std::fs::read(disk).map_err(|e| format!("cannot read the file: {e}"))?;
                 super::biff::check(&bytes, budget)?;
+                Xls::new(std::io::Cursor::new(bytes)).map(Book::Xls).map_err(|e| e.to_string())
             } else {
-                super::repeats::check(disk, budget)?;
+                super::repeats::check(&bytes, budget)?;
+                Ods::new(std::io::Cursor::new(bytes)).map(Book::Ods).map_err(|e| e.to_string())
             }
-        }
-        if !matches!(ext, "xls" | "xlsb" | "ods") {
+        } else if ext == "xlsb" {
+            open_workbook::<Xlsb<_>, _>(disk).map(Book::Xlsb).map_err(|e| e.to_string())
+        } else {
             super::declared::check_shared_strings(disk)?;
-        }
-        let opened = match ext {
-            "xls" => open_workbook::<Xls<_>, _>(disk).map(Book::Xls).map_err(|e| e.to_string()),
-            "xlsb" => open_workbook::<Xlsb<_>, _>(disk).map(Book::Xlsb).map_err(|e| e.to_string()),
-            "ods" => open_workbook::<Ods<_>, _>(disk).map(Book::Ods).map_err(|e| e.to_string()),
-            _ => open_workbook::<Xlsx<_>, _>(disk).map(Book::Xlsx).map_err(|e| e.to_string()),
+            open_workbook::<Xlsx<_>, _>(disk).map(Book::Xlsx).map_err(|e| e.to_string())
         };
         opened.map_err(|e| format!("not a readable {ext} workbook (wrong format, truncated or encrypted): {e}"))
     }
@@ -264,4 +256,26 @@ impl RowGatherer<'_> {
             self.started = false;
         }
     }
+}
+
+/// The bytes of an `.xls` or `.ods` (which calamine reads whole), read once and at most
+/// `limit` of them.
+///
+/// # Errors
+/// The file cannot be read, or holds more than `limit` bytes.
+fn read_whole(disk: &std::path::Path, ext: &str, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = File::open(disk).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > limit {
+        let size = std::fs::metadata(disk).map_or(bytes.len() as u64, |m| m.len());
+        return Err(format!(
+            "{ext} workbooks are read whole and this one is {} MiB, above the limit of {} MiB \
+             (setting whole_workbook_limit_mib); save it as xlsx, which is streamed",
+            size.div_ceil(1 << 20),
+            limit >> 20
+        ));
+    }
+    Ok(bytes)
 }

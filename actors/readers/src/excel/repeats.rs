@@ -8,7 +8,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::mem::size_of;
-use std::path::Path;
 
 use calamine::Data;
 use quick_xml::events::{BytesStart, Event};
@@ -20,14 +19,13 @@ const MAX_COLUMNS: u64 = 16_384;
 /// A cell in calamine's value and formula lists and grids.
 const CELL: u64 = (size_of::<Data>() + size_of::<String>()) as u64;
 
-/// Refuses an `.ods` whose sheets calamine could not build within `budget` bytes. A file that
+/// Refuses the `.ods` in `file` whose sheets calamine could not build within `budget` bytes. A file that
 /// is not a zip or has no `content.xml` passes: calamine says what is wrong with it.
 ///
 /// # Errors
 /// Why the workbook is refused, naming no path.
-pub(super) fn check(disk: &Path, budget: u64) -> Result<(), String> {
-    let Ok(file) = std::fs::File::open(disk) else { return Ok(()) };
-    let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(file)) else { return Ok(()) };
+pub(super) fn check(file: &[u8], budget: u64) -> Result<(), String> {
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(file)) else { return Ok(()) };
     let Ok(content) = zip.by_name("content.xml") else { return Ok(()) };
     let cost = content_cost(BufReader::new(content), budget)?;
     if cost > budget {
