@@ -50,7 +50,7 @@ pub(super) fn batch_rows(file: &File, metadata: &ParquetMetaData, options: &Read
         let mut group_bytes = 0u64;
         for chunk in group.columns() {
             let decoded = match disk.as_ref() {
-                Some(disk) => pages::decoded(disk, chunk)?,
+                Some(disk) => pages::decoded(disk, chunk, page_limit)?,
                 None => pages::Decoded::default(),
             };
             if decoded.largest > page_limit {

@@ -147,3 +147,115 @@ fn a_dictionary_page_past_the_page_limit_is_an_error_before_it_is_decoded() {
     };
     assert!(error.starts_with("column `s`: a page decodes to 0.01 MiB"), "{error}");
 }
+
+/// 250 plain strings of 8,000 bytes (2 MB decoded, a few KB on disk) under `compression`, in
+/// v1 or v2 data pages; with a nullable second column so that v2 pages carry levels.
+fn write_compressed(disk: &Path, compression: ::parquet::basic::Compression, v2: bool) {
+    use ::parquet::file::properties::{WriterProperties, WriterVersion};
+    let version = if v2 { WriterVersion::PARQUET_2_0 } else { WriterVersion::PARQUET_1_0 };
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(compression)
+        .set_writer_version(version)
+        .build();
+    let long = arrow_array::StringArray::from(vec!["x".repeat(LONG); 250]);
+    let some = arrow_array::Int64Array::from((0..250).map(|i| (i % 3 != 0).then_some(i)).collect::<Vec<_>>());
+    write_arrow(disk, vec![("s", Arc::new(long)), ("n", Arc::new(some))], Some(props));
+}
+
+/// Rewrites the `uncompressed_page_size` of column `s`'s first page to `claimed`, in place (the
+/// varint padded to its old length, as Thrift's readers accept).
+fn understate_first_page(disk: &Path, claimed: u32) {
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&File::open(disk).unwrap()).unwrap();
+    let at = metadata.row_group(0).column(0).data_page_offset() as usize;
+    let mut bytes = std::fs::read(disk).unwrap();
+    // Field 1 (type, i32) and its one-byte varint, then field 2's header: 0x15.
+    assert_eq!((bytes[at], bytes[at + 2]), (0x15, 0x15), "a page header starts at {at}");
+    let start = at + 3;
+    let len = bytes[start..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    let mut zigzag = u64::from(claimed) << 1;
+    for (i, byte) in bytes[start..start + len].iter_mut().enumerate() {
+        *byte = (zigzag & 0x7F) as u8 | if i + 1 < len { 0x80 } else { 0 };
+        zigzag >>= 7;
+    }
+    assert_eq!(zigzag, 0, "{claimed} fits the old varint");
+    std::fs::write(disk, bytes).unwrap();
+}
+
+#[test]
+fn pages_whose_decoder_grows_its_output_are_refused_when_they_decode_past_their_header() {
+    use ::parquet::basic::{BrotliLevel, Compression, GzipLevel};
+    let codecs = [
+        ("GZIP", Compression::GZIP(GzipLevel::default())),
+        ("Brotli", Compression::BROTLI(BrotliLevel::default())),
+        ("LZ4", Compression::LZ4),
+    ];
+    for (name, compression) in codecs {
+        for v2 in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let disk = dir.path().join("g.parquet");
+            write_compressed(&disk, compression, v2);
+            // Honest: every row reads.
+            let (end, got) = read(&disk, "g.parquet");
+            end.unwrap_or_else(|e| panic!("{name} v2={v2}: {e}"));
+            assert_eq!(got.rows(), 250, "{name} v2={v2}");
+            // The header says the 2 MB page is 1,000 bytes: the crate's decoder would grow to
+            // whatever the stream holds before comparing.
+            understate_first_page(&disk, 1_000);
+            let path = WorkspacePath::parse("g.parquet").unwrap();
+            match super::super::open(&SourceFile::new(&path, &disk, None), Some(&ReadOptions::default())) {
+                Ok(_) if name == "LZ4" => {
+                    // The crate writes LZ4 in the Hadoop framing, which it decodes into the
+                    // header's size (bounded); only an LZ4 frame grows, see the next test.
+                }
+                Ok(_) => panic!("{name} v2={v2}: a page understating its size was opened"),
+                Err(error) => {
+                    let at = ParquetMetaDataReader::new()
+                        .parse_and_finish(&File::open(&disk).unwrap())
+                        .unwrap()
+                        .row_group(0)
+                        .column(0)
+                        .data_page_offset();
+                    let expected = format!(
+                        "column `s`: the {name} page at byte {at} decodes to more than the 1000 bytes its header declares"
+                    );
+                    assert!(error.starts_with(&expected), "{name} v2={v2}: {error}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_lz4_page_that_is_a_frame_decoding_past_its_header_is_refused() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("f.parquet");
+    write_compressed(&disk, ::parquet::basic::Compression::LZ4, false);
+    understate_first_page(&disk, 1_000);
+    // The first page's body becomes an LZ4 frame of 100 KB (zeros after it): not the Hadoop
+    // framing, so the crate falls back to decoding it as a frame, into a growing buffer.
+    let at = ParquetMetaDataReader::new()
+        .parse_and_finish(&File::open(&disk).unwrap())
+        .unwrap()
+        .row_group(0)
+        .column(0)
+        .data_page_offset() as usize;
+    let mut bytes = std::fs::read(&disk).unwrap();
+    let header = super::super::pages::parse(&bytes[at..]).unwrap();
+    let body = at + header.len as usize..at + header.len as usize + header.compressed as usize;
+    let mut frame = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    frame.write_all(&vec![0; 100_000]).unwrap();
+    let frame = frame.finish().unwrap();
+    assert!(frame.len() <= body.len(), "a {}-byte frame fits the {}-byte body", frame.len(), body.len());
+    bytes[body.clone()].fill(0);
+    bytes[body.start..body.start + frame.len()].copy_from_slice(&frame);
+    std::fs::write(&disk, bytes).unwrap();
+    let path = WorkspacePath::parse("f.parquet").unwrap();
+    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&ReadOptions::default())) else {
+        panic!("an LZ4 frame page understating its size was opened");
+    };
+    let expected =
+        format!("column `s`: the LZ4 page at byte {at} decodes to more than the 1000 bytes its header declares");
+    assert!(error.starts_with(&expected), "{error}");
+}
