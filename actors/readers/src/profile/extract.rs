@@ -31,7 +31,7 @@
 
 use std::collections::HashSet;
 
-use dat_contracts::profile::{placeholders, substitute, JsonPath, Select};
+use dat_contracts::profile::{placeholders, substitute, JsonPath, RepeatOver, Select};
 use dat_contracts::ColumnType;
 
 use super::budget::{text_len, Budget};
@@ -48,11 +48,31 @@ pub(crate) struct Extracted {
     pub(crate) rejects: Vec<(u64, String)>,
 }
 
-impl Extracted {
-    fn warn(&mut self, message: String) {
+/// What a strategy works within and reports to: the width bound, what is left of the table's
+/// budget, and where its warnings (each once) and rejects go.
+pub(super) struct Scope<'a> {
+    warnings: &'a mut Vec<String>,
+    rejects: &'a mut Vec<(u64, String)>,
+    pub(super) max_columns: usize,
+    pub(super) budget: Budget,
+}
+
+impl Scope<'_> {
+    /// Notes `message`, unless it was noted already.
+    pub(super) fn warn(&mut self, message: String) {
         if !self.warnings.contains(&message) {
             self.warnings.push(message);
         }
+    }
+
+    /// Record `at` (from 1) is not a row, because of `why`.
+    pub(super) fn reject(&mut self, at: u64, why: String) {
+        self.rejects.push((at, why));
+    }
+
+    /// This scope with only `budget` left: for a part built while earlier ones are held.
+    pub(super) fn within(&mut self, budget: Budget) -> Scope<'_> {
+        Scope { warnings: self.warnings, rejects: self.rejects, max_columns: self.max_columns, budget }
     }
 }
 
@@ -68,132 +88,126 @@ pub(crate) fn extract(
     context: &dyn Fn(usize) -> Vec<(String, Value)>,
     max_columns: usize,
 ) -> Result<Extracted, String> {
-    let mut out = Extracted::default();
-    match &select.repeat_over {
-        None => {
-            let path = select.path.clone().unwrap_or_default();
-            out.frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns, Budget::TABLE)?;
-        }
-        Some(repeat) => {
-            let list_path = JsonPath::parse(&repeat.path)?;
-            let Some((list_value, list_node)) = doc.first(&list_path) else {
-                out.warn(format!("`{}` matches nothing in this file", repeat.path));
-                return Ok(out);
-            };
-            let (Some(values), Node::Array(nodes)) = (list_value.as_array(), list_node) else {
-                out.warn(format!("`{}` is not a list in this file", repeat.path));
-                return Ok(out);
-            };
-            let inject: Vec<(String, JsonPath)> = repeat
-                .inject_fields
-                .iter()
-                .map(|(column, path)| Ok((column.clone(), JsonPath::parse(path)?)))
-                .collect::<Result<_, String>>()?;
-            // Every element's table first, then the constants: a constant named like a data
-            // column of any element is added to no element (that column keeps the data's values,
-            // null where an element lacks it), so one column never mixes data and constants.
-            // Every element's frame is held until they are united: each may take what the
-            // earlier ones left of the table's budget.
-            let mut elements = Vec::new();
-            let (mut cells, mut text) = (0usize, 0usize);
-            for (i, (value, node)) in values.iter().zip(nodes).enumerate() {
-                let template = select.path.clone().unwrap_or_default();
-                let path = substitute(&template, &repeat.as_name, i);
-                let left = Budget::TABLE.less(cells, text);
-                let frame = base(doc, select, &path, &mut out.warnings, &mut out.rejects, max_columns, left)?;
-                let (c, t) = frame.size();
-                (cells, text) = (cells.saturating_add(c), text.saturating_add(t));
-                let mut constants = context(i);
-                constants.extend(
-                    inject
-                        .iter()
-                        .map(|(column, path)| (column.clone(), first_below(value, node, path).and_then(Node::cell))),
-                );
-                elements.push((frame, constants));
+    let (mut warnings, mut rejects) = (Vec::new(), Vec::new());
+    let mut scope = Scope { warnings: &mut warnings, rejects: &mut rejects, max_columns, budget: Budget::TABLE };
+    let frame = match &select.repeat_over {
+        None => base(doc, select, &select.path.clone().unwrap_or_default(), &mut scope)?,
+        Some(repeat) => repeated(doc, select, repeat, context, &mut scope)?,
+    };
+    Ok(Extracted { frame, warnings, rejects })
+}
+
+/// The table of `select` with `repeat_over`: every element's, united with their constants.
+fn repeated(
+    doc: &Document,
+    select: &Select,
+    repeat: &RepeatOver,
+    context: &dyn Fn(usize) -> Vec<(String, Value)>,
+    scope: &mut Scope<'_>,
+) -> Result<Frame, String> {
+    let mut out = Frame::default();
+    let list_path = JsonPath::parse(&repeat.path)?;
+    let Some((list_value, list_node)) = doc.first(&list_path) else {
+        scope.warn(format!("`{}` matches nothing in this file", repeat.path));
+        return Ok(out);
+    };
+    let (Some(values), Node::Array(nodes)) = (list_value.as_array(), list_node) else {
+        scope.warn(format!("`{}` is not a list in this file", repeat.path));
+        return Ok(out);
+    };
+    let inject: Vec<(String, JsonPath)> = repeat
+        .inject_fields
+        .iter()
+        .map(|(column, path)| Ok((column.clone(), JsonPath::parse(path)?)))
+        .collect::<Result<_, String>>()?;
+    // Every element's table first, then the constants: a constant named like a data
+    // column of any element is added to no element (that column keeps the data's values,
+    // null where an element lacks it), so one column never mixes data and constants.
+    // Every element's frame is held until they are united: each may take what the
+    // earlier ones left of the table's budget.
+    let mut elements = Vec::new();
+    let (mut cells, mut text) = (0usize, 0usize);
+    for (i, (value, node)) in values.iter().zip(nodes).enumerate() {
+        let template = select.path.clone().unwrap_or_default();
+        let path = substitute(&template, &repeat.as_name, i);
+        let left = scope.budget.less(cells, text);
+        let frame = base(doc, select, &path, &mut scope.within(left))?;
+        let (c, t) = frame.size();
+        (cells, text) = (cells.saturating_add(c), text.saturating_add(t));
+        let mut constants = context(i);
+        constants.extend(
+            inject.iter().map(|(column, path)| (column.clone(), first_below(value, node, path).and_then(Node::cell))),
+        );
+        elements.push((frame, constants));
+    }
+    let mut data: HashSet<&str> = HashSet::new();
+    for (frame, _) in &elements {
+        data.extend(frame.names.iter().map(String::as_str));
+    }
+    let constant_names: HashSet<&str> =
+        elements.iter().flat_map(|(_, c)| c.iter().map(|(n, _)| n.as_str())).filter(|n| !data.contains(n)).collect();
+    // Checked before `append` pads the rows so far for each new column.
+    let width = data.len() + constant_names.len();
+    if width > scope.max_columns {
+        return Err(format!(
+            "the repeated elements' tables have {width} columns together, more than the limit of {} (max_columns)",
+            scope.max_columns
+        ));
+    }
+    // The united table, constants included, checked before any row is padded.
+    let rows: usize = elements.iter().map(|(frame, _)| frame.rows.len()).sum();
+    let united_text = elements.iter().fold(text, |sum, (frame, constants)| {
+        let per_row: usize =
+            constants.iter().filter(|(n, _)| !data.contains(n.as_str())).map(|(_, v)| text_len(v)).sum();
+        sum.saturating_add(per_row.saturating_mul(frame.rows.len()))
+    });
+    scope.budget.admit(rows, width, united_text)?;
+    let data: HashSet<String> = data.into_iter().map(str::to_owned).collect();
+    // (name, whether a data column has it (else an earlier constant), rows), for warnings.
+    let mut skipped: Vec<(String, bool, usize)> = Vec::new();
+    for (mut frame, mut constants) in elements {
+        let rows = frame.rows.len();
+        let mut not_added: Vec<(String, bool)> = Vec::new();
+        constants.retain(|(name, _)| {
+            let keep = !data.contains(name);
+            if !keep {
+                not_added.push((name.clone(), true));
             }
-            let mut data: HashSet<&str> = HashSet::new();
-            for (frame, _) in &elements {
-                data.extend(frame.names.iter().map(String::as_str));
-            }
-            let constant_names: HashSet<&str> = elements
-                .iter()
-                .flat_map(|(_, c)| c.iter().map(|(n, _)| n.as_str()))
-                .filter(|n| !data.contains(n))
-                .collect();
-            // Checked before `append` pads the rows so far for each new column.
-            let width = data.len() + constant_names.len();
-            if width > max_columns {
-                return Err(format!(
-                    "the repeated elements' tables have {width} columns together, more than the limit of {max_columns} (max_columns)"
-                ));
-            }
-            // The united table, constants included, checked before any row is padded.
-            let rows: usize = elements.iter().map(|(frame, _)| frame.rows.len()).sum();
-            let united_text = elements.iter().fold(text, |sum, (frame, constants)| {
-                let per_row: usize =
-                    constants.iter().filter(|(n, _)| !data.contains(n.as_str())).map(|(_, v)| text_len(v)).sum();
-                sum.saturating_add(per_row.saturating_mul(frame.rows.len()))
-            });
-            Budget::TABLE.admit(rows, width, united_text)?;
-            let data: HashSet<String> = data.into_iter().map(str::to_owned).collect();
-            // (name, whether a data column has it (else an earlier constant), rows), for warnings.
-            let mut skipped: Vec<(String, bool, usize)> = Vec::new();
-            for (mut frame, mut constants) in elements {
-                let rows = frame.rows.len();
-                let mut not_added: Vec<(String, bool)> = Vec::new();
-                constants.retain(|(name, _)| {
-                    let keep = !data.contains(name);
-                    if !keep {
-                        not_added.push((name.clone(), true));
-                    }
-                    keep
-                });
-                not_added.extend(frame.prepend_constant(&constants)?.into_iter().map(|name| (name, false)));
-                for (name, in_data) in not_added {
-                    match skipped.iter_mut().find(|(n, d, _)| *n == name && *d == in_data) {
-                        Some((_, _, count)) => *count += rows,
-                        None => skipped.push((name, in_data, rows)),
-                    }
-                }
-                out.frame.append(frame)?;
-            }
-            for (name, in_data, rows) in skipped.into_iter().filter(|(_, _, rows)| *rows > 0) {
-                out.warn(if in_data {
-                    format!(
-                        "column `{name}` is both a data column and a context or inject_fields column: the data's \
-                         values are kept and the constant is not added ({rows} row(s))"
-                    )
-                } else {
-                    format!("column `{name}` is given twice by the context and inject_fields: the first is kept ({rows} row(s))")
-                });
+            keep
+        });
+        not_added.extend(frame.prepend_constant(&constants)?.into_iter().map(|name| (name, false)));
+        for (name, in_data) in not_added {
+            match skipped.iter_mut().find(|(n, d, _)| *n == name && *d == in_data) {
+                Some((_, _, count)) => *count += rows,
+                None => skipped.push((name, in_data, rows)),
             }
         }
+        out.append(frame)?;
+    }
+    for (name, in_data, rows) in skipped.into_iter().filter(|(_, _, rows)| *rows > 0) {
+        scope.warn(if in_data {
+            format!(
+                "column `{name}` is both a data column and a context or inject_fields column: the data's \
+                 values are kept and the constant is not added ({rows} row(s))"
+            )
+        } else {
+            format!(
+                "column `{name}` is given twice by the context and inject_fields: the first is kept ({rows} row(s))"
+            )
+        });
     }
     Ok(out)
 }
 
 /// The strategy without `repeat_over`, at `path`, within `budget`.
-fn base(
-    doc: &Document,
-    select: &Select,
-    path: &str,
-    warnings: &mut Vec<String>,
-    rejects: &mut Vec<(u64, String)>,
-    max_columns: usize,
-    budget: Budget,
-) -> Result<Frame, String> {
-    let mut warn = |message: String| {
-        if !warnings.contains(&message) {
-            warnings.push(message);
-        }
-    };
+fn base(doc: &Document, select: &Select, path: &str, scope: &mut Scope<'_>) -> Result<Frame, String> {
     let strategy = if select.repeat_over.is_some() && select.headers_key.is_some() && select.data_key.is_some() {
         "headers_data"
     } else {
         select.strategy.as_str()
     };
     if strategy == "join" {
-        return super::join::join(doc, select, &mut warn, rejects, max_columns, budget);
+        return super::join::join(doc, select, scope);
     }
     let bare = if strategy == "array_of_objects" || strategy == "unpivot" {
         path.trim().strip_suffix("[*]").unwrap_or(path.trim())
@@ -204,39 +218,30 @@ fn base(
         return Err(format!("`{bare}` has a placeholder no repeat_over binds"));
     }
     let Some((_, node)) = doc.first(&JsonPath::parse(bare)?) else {
-        warn(format!("`{}` matches nothing in this file", if bare.is_empty() { "$" } else { bare }));
+        scope.warn(format!("`{}` matches nothing in this file", if bare.is_empty() { "$" } else { bare }));
         return Ok(Frame::default());
     };
     Ok(match strategy {
-        "flat_object" => flat_object(node, select, &mut warn, rejects, max_columns, budget)?,
-        "headers_data" => headers_data(node, select, &mut warn, max_columns, budget)?,
-        "array_of_objects" => {
-            array_of_objects(node, select.fields.as_deref(), &mut warn, rejects, max_columns, budget)?
-        }
-        "unpivot" => unpivot(array_of_objects(node, None, &mut warn, rejects, max_columns, budget)?, select, budget)?,
+        "flat_object" => flat_object(node, select, scope)?,
+        "headers_data" => headers_data(node, select, scope)?,
+        "array_of_objects" => array_of_objects(node, select.fields.as_deref(), scope)?,
+        "unpivot" => unpivot(array_of_objects(node, None, scope)?, select, scope.budget)?,
         other => return Err(format!("`{other}` is not a strategy")),
     })
 }
 
-fn flat_object(
-    node: &Node,
-    select: &Select,
-    warn: &mut dyn FnMut(String),
-    rejects: &mut Vec<(u64, String)>,
-    max_columns: usize,
-    budget: Budget,
-) -> Result<Frame, String> {
+fn flat_object(node: &Node, select: &Select, scope: &mut Scope<'_>) -> Result<Frame, String> {
     let Node::Object(entries) = node else {
-        warn("flat_object found no object at its path".to_owned());
+        scope.warn("flat_object found no object at its path".to_owned());
         return Ok(Frame::default());
     };
     let separator = select.flatten_separator.as_deref().unwrap_or("_");
     let mut cells = Vec::new();
     flatten(entries, "", separator, select.flatten_nested.unwrap_or(false), &mut cells);
-    let mut frame = Frame::within(vec![], budget);
-    match frame.push(1, cells, max_columns) {
+    let mut frame = Frame::within(vec![], scope.budget);
+    match frame.push(1, cells, scope.max_columns) {
         Ok(()) => {}
-        Err(Refused::Row(why)) => rejects.push((1, why)),
+        Err(Refused::Row(why)) => scope.reject(1, why),
         Err(Refused::Table(why)) => return Err(why),
     }
     Ok(frame)
@@ -255,13 +260,8 @@ fn flatten(entries: &[(String, Node)], prefix: &str, separator: &str, nested: bo
 /// # Errors
 /// A header (or, with names inferred, a row) wider than `max_columns`, or rows × names past
 /// `budget`: every row is padded to the names, so both are checked before any row is built.
-fn headers_data(
-    node: &Node,
-    select: &Select,
-    warn: &mut dyn FnMut(String),
-    max_columns: usize,
-    budget: Budget,
-) -> Result<Frame, String> {
+fn headers_data(node: &Node, select: &Select, scope: &mut Scope<'_>) -> Result<Frame, String> {
+    let (max_columns, budget) = (scope.max_columns, scope.budget);
     let data_key = select.data_key.as_deref().unwrap_or("data");
     let rows: Vec<&[Node]> = match node.get(data_key) {
         Some(Node::Array(rows)) => rows
@@ -272,11 +272,11 @@ fn headers_data(
             })
             .collect(),
         Some(_) => {
-            warn(format!("`{data_key}` is not a list of rows"));
+            scope.warn(format!("`{data_key}` is not a list of rows"));
             vec![]
         }
         None => {
-            warn(format!("no `{data_key}` at the table's path"));
+            scope.warn(format!("no `{data_key}` at the table's path"));
             vec![]
         }
     };
@@ -302,7 +302,7 @@ fn headers_data(
         (None, true, _) => inferred()?,
         (None, false, Some(defaults)) => defaults.clone(),
         (None, false, None) => {
-            warn(format!(
+            scope.warn(format!(
                 "no `{}` header list at the table's path",
                 select.headers_key.as_deref().unwrap_or("headers")
             ));
@@ -323,31 +323,24 @@ fn headers_data(
         frame.push_row(i as u64 + 1, values)?;
     }
     if cut > 0 {
-        warn(format!("{cut} cell(s) past the header's {} columns were cut", frame.names.len()));
+        scope.warn(format!("{cut} cell(s) past the header's {} columns were cut", frame.names.len()));
     }
     Ok(frame)
 }
 
-pub(super) fn array_of_objects(
-    node: &Node,
-    fields: Option<&[String]>,
-    warn: &mut dyn FnMut(String),
-    rejects: &mut Vec<(u64, String)>,
-    max_columns: usize,
-    budget: Budget,
-) -> Result<Frame, String> {
+pub(super) fn array_of_objects(node: &Node, fields: Option<&[String]>, scope: &mut Scope<'_>) -> Result<Frame, String> {
     let items = match node {
         Node::Array(items) => items.as_slice(),
         Node::Object(_) => std::slice::from_ref(node),
         Node::Leaf(_) => {
-            warn("array_of_objects found no list at its path".to_owned());
+            scope.warn("array_of_objects found no list at its path".to_owned());
             return Ok(Frame::default());
         }
     };
-    let mut frame = Frame::within(fields.map(<[String]>::to_vec).unwrap_or_default(), budget);
+    let mut frame = Frame::within(fields.map(<[String]>::to_vec).unwrap_or_default(), scope.budget);
     for (i, item) in items.iter().enumerate() {
         let Node::Object(entries) = item else {
-            rejects.push((i as u64 + 1, format!("element {} is not an object", i + 1)));
+            scope.reject(i as u64 + 1, format!("element {} is not an object", i + 1));
             continue;
         };
         let cells = entries
@@ -355,9 +348,9 @@ pub(super) fn array_of_objects(
             .filter(|(key, _)| fields.is_none_or(|f| f.contains(key)))
             .map(|(key, value)| (key.clone(), value.cell()))
             .collect();
-        match frame.push(i as u64 + 1, cells, max_columns) {
+        match frame.push(i as u64 + 1, cells, scope.max_columns) {
             Ok(()) => {}
-            Err(Refused::Row(why)) => rejects.push((i as u64 + 1, format!("element {}: {why}", i + 1))),
+            Err(Refused::Row(why)) => scope.reject(i as u64 + 1, format!("element {}: {why}", i + 1)),
             Err(Refused::Table(why)) => return Err(why),
         }
     }

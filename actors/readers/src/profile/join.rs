@@ -17,9 +17,9 @@ use std::collections::{HashMap, HashSet};
 
 use dat_contracts::profile::{JsonPath, Select};
 
-use super::budget::{text_len, Budget};
+use super::budget::text_len;
 use super::document::Document;
-use super::extract::array_of_objects;
+use super::extract::{array_of_objects, Scope};
 use super::frame::{Frame, Value};
 
 /// The most rows a join may make per input row (left + right). A key unique on one side makes
@@ -38,36 +38,26 @@ pub(crate) const MIN_ROW_BOUND: usize = 65_536;
 /// # Errors
 /// No `left` or `right`; a path that is not JSONPath; more columns than `max_columns`; more
 /// rows than the bound, or more cells or bytes than `budget` (see the module doc).
-pub(super) fn join(
-    doc: &Document,
-    select: &Select,
-    warn: &mut dyn FnMut(String),
-    rejects: &mut Vec<(u64, String)>,
-    max_columns: usize,
-    budget: Budget,
-) -> Result<Frame, String> {
+pub(super) fn join(doc: &Document, select: &Select, scope: &mut Scope<'_>) -> Result<Frame, String> {
     let (Some(left), Some(right)) = (&select.left, &select.right) else {
         return Err("join needs `left` and `right`".to_owned());
     };
-    let side = |path: &str,
-                warn: &mut dyn FnMut(String),
-                rejects: &mut Vec<(u64, String)>,
-                budget: Budget|
-     -> Result<Frame, String> {
+    let side = |path: &str, scope: &mut Scope<'_>| -> Result<Frame, String> {
         let bare = path.trim().strip_suffix("[*]").unwrap_or(path.trim());
         Ok(match doc.first(&JsonPath::parse(bare)?) {
-            Some((_, node)) => array_of_objects(node, None, warn, rejects, max_columns, budget)?,
+            Some((_, node)) => array_of_objects(node, None, scope)?,
             None => {
-                warn(format!("`{bare}` matches nothing in this file"));
+                scope.warn(format!("`{bare}` matches nothing in this file"));
                 Frame::default()
             }
         })
     };
+    let max_columns = scope.max_columns;
     // The two lists are held with the output: each takes from the one budget.
-    let l = side(&left.path, warn, rejects, budget)?;
+    let l = side(&left.path, scope)?;
     let (cells, text) = l.size();
-    let budget = budget.less(cells, text);
-    let r = side(&right.path, warn, rejects, budget)?;
+    let budget = scope.budget.less(cells, text);
+    let r = side(&right.path, &mut scope.within(budget))?;
     let (cells, text) = r.size();
     let budget = budget.less(cells, text);
     let lkey = l.names.iter().position(|n| *n == left.key);
