@@ -23,7 +23,9 @@ use super::compound::{u16_at, u32_at, Container};
 
 /// What calamine would hold in memory once it opened the workbook: sheets' sparse cells,
 /// dense grids (values and formulas), copied strings and the reserve a DIMENSIONS record asks.
-const CELL: u64 = size_of::<Cell<Data>>() as u64;
+/// A sparse cell, twice: calamine's list of them grows by doubling, so up to half its capacity
+/// is headroom.
+const CELL: u64 = 2 * size_of::<Cell<Data>>() as u64;
 const GRID_CELL: u64 = (size_of::<Data>() + size_of::<String>()) as u64;
 /// The most UTF-8 bytes one character of a string record can become: encoding_rs sniffs a
 /// byte-order mark in what calamine decodes, and two bytes read as UTF-8 can each become
@@ -82,7 +84,7 @@ fn records(mut stream: &[u8]) -> impl Iterator<Item = Result<Record<'_>, String>
 
 /// What calamine allocates for the workbook in `stream`: the stream itself, the shared strings,
 /// and each sheet's cells.
-fn workbook_cost(stream: &[u8]) -> Result<u64, String> {
+pub(super) fn workbook_cost(stream: &[u8]) -> Result<u64, String> {
     let mut sheets = Vec::new();
     let mut strings: Vec<u64> = Vec::new();
     let mut longest_name = 0u64;
@@ -187,9 +189,9 @@ fn shared_string_sizes(mut record: Record<'_>) -> Result<Vec<u64>, String> {
 fn sheet_cost(sheet: &[u8], strings: &[u64], longest_name: u64) -> Result<u64, String> {
     let (mut rows, mut cols) = ((u32::MAX, 0u32), (u32::MAX, 0u32));
     let (mut cells, mut bytes, mut reserve) = (0u64, 0u64, 0u64);
-    let mut place = |row: u16, col: u16| {
+    let mut place = |row: u16, col: u32| {
         rows = (rows.0.min(row.into()), rows.1.max(row.into()));
-        cols = (cols.0.min(col.into()), cols.1.max(col.into()));
+        cols = (cols.0.min(col), cols.1.max(col));
         cells += 1;
     };
     let (mut seen_bof, mut depth) = (false, 0usize);
@@ -213,31 +215,37 @@ fn sheet_cost(sheet: &[u8], strings: &[u64], longest_name: u64) -> Result<u64, S
             0x0809 if seen_bof => depth += 1,
             0x0809 => seen_bof = true,
             0x0200 => reserve = reserve.max(dimensions(data)?.saturating_mul(CELL)),
-            0x0203 | 0x0205 | 0x027E => place(at(0)?, at(2)?),
+            0x0203 | 0x0205 | 0x027E => place(at(0)?, at(2)?.into()),
             0x0204 | 0x00D6 => {
-                place(at(0)?, at(2)?);
+                place(at(0)?, at(2)?.into());
                 bytes += text(u16_at(data, 6), data.len());
             }
             0x00FD => {
-                place(at(0)?, at(2)?);
+                place(at(0)?, at(2)?.into());
                 let index = u32_at(data, 6).unwrap_or(u32::MAX) as usize;
                 bytes += strings.get(index).copied().unwrap_or(0);
             }
             0x00BD if data.len() >= 6 => {
-                let (row, first) = (at(0)?, at(2)?);
+                // As `parse_mul_rk`: a length that does not match the last column fails the
+                // sheet (u16 arithmetic, wrapping as calamine's release build does), and the
+                // columns count on from the first as u32, past 65,535.
+                let (row, first, last) = (at(0)?, at(2)?, at(data.len() - 2)?);
+                if data.len() != 6 + 6 * usize::from(last.wrapping_sub(first).wrapping_add(1)) {
+                    return Err("the xls file has a damaged cell record".to_owned());
+                }
                 for i in 0..(data.len() - 6) / 6 {
-                    place(row, first.saturating_add(i as u16));
+                    place(row, u32::from(first) + i as u32);
                 }
             }
             0x0006 if data.len() >= 20 => {
                 formula_at = (at(0)?, at(2)?);
-                place(formula_at.0, formula_at.1);
+                place(formula_at.0, formula_at.1.into());
                 // A token naming a sheet or a name takes at least 5 bytes.
                 let per_byte = (longest_name + 24).div_ceil(5).max(FORMULA_CHARS_PER_BYTE);
                 bytes += (data.len() as u64 - 20) * per_byte + 64;
             }
             0x0207 => {
-                place(formula_at.0, formula_at.1);
+                place(formula_at.0, formula_at.1.into());
                 bytes += text(u16_at(data, 0), data.len());
             }
             0x000A => break,

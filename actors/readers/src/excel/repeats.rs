@@ -60,7 +60,11 @@ impl Sheet {
     /// What calamine holds for the sheet once built: its lists, then its two grids.
     fn cost(&self) -> u64 {
         let width = self.columns.map_or(0, |(first, last)| last + 1 - first);
-        self.listed.saturating_add(self.span.saturating_mul(width).saturating_mul(CELL)).saturating_add(self.copied)
+        // The lists grow by doubling: up to half their capacity is headroom.
+        self.listed
+            .saturating_mul(2)
+            .saturating_add(self.span.saturating_mul(width).saturating_mul(CELL))
+            .saturating_add(self.copied)
     }
 }
 

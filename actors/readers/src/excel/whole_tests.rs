@@ -294,3 +294,27 @@ fn ods_spaces_and_a_content_cut_inside_a_sheet_are_counted_or_refused() {
     let Err(error) = super::repeats::cost_of_content(cut) else { panic!("a sheet without its end") };
     assert!(error.contains("it ends inside a sheet"), "{error}");
 }
+
+/// A MULRK record: `count` numbers in row `row` from column `first`.
+fn mul_rk(row: u16, first: u16, count: u16) -> Vec<u8> {
+    let mut data = [row.to_le_bytes(), first.to_le_bytes()].concat();
+    for _ in 0..count {
+        data.extend_from_slice(&[0, 0, 0x02, 0, 0, 0]); // format 0, the integer 0
+    }
+    data.extend_from_slice(&first.wrapping_add(count).wrapping_sub(1).to_le_bytes());
+    record(0x00BD, &data)
+}
+
+#[test]
+fn mulrk_columns_count_on_past_65535_as_calamine_counts_them() {
+    // calamine numbers a MULRK's columns from the first as u32: 1,000 from column 65,000 span
+    // 1,000 columns, as many as 1,000 from column 0 (the last column field wraps).
+    let cost = |first| super::biff::workbook_cost(&workbook(&[], &[mul_rk(0, first, 1_000)])).unwrap();
+    assert_eq!(cost(65_000), cost(0));
+    // A record whose length does not match its last column fails calamine's sheet: refused.
+    let mut bad = mul_rk(0, 0, 10);
+    let at = bad.len() - 2;
+    bad[at] = 20;
+    let error = super::biff::workbook_cost(&workbook(&[], &[bad])).unwrap_err();
+    assert!(error.contains("damaged cell record"), "{error}");
+}
