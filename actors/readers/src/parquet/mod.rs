@@ -90,7 +90,7 @@ impl Adapter for ParquetAdapter {
         if let Some(table) = table {
             return Err(ReadError::NoSuchTable { path: path.to_owned(), table: table.to_owned() });
         }
-        let Opened { builder, uuids, int96_cut, batch_rows } =
+        let Opened { builder, uuids, int96_cut, batch_rows, warnings } =
             open(file, Some(options)).map_err(|e| ReadError::format(path, e))?;
         // The rows the footer says the file has: every one must come out as a row.
         let declared = u64::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
@@ -131,7 +131,7 @@ impl Adapter for ParquetAdapter {
             sink.chunk(Chunk { names: names.clone(), columns, source_rows })?;
         }
         Ok(ReadEnd {
-            warnings: losses.warnings(),
+            warnings: warnings.into_iter().chain(losses.warnings()).collect(),
             accounting: Some(dat_contracts::bundle::RowAccount::new("rows", declared)),
             ..ReadEnd::default()
         })
@@ -148,6 +148,8 @@ struct Opened {
     int96_cut: Vec<(String, u64)>,
     /// Rows per record batch (see [`batch`]); 0 for the probe, which reads no rows.
     batch_rows: usize,
+    /// What the read should say besides its values (an embedded Arrow schema set aside).
+    warnings: Vec<String>,
 }
 
 /// Opens the file and reads its footer; for a read (`read` holds its options; the probe reads
@@ -168,8 +170,25 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
     let options = footer::checked_schema(&disk)?.map(|schema| ParquetMetaDataOptions::new().with_schema(schema));
     let metadata = ParquetMetaDataReader::new().with_metadata_options(options).parse_and_finish(&disk);
     let metadata = Arc::new(metadata.map_err(unreadable)?);
-    let mut arrow =
-        ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()).map_err(unreadable)?;
+    // The embedded Arrow schema (`ARROW:schema`) only hints at types the Parquet schema already
+    // gives: one that cannot be decoded (past the flatbuffer verifier's depth, say) is set aside
+    // with a warning, and the data is read by the Parquet schema alone.
+    let mut hint = None;
+    let mut arrow = match ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()) {
+        Err(e) if has_arrow_schema(&metadata) => {
+            hint = Some(format!(
+                "the file's embedded Arrow schema (ARROW:schema) cannot be decoded ({e}); its columns are read by \
+                 their Parquet types alone"
+            ));
+            ArrowReaderMetadata::try_new(
+                Arc::clone(&metadata),
+                ArrowReaderOptions::new().with_skip_arrow_metadata(true),
+            )
+            .map_err(unreadable)?
+        }
+        other => other.map_err(unreadable)?,
+    };
+    let hint_options = || ArrowReaderOptions::new().with_skip_arrow_metadata(hint.is_some());
     let (mut int96_cut, mut batch_rows) = (Vec::new(), 0);
     if let Some(options) = read {
         batch_rows = batch::batch_rows(&disk, &metadata, options)?;
@@ -182,7 +201,7 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
         if let Some(scan) = scan {
             let unit = if scan.needs_micros { TimeUnit::Microsecond } else { TimeUnit::Nanosecond };
             let schema = int96::int96_schema(arrow.schema(), metadata.file_metadata().schema_descr(), unit)?;
-            let options = ArrowReaderOptions::new().with_schema(Arc::new(schema));
+            let options = hint_options().with_schema(Arc::new(schema));
             arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(unreadable)?;
             if scan.needs_micros {
                 int96_cut = scan.cut;
@@ -197,7 +216,13 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
         .filter(|f| f.is_primitive() && matches!(f.get_basic_info().logical_type_ref(), Some(LogicalType::Uuid)))
         .map(|f| f.name().to_owned())
         .collect();
-    Ok(Opened { builder, uuids, int96_cut, batch_rows })
+    Ok(Opened { builder, uuids, int96_cut, batch_rows, warnings: hint.into_iter().collect() })
+}
+
+/// Whether the file's key-value metadata holds an embedded Arrow schema.
+fn has_arrow_schema(metadata: &::parquet::file::metadata::ParquetMetaData) -> bool {
+    let pairs = metadata.file_metadata().key_value_metadata();
+    pairs.is_some_and(|pairs| pairs.iter().any(|kv| kv.key == ::parquet::arrow::ARROW_SCHEMA_META_KEY))
 }
 
 #[cfg(test)]

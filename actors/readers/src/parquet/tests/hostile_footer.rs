@@ -259,3 +259,42 @@ fn an_lz4_page_that_is_a_frame_decoding_past_its_header_is_refused() {
         format!("column `s`: the LZ4 page at byte {at} decodes to more than the 1000 bytes its header declares");
     assert!(error.starts_with(&expected), "{error}");
 }
+
+#[test]
+fn an_arrow_schema_nested_past_the_flatbuffer_limit_is_set_aside_and_the_values_read() {
+    use ::parquet::file::metadata::KeyValue;
+    use ::parquet::file::properties::WriterProperties;
+    use arrow_schema::{DataType, Field, Schema};
+    // The embedded Arrow schema is the file's to write: here one field nested 100 lists deep,
+    // beside data that is one plain int column.
+    let mut deep = DataType::Int32;
+    for _ in 0..100 {
+        deep = DataType::List(Arc::new(Field::new("item", deep, true)));
+    }
+    let encoded = ::parquet::arrow::encode_arrow_schema(&Schema::new(vec![Field::new("n", deep, true)]));
+    let props = WriterProperties::builder()
+        .set_key_value_metadata(Some(vec![KeyValue::new("ARROW:schema".to_owned(), encoded)]))
+        .build();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("deep.parquet");
+    let batch = arrow_array::RecordBatch::try_from_iter([(
+        "n",
+        Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    let options =
+        ::parquet::arrow::arrow_writer::ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
+    let mut writer =
+        ::parquet::arrow::ArrowWriter::try_new_with_options(File::create(&disk).unwrap(), batch.schema(), options)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    // The hint is set aside, named in a warning; the values are read by their Parquet types.
+    let (end, got) = read(&disk, "deep.parquet");
+    let warnings = end.unwrap().warnings;
+    assert!(
+        warnings.iter().any(|w| w.contains("embedded Arrow schema (ARROW:schema) cannot be decoded")),
+        "{warnings:?}"
+    );
+    assert_eq!(got.column("n").0, [Some("1".to_owned()), Some("2".to_owned()), Some("3".to_owned())]);
+}
