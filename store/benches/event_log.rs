@@ -140,26 +140,26 @@ fn main() {
         "durable appends, 1 run:    {rate:>8.0} appends/s = {:.2}x raw, {:.2}x raw overwrite ({single} appends on the run's thread, {} fsyncs, {secs:.2} s)",
         rate / raw,
         rate / overwrite,
-        sled.flushes()
+        sled.syncs()
     );
-    let before = sled.flushes();
+    let before = sled.syncs();
     let rate = submitted_rate(&sled, 1, single);
     println!(
         "durable appends, 1 run:    {rate:>8.0} appends/s = {:.2}x raw, {:.2}x raw overwrite ({single} appends with receipts, as a run actor, {} fsyncs)",
         rate / raw,
         rate / overwrite,
-        sled.flushes() - before
+        sled.syncs() - before
     );
 
     // 16 runs as dat runs them (tasks on one thread, receipts synced by the log's flusher).
     let runs = 16;
     let per_run = std::env::var("BENCH_PER_RUN").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     let total = runs * per_run;
-    let before = sled.flushes();
+    let before = sled.syncs();
     let cpu = cpu_seconds();
     let rate = submitted_rate(&sled, runs, per_run);
     let cpu = cpu_seconds() - cpu;
-    let fsyncs = sled.flushes() - before;
+    let fsyncs = sled.syncs() - before;
     println!(
         "durable appends, 16 runs:  {rate:>8.0} appends/s = {:.2}x raw, {:.2}x raw overwrite ({total} appends with receipts, as run actors, {fsyncs} fsyncs: {:.1} appends per fsync, {:.0} µs CPU per append)",
         rate / raw,
@@ -170,7 +170,7 @@ fn main() {
 
     // The same from 16 threads, each blocked on its append: a flush covers 8 or so (the threads
     // one flush acknowledges append again while the next one syncs what the others appended).
-    let before = sled.flushes();
+    let before = sled.syncs();
     let start = Instant::now();
     let threads: Vec<_> = (0..runs)
         .map(|_| {
@@ -183,7 +183,7 @@ fn main() {
     }
     let secs = start.elapsed().as_secs_f64();
     let rate = total as f64 / secs;
-    let fsyncs = sled.flushes() - before;
+    let fsyncs = sled.syncs() - before;
     println!(
         "durable appends, 16 threads: {rate:>6.0} appends/s = {:.2}x raw ({total} appends, each thread blocked on its own, {fsyncs} fsyncs: {:.1} appends per fsync)",
         rate / raw,

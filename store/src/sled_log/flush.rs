@@ -48,6 +48,8 @@ pub(super) struct Faults {
     pub(super) write: std::sync::atomic::AtomicBool,
     /// The next sync waits this long, then fails.
     pub(super) sync: std::sync::Mutex<Option<std::time::Duration>>,
+    /// The next sync waits this long first, then syncs.
+    pub(super) slow: std::sync::Mutex<Option<std::time::Duration>>,
 }
 
 /// A group taken by a flush, to be shown to readers once a sync covers it.
@@ -105,10 +107,11 @@ impl Shared {
     }
 
     /// One flush: takes the pending group (telling `took` the last ticket it holds), inserts it
-    /// into sled, writes its record and syncs the file; returns the last ticket that made
-    /// durable (0 when another flush had taken everything: that one's sync covers it). Once the
-    /// file is large, sled is flushed instead (it then holds everything inserted) and the file
-    /// starts over.
+    /// into sled, writes its record and syncs the file; returns the last ticket made durable,
+    /// which may be past the group's when the sync covered later flushes' records too. With no
+    /// pending group it only syncs what other flushes wrote (if a sync has not yet covered it).
+    /// Once the file is large, sled is flushed instead (it then holds everything inserted) and
+    /// the file starts over.
     ///
     /// Taking, inserting and writing happen under the write-ahead file's lock, so groups reach
     /// sled and the file in the order of their positions (a crash can tear only the last one);
@@ -130,22 +133,27 @@ impl Shared {
             (std::mem::take(&mut writer.pending), writer.issued)
         };
         if group.events.is_empty() {
-            return Ok(0);
+            drop(wal);
+            // Nothing new to write: a record another flush wrote and has not synced yet is
+            // synced by this one (see `GroupCommit::flusher_turn`).
+            let written = self.written.load(Ordering::Acquire);
+            let through =
+                self.synced(written, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
+            self.publish_through(through);
+            return Ok(through);
         }
         took(covers);
         let inserted = self.insert(group).map_err(|e| self.fail(format!("cannot write the event log: {e}")))?;
         lock(&self.unpublished).push_back(Taken { covers, heads: inserted.heads, last: inserted.last });
-        let started = std::time::Instant::now();
-        if wal.bytes >= RESET_BYTES {
+        let through = if wal.bytes >= RESET_BYTES {
             // Everything inserted so far, earlier flushes' groups included, is then in sled's
             // files: the file's records are no longer needed.
-            self.synced(|| {
+            self.synced(covers, || {
                 let flushed = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
                 flushed
                     .and_then(|()| wal.reset().map_err(|e| e.to_string()))
                     .map_err(|e| format!("cannot start the event log's file over: {e}"))
-            })?;
-            drop(wal);
+            })?
         } else {
             // Fails only for a key or value over 4 GiB, which serialised events never reach.
             wal.buffer(&inserted.pairs).map_err(|e| self.fail(format!("cannot write the event log: {e}")))?;
@@ -154,27 +162,38 @@ impl Shared {
                 wal.rewind(at);
                 self.fail(format!("cannot write the event log: {e}"))
             })?;
+            self.written.fetch_max(covers, Ordering::Release);
             drop(wal);
-            self.synced(|| self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
+            self.synced(covers, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?
+        };
+        self.publish_through(through);
+        Ok(through)
+    }
+
+    /// Makes the record of tickets up to `covers` durable in the sync turn, unless a write or
+    /// sync failed before (its failure fails every later flush), and returns the last ticket
+    /// made durable. A sync that began after the record was written covers it: then `sync` is
+    /// not run. Otherwise `sync` (of the write-ahead file, or sled's flush and the file's
+    /// start-over) covers every record written before it starts, other flushes' included.
+    fn synced(&self, covers: u64, sync: impl FnOnce() -> Result<(), String>) -> Result<u64, String> {
+        let mut synced = lock(&self.sync_turn);
+        if let Some(error) = self.failure.get() {
+            return Err(error.clone());
         }
+        if *synced >= covers {
+            return Ok(*synced);
+        }
+        let through = self.written.load(Ordering::Acquire).max(covers);
+        let started = std::time::Instant::now();
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        sync().map_err(|e| self.fail(e))?;
         if let Ok(observer) = self.flush_observer.read() {
             if let Some(observe) = observer.as_ref() {
                 observe(started.elapsed());
             }
         }
-        self.publish_through(covers);
-        Ok(covers)
-    }
-
-    /// Runs `sync` (a sync of the write-ahead file, or sled's flush and the file's start-over)
-    /// in the sync turn, unless a write or sync failed before; its failure fails every later
-    /// flush.
-    fn synced(&self, sync: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
-        let _turn = lock(&self.sync_turn);
-        if let Some(error) = self.failure.get() {
-            return Err(error.clone());
-        }
-        sync().map_err(|e| self.fail(e))
+        *synced = through;
+        Ok(through)
     }
 
     /// Records `error` as the log's failure (unless one is recorded already) and returns it.
@@ -200,6 +219,10 @@ impl Shared {
             if let Some(delay) = fault {
                 std::thread::sleep(delay);
                 return Err(std::io::Error::other("a sync failure the test made"));
+            }
+            let slow = lock(&self.faults.slow).take();
+            if let Some(delay) = slow {
+                std::thread::sleep(delay);
             }
         }
         self.syncer.sync_data()

@@ -9,7 +9,10 @@
 //! and syncs sled's io buffer each time), writes it as one checksummed record to the write-ahead
 //! file and syncs that (one `write`, one `fdatasync`); every append in the group is then
 //! acknowledged. Appends go on filling the next group while a flush runs, and a second flush
-//! may take, insert and write that group while the first syncs (`flush`). A crash can
+//! may take, insert and write that group while the first syncs (`flush`). A sync covers every
+//! record written before it began: the first flusher, its sync done, syncs the second's record
+//! at once if no sync has yet, rather than the disk waiting for the second thread to wake up;
+//! the second then finds its record durable and issues no sync. A crash can
 //! leave only the last group half in sled, never acknowledged; [`SledLog::open`] applies the
 //! write-ahead records again and removes such a group (`sled_keys::repair`).
 //!
@@ -73,8 +76,12 @@ struct Shared {
     syncer: std::fs::File,
     /// Held while the write-ahead file is synced: one sync at a time, so that each sync is told
     /// of any write-back error since the one before (Linux tells only one of two syncs under
-    /// way on one file of an error).
-    sync_turn: Mutex<()>,
+    /// way on one file of an error). Holds the last ticket a sync made durable.
+    sync_turn: Mutex<u64>,
+    /// The last ticket whose record is written to the write-ahead file (not yet synced, maybe).
+    written: AtomicU64,
+    /// `fdatasync`s (or sled flushes) run: fsyncs issued, for benchmarks.
+    syncs: AtomicU64,
     /// The first write or sync of the write-ahead file that failed: no flush writes or syncs
     /// after it, as what reached the disk is unknown (see `flush`).
     failure: std::sync::OnceLock<String>,
@@ -198,16 +205,22 @@ impl Shared {
 }
 
 impl SledLog {
-    /// Tells `observer` how long each later flush (one write and one fdatasync) takes.
+    /// Tells `observer` how long each later sync of the log (one fdatasync) takes.
     pub fn on_flush(&self, observer: FlushObserver) {
         if let Ok(mut slot) = self.shared.flush_observer.write() {
             *slot = Some(observer);
         }
     }
 
-    /// Flushes run for durable appends so far (fsyncs issued, for benchmarks).
+    /// Flushes led for durable appends so far (a flush whose record another's sync covered
+    /// issues no sync of its own: see [`Self::syncs`]).
     pub fn flushes(&self) -> u64 {
         self.shared.commit.flushes()
+    }
+
+    /// Syncs issued for durable appends so far (fsyncs, for benchmarks).
+    pub fn syncs(&self) -> u64 {
+        self.shared.syncs.load(Ordering::Relaxed)
     }
 
     /// Opens (or creates) the log in `dir`.
@@ -272,7 +285,9 @@ impl SledLog {
             fingerprints,
             durability,
             syncer,
-            sync_turn: Mutex::new(()),
+            sync_turn: Mutex::new(0),
+            written: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
             failure: std::sync::OnceLock::new(),
             #[cfg(test)]
             faults: flush::Faults::default(),

@@ -373,3 +373,31 @@ fn a_flush_past_its_write_when_another_sync_fails_acknowledges_and_shows_nothing
     assert_eq!(seen(&log, a), (0, Seq(0), false, 0));
     assert_eq!(seen(&log, b), (0, Seq(0), false, 0));
 }
+
+#[test]
+fn a_sync_covers_the_records_written_before_it_began_and_no_later_one() {
+    // The first append's sync takes 200 ms; meanwhile a second append's flush writes its record
+    // and waits for the sync turn. The first sync began before that record was written, so it
+    // cannot cover it: the second append is acknowledged only after a sync of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (test_run_id(), other_run());
+    let log = Arc::new(open(dir.path()));
+    *log.shared.faults.slow.lock().unwrap() = Some(std::time::Duration::from_millis(200));
+    let first = {
+        let log = log.clone();
+        std::thread::spawn(move || log.append(a, Seq(0), &envelopes(a, 1, vec![created()])))
+    };
+    while log.shared.faults.slow.lock().unwrap().is_some() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let started = std::time::Instant::now();
+    log.append(b, Seq(0), &envelopes(b, 1, vec![created()])).unwrap();
+    first.join().unwrap().unwrap();
+    assert_eq!(log.syncs(), 2, "the second record had a sync of its own");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150), "acknowledged before the first sync ended");
+    assert_eq!(seen(&log, a).1, Seq(1));
+    assert_eq!(seen(&log, b).1, Seq(1));
+    // A flush with nothing new to write syncs nothing once every record is covered.
+    assert_eq!(log.shared.flush(&|_| {}), Ok(2));
+    assert_eq!(log.syncs(), 2);
+}
