@@ -675,12 +675,14 @@ def tables(results, facts, runs):
 def bench_log_share(work, facts, dat, runs, results):
     """The event log's share of parse on W2 (500 tables, a durable Checkpointed event each):
     `dat run` as it is (sled, every append fsynced), and with --memory-log (the same events in
-    an in-memory log, nothing written), alternately, at least 9 times each (the share is small
-    beside the machine's noise); parse's own time is read from each run's parse manifest."""
+    an in-memory log, nothing written), in pairs, at least 9 of them (the share is small beside
+    the machine's noise, which drifts over minutes: each pair's two runs follow each other, the
+    one that goes first alternating); parse's own time is read from each run's parse manifest."""
     inp = work / "W2" / "in"
     runs = max(runs, 9)
+    modes = [("fsync", []), ("memory", ["--memory-log"])]
     for r in range(1, runs + 1):
-        for mode, flags in (("fsync", []), ("memory", ["--memory-log"])):
+        for mode, flags in (modes if r % 2 else modes[::-1]):
             run_dir = work / "runs" / f"log-{mode}-{r}"
             shutil.rmtree(run_dir, ignore_errors=True)
             run_dir.mkdir(parents=True)
@@ -730,12 +732,15 @@ def log_line(results, facts):
     if "log" not in results:
         return ""
     facts_files = f"{facts['W2']['files']:,}"
-    durable = median([r["parse"] for r in results["log"]["fsync"]])
-    memory = median([r["parse"] for r in results["log"]["memory"]])
-    share = (durable - memory) / durable * 100
+    pairs = list(zip(results["log"]["fsync"], results["log"]["memory"]))
+    durable = median([f["parse"] for f, _ in pairs])
+    memory = median([m["parse"] for _, m in pairs])
+    # Each pair's share, then their median: a drift of the machine's speed between pairs cancels.
+    shares = sorted((f["parse"] - m["parse"]) / f["parse"] * 100 for f, m in pairs)
     return (f"Event log share of parse (W2, {facts_files} tables): parse {durable:.2f} s with the durable sled log, "
-            f"{memory:.2f} s with an in-memory log (`--memory-log`): {share:.1f}% of parse "
-            f"(medians of {len(results['log']['fsync'])} alternating runs)")
+            f"{memory:.2f} s with an in-memory log (`--memory-log`), medians of {len(pairs)} runs each; the share, "
+            f"median of the {len(pairs)} back-to-back pairs: {median(shares):.1f}% of parse "
+            f"(pairs ranged {shares[0]:.1f}% to {shares[-1]:.1f}%)")
 
 
 def raw_table(results):
