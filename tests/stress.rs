@@ -302,3 +302,85 @@ fn stress_an_xls_whose_sector_chain_loops_is_one_error_table_and_the_run_goes_on
         ran.stdout
     );
 }
+
+/// A Parquet file of one string column whose one GZIP page says it decodes to 2 MB and holds a
+/// gzip stream of 1 GiB of zeros (about 1 MB on disk). The crate's GZIP decoder grows its
+/// output to what the stream holds before comparing it with the header.
+fn write_gzip_bomb_parquet(path: &Path) {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::{Compression, GzipLevel};
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+    use parquet::file::properties::WriterProperties;
+    // 2 MB of letters (about 1.2 MB under GZIP): the page's sizes take 4-byte varints.
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let letters: String = (0..2_000_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            char::from(b'a' + (seed % 26) as u8)
+        })
+        .collect();
+    let batch = arrow_array::RecordBatch::try_from_iter([(
+        "s",
+        std::sync::Arc::new(arrow_array::StringArray::from(vec![letters])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(Compression::GZIP(GzipLevel::default()))
+        .build();
+    let mut honest = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut honest, batch.schema(), Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    std::fs::write(path, &honest).unwrap();
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&File::open(path).unwrap()).unwrap();
+    let chunk = metadata.row_group(0).column(0).clone();
+    let at = chunk.data_page_offset() as usize;
+    // The header: type (0x15, one byte), uncompressed size (0x15, 4 bytes), compressed size
+    // (0x15, 4 bytes), then the rest; the chunk is the one page.
+    assert_eq!((honest[at], honest[at + 2], honest[at + 7]), (0x15, 0x15, 0x15), "a v1 page header at {at}");
+    let varint = |bytes: &[u8]| bytes.iter().rev().fold(0u64, |v, b| (v << 7) | u64::from(b & 0x7F));
+    let compressed = (varint(&honest[at + 8..at + 12]) >> 1) as usize;
+    let header_len = chunk.compressed_size() as usize - compressed;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        gzip.write_all(&zeros).unwrap();
+    }
+    let body = gzip.finish().unwrap();
+    let mut zigzag = (body.len() as u64) << 1;
+    let mut file = honest[..at + header_len].to_vec();
+    for (i, byte) in file[at + 8..at + 12].iter_mut().enumerate() {
+        *byte = (zigzag & 0x7F) as u8 | if i < 3 { 0x80 } else { 0 };
+        zigzag >>= 7;
+    }
+    assert_eq!(zigzag, 0, "the body's size fits 4 bytes");
+    file.extend_from_slice(&body);
+    let chunk = chunk.into_builder().set_total_compressed_size((header_len + body.len()) as i64).build().unwrap();
+    let mut builder = metadata.into_builder();
+    let groups = builder
+        .take_row_groups()
+        .into_iter()
+        .map(|group| group.into_builder().set_column_metadata(vec![chunk.clone()]).build().unwrap())
+        .collect();
+    let metadata = builder.set_row_groups(groups).build();
+    ParquetMetaDataWriter::new(&mut file, &metadata).finish().unwrap();
+    assert!(file.len() < 8 << 20, "{} bytes", file.len());
+    std::fs::write(path, file).unwrap();
+}
+
+#[test]
+#[ignore = "stress: needs the release build (scripts/test runs it)"]
+fn stress_a_gzip_parquet_page_that_inflates_past_its_header_is_one_error_table() {
+    let (_dir, data) = folder();
+    write_gzip_bomb_parquet(&data.join("bomb.parquet"));
+    std::fs::write(data.join("ok.csv"), "a,b\n1,2\n3,4\n").unwrap();
+    let ran = run(&data);
+    within_memory(&ran);
+    every_row(&ran, 2);
+    let expected = "failed: bomb.parquet: [unreadable] bomb.parquet: column `s`: the GZIP page at byte 4 decodes to \
+                    more than the 2000004 bytes its header declares";
+    assert!(ran.stdout.contains(expected), "{}", ran.stdout);
+}
