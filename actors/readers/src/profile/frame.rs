@@ -25,7 +25,7 @@ pub(crate) struct Frame {
     /// `repeat_over` positions restart in each repeated list, as its rejects' do.
     pub(crate) positions: Vec<u64>,
     /// The bytes of the cells' texts, counted as cells are added (for the budget's estimate;
-    /// column transforms that change a text do not recount it).
+    /// recounted after each column transform).
     text: usize,
     /// What the frame may hold.
     budget: Budget,
@@ -67,10 +67,30 @@ impl Frame {
         Ok(())
     }
 
+    /// Column `name` for a column transform's output, added (null in every row) when new, if
+    /// the table with it and `copied` more bytes of text stays within the frame's budget.
+    ///
+    /// # Errors
+    /// The table would pass its budget: nothing is added and the caller fails the table.
+    pub(crate) fn transform_target(&mut self, name: &str, copied: usize) -> Result<usize, String> {
+        let new = usize::from(!self.names.iter().any(|n| n == name));
+        self.budget.admit(self.rows.len(), self.names.len().saturating_add(new), self.text.saturating_add(copied))?;
+        Ok(self.column(name))
+    }
+
+    /// Recounts the cells' text after a column transform rewrote some (uppercase can lengthen a
+    /// text, a converted number has its own), and checks the budget again.
+    ///
+    /// # Errors
+    /// The table is past its budget: the caller fails it.
+    pub(crate) fn recount(&mut self) -> Result<(), String> {
+        self.text = self.rows.iter().flatten().map(text_len).sum();
+        self.budget.admit(self.rows.len(), self.names.len(), self.text)
+    }
+
     /// The position of column `name`, adding it (null in the rows so far) when new. It does
-    /// not check the budget: `push` and `append` do before they add columns, and a column
-    /// transform adds at most one column per transform of the profile.
-    pub(crate) fn column(&mut self, name: &str) -> usize {
+    /// not check the budget: its callers do before they add columns.
+    fn column(&mut self, name: &str) -> usize {
         if let Some(i) = self.names.iter().position(|n| n == name) {
             return i;
         }

@@ -96,7 +96,7 @@ impl ProfileAdapter {
         let extracted = extract::extract(doc, &table.select, &context, options.max_columns)?;
         let mut frame = extracted.frame;
         let mut warnings = extracted.warnings;
-        warnings.extend(transform::apply(&mut frame, &table.column_transforms));
+        warnings.extend(transform::apply(&mut frame, &table.column_transforms)?);
         if let Some(max) = spec.governance.as_ref().and_then(|g| g.limits.max_columns_per_table) {
             if frame.names.len() as u64 > max {
                 return Err(format!(

@@ -5,12 +5,17 @@
 use dat_contracts::profile::{ColumnTransform, TableSpec};
 use dat_contracts::ColumnType;
 
+use super::budget::text_len;
 use super::frame::{Frame, Value};
 use crate::typing::{as_f64, float_text};
 
 /// Applies the transforms in order; returns counted warnings (cells a numeric transform could
 /// not read as a number, kept as they were).
-pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Vec<String> {
+///
+/// # Errors
+/// A transform would take the table past its budget (a new column, the texts it copies or
+/// lengthens): the table fails, naming the transform.
+pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Result<Vec<String>, String> {
     let mut warnings = Vec::new();
     for t in transforms {
         let Some(source) = frame.names.iter().position(|n| *n == t.source) else {
@@ -23,7 +28,11 @@ pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Vec<St
             }
             continue;
         }
-        let target = frame.column(t.target.as_deref().unwrap_or(&t.source));
+        let past = |e: String| format!("column_transforms: {} of `{}`: {e}", t.transform, t.source);
+        let into = t.target.as_deref().unwrap_or(&t.source);
+        // A copy into another column holds the source's texts twice.
+        let copied = if into == t.source { 0 } else { frame.rows.iter().map(|row| text_len(&row[source])).sum() };
+        let target = frame.transform_target(into, copied).map_err(past)?;
         let mut unread = 0usize;
         for row in &mut frame.rows {
             let value = row[source].clone();
@@ -41,6 +50,7 @@ pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Vec<St
                 _ => value,
             };
         }
+        frame.recount().map_err(past)?;
         if unread > 0 {
             warnings.push(format!(
                 "column_transforms: {unread} value(s) of `{}` are not numbers; {} left them as they were",
@@ -48,7 +58,7 @@ pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Vec<St
             ));
         }
     }
-    warnings
+    Ok(warnings)
 }
 
 fn text(value: Value, f: impl Fn(&str) -> String) -> Value {
@@ -103,4 +113,34 @@ pub(super) fn stable_columns(frame: &Frame, table: &TableSpec) -> Result<(bool, 
         return Err(format!("table `{}`: {why}", table.id));
     }
     Ok((true, Some(why)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::budget::{Budget, MAX_CELLS};
+    use super::*;
+
+    fn transform(source: &str, transform: &str, target: Option<&str>) -> ColumnTransform {
+        serde_json::from_value(serde_json::json!({"source": source, "transform": transform, "target": target})).unwrap()
+    }
+
+    #[test]
+    fn a_transform_that_would_pass_the_tables_budget_fails_it() {
+        // 14 cells (and 448 bytes) left: 4 rows × 2 columns fit, and one more column (4 × 3,
+        // the texts copied) still does.
+        let mut frame = Frame::within(vec!["a".into(), "b".into()], Budget::TABLE.less(MAX_CELLS - 14, 0));
+        for i in 0..4 {
+            let row = vec![Some((ColumnType::String, format!("x{i}"))), None];
+            frame.push_row(i + 1, row).unwrap();
+        }
+        let warnings = apply(&mut frame, &[transform("a", "uppercase", Some("c"))]).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(frame.rows[3][2], Some((ColumnType::String, "X3".to_owned())));
+        // A fourth column would be 16 cells: the table fails, naming the transform.
+        let error = apply(&mut frame, &[transform("a", "lowercase", Some("d"))]).unwrap_err();
+        assert!(error.starts_with("column_transforms: lowercase of `a`: the table would hold 4 × 4 cells"), "{error}");
+        assert_eq!(frame.names.len(), 3, "nothing was added");
+        // In place, no column is added.
+        apply(&mut frame, &[transform("c", "lowercase", None)]).unwrap();
+    }
 }
