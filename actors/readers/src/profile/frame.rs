@@ -78,13 +78,14 @@ impl Frame {
         Ok(self.column(name))
     }
 
-    /// Recounts the cells' text after a column transform rewrote some (uppercase can lengthen a
-    /// text, a converted number has its own), and checks the budget again.
+    /// Counts a column transform's rewrite of one column: `replaced` bytes of text gone,
+    /// `written` bytes in their place (uppercase can lengthen a text, a converted number has its
+    /// own), and checks the budget again.
     ///
     /// # Errors
     /// The table is past its budget: the caller fails it.
-    pub(crate) fn recount(&mut self) -> Result<(), String> {
-        self.text = self.rows.iter().flatten().map(text_len).sum();
+    pub(crate) fn retext(&mut self, replaced: usize, written: usize) -> Result<(), String> {
+        self.text = self.text.saturating_sub(replaced).saturating_add(written);
         self.budget.admit(self.rows.len(), self.names.len(), self.text)
     }
 

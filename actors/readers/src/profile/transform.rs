@@ -33,9 +33,10 @@ pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Result
         // A copy into another column holds the source's texts twice.
         let copied = if into == t.source { 0 } else { frame.rows.iter().map(|row| text_len(&row[source])).sum() };
         let target = frame.transform_target(into, copied).map_err(past)?;
-        let mut unread = 0usize;
+        let (mut unread, mut replaced, mut written) = (0usize, 0usize, 0usize);
         for row in &mut frame.rows {
             let value = row[source].clone();
+            replaced += text_len(&row[target]);
             row[target] = match t.transform.as_str() {
                 "uppercase" => text(value, str::to_uppercase),
                 "lowercase" => text(value, str::to_lowercase),
@@ -49,8 +50,9 @@ pub(super) fn apply(frame: &mut Frame, transforms: &[ColumnTransform]) -> Result
                 },
                 _ => value,
             };
+            written += text_len(&row[target]);
         }
-        frame.recount().map_err(past)?;
+        frame.retext(replaced, written).map_err(past)?;
         if unread > 0 {
             warnings.push(format!(
                 "column_transforms: {unread} value(s) of `{}` are not numbers; {} left them as they were",
