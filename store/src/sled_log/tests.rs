@@ -350,6 +350,24 @@ fn after_a_failed_write_nothing_more_is_written_acknowledged_or_shown() {
     assert_eq!(log.read(a, Seq(0)).unwrap().len(), 2);
 }
 
+/// Appends run `run`'s first event on a thread whose sync is delayed 200 ms by the fault
+/// `delay` picks (then fails or succeeds, as that fault does); returns once that sync began.
+fn append_in_a_200_ms_sync(
+    log: &Arc<SledLog>,
+    run: RunId,
+    delay: fn(&super::flush::Faults) -> &std::sync::Mutex<Option<std::time::Duration>>,
+) -> std::thread::JoinHandle<Result<(), AppendError>> {
+    *delay(&log.shared.faults).lock().unwrap() = Some(std::time::Duration::from_millis(200));
+    let first = {
+        let log = log.clone();
+        std::thread::spawn(move || log.append(run, Seq(0), &envelopes(run, 1, vec![created()])))
+    };
+    while delay(&log.shared.faults).lock().unwrap().is_some() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    first
+}
+
 #[test]
 fn a_flush_past_its_write_when_another_sync_fails_acknowledges_and_shows_nothing() {
     // The first append's sync takes 200 ms and fails; meanwhile a second append's flush
@@ -357,14 +375,7 @@ fn a_flush_past_its_write_when_another_sync_fails_acknowledges_and_shows_nothing
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (test_run_id(), other_run());
     let log = Arc::new(open(dir.path()));
-    *log.shared.faults.sync.lock().unwrap() = Some(std::time::Duration::from_millis(200));
-    let first = {
-        let log = log.clone();
-        std::thread::spawn(move || log.append(a, Seq(0), &envelopes(a, 1, vec![created()])))
-    };
-    while log.shared.faults.sync.lock().unwrap().is_some() {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let first = append_in_a_200_ms_sync(&log, a, |faults| &faults.sync);
     let second = log.append(b, Seq(0), &envelopes(b, 1, vec![created()]));
     let first = first.join().unwrap();
     assert!(matches!(first, Err(AppendError::Backend(_))), "{first:?}");
@@ -382,14 +393,7 @@ fn a_sync_covers_the_records_written_before_it_began_and_no_later_one() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (test_run_id(), other_run());
     let log = Arc::new(open(dir.path()));
-    *log.shared.faults.slow.lock().unwrap() = Some(std::time::Duration::from_millis(200));
-    let first = {
-        let log = log.clone();
-        std::thread::spawn(move || log.append(a, Seq(0), &envelopes(a, 1, vec![created()])))
-    };
-    while log.shared.faults.slow.lock().unwrap().is_some() {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    let first = append_in_a_200_ms_sync(&log, a, |faults| &faults.slow);
     let started = std::time::Instant::now();
     log.append(b, Seq(0), &envelopes(b, 1, vec![created()])).unwrap();
     first.join().unwrap().unwrap();
