@@ -46,9 +46,21 @@ fn rewrite_footer(disk: &Path, edit: impl Fn(ColumnChunkMetaData) -> ColumnChunk
     std::fs::write(disk, out).unwrap();
 }
 
-fn batch_rows(disk: &Path, name: &str, options: &ReadOptions) -> usize {
+/// Opening `disk` (named `name`) for a read with `options`: its rows per batch, or why it is
+/// refused.
+fn opened(disk: &Path, name: &str, options: &ReadOptions) -> Result<usize, String> {
     let path = WorkspacePath::parse(name).unwrap();
-    super::super::open(&SourceFile::new(&path, disk, None), Some(options)).unwrap().batch_rows
+    super::super::open(&SourceFile::new(&path, disk, None), Some(options)).map(|opened| opened.batch_rows)
+}
+
+fn batch_rows(disk: &Path, name: &str, options: &ReadOptions) -> usize {
+    opened(disk, name, options).unwrap()
+}
+
+/// The byte at which the first column chunk's first data page starts.
+fn first_page(disk: &Path) -> usize {
+    let metadata = ParquetMetaDataReader::new().parse_and_finish(&File::open(disk).unwrap()).unwrap();
+    metadata.row_group(0).column(0).data_page_offset() as usize
 }
 
 #[test]
@@ -122,8 +134,7 @@ fn a_page_decoding_to_more_than_sixteen_batches_is_an_error_naming_its_column() 
     // 16 batches of 16 KiB.
     write_plain_long_strings(&disk, 250);
     let options = ReadOptions { chunk_bytes: 16 << 10, ..ReadOptions::default() };
-    let path = WorkspacePath::parse("big.parquet").unwrap();
-    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&options)) else {
+    let Err(error) = opened(&disk, "big.parquet", &options) else {
         panic!("pages of 1 MiB read in batches of 16 KiB");
     };
     assert!(error.starts_with("column `s`: a page decodes to 1.0"), "{error}");
@@ -141,8 +152,7 @@ fn a_dictionary_page_past_the_page_limit_is_an_error_before_it_is_decoded() {
     write_long_dictionary(&disk);
     // The one 8,000-byte value is a dictionary page of about 8 KB, against 16 × 256 bytes.
     let options = ReadOptions { chunk_bytes: 256, ..ReadOptions::default() };
-    let path = WorkspacePath::parse("d.parquet").unwrap();
-    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&options)) else {
+    let Err(error) = opened(&disk, "d.parquet", &options) else {
         panic!("an 8 KB dictionary page read in batches of 256 bytes");
     };
     assert!(error.starts_with("column `s`: a page decodes to 0.01 MiB"), "{error}");
@@ -166,8 +176,7 @@ fn write_compressed(disk: &Path, compression: ::parquet::basic::Compression, v2:
 /// Rewrites the `uncompressed_page_size` of column `s`'s first page to `claimed`, in place (the
 /// varint padded to its old length, as Thrift's readers accept).
 fn understate_first_page(disk: &Path, claimed: u32) {
-    let metadata = ParquetMetaDataReader::new().parse_and_finish(&File::open(disk).unwrap()).unwrap();
-    let at = metadata.row_group(0).column(0).data_page_offset() as usize;
+    let at = first_page(disk);
     let mut bytes = std::fs::read(disk).unwrap();
     // Field 1 (type, i32) and its one-byte varint, then field 2's header: 0x15.
     assert_eq!((bytes[at], bytes[at + 2]), (0x15, 0x15), "a page header starts at {at}");
@@ -202,20 +211,14 @@ fn pages_whose_decoder_grows_its_output_are_refused_when_they_decode_past_their_
             // The header says the 2 MB page is 1,000 bytes: the crate's decoder would grow to
             // whatever the stream holds before comparing.
             understate_first_page(&disk, 1_000);
-            let path = WorkspacePath::parse("g.parquet").unwrap();
-            match super::super::open(&SourceFile::new(&path, &disk, None), Some(&ReadOptions::default())) {
+            match opened(&disk, "g.parquet", &ReadOptions::default()) {
                 Ok(_) if name == "LZ4" => {
                     // The crate writes LZ4 in the Hadoop framing, which it decodes into the
                     // header's size (bounded); only an LZ4 frame grows, see the next test.
                 }
                 Ok(_) => panic!("{name} v2={v2}: a page understating its size was opened"),
                 Err(error) => {
-                    let at = ParquetMetaDataReader::new()
-                        .parse_and_finish(&File::open(&disk).unwrap())
-                        .unwrap()
-                        .row_group(0)
-                        .column(0)
-                        .data_page_offset();
+                    let at = first_page(&disk);
                     let expected = format!(
                         "column `s`: the {name} page at byte {at} decodes to more than the 1000 bytes its header declares"
                     );
@@ -235,12 +238,7 @@ fn an_lz4_page_that_is_a_frame_decoding_past_its_header_is_refused() {
     understate_first_page(&disk, 1_000);
     // The first page's body becomes an LZ4 frame of 100 KB (zeros after it): not the Hadoop
     // framing, so the crate falls back to decoding it as a frame, into a growing buffer.
-    let at = ParquetMetaDataReader::new()
-        .parse_and_finish(&File::open(&disk).unwrap())
-        .unwrap()
-        .row_group(0)
-        .column(0)
-        .data_page_offset() as usize;
+    let at = first_page(&disk);
     let mut bytes = std::fs::read(&disk).unwrap();
     let header = super::super::pages::parse(&bytes[at..]).unwrap();
     let body = at + header.len as usize..at + header.len as usize + header.compressed as usize;
@@ -251,8 +249,7 @@ fn an_lz4_page_that_is_a_frame_decoding_past_its_header_is_refused() {
     bytes[body.clone()].fill(0);
     bytes[body.start..body.start + frame.len()].copy_from_slice(&frame);
     std::fs::write(&disk, bytes).unwrap();
-    let path = WorkspacePath::parse("f.parquet").unwrap();
-    let Err(error) = super::super::open(&SourceFile::new(&path, &disk, None), Some(&ReadOptions::default())) else {
+    let Err(error) = opened(&disk, "f.parquet", &ReadOptions::default()) else {
         panic!("an LZ4 frame page understating its size was opened");
     };
     let expected =
