@@ -173,22 +173,18 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
     // The embedded Arrow schema (`ARROW:schema`) only hints at types the Parquet schema already
     // gives: one that cannot be decoded (past the flatbuffer verifier's depth, say) is set aside
     // with a warning, and the data is read by the Parquet schema alone.
+    let reader_options = |skip_hint| ArrowReaderOptions::new().with_skip_arrow_metadata(skip_hint);
     let mut hint = None;
-    let mut arrow = match ArrowReaderMetadata::try_new(Arc::clone(&metadata), ArrowReaderOptions::new()) {
+    let mut arrow = match ArrowReaderMetadata::try_new(Arc::clone(&metadata), reader_options(false)) {
         Err(e) if has_arrow_schema(&metadata) => {
             hint = Some(format!(
                 "the file's embedded Arrow schema (ARROW:schema) cannot be decoded ({e}); its columns are read by \
                  their Parquet types alone"
             ));
-            ArrowReaderMetadata::try_new(
-                Arc::clone(&metadata),
-                ArrowReaderOptions::new().with_skip_arrow_metadata(true),
-            )
-            .map_err(unreadable)?
+            ArrowReaderMetadata::try_new(Arc::clone(&metadata), reader_options(true)).map_err(unreadable)?
         }
         other => other.map_err(unreadable)?,
     };
-    let hint_options = || ArrowReaderOptions::new().with_skip_arrow_metadata(hint.is_some());
     let (mut int96_cut, mut batch_rows) = (Vec::new(), 0);
     if let Some(options) = read {
         batch_rows = batch::batch_rows(&disk, &metadata, options)?;
@@ -201,7 +197,7 @@ fn open(file: &SourceFile<'_>, read: Option<&ReadOptions>) -> Result<Opened, Str
         if let Some(scan) = scan {
             let unit = if scan.needs_micros { TimeUnit::Microsecond } else { TimeUnit::Nanosecond };
             let schema = int96::int96_schema(arrow.schema(), metadata.file_metadata().schema_descr(), unit)?;
-            let options = hint_options().with_schema(Arc::new(schema));
+            let options = reader_options(hint.is_some()).with_schema(Arc::new(schema));
             arrow = ArrowReaderMetadata::try_new(Arc::clone(&metadata), options).map_err(unreadable)?;
             if scan.needs_micros {
                 int96_cut = scan.cut;
