@@ -268,6 +268,31 @@ fn dat_cancel_stops_a_running_parse_of_a_live_daemon() {
     assert_eq!(again.status.code(), Some(1));
 }
 
+#[test]
+fn tables_finished_close_together_share_an_fsync_at_most_every_20_ms() {
+    let d = Daemon::start_with(many_files(200, 20), &[]);
+    let fsyncs = || {
+        let text = ureq::get(&format!("{}/api/dat/metrics", d.url)).call().unwrap().into_string().unwrap();
+        prometheus_samples(&text)["dat_fsync_seconds_count"]
+    };
+    let run = d.create_run();
+    d.lock(&run, "discovery", r#"{"root": "data"}"#);
+    d.lock(&run, "selection", "{}");
+    d.lock(&run, "table_availability", "{}");
+    d.lock(&run, "table_selection", "{}");
+    let before = fsyncs();
+    let started = Instant::now();
+    d.lock(&run, "parse", "{}");
+    d.wait_completed(&run, "parse");
+    let took = started.elapsed();
+    let checkpointed = d.audit(&run).iter().filter(|e| e["type"] == "Checkpointed").count();
+    assert_eq!(checkpointed, 200, "one Checkpointed event per table");
+    // The lock, the end, and the finished tables recorded at most every 20 ms.
+    let most = 3.0 + (took.as_millis() / 20) as f64;
+    let synced = fsyncs() - before;
+    assert!(synced <= most, "{synced} fsyncs for 200 tables in {took:?} (at most {most})");
+}
+
 /// Checks the Prometheus text exposition format line by line; returns the samples by name
 /// (labels included).
 fn prometheus_samples(text: &str) -> BTreeMap<String, f64> {

@@ -23,7 +23,8 @@ struct ActorReporter {
     stage_id: StageId,
     stop: Arc<AtomicBool>,
     /// Tables finished and not yet taken by the actor: one message per table, but the actor
-    /// records all that wait at once, so tables finished during an fsync share the next one.
+    /// records all that wait at once, at most every 20 ms, so tables finished meanwhile share
+    /// one append.
     waiting: Arc<Mutex<Vec<TableDone>>>,
 }
 
