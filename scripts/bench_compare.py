@@ -933,7 +933,7 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
 # machine of the benchmark (2026-12-06; W1 at 23:05). Update them with the code, not with each run.
 LIMITS = {
-    "W1": "CPU: dat spends about 1.1x DuckDB's CPU time on one file, and the extra is what dat "
+    "W1": "CPU: dat spends 1.1-1.3x DuckDB's CPU time on one file (1.26x on 2026-12-07 08:16), and the extra is what dat "
           "promises: discovery hashes the file on one core, which the rest waits for (a sha256 is "
           "one sequential stream: ~0.3 s, ~8% of the CPU; the pass that finds where the 32 ranges "
           "start and counts their lines, so that every row keeps its line number, runs on the "

@@ -229,8 +229,9 @@ impl Handler<RecordCheckpoints> for RunActor {
 
     /// Records every checkpoint waiting in the job's queue in one append, at most once per
     /// [`CHECKPOINT_EVERY`]: those the job finishes meanwhile share it. The wait is part of the
-    /// atomic reply, so the job's end (sent after its last checkpoint) is handled after it. A
-    /// message that finds the queue empty (an earlier one took its checkpoint) records nothing.
+    /// atomic reply, so the job's end (sent after its last checkpoint) is handled after it;
+    /// other messages to the run wait as long (20 ms at most). A message that finds the queue
+    /// empty (an earlier one took its checkpoint) records nothing.
     fn handle(&mut self, msg: RecordCheckpoints, _: &mut Context<Self>) -> Self::Result {
         let RecordCheckpoints { stage, stage_id, waiting, stop } = msg;
         if waiting.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
