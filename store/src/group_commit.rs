@@ -79,6 +79,11 @@ impl State {
         ticket > self.taken && self.flushing < FLUSHES && self.failed.is_none()
     }
 
+    /// Whether a receipt needs a flush that may start (the last one's record is not taken).
+    fn receipt_leads(&self) -> bool {
+        self.receipts.last().is_some_and(|(ticket, _)| self.leads(*ticket))
+    }
+
     /// Receipts whose append no flush has taken yet.
     fn untaken(&self) -> usize {
         self.receipts.len() - self.receipts.partition_point(|(ticket, _)| *ticket <= self.taken)
@@ -87,8 +92,7 @@ impl State {
     /// Whether a flusher should lead now: a receipt needs a flush that may start, and as many
     /// as the last flush answered have gathered (or the log is closing).
     fn gathered(&self) -> bool {
-        self.receipts.last().is_some_and(|(ticket, _)| self.leads(*ticket))
-            && (self.closing || self.untaken() >= self.expected)
+        self.receipt_leads() && (self.closing || self.untaken() >= self.expected)
     }
 
     /// Answers the receipts the flushes so far covered (all of them, after a failure); returns
@@ -154,7 +158,7 @@ impl GroupCommit {
         // Receipts that came during this flush wait for the next one; a closing log's flushers
         // are to stop. Otherwise no flusher is woken only to find nothing to do (two context
         // switches per append when appends come one at a time, as parse's checkpoints do).
-        if state.closing || state.receipts.last().is_some_and(|(ticket, _)| state.leads(*ticket)) {
+        if state.closing || state.receipt_leads() {
             self.work.notify_one();
         }
         state
@@ -164,7 +168,7 @@ impl GroupCommit {
     fn took(&self, taken: u64) {
         let mut state = self.lock();
         state.taken = state.taken.max(taken);
-        if state.receipts.last().is_some_and(|(ticket, _)| state.leads(*ticket)) {
+        if state.receipt_leads() {
             self.work.notify_one();
         }
     }
@@ -207,9 +211,7 @@ impl GroupCommit {
         // A flusher is woken when it may lead a flush for this receipt and it is the first to
         // gather (the flusher then waits for the rest, up to `GATHER`) or the last expected;
         // otherwise the end of a flush under way wakes one (a wake-up is a system call).
-        if state.receipts.last().is_some_and(|(ticket, _)| state.leads(*ticket))
-            && (state.untaken() == 1 || state.untaken() >= state.expected)
-        {
+        if state.receipt_leads() && (state.untaken() == 1 || state.untaken() >= state.expected) {
             self.work.notify_one();
         }
         receipt
@@ -230,7 +232,7 @@ impl GroupCommit {
             if state.gathered() {
                 break;
             }
-            state = if state.receipts.last().is_some_and(|(ticket, _)| state.leads(*ticket)) {
+            state = if state.receipt_leads() {
                 // Fewer receipts than the last flush answered: wait a little for the rest.
                 let now = std::time::Instant::now();
                 let until = *until.get_or_insert(now + GATHER);

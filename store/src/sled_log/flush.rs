@@ -137,8 +137,7 @@ impl Shared {
             // Nothing new to write: a record another flush wrote and has not synced yet is
             // synced by this one (see `GroupCommit::flusher_turn`).
             let written = self.written.load(Ordering::Acquire);
-            let through =
-                self.synced(written, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
+            let through = self.records_synced(written)?;
             self.publish_through(through);
             return Ok(through);
         }
@@ -164,7 +163,7 @@ impl Shared {
             })?;
             self.written.fetch_max(covers, Ordering::Release);
             drop(wal);
-            self.synced(covers, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?
+            self.records_synced(covers)?
         };
         self.publish_through(through);
         Ok(through)
@@ -194,6 +193,11 @@ impl Shared {
         }
         *synced = through;
         Ok(through)
+    }
+
+    /// [`Self::synced`] for the write-ahead file's records (an `fdatasync`).
+    fn records_synced(&self, covers: u64) -> Result<u64, String> {
+        self.synced(covers, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))
     }
 
     /// Records `error` as the log's failure (unless one is recorded already) and returns it.
