@@ -127,8 +127,8 @@ fn repeated(
     // earlier ones left of the table's budget.
     let mut elements = Vec::new();
     let (mut cells, mut text) = (0usize, 0usize);
+    let template = select.path.clone().unwrap_or_default();
     for (i, (value, node)) in values.iter().zip(nodes).enumerate() {
-        let template = select.path.clone().unwrap_or_default();
         let path = substitute(&template, &repeat.as_name, i);
         let left = scope.budget.less(cells, text);
         let frame = base(doc, select, &path, &mut scope.within(left))?;

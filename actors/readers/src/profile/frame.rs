@@ -25,7 +25,7 @@ pub(crate) struct Frame {
     /// `repeat_over` positions restart in each repeated list, as its rejects' do.
     pub(crate) positions: Vec<u64>,
     /// The bytes of the cells' texts, counted as cells are added (for the budget's estimate;
-    /// recounted after each column transform).
+    /// column transforms count what they replace and write, see [`Frame::retext`]).
     text: usize,
     /// What the frame may hold.
     budget: Budget,
