@@ -4,7 +4,8 @@
 //! shared widening rules; the value that forced each type is named in the report), every value
 //! brought to that type without loss (`conform`), nulls where a table lacks a column, and
 //! `_source_file`, `_source_table`, `_source_row` on every row. Parts are read and written one
-//! at a time, so memory stays bounded by a few chunks. The file carries its lineage in the
+//! at a time, so memory stays bounded by a few chunks; an encoded part whose columns have the
+//! dataset's types is spliced in as it is. The file carries its lineage in the
 //! Parquet key-value metadata (`dat.lineage`).
 
 use std::collections::BTreeMap;
@@ -21,12 +22,13 @@ use dat_contracts::text_layout::{column_key, ColumnMatcher, HeaderMapping, Numbe
 use dat_contracts::ColumnType;
 use dat_readers::typing::widen;
 use dat_readers::{Chunk, TextValues, Values};
+use parquet::arrow::ArrowSchemaConverter;
 
 use super::checkpoint::{written_part_file, FirstCell, TableCheckpoint};
 use super::conform::{conform, Losses, ROUNDED};
 use super::dataset_file::{DatasetFile, Written};
+use super::encoded::{self, Splice, Stored};
 use super::frame::arrow_type;
-use super::part;
 use super::recall::{Recall, Reread};
 use super::Watch;
 
@@ -200,13 +202,33 @@ fn conform_part(
         };
         out.push(column);
     }
-    let source_table = table.sheet.clone().unwrap_or_else(|| table.table_id.clone());
     out.push(repeated(Some(table.file.as_str()), height)?);
-    out.push(repeated(Some(source_table.as_str()), height)?);
+    out.push(repeated(Some(source_table(table)), height)?);
     let rows: Result<Vec<i64>, _> = part.source_rows.iter().map(|&r| i64::try_from(r)).collect();
     let rows = rows.map_err(|_| arrow_schema::ArrowError::InvalidArgumentError("a source row past 2^63".into()))?;
     out.push(Arc::new(Int64Array::from(rows)));
     Ok(RecordBatch::try_new(schema.clone(), out)?)
+}
+
+/// What `_source_table` holds for `table`: its sheet, or its id.
+pub(crate) fn source_table(table: &SelectedTable) -> &str {
+    table.sheet.as_deref().unwrap_or(&table.table_id)
+}
+
+/// What goes into the dataset file next: a part conformed to its columns, or an encoded part
+/// whose column chunks go in as they are.
+enum Piece {
+    Batch(RecordBatch),
+    Splice(Splice),
+}
+
+impl Piece {
+    fn rows(&self) -> usize {
+        match self {
+            Piece::Batch(batch) => batch.num_rows(),
+            Piece::Splice(splice) => splice.rows(),
+        }
+    }
 }
 
 /// One text value (or null) on every row: the text copied by doubling and the offsets computed,
@@ -215,7 +237,7 @@ fn conform_part(
 /// # Errors
 /// The copies would pass the 2 GiB a string array can address (a long value on a part of many
 /// short rows).
-fn repeated(value: Option<&str>, rows: usize) -> Result<ArrayRef, AssembleError> {
+pub(crate) fn repeated(value: Option<&str>, rows: usize) -> Result<ArrayRef, AssembleError> {
     Ok(match value {
         Some(v) if rows.checked_mul(v.len()).is_some_and(|n| i32::try_from(n).is_ok()) => {
             Arc::new(StringArray::new_repeated(v, rows))
@@ -297,19 +319,41 @@ pub(crate) fn write_dataset(
     let schema = schema(columns);
     let tmp = path.with_extension("parquet.tmp");
     let written = std::thread::scope(|scope| {
-        let (parts, received) = std::sync::mpsc::sync_channel::<Result<RecordBatch, AssembleError>>(1);
+        let (parts, received) = std::sync::mpsc::sync_channel::<Result<Piece, AssembleError>>(1);
         let schema = &schema;
         let reader = scope.spawn(move || {
             let mut losses: Vec<Losses> = tables.iter().map(|_| Losses::new()).collect();
+            let dataset = match ArrowSchemaConverter::new().convert(schema) {
+                Ok(dataset) => dataset,
+                Err(e) => {
+                    let _ = parts.send(Err(e.into()));
+                    return losses;
+                }
+            };
             for ((parsed, lost), sources) in tables.iter().zip(losses.iter_mut()).zip(&united.sources) {
                 add_rounded(parsed, columns, sources, lost);
                 let recalled = recalled_columns(parsed, columns, sources);
+                // Encoded parts go in as they are unless a column's values are replaced.
+                let splicing = recalled.is_empty() && constants(parsed).is_empty();
+                let own: Vec<Option<&str>> = columns
+                    .iter()
+                    .map(|(name, _)| sources.get(name).map(String::as_str))
+                    .chain(SOURCE_COLUMNS.iter().map(|name| Some(*name)))
+                    .collect();
                 let sent = std::thread::scope(|scope| {
                     let mut recall = (!recalled.is_empty()).then(|| Recall::start(scope, parsed, recalled, reread));
                     for index in 0..parsed.checkpoint.parts.len() {
-                        let part = part::read(&written_part_file(&parsed.dir, index))
+                        let piece = encoded::open(&written_part_file(&parsed.dir, index))
                             .map_err(AssembleError::from)
-                            .and_then(|part| {
+                            .and_then(|stored| {
+                                let part = match stored {
+                                    Stored::Encoded(part) if splicing => match part.splice(&dataset, &own) {
+                                        Ok(splice) => return Ok(Piece::Splice(splice)),
+                                        Err(part) => part.decode()?,
+                                    },
+                                    Stored::Encoded(part) => part.decode()?,
+                                    Stored::Raw(part) => part,
+                                };
                                 let text = match &mut recall {
                                     Some((recall, _)) => {
                                         recall.take(&part.source_rows).map_err(|e| recall_error(parsed, e))?
@@ -317,10 +361,11 @@ pub(crate) fn write_dataset(
                                     None => BTreeMap::new(),
                                 };
                                 conform_part(part, (schema, columns), parsed, sources, constants, text, lost)
+                                    .map(Piece::Batch)
                             });
-                        let failed = part.is_err();
-                        let rows = part.as_ref().map_or(0, |p| p.num_rows() as u64);
-                        if parts.send(part).is_err() || failed || should_stop() {
+                        let failed = piece.is_err();
+                        let rows = piece.as_ref().map_or(0, |p| p.rows() as u64);
+                        if parts.send(piece).is_err() || failed || should_stop() {
                             return false;
                         }
                         (watch.on_rows)(rows);
@@ -394,7 +439,7 @@ fn recall_error(parsed: &Parsed<'_>, reason: String) -> AssembleError {
 fn write_parts(
     tmp: &Path,
     schema: &SchemaRef,
-    parts: std::sync::mpsc::Receiver<Result<RecordBatch, AssembleError>>,
+    parts: std::sync::mpsc::Receiver<Result<Piece, AssembleError>>,
     should_stop: &dyn Fn() -> bool,
     lineage: &str,
 ) -> Result<Option<Written>, AssembleError> {
@@ -403,7 +448,10 @@ fn write_parts(
         if should_stop() {
             return Ok(None);
         }
-        file.write(part?)?;
+        match part? {
+            Piece::Batch(batch) => file.write(batch)?,
+            Piece::Splice(splice) => file.splice(&splice)?,
+        }
     }
     if should_stop() {
         return Ok(None);

@@ -1,4 +1,4 @@
-//! One table read into its checkpoint: a folder of Parquet parts (one per chunk), the table's
+//! One table read into its checkpoint: a folder of parts (one per chunk, raw or encoded), the table's
 //! rejects in parts of their own, and `table.json` describing the whole table. The folder is
 //! written under a temporary name and renamed only when the table was read to its end and its
 //! file still has the content discovery fingerprinted, so a checkpoint that exists is whole and
@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::assemble::source_table;
+use super::encoded::Source;
 use super::sink::PartSink;
 use crate::workspace::Workspace;
 use dat_readers::stamp::{change_stamp, settled};
@@ -107,13 +109,19 @@ pub(crate) fn part_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("part-{index:05}.datpart"))
 }
 
-/// The file part `index` was written to: [`part_file`], or the `.parquet` name versions before
-/// 2026-12 gave the same layout (a run checkpointed before an upgrade resumes).
+/// The file of part `index` when it is encoded ([`super::encoded`]): Parquet.
+pub(crate) fn encoded_part_file(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("part-{index:05}.parquet"))
+}
+
+/// The file part `index` was written to: [`part_file`], or [`encoded_part_file`] (also the name
+/// versions before 2026-12 gave the raw layout: a part is told by its first bytes, so a run
+/// checkpointed before an upgrade resumes).
 pub(crate) fn written_part_file(dir: &Path, index: usize) -> PathBuf {
     let path = part_file(dir, index);
-    let legacy = dir.join(format!("part-{index:05}.parquet"));
-    if !path.exists() && legacy.exists() {
-        legacy
+    let encoded = encoded_part_file(dir, index);
+    if !path.exists() && encoded.exists() {
+        encoded
     } else {
         path
     }
@@ -239,7 +247,7 @@ fn not_read(e: ReadError, written: Option<String>, reading: &Reading<'_>) -> Not
 fn read_ranges(
     reading: &Reading<'_>,
     adapter: &dyn Adapter,
-    file: &SourceFile<'_>,
+    (file, source): (&SourceFile<'_>, Source<'_>),
     ranges: &[ByteRange],
     options: &ReadOptions,
     dir: &Path,
@@ -253,7 +261,7 @@ fn read_ranges(
             let message = format!("{path}: cannot create a checkpoint folder: {e}");
             return (Err(ReadError::Stopped), Err(message));
         }
-        PartSink::run(&folder, reading, |sink| read_table_range(adapter, file, range, options, sink))
+        PartSink::run(&folder, reading, source, |sink| read_table_range(adapter, file, range, options, sink))
     };
     let next = AtomicUsize::new(0);
     let read: Option<Vec<(usize, RangeRead)>> = std::thread::scope(|scope| {
@@ -288,7 +296,12 @@ fn read_ranges(
         let offset = whole.as_ref().map_or((0, 0), |w| (w.parts.len(), w.reject_parts));
         let from = range_dir(range);
         let moved = (0..part.parts.len())
-            .map(|i| fs::rename(part_file(&from, i), part_file(dir, offset.0 + i)))
+            .map(|i| {
+                let written = written_part_file(&from, i);
+                let encoded = written.extension().is_some_and(|e| e == "parquet");
+                let to = if encoded { encoded_part_file(dir, offset.0 + i) } else { part_file(dir, offset.0 + i) };
+                fs::rename(written, to)
+            })
             .chain((0..part.reject_parts).map(|i| fs::rename(reject_file(&from, i), reject_file(dir, offset.1 + i))))
             .collect::<std::io::Result<()>>();
         moved.and_then(|()| fs::remove_dir(&from)).map_err(|e| failure(FailureCode::Io, format!("{path}: {e}")))?;
@@ -310,7 +323,7 @@ fn read_ranges(
 impl TableCheckpoint {
     /// Notes the size of its part and reject files in `dir` (see [`Self::part_bytes`]).
     fn measure(&mut self, dir: &Path) {
-        self.part_bytes = (0..self.parts.len()).map(|i| size(&part_file(dir, i))).collect();
+        self.part_bytes = (0..self.parts.len()).map(|i| size(&written_part_file(dir, i))).collect();
         self.reject_bytes = (0..self.reject_parts).map(|i| size(&reject_file(dir, i))).collect();
     }
 
@@ -362,6 +375,11 @@ impl TableCheckpoint {
             }
         }
     }
+}
+
+/// The table as its parts' source columns name it.
+fn source_of(table: &SelectedTable) -> Source<'_> {
+    Source { file: table.file.as_str(), table: source_table(table) }
 }
 
 /// A file's size, change stamp and inode (a file put in its place under its name has another).
@@ -433,14 +451,22 @@ pub(crate) fn write(
     let hash = || fingerprint.finish(disk).map_err(|e| io("read the file again to fingerprint it", e));
     let (end, mut checkpoint, hashed) = match planned {
         Some(ranges) if ranges.len() > 1 && vouched_before => {
-            let (end, checkpoint) = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path())?;
+            let (end, checkpoint) =
+                read_ranges(reading, adapter.as_ref(), (&unhashed, source_of(table)), &ranges, &options, tmp.path())?;
             (end, checkpoint, None)
         }
         Some(ranges) if ranges.len() > 1 && settled_before => {
             // The ranges read without the fingerprint: the file is hashed beside them.
             let (end, checkpoint, found) = std::thread::scope(|scope| {
                 let hashed = scope.spawn(hash);
-                let read = read_ranges(reading, adapter.as_ref(), &unhashed, &ranges, &options, tmp.path());
+                let read = read_ranges(
+                    reading,
+                    adapter.as_ref(),
+                    (&unhashed, source_of(table)),
+                    &ranges,
+                    &options,
+                    tmp.path(),
+                );
                 let found = hashed.join().unwrap_or_else(|_| Err(failure(FailureCode::Io, "the hashing failed")));
                 read.and_then(|(end, checkpoint)| Ok((end, checkpoint, found?)))
             })?;
@@ -450,7 +476,7 @@ pub(crate) fn write(
             (end, checkpoint, Some(found))
         }
         _ => {
-            let (read, written) = PartSink::run(tmp.path(), reading, |sink| {
+            let (read, written) = PartSink::run(tmp.path(), reading, source_of(table), |sink| {
                 read_table(adapter.as_ref(), &source, table.sheet.as_deref(), &options, sink)
             });
             let end = read.map_err(|e| not_read(e, written.as_ref().err().cloned(), reading))?;

@@ -9,6 +9,7 @@
 //! - `checkpoint`: one table read into its checkpoint folder, its source verified.
 //! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
 //! - `part`: a checkpoint part, a chunk written as read.
+//! - `encoded`: a large checkpoint part encoded at parse, spliced into the dataset as it is.
 //! - `frame`: dat's column types in Arrow.
 //! - `dataset_file`: a Parquet file written from Arrow batches, row groups encoded on every core.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
@@ -21,6 +22,7 @@ mod assemble;
 mod checkpoint;
 mod conform;
 mod dataset_file;
+mod encoded;
 mod frame;
 mod meter;
 mod outcome;
@@ -29,6 +31,8 @@ mod part;
 mod recall;
 mod sink;
 
+#[cfg(test)]
+mod encoded_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,6 +1,7 @@
-//! A checkpoint part: one chunk exactly as the reader handed it over, in a plain binary layout
-//! written and read back with copies only: no encoding, no compression, no typing. The dataset
-//! is the one file that is encoded (as Parquet, once); a part is read once more, by assembly.
+//! A raw checkpoint part: one chunk exactly as the reader handed it over, in a plain binary
+//! layout written and read back with copies only: no encoding, no compression, no typing. Small
+//! chunks (small files, the tails of ranges) and chunks whose text is still to be typed are kept
+//! so and encoded once, at assembly; large ones are encoded at parse instead ([`super::encoded`]).
 //!
 //! Layout (little endian): `DATPART2`, rows (u64), columns (u64), the source rows: `0` and the
 //! first (u64) when they follow each other, else `1` and each one (u64); then per column its

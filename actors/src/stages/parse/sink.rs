@@ -1,5 +1,5 @@
 //! The sink a table is read into: chunks go to a writer thread that turns each into a
-//! checkpoint part while the reader reads the next (at most one chunk in hand on each side, so
+//! checkpoint part (encoded where large, see `encoded`) while the reader reads the next (at most one chunk in hand on each side, so
 //! memory stays bounded by the chunk limits), and rejects are written as they come in parts of
 //! [`REJECTS_PER_PART`], with only the first few kept in memory.
 
@@ -12,7 +12,10 @@ use dat_readers::typing::widen;
 use dat_readers::{Chunk, ReadEnd, ReadError, Reject, Sink, Stop, TextValues, Values};
 use polars::prelude::*;
 
-use super::checkpoint::{part_file, reject_file, FirstCell, Reading, TableCheckpoint, REJECT_SAMPLES};
+use super::checkpoint::{
+    encoded_part_file, part_file, reject_file, FirstCell, Reading, TableCheckpoint, REJECT_SAMPLES,
+};
+use super::encoded::{self, encodable, Source};
 use super::part;
 
 /// Rejects written per reject part.
@@ -40,17 +43,18 @@ impl Sink for PartSink<'_> {
 }
 
 impl PartSink<'_> {
-    /// Runs `read` with a sink writing into `dir`; returns how the read ended and the table's
-    /// checkpoint as written (or why writing failed).
+    /// Runs `read` with a sink writing the parts of `source`'s table into `dir`; returns how
+    /// the read ended and the table's checkpoint as written (or why writing failed).
     pub(crate) fn run(
         dir: &Path,
         reading: &Reading<'_>,
+        source: Source<'_>,
         read: impl FnOnce(&mut dyn Sink) -> Result<ReadEnd, ReadError>,
     ) -> (Result<ReadEnd, ReadError>, Result<TableCheckpoint, String>) {
         std::thread::scope(|scope| {
             // Rendezvous: the reader builds the next chunk while the writer writes this one.
             let (chunks, received) = sync_channel::<Chunk>(0);
-            let writer = scope.spawn(move || write_parts(dir, received, reading.on_chunk));
+            let writer = scope.spawn(move || write_parts(dir, received, source, reading.on_chunk));
             let mut sink = PartSink { chunks, rejects: RejectWriter::new(dir), should_stop: reading.should_stop };
             let read = read(&mut sink);
             let PartSink { chunks, rejects, .. } = sink;
@@ -69,10 +73,12 @@ impl PartSink<'_> {
     }
 }
 
-/// Writes each chunk received as a part; the table's columns, types and nulls as it goes.
+/// Writes each chunk received as a part (encoded where [`encodable`], else raw); the table's
+/// columns, types and nulls as it goes.
 fn write_parts(
     dir: &Path,
     chunks: Receiver<Chunk>,
+    source: Source<'_>,
     on_chunk: &(dyn Fn(u64) + Sync),
 ) -> Result<TableCheckpoint, String> {
     let mut checkpoint = TableCheckpoint {
@@ -112,10 +118,14 @@ fn write_parts(
                 settle(&mut checkpoint, name, values);
             }
         }
-        // Parts are read once more, by assembly only: written as read, no encoding.
-        let path = part_file(dir, checkpoint.parts.len());
-        part::write(&path, &chunk).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
         let rows = chunk.rows() as u64;
+        if encodable(&chunk) {
+            encoded::write(&encoded_part_file(dir, checkpoint.parts.len()), chunk, source)?;
+        } else {
+            // Read once more, by assembly only: written as read, no encoding.
+            let path = part_file(dir, checkpoint.parts.len());
+            part::write(&path, &chunk).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
+        }
         checkpoint.rows += rows;
         checkpoint.parts.push(rows);
         on_chunk(rows);

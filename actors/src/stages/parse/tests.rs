@@ -35,7 +35,7 @@ fn selected(name: &str, adapters: &AdapterRegistry) -> SelectedTable {
 
 /// Reads `files` (in this order) with `chunk_rows` and assembles them: the dataset and what
 /// each table could not keep.
-fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) {
+pub(super) fn parse(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, Vec<Losses>) {
     parse_in_ranges(files, chunk_rows, 1)
 }
 
@@ -48,7 +48,7 @@ fn parse_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> 
 /// Reads `files` into checkpoints, calls `between` with the workspace and the checkpoints'
 /// folders, then assembles them: the dataset, what each table could not keep, and the
 /// checkpoints.
-fn assemble_files(
+pub(super) fn assemble_files(
     files: &[(&str, &str)],
     chunk_rows: usize,
     ranges: usize,
@@ -115,7 +115,7 @@ fn assemble_leaving_out(
     Ok((df, losses, parsed.into_iter().map(|(_, p)| p.checkpoint).collect(), left_out))
 }
 
-fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
+pub(super) fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
     let c = df.column(column).unwrap();
     assert_eq!(c.dtype(), &DataType::String, "{column} is text");
     c.str().unwrap().iter().map(|v| v.map(str::to_owned)).collect()
