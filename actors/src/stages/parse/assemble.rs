@@ -5,8 +5,8 @@
 //! brought to that type without loss (`conform`), nulls where a table lacks a column, and
 //! `_source_file`, `_source_table`, `_source_row` on every row. Parts are read and written one
 //! at a time, so memory stays bounded by a few chunks; an encoded part whose columns have the
-//! dataset's types is spliced in as it is. The file carries its lineage in the
-//! Parquet key-value metadata (`dat.lineage`).
+//! dataset's types is spliced in as it is. The file carries its lineage in the Parquet key-value
+//! metadata (`dat.lineage`).
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -24,7 +24,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::assemble::source_table;
-use super::encoded::Source;
+use super::encoded::{Source, ENCODE_FROM_ROWS, ENCODE_RANGE_FROM_ROWS};
 use super::sink::PartSink;
 use crate::workspace::Workspace;
 use dat_readers::stamp::{change_stamp, settled};
@@ -261,6 +261,7 @@ fn read_ranges(
             let message = format!("{path}: cannot create a checkpoint folder: {e}");
             return (Err(ReadError::Stopped), Err(message));
         }
+        let source = Source { from_rows: ENCODE_RANGE_FROM_ROWS, ..source };
         PartSink::run(&folder, reading, source, |sink| read_table_range(adapter, file, range, options, sink))
     };
     let next = AtomicUsize::new(0);
@@ -379,7 +380,7 @@ impl TableCheckpoint {
 
 /// The table as its parts' source columns name it.
 fn source_of(table: &SelectedTable) -> Source<'_> {
-    Source { file: table.file.as_str(), table: source_table(table) }
+    Source { file: table.file.as_str(), table: source_table(table), from_rows: ENCODE_FROM_ROWS }
 }
 
 /// A file's size, change stamp and inode (a file put in its place under its name has another).

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::encoded::ENCODE_FROM_ROWS;
+use super::encoded::{ENCODE_FROM_ROWS, ENCODE_RANGE_FROM_ROWS};
 use super::tests::{assemble_files, parse, texts};
 
 /// Rows per chunk for the large reads: every chunk is encoded.
@@ -23,6 +23,11 @@ fn csv(header: &str, rows: std::ops::Range<usize>, row: impl Fn(usize) -> String
 
 /// The number of encoded parts each file's checkpoint holds, and the dataset.
 fn encoded_parts(files: &[(&str, &str)], chunk_rows: usize) -> (Vec<usize>, DataFrame) {
+    encoded_parts_in_ranges(files, chunk_rows, 1)
+}
+
+/// [`encoded_parts`], each file read in `ranges` ranges.
+fn encoded_parts_in_ranges(files: &[(&str, &str)], chunk_rows: usize, ranges: usize) -> (Vec<usize>, DataFrame) {
     let counted = std::sync::Mutex::new(vec![]);
     let count = |_: &std::path::Path, dirs: &[&std::path::Path]| {
         for dir in dirs {
@@ -34,7 +39,7 @@ fn encoded_parts(files: &[(&str, &str)], chunk_rows: usize) -> (Vec<usize>, Data
             counted.lock().unwrap().push(parquet);
         }
     };
-    let (df, _, _) = assemble_files(files, chunk_rows, 1, &count).unwrap();
+    let (df, _, _) = assemble_files(files, chunk_rows, ranges, &count).unwrap();
     (counted.into_inner().unwrap(), df)
 }
 
@@ -94,4 +99,15 @@ fn encoded_parts_of_tables_that_spell_or_lack_a_column_otherwise_go_where_their_
     assert_eq!((m.null_count(), m.get(LARGE + 2).unwrap()), (LARGE, AnyValue::Int64(4)));
     assert_eq!(large.column("n").unwrap().null_count(), LARGE);
     assert_eq!(large, parse(&files, SMALL).0);
+}
+
+#[test]
+fn the_last_chunk_of_each_range_is_encoded_too_and_rows_keep_their_order() {
+    let rows = 10 * ENCODE_RANGE_FROM_ROWS;
+    let text = csv("id,x", 0..rows, |i| format!("{i},{}.5", i % 97));
+    let files = [("a.csv", text.as_str())];
+    let (encoded, ranged) = encoded_parts_in_ranges(&files, 3_000, 2);
+    assert_eq!(encoded, [4], "two ranges of about 5 Ki rows: a full chunk and a tail of about 2 Ki each");
+    let (_, whole) = encoded_parts(&files, SMALL);
+    assert_eq!(ranged, whole);
 }

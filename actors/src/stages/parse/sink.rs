@@ -119,7 +119,7 @@ fn write_parts(
             }
         }
         let rows = chunk.rows() as u64;
-        if encodable(&chunk) {
+        if encodable(&chunk, source.from_rows) {
             encoded::write(&encoded_part_file(dir, checkpoint.parts.len()), chunk, source)?;
         } else {
             // Read once more, by assembly only: written as read, no encoding.
