@@ -43,6 +43,9 @@ pub(crate) const ENCODE_FROM_ROWS: usize = 16_384;
 /// an encoding of its own between two encoded parts (W1: 32 times, 0.15 s of the end of the run).
 pub(crate) const ENCODE_RANGE_FROM_ROWS: usize = 1_024;
 
+/// Rows a part may hold: far more than a chunk does.
+const MAX_ROWS: usize = 1 << 24;
+
 /// Parquet's magic, at the start of an encoded part (a raw part starts with `DATPART`).
 const MAGIC: &[u8; 4] = b"PAR1";
 
@@ -179,6 +182,11 @@ impl Encoded {
     /// It does not decode, or holds a column dat does not write.
     pub(crate) fn decode(self) -> Result<Chunk> {
         let rows = self.rows();
+        // A part holds one chunk; a footer claiming far more (a damaged file) must not size the
+        // batch the reader allocates.
+        if rows > MAX_ROWS {
+            return Err(ParquetError::General(format!("an encoded part claims {rows} rows")));
+        }
         let reader = ParquetRecordBatchReaderBuilder::try_new(self.bytes)?.with_batch_size(rows.max(1)).build()?;
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
         let [batch] = batches.as_slice() else {
