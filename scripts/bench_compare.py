@@ -931,28 +931,27 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 
 
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
-# machine of the benchmark (2026-12-06; W1 at 23:05). Update them with the code, not with each run.
+# machine of the benchmark (2026-12-06; W1 on 2026-12-07 at 10:30). Update them with the code, not with each run.
 LIMITS = {
-    "W1": "CPU: dat spends 1.1-1.3x DuckDB's CPU time on one file (1.26x on 2026-12-07 08:16), and the extra is what dat "
-          "promises: discovery hashes the file on one core, which the rest waits for (a sha256 is "
-          "one sequential stream: ~0.3 s, ~8% of the CPU; the pass that finds where the 32 ranges "
-          "start and counts their lines, so that every row keeps its line number, runs on the "
-          "other core meanwhile); the ranges are read into checkpoint parts on disk and read back "
-          "(~8% of the CPU, kernel copies included). Reading and typing the ranges fills both "
-          "cores (~55% of the wall: typing cells ~19% of the CPU, keeping each cell's text until "
-          "its chunk's type is settled ~8%, splitting lines ~12%); the dataset is encoded (zstd "
-          "~16% of the CPU, Parquet's encoders ~7%) after the last range is read, because a "
-          "column's type is only final then (~35% of the wall, both cores), and synced to disk in "
-          "the background as it is written. DuckDB writes Snappy, dat and Polars zstd (Snappy or "
-          "LZ4 would save dat ~6% of its CPU for a 28-37% larger file). Page faults are few (0.2% "
-          "of the samples): malloc keeps the buffers parse frees for the next chunk "
-          "(bin/malloc.rs). Parse does not hash the file again while its size and change time are "
-          "those discovery hashed it under.",
+    "W1": "The sha256 of the file, before anything else: discovery hashes it on one core (a sha256 "
+          "is one sequential stream, ~0.35 s, ~9% of dat's CPU; the pass that finds where the 32 "
+          "ranges start and counts their lines, so that every row keeps its line number, runs on the "
+          "other core meanwhile), and the stage IDs that parse needs exist only then. After it, dat "
+          "takes ~1.95 s, less than DuckDB's whole run. Reading and typing the ranges (~35% of the "
+          "CPU: typing cells ~13%, splitting lines ~8%) and encoding each range's chunks as Parquet "
+          "as they are read (~26%: zstd ~15%) fill both cores (~75% of the wall); assembly then "
+          "splices the encoded column chunks into the dataset as they are (~0.1 s: copying, the "
+          "dataset's sha256 on a thread of its own, the sync) where a column's final type is the "
+          "one its chunk had, which is every column here. DuckDB writes Snappy, dat and Polars zstd "
+          "(LZ4 for the floats and date-times alone would save dat ~5% of its CPU for a 19% larger "
+          "file). Parse does not hash the file again while its size and change time are those "
+          "discovery hashed it under.",
     "W2": "CPU on both cores the whole run: reading and typing cells ~40% of dat's CPU, encoding "
           "the dataset ~20% (zstd, dictionaries of the text columns whose values repeat), "
           "table_availability's probes ~10% (sniffing 500 records and typing 1,000 rows of each "
           "file), sha256 ~6% (discovery, and the dataset as it is written), "
-          "checkpoint parts written and read back ~8%. The anchors sniff and union 500 schemas.",
+          "checkpoint parts written and read back ~8% (a file's 10,000 rows are one chunk, too "
+          "small a row group to encode at parse). The anchors sniff and union 500 schemas.",
     "W3": "One probe per file (open, read up to 256 KiB, sniff, type) on the probe workers, and "
           "the stage's durable events; 0.17 ms of server CPU per file.",
     "W4": "Unzipping (inflate ~7%) and parsing the sheets' XML (quick-xml and calamine's cell "
