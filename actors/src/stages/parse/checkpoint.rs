@@ -1,5 +1,5 @@
-//! One table read into its checkpoint: a folder of parts (one per chunk, raw or encoded), the table's
-//! rejects in parts of their own, and `table.json` describing the whole table. The folder is
+//! One table read into its checkpoint: a folder of parts (one per chunk, raw or encoded), the
+//! table's rejects in parts of their own, and `table.json` describing the whole table. The folder is
 //! written under a temporary name and renamed only when the table was read to its end and its
 //! file still has the content discovery fingerprinted, so a checkpoint that exists is whole and
 //! true; only then is its `Checkpointed` event recorded.

@@ -1,37 +1,32 @@
 //! A Parquet file written from Arrow record batches, gathered into row groups of a useful size
 //! (500 small files must not give 500 tiny row groups), each row group's columns encoded and
-//! compressed on every core at once, while the next row group is gathered. Text columns are
-//! dictionary-encoded where the first row group shows a dictionary pays ([`dictionary_pays`]),
-//! integers and dates delta-encoded, other numbers written plain; pages are zstd-compressed at a
-//! fast level. An encoded checkpoint part goes in as a row group of its own, its column chunks
-//! copied as they are ([`DatasetFile::splice`]). The file carries the dataset's lineage in its
-//! key-value metadata. Nothing in it depends on timing or thread order, so identical input gives
-//! identical bytes. Its sha256 is
-//! taken as it is written (the export of a linked Parquet dataset need not read it back). The
-//! file is on disk when it is finished: it is synced in the background as row groups are
-//! written, so that the last sync waits only for the tail.
+//! compressed on every core at once, while the next row group is gathered, as
+//! [`super::encoding`] says (text dictionary-encoded where the first row group shows a
+//! dictionary pays). An encoded checkpoint part goes in as a row group of its own, its column
+//! chunks copied as they are ([`DatasetFile::splice`]). The file carries the dataset's lineage in
+//! its key-value metadata. Nothing in it depends on timing or thread order, so identical input
+//! gives identical bytes. Its sha256 is taken as it is written (the export of a linked Parquet
+//! dataset need not read it back). The file is on disk when it is finished: it is synced in the
+//! background as row groups are written, so that the last sync waits only for the tail.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow_array::{new_null_array, Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_array::{new_null_array, RecordBatch};
+use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowSchemaConverter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
-use super::assemble::SOURCE_COLUMNS;
 use super::encoded::Splice;
+use super::encoding::properties;
 
 /// Row groups encoded at once while the next is gathered: with two, a row group's last columns
 /// (one core busy) overlap the next one's first (the other core), where one left a core idle at
@@ -399,119 +394,4 @@ fn encode_column(
         }
     }
     writer.close()
-}
-
-/// Rows per data page, at least (and under twice as many): a column without nulls is written in
-/// runs of this many rows, and a page ends after the run that fills it, so a page holds one to
-/// two runs. At the writer's default of 20,000, a part's leftover rows joined the next run into
-/// pages of up to 40,000 rows (320 KB of floats), which zstd level 1 compresses far worse above
-/// 256 KiB (W1's floats: 0.94 of their size instead of 0.64); 16,384 keeps a page of floats
-/// within 128–256 KiB, where it compresses best.
-const PAGE_ROWS: usize = 16_384;
-
-/// How the file is written: zstd, statistics per column chunk, `metadata`; integers and dates
-/// delta-encoded, text columns dictionary-encoded where [`dictionary_pays`] on `sample`.
-pub(crate) fn properties(
-    schema: &SchemaRef,
-    metadata: Vec<KeyValue>,
-    sample: &[RecordBatch],
-) -> Result<WriterProperties> {
-    let mut properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_data_page_row_count_limit(PAGE_ROWS)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_dictionary_enabled(false)
-        .set_key_value_metadata(Some(metadata));
-    for (index, field) in schema.fields().iter().enumerate() {
-        let column = ColumnPath::from(field.name().as_str());
-        properties = match field.data_type() {
-            // `_source_file` and `_source_table` hold one value for thousands of rows: as
-            // prefixes shared with the row before, they are a few bytes a page, where plain
-            // they were W1's largest columns before compression (100 MB each for zstd to scan).
-            DataType::Utf8 if field.name() == SOURCE_COLUMNS[0] || field.name() == SOURCE_COLUMNS[1] => {
-                properties.set_column_encoding(column, Encoding::DELTA_BYTE_ARRAY)
-            }
-            DataType::Utf8 if dictionary_pays(sample, index) => properties.set_column_dictionary_enabled(column, true),
-            // Ids, counts, row numbers and dates step by little: deltas, bit-packed, leave
-            // zstd a fraction of the bytes (W2: 17% less time encoding the dataset, 8% smaller
-            // file). Date-times stay plain: on unordered ones deltas cost more than they save.
-            DataType::Int32 | DataType::Int64 | DataType::Date32 => {
-                properties.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED)
-            }
-            _ => properties,
-        };
-    }
-    Ok(properties.build())
-}
-
-/// Values a dictionary is judged on, at most: the first of a row group tell enough, and hashing
-/// every value of every encoded part cost 4% of W1's CPU.
-const DICTIONARY_SAMPLE: usize = 8_192;
-
-/// Whether a dictionary pays for text column `index`, judged on the first [`DICTIONARY_SAMPLE`]
-/// values of the first row group (`sample`), or of an encoded part: its values repeat (at most a quarter as many distinct values as values) and do not come in
-/// long runs (more than one run per 16 values). Mostly distinct values (lot numbers) gain little
-/// from a dictionary, and long runs of one value (the source columns, a constant column) are
-/// what zstd takes for nearly nothing as plain text; in both, hashing every value cost more than
-/// it saved (W1: 6% less CPU and a 3% smaller file without; W2: 4% less wall, 3.5% smaller).
-fn dictionary_pays(sample: &[RecordBatch], index: usize) -> bool {
-    let (mut values, mut runs) = (0usize, 0usize);
-    let mut distinct = HashSet::new();
-    let mut last = None;
-    for batch in sample {
-        let Some(column) = batch.column(index).as_any().downcast_ref::<StringArray>() else {
-            return false;
-        };
-        for value in column.iter().flatten() {
-            if values == DICTIONARY_SAMPLE {
-                break;
-            }
-            values += 1;
-            if last != Some(value) {
-                runs += 1;
-                last = Some(value);
-            }
-            distinct.insert(value);
-            if distinct.len() * 4 > DICTIONARY_SAMPLE {
-                return false; // more distinct values than a dictionary pays for, whatever follows
-            }
-        }
-    }
-    distinct.len() * 4 <= values && runs * 16 > values
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn batches(values: &[&str], per_batch: usize) -> Vec<RecordBatch> {
-        values
-            .chunks(per_batch)
-            .map(|chunk| {
-                let column: Arc<dyn Array> = Arc::new(StringArray::from(chunk.to_vec()));
-                RecordBatch::try_from_iter([("text", column)]).unwrap()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_dictionary_is_used_for_text_that_repeats_out_of_order_only() {
-        let tools: Vec<String> = (0..1000).map(|i| format!("CDSEM-{:02}", (i * 7) % 10)).collect();
-        let tools: Vec<&str> = tools.iter().map(String::as_str).collect();
-        assert!(dictionary_pays(&batches(&tools, 300), 0), "10 tools, shuffled");
-
-        let lots: Vec<String> = (0..1000).map(|i| format!("LOT{:05}", (i * 7919) % 900)).collect();
-        let lots: Vec<&str> = lots.iter().map(String::as_str).collect();
-        assert!(!dictionary_pays(&batches(&lots, 300), 0), "900 lots in 1,000 rows");
-
-        let files: Vec<&str> = (0..1000).map(|i| if i < 600 { "a.csv" } else { "b.csv" }).collect();
-        assert!(!dictionary_pays(&batches(&files, 300), 0), "two runs, across batches");
-        assert!(!dictionary_pays(&[], 0), "no rows");
-
-        let many: Vec<String> = (0..20_000).map(|i| format!("LOT{i:05}")).collect();
-        let many: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert!(!dictionary_pays(&batches(&many, 5_000), 0), "distinct past the sample's quarter");
-        let tools: Vec<&str> = (0..20_000).map(|i| ["A", "B", "C"][(i * 7 / 3) % 3]).collect();
-        assert!(dictionary_pays(&batches(&tools, 5_000), 0), "judged on the first values only");
-    }
 }

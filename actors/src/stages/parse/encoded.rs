@@ -30,7 +30,7 @@ use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor, SchemaDescriptor};
 
 use super::assemble::{repeated, SOURCE_COLUMNS};
 use super::conform::{conform, Losses};
-use super::dataset_file::properties;
+use super::encoding::properties;
 use super::frame::arrow_type;
 
 /// A chunk of this many rows or more is encoded at parse: a row group of its own is then of a

@@ -10,6 +10,7 @@
 //! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
 //! - `part`: a checkpoint part, a chunk written as read.
 //! - `encoded`: a large checkpoint part encoded at parse, spliced into the dataset as it is.
+//! - `encoding`: how dat's Parquet is encoded (codecs, encodings, when a dictionary pays).
 //! - `frame`: dat's column types in Arrow.
 //! - `dataset_file`: a Parquet file written from Arrow batches, row groups encoded on every core.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
@@ -23,6 +24,7 @@ mod checkpoint;
 mod conform;
 mod dataset_file;
 mod encoded;
+mod encoding;
 mod frame;
 mod meter;
 mod outcome;
