@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - `checkpoint`: one table read into its checkpoint folder, its source verified.
+//! - `ranges`: a large file read in byte ranges at once into one checkpoint.
 //! - `sink`: the sink the adapter reads into (parts on a writer thread, rejects in parts).
 //! - `part`: a checkpoint part, a chunk written as read.
 //! - `encoded`: a large checkpoint part encoded at parse, spliced into the dataset as it is.
@@ -15,6 +16,7 @@
 //! - `dataset_file`: a Parquet file written from Arrow batches, row groups encoded on every core.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
 //! - `recall`: the text of columns held typed, read again where the dataset keeps them as text.
+//! - `unite`: the dataset's columns, matched by name, their types widened, each with its reason.
 //! - `assemble`: the dataset, the rejects and the report entries.
 //! - `meter`: how far a parse has come, its ETA, and the heartbeat that publishes them.
 //! - `outcome`: the tables' outcomes as `prep_report.json`, `result.json` and `manifest.json`.
@@ -30,8 +32,10 @@ mod meter;
 mod outcome;
 mod outputs;
 mod part;
+mod ranges;
 mod recall;
 mod sink;
+mod unite;
 
 #[cfg(test)]
 mod encoded_tests;
