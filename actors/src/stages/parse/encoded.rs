@@ -43,7 +43,8 @@ pub(crate) const ENCODE_FROM_ROWS: usize = 16_384;
 /// an encoding of its own between two encoded parts (W1: 32 times, 0.15 s of the end of the run).
 pub(crate) const ENCODE_RANGE_FROM_ROWS: usize = 1_024;
 
-/// Rows a part may hold: far more than a chunk does.
+/// Rows a part may hold: far more than a chunk does. A footer claiming more (a damaged file)
+/// must not size the batch a decode allocates.
 const MAX_ROWS: usize = 1 << 24;
 
 /// Parquet's magic, at the start of an encoded part (a raw part starts with `DATPART`).
@@ -127,8 +128,12 @@ pub(crate) fn open(path: &Path) -> Result<Stored> {
     }
     let bytes = Bytes::from(std::fs::read(path)?);
     let metadata = ParquetMetaDataReader::new().parse_and_finish(&bytes)?;
-    if metadata.num_row_groups() != 1 {
-        return Err(ParquetError::General(format!("{}: not one row group", path.display())));
+    let rows = metadata.file_metadata().num_rows();
+    // One row group of as many rows as the file says, and no more than a part holds: what the
+    // splice copies and what the dataset's footer will count are then the same rows.
+    let whole = metadata.num_row_groups() == 1 && metadata.row_group(0).num_rows() == rows;
+    if !whole || usize::try_from(rows).map_or(true, |rows| rows > MAX_ROWS) {
+        return Err(ParquetError::General(format!("{}: not one row group of up to {MAX_ROWS} rows", path.display())));
     }
     Ok(Stored::Encoded(Encoded { bytes, metadata: Box::new(metadata) }))
 }
@@ -148,7 +153,7 @@ pub(crate) struct Splice {
 }
 
 impl Encoded {
-    /// Its rows.
+    /// Its rows (checked by [`open`]: at most [`MAX_ROWS`]).
     pub(crate) fn rows(&self) -> usize {
         usize::try_from(self.metadata.file_metadata().num_rows()).unwrap_or(0)
     }
@@ -182,11 +187,6 @@ impl Encoded {
     /// It does not decode, or holds a column dat does not write.
     pub(crate) fn decode(self) -> Result<Chunk> {
         let rows = self.rows();
-        // A part holds one chunk; a footer claiming far more (a damaged file) must not size the
-        // batch the reader allocates.
-        if rows > MAX_ROWS {
-            return Err(ParquetError::General(format!("an encoded part claims {rows} rows")));
-        }
         let reader = ParquetRecordBatchReaderBuilder::try_new(self.bytes)?.with_batch_size(rows.max(1)).build()?;
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
         let [batch] = batches.as_slice() else {
@@ -196,7 +196,8 @@ impl Encoded {
         for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
             if field.name() == SOURCE_COLUMNS[2] {
                 let rows = array.as_any().downcast_ref::<Int64Array>().ok_or_else(|| kind_error(field))?;
-                chunk.source_rows = rows.values().iter().map(|&r| u64::try_from(r).unwrap_or(0)).collect();
+                let rows: std::result::Result<Vec<u64>, _> = rows.values().iter().map(|&r| u64::try_from(r)).collect();
+                chunk.source_rows = rows.map_err(|_| kind_error(field))?;
             } else if !SOURCE_COLUMNS.contains(&field.name().as_str()) {
                 chunk.names.push(field.name().clone());
                 chunk.columns.push(values_of(array.as_ref()).ok_or_else(|| kind_error(field))?);
@@ -369,6 +370,20 @@ mod tests {
         assert_eq!(planned.columns, [Some(0), None, Some(1), Some(4), Some(5), Some(6)]);
         let widened = ColumnType::Decimal { precision: 20, scale: 4 };
         assert!(open_part().splice(&dataset(widened), &own).is_err(), "a column of another type: decoded");
+    }
+
+    #[test]
+    fn a_part_that_is_not_one_row_group_is_an_error_not_a_splice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part-00000.parquet");
+        let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10));
+        let batch = RecordBatch::try_from_iter([("n", column)]).unwrap();
+        let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(4)).build();
+        let mut writer = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let error = open(&path).err().expect("three row groups refused");
+        assert!(error.to_string().contains("not one row group"), "{error}");
     }
 
     #[test]
