@@ -41,10 +41,28 @@ pub(crate) struct Parsed<'a> {
 pub(crate) fn schema(columns: &[(String, ColumnType)]) -> SchemaRef {
     let mut fields: Vec<Field> =
         columns.iter().map(|(name, dtype)| Field::new(name, arrow_type(*dtype), true)).collect();
-    fields.push(Field::new(SOURCE_COLUMNS[0], DataType::Utf8, false));
-    fields.push(Field::new(SOURCE_COLUMNS[1], DataType::Utf8, false));
-    fields.push(Field::new(SOURCE_COLUMNS[2], DataType::Int64, false));
+    fields.extend(source_fields());
     Arc::new(Schema::new(fields))
+}
+
+/// The source columns' fields: `_source_file`, `_source_table` (text), `_source_row` (int).
+pub(crate) fn source_fields() -> [Field; 3] {
+    [
+        Field::new(SOURCE_COLUMNS[0], DataType::Utf8, false),
+        Field::new(SOURCE_COLUMNS[1], DataType::Utf8, false),
+        Field::new(SOURCE_COLUMNS[2], DataType::Int64, false),
+    ]
+}
+
+/// The source columns of rows `source_rows` of `file`'s table `table` (see [`source_fields`]).
+///
+/// # Errors
+/// A source row past 2^63, or text past what a string array holds (see [`repeated`]).
+pub(crate) fn source_arrays(file: &str, table: &str, source_rows: &[u64]) -> Result<[ArrayRef; 3], AssembleError> {
+    let height = source_rows.len();
+    let rows: Result<Vec<i64>, _> = source_rows.iter().map(|&r| i64::try_from(r)).collect();
+    let rows = rows.map_err(|_| arrow_schema::ArrowError::InvalidArgumentError("a source row past 2^63".into()))?;
+    Ok([repeated(Some(file), height)?, repeated(Some(table), height)?, Arc::new(Int64Array::from(rows))])
 }
 
 /// Text columns with one value for all the rows of a table (a file's context values).
@@ -100,11 +118,7 @@ fn conform_part(
         };
         out.push(column);
     }
-    out.push(repeated(Some(table.file.as_str()), height)?);
-    out.push(repeated(Some(source_table(table)), height)?);
-    let rows: Result<Vec<i64>, _> = part.source_rows.iter().map(|&r| i64::try_from(r)).collect();
-    let rows = rows.map_err(|_| arrow_schema::ArrowError::InvalidArgumentError("a source row past 2^63".into()))?;
-    out.push(Arc::new(Int64Array::from(rows)));
+    out.extend(source_arrays(table.file.as_str(), source_table(table), &part.source_rows)?);
     Ok(RecordBatch::try_new(schema.clone(), out)?)
 }
 
@@ -135,7 +149,7 @@ impl Piece {
 /// # Errors
 /// The copies would pass the 2 GiB a string array can address (a long value on a part of many
 /// short rows).
-pub(crate) fn repeated(value: Option<&str>, rows: usize) -> Result<ArrayRef, AssembleError> {
+fn repeated(value: Option<&str>, rows: usize) -> Result<ArrayRef, AssembleError> {
     Ok(match value {
         Some(v) if rows.checked_mul(v.len()).is_some_and(|n| i32::try_from(n).is_ok()) => {
             Arc::new(StringArray::new_repeated(v, rows))

@@ -200,35 +200,29 @@ impl DatasetFile {
         }
         let (row_group, rows, schema) = (self.row_groups, part.rows(), self.schema.clone());
         let (writer, factory) = self.started()?;
-        let mut nulls: Vec<Option<ArrowColumnChunk>> = vec![];
-        if part.columns.iter().any(Option::is_none) {
-            let writers = factory.create_column_writers(row_group)?;
-            for ((index, writer), column) in writers.into_iter().enumerate().zip(&part.columns) {
-                let null = match column {
-                    Some(_) => None,
-                    None => {
-                        let mut writer = writer;
-                        let field = schema.field(index);
-                        for leaf in compute_leaves(field, &new_null_array(field.data_type(), rows))? {
-                            writer.write(&leaf)?;
-                        }
-                        Some(writer.close()?)
-                    }
-                };
-                nulls.push(null);
-            }
-        }
+        // Column writers only for the columns the part lacks (the nulls).
+        let mut writers: Vec<Option<ArrowColumnWriter>> = if part.columns.iter().any(Option::is_none) {
+            factory.create_column_writers(row_group)?.into_iter().map(Some).collect()
+        } else {
+            vec![]
+        };
         let descriptors = writer.schema_descr().columns().to_vec();
         let mut group = writer.next_row_group()?;
         for (index, column) in part.columns.iter().enumerate() {
-            match (column, nulls.get_mut(index).and_then(Option::take)) {
-                (Some(j), _) => {
-                    let descr = descriptors.get(index).cloned();
-                    let descr = descr.ok_or_else(|| ParquetError::General("a column past the schema".into()))?;
+            let missing = || ParquetError::General("a column past the schema".into());
+            match column {
+                Some(j) => {
+                    let descr = descriptors.get(index).cloned().ok_or_else(missing)?;
                     group.append_column(part.bytes(), part.column(*j, descr)?)?;
                 }
-                (None, Some(null)) => null.append_to_row_group(&mut group)?,
-                (None, None) => return Err(ParquetError::General("a column left unwritten".into())),
+                None => {
+                    let mut writer = writers.get_mut(index).and_then(Option::take).ok_or_else(missing)?;
+                    let field = schema.field(index);
+                    for leaf in compute_leaves(field, &new_null_array(field.data_type(), rows))? {
+                        writer.write(&leaf)?;
+                    }
+                    writer.close()?.append_to_row_group(&mut group)?;
+                }
             }
         }
         group.close()?;

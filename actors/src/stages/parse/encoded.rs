@@ -28,7 +28,7 @@ use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataReader};
 use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor, SchemaDescriptor};
 
-use super::assemble::{repeated, SOURCE_COLUMNS};
+use super::assemble::{source_arrays, source_fields, SOURCE_COLUMNS};
 use super::conform::{conform, Losses};
 use super::encoding::properties;
 use super::frame::arrow_type;
@@ -79,7 +79,6 @@ pub(crate) fn encodable(chunk: &Chunk, from_rows: usize) -> bool {
 /// # Errors
 /// The file cannot be written, or a column has no Arrow form (a bug: the stage fails).
 pub(crate) fn write(path: &Path, chunk: Chunk, source: Source<'_>) -> std::result::Result<(), String> {
-    let rows = chunk.rows();
     let mut fields = Vec::with_capacity(chunk.names.len() + SOURCE_COLUMNS.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(fields.capacity());
     let mut losses = Losses::new();
@@ -89,15 +88,8 @@ pub(crate) fn write(path: &Path, chunk: Chunk, source: Source<'_>) -> std::resul
         fields.push(Field::new(name, arrow_type(dtype), true));
         arrays.push(array);
     }
-    let source_rows: std::result::Result<Vec<i64>, _> = chunk.source_rows.iter().map(|&r| i64::try_from(r)).collect();
-    let source_rows = source_rows.map_err(|_| "a source row past 2^63".to_owned())?;
-    let text = |value: &str| repeated(Some(value), rows).map_err(|e| e.to_string());
-    arrays.extend([text(source.file)?, text(source.table)?, Arc::new(Int64Array::from(source_rows)) as ArrayRef]);
-    fields.extend([
-        Field::new(SOURCE_COLUMNS[0], DataType::Utf8, false),
-        Field::new(SOURCE_COLUMNS[1], DataType::Utf8, false),
-        Field::new(SOURCE_COLUMNS[2], DataType::Int64, false),
-    ]);
+    arrays.extend(source_arrays(source.file, source.table, &chunk.source_rows).map_err(|e| e.to_string())?);
+    fields.extend(source_fields());
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())?;
     let written = (|| -> Result<()> {
@@ -162,21 +154,19 @@ impl Encoded {
     /// column for each dataset column (`None`: the table lacks it). `None` unless every column
     /// the part gives has the dataset's type, so that its bytes are what encoding it there gives.
     pub(crate) fn splice(self, dataset: &SchemaDescriptor, own: &[Option<&str>]) -> std::result::Result<Splice, Self> {
+        if own.len() != dataset.num_columns() {
+            return Err(self);
+        }
         let part = self.metadata.file_metadata().schema_descr();
         let find = |name: &str| (0..part.num_columns()).find(|&j| part.column(j).name() == name);
         let mut columns = Vec::with_capacity(own.len());
         for (i, name) in own.iter().enumerate() {
-            let column = match name {
+            let column = match name.map(|name| find(name).filter(|&j| same_kind(&dataset.column(i), &part.column(j)))) {
                 None => None,
-                Some(name) => match find(name) {
-                    Some(j) if i < dataset.num_columns() && same_kind(&dataset.column(i), &part.column(j)) => Some(j),
-                    _ => return Err(self),
-                },
+                Some(Some(j)) => Some(j),
+                Some(None) => return Err(self),
             };
             columns.push(column);
-        }
-        if own.len() != dataset.num_columns() {
-            return Err(self);
         }
         Ok(Splice { part: self, columns })
     }
