@@ -208,11 +208,11 @@ fn main() {
         buffered / raw
     );
     let ceiling = sled_inserts_rate(&dir.path().join("bare-sled"), runs, per_run);
-    // The log's flush leader inserts each group from one thread: one writer at a time is what
+    // The log inserts groups one after another (its inserter thread): one writer at a time is what
     // it can get from sled.
     let one = sled_inserts_rate(&dir.path().join("bare-sled-1"), 1, runs * per_run);
     println!(
-        "sled alone, 1 thread:      {one:>8.0} appends/s = {:.2}x raw (one writer at a time, as the flush leader)",
+        "sled alone, 1 thread:      {one:>8.0} appends/s = {:.2}x raw (one writer at a time, as the log inserts)",
         one / raw
     );
     println!(

@@ -61,7 +61,7 @@ struct State {
 }
 
 /// Flushes under way at once: while one syncs, the next takes the appends that came meanwhile
-/// and writes them (sled inserts, one `write`), so the disk is never idle for that work. Its
+/// and writes them (one `write`), so the disk is never idle for that work. Its
 /// sync covers the first one's record too; at most two, as a third would only wait (measured:
 /// three or four gave 16 runs the same rate).
 pub const FLUSHES: usize = 2;

@@ -11,11 +11,12 @@
 //!   [`crate::sled_format`] uses those values once and then empties them.
 //! - `v` → the layout number ([`crate::sled_format`]).
 //!
-//! A group is inserted `g` first, then its `e` keys, then the `h` keys of runs it starts, all
-//! from one thread, one group after another. sled recovers a prefix of the inserts, so a crash
-//! can leave only the last group torn, and one whose `g` key is there but an `e` key is not:
-//! [`repair`] removes it (it was never acknowledged: it is acknowledged once its write-ahead
-//! record is synced, after the inserts, and such a record is applied whole before `repair`).
+//! A group is inserted `g` first, then its `e` keys, then the `h` keys of runs it starts, one
+//! group after another (by the log's inserter thread, or by a flush when none is queued). sled
+//! recovers a prefix of the inserts, so a crash can leave only the last group torn, and one
+//! whose `g` key is there but an `e` key is not: [`repair`] removes it (it was never
+//! acknowledged: it is acknowledged once its write-ahead record is synced and its inserts are
+//! done, and such a record is applied whole before `repair`).
 
 use dat_contracts::RunId;
 use dat_events::Seq;

@@ -4,25 +4,29 @@
 //! An append, under the writer's mutex, checks the run's head, takes global positions and adds
 //! its events to the *pending group*; then it waits for a flush that covers it
 //! ([`GroupCommit`]), on its thread or with a receipt ([`EventLog::submit`], answered by the
-//! log's flusher threads). A flush takes the pending group, inserts it into sled (one `g` key
-//! for the whole group, one `e` key per event: plain inserts, not a `sled::Batch`, which writes
-//! and syncs sled's io buffer each time), writes it as one checksummed record to the write-ahead
-//! file and syncs that (one `write`, one `fdatasync`); every append in the group is then
-//! acknowledged. Appends go on filling the next group while a flush runs, and a second flush
-//! may take, insert and write that group while the first syncs (`flush`). A sync covers every
-//! record written before it began: the first flusher, its sync done, syncs the second's record
-//! at once if no sync has yet, rather than the disk waiting for the second thread to wake up;
-//! the second then finds its record durable and issues no sync. A crash can
-//! leave only the last group half in sled, never acknowledged; [`SledLog::open`] applies the
-//! write-ahead records again and removes such a group (`sled_keys::repair`).
+//! log's flusher threads). A flush takes the pending group, writes it as one checksummed record
+//! to the write-ahead file and syncs that (one `write`, one `fdatasync`) while the inserter's
+//! thread puts it into sled (one `g` key for the whole group, one `e` key per event: plain
+//! inserts, not a `sled::Batch`, which writes and syncs sled's io buffer each time); every append
+//! in the group is acknowledged once both are done. A group of one append, with none waiting
+//! for the inserter, is inserted by its flush before the write instead. Appends go on filling
+//! the next group while a flush runs, and a second flush may take and write that group while
+//! the first syncs (`flush`). A sync covers every record written before it began: the first
+//! flusher, its sync done, syncs the second's record at once if no sync has yet, rather than
+//! the disk waiting for the second thread to wake up; the second then finds its record durable
+//! and issues no sync. A crash can leave only the last group half in sled, never acknowledged;
+//! [`SledLog::open`] applies the write-ahead records again and removes such a group
+//! (`sled_keys::repair`).
 //!
-//! Readers see what is durable only: a run's events up to its *visible* head and global
-//! positions up to the durable watermark, both moved once a group is synced. So nothing is
-//! read, published or replayed that a crash could still take back.
+//! Readers see what is durable and in sled only: a run's events up to its *visible* head and
+//! global positions up to the durable watermark, both moved once a group is synced and
+//! inserted. So nothing is read, published or replayed that a crash could still take back, and
+//! an acknowledged append can be read at once.
 //!
 //! # Layout
 //! - this file: [`SledLog`], opening, appending and reading;
 //! - `flush`: the pending group and its flush;
+//! - `inserter`: the thread that inserts flushed groups while their records sync;
 //! - `fingerprints`: the fingerprint cache's tree;
 //! - `tests`: against real sled in temporary folders.
 
@@ -42,6 +46,7 @@ use crate::wal::Wal;
 
 mod fingerprints;
 mod flush;
+mod inserter;
 #[cfg(test)]
 mod tests;
 
@@ -63,6 +68,8 @@ pub struct SledLog {
     /// Lead the flushes that appends submitted with [`EventLog::submit`] wait for (none when
     /// appends do not wait for the disk).
     flushers: Vec<std::thread::JoinHandle<()>>,
+    /// Inserts the groups flushes queue (none when appends do not wait for the disk).
+    inserter: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What appends share: sled, the writer state and the flushes.
@@ -97,8 +104,11 @@ struct Shared {
     /// Each run's last durable seq, as readers may see it (read from sled the first time, then
     /// moved by flushes). Taken after `writer` when both are needed.
     visible: Mutex<HashMap<RunId, u64>>,
-    /// Groups taken by flushes whose sync has not yet returned, in the order taken.
-    unpublished: Mutex<std::collections::VecDeque<flush::Taken>>,
+    /// Groups taken by flushes not yet shown to readers (until a sync covers them and they are
+    /// in sled), in the order taken.
+    unpublished: Mutex<flush::Unpublished>,
+    /// Inserts the groups flushes wrote into sled while their records sync.
+    inserter: inserter::Inserter,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
     /// Appends waiting for the disk share flushes.
@@ -194,10 +204,10 @@ impl Shared {
         let ticket = writer.issued;
         if self.durability == Durability::Buffered {
             // Inserted under the lock, so that groups reach sled in the order of their positions.
-            let group = std::mem::take(&mut writer.pending);
-            let inserted = self.insert(group).map_err(|e| AppendError::Backend(backend(e)))?;
+            let (pairs, heads, last) = std::mem::take(&mut writer.pending).split();
+            self.insert(&pairs).map_err(|e| AppendError::Backend(backend(e)))?;
             drop(writer);
-            self.publish(&inserted.heads, inserted.last);
+            self.publish(&heads, last);
             return Ok(None);
         }
         Ok(Some(ticket))
@@ -300,15 +310,23 @@ impl SledLog {
             wal: Mutex::new(wal),
             visible: Mutex::new(HashMap::new()),
             unpublished: Mutex::default(),
+            inserter: inserter::Inserter::default(),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
             flush_observer: std::sync::RwLock::new(None),
         });
-        let flushers = match durability {
-            Durability::Buffered => 0,
-            Durability::Flush => crate::group_commit::FLUSHES,
+        if durability == Durability::Buffered {
+            return Ok(SledLog { shared, flushers: vec![], inserter: None });
+        }
+        let inserting = shared.clone();
+        let insert = move || {
+            let insert = |pairs: &_| inserting.insert(pairs).map_err(|e| format!("cannot write the event log: {e}"));
+            inserting.inserter.run(insert, |error| {
+                inserting.fail(error);
+            });
         };
-        let flushers = (0..flushers)
+        let inserter = std::thread::Builder::new().name("dat-log-insert".into()).spawn(insert).map_err(io_err)?;
+        let flushers = (0..crate::group_commit::FLUSHES)
             .map(|i| {
                 let shared = shared.clone();
                 std::thread::Builder::new()
@@ -317,7 +335,7 @@ impl SledLog {
                     .map_err(io_err)
             })
             .collect::<Result<_, _>>()?;
-        Ok(SledLog { shared, flushers })
+        Ok(SledLog { shared, flushers, inserter: Some(inserter) })
     }
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
@@ -326,11 +344,16 @@ impl SledLog {
 }
 
 impl Drop for SledLog {
-    /// Lets the flushers answer the receipts handed out, then stop.
+    /// Lets the flushers answer the receipts handed out (the inserter inserting what their
+    /// flushes wrote), then stop.
     fn drop(&mut self) {
         self.shared.commit.close();
         for flusher in self.flushers.drain(..) {
             let _ = flusher.join();
+        }
+        self.shared.inserter.close();
+        if let Some(inserter) = self.inserter.take() {
+            let _ = inserter.join();
         }
     }
 }

@@ -405,3 +405,25 @@ fn a_sync_covers_the_records_written_before_it_began_and_no_later_one() {
     assert_eq!(log.shared.flush(&|_| {}), Ok(2));
     assert_eq!(log.syncs(), 2);
 }
+
+#[test]
+fn an_append_is_acknowledged_only_once_its_events_can_be_read() {
+    // Two runs' appends share one group, which the inserter puts into sled slowly (300 ms) while
+    // the group's record syncs: the sync ends long before, but neither append is acknowledged
+    // until its event can be read.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (test_run_id(), other_run());
+    let log = open(dir.path());
+    let held = lock(&log.shared.wal); // no flush takes a group until both appends are in it
+    let receipts = [a, b].map(|run| log.submit(run, Seq(0), &envelopes(run, 1, vec![created()])).unwrap());
+    *log.shared.faults.insert.lock().unwrap() = Some(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    drop(held);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    for (run, receipt) in [a, b].into_iter().zip(receipts) {
+        runtime.block_on(receipt).unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(250), "acknowledged before it was in sled");
+        assert_eq!(seen(&log, run), (1, Seq(1), true, 2));
+    }
+    assert!(log.shared.faults.insert.lock().unwrap().is_none(), "the group went through the inserter");
+}
