@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::encoded::Splice;
 use super::encoding::properties;
+use super::source_stats::with_statistics;
 
 /// Row groups encoded at once while the next is gathered: with two, a row group's last columns
 /// (one core busy) overlap the next one's first (the other core), where one left a core idle at
@@ -374,8 +375,9 @@ fn encode(
         .collect()
 }
 
-/// Column `index` of every batch through `writer`.
-fn encode_column(
+/// Column `index` of every batch through `writer`, with the statistics dat computes itself
+/// where it does (see [`super::source_stats`]).
+pub(crate) fn encode_column(
     mut writer: ArrowColumnWriter,
     schema: &SchemaRef,
     index: usize,
@@ -387,5 +389,5 @@ fn encode_column(
             writer.write(&leaf)?;
         }
     }
-    writer.close()
+    with_statistics(writer.close()?, batches, index)
 }

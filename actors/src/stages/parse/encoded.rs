@@ -22,14 +22,17 @@ use bytes::Bytes;
 use dat_readers::typing::CellRules;
 use dat_readers::{Chunk, TextValues, Values};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory;
+use parquet::arrow::ArrowSchemaConverter;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor, SchemaDescriptor};
 
 use super::assemble::{source_arrays, source_fields, SOURCE_COLUMNS};
 use super::conform::{conform, Losses};
+use super::dataset_file::encode_column;
 use super::encoding::properties;
 use super::frame::arrow_type;
 
@@ -93,10 +96,18 @@ pub(crate) fn write(path: &Path, chunk: Chunk, source: Source<'_>) -> std::resul
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())?;
     let written = (|| -> Result<()> {
-        let props = properties(&schema, vec![], std::slice::from_ref(&batch))?;
+        // Written column by column as the dataset's row groups are, so that the source columns
+        // get the statistics dat computes (see `source_stats`), which a splice then copies.
+        let props = Arc::new(properties(&schema, vec![], std::slice::from_ref(&batch))?);
         let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props))?;
-        writer.write(&batch)?;
+        let parquet_schema = ArrowSchemaConverter::new().convert(&schema)?;
+        let mut writer = SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), props)?;
+        let columns = ArrowRowGroupWriterFactory::new(&writer, schema.clone()).create_column_writers(0)?;
+        let mut group = writer.next_row_group()?;
+        for (index, column) in columns.into_iter().enumerate() {
+            encode_column(column, &schema, index, std::slice::from_ref(&batch))?.append_to_row_group(&mut group)?;
+        }
+        group.close()?;
         writer.close().map(|_| ())
     })();
     written.map_err(|e| format!("cannot write a checkpoint part: {e}"))
@@ -369,7 +380,8 @@ mod tests {
         let column: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10));
         let batch = RecordBatch::try_from_iter([("n", column)]).unwrap();
         let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(4)).build();
-        let mut writer = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), Some(props)).unwrap();
         writer.write(&batch).unwrap();
         writer.close().unwrap();
         let error = open(&path).err().expect("three row groups refused");

@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::encoded::{ENCODE_FROM_ROWS, ENCODE_RANGE_FROM_ROWS};
-use super::tests::{assemble_files, parse, texts};
+use super::tests::{assemble_files, assemble_with_footer, parse, texts};
 
 /// Rows per chunk for the large reads: every chunk is encoded.
 const LARGE: usize = ENCODE_FROM_ROWS + 1_000;
@@ -110,4 +110,40 @@ fn the_last_chunk_of_each_range_is_encoded_too_and_rows_keep_their_order() {
     assert_eq!(encoded, [4], "two ranges of about 5 Ki rows: a full chunk and a tail of about 2 Ki each");
     let (_, whole) = encoded_parts(&files, SMALL);
     assert_eq!(ranged, whole);
+}
+
+#[test]
+fn every_row_group_carries_the_least_and_greatest_source_of_its_rows() {
+    // Row groups gathered from raw parts of several tables, and encoded parts spliced as they
+    // are: readers prune row groups by `_source_file` and `_source_table` on these statistics.
+    let a = csv("n", 0..LARGE, |i| i.to_string());
+    let b = csv("n", 0..300, |i| i.to_string());
+    let c = csv("n", 0..200, |i| i.to_string());
+    let long = format!("{}_z.csv", "d".repeat(70));
+    let files = [("a.csv", a.as_str()), ("b.csv", b.as_str()), ("c.csv", c.as_str()), (long.as_str(), b.as_str())];
+    for chunk_rows in [LARGE, SMALL] {
+        let (df, footer) = assemble_with_footer(&files, chunk_rows);
+        let mut first_row = 0;
+        for group in footer.row_groups() {
+            let rows = usize::try_from(group.num_rows()).unwrap();
+            for name in ["_source_file", "_source_table"] {
+                let values = texts(&df, name)[first_row..first_row + rows].to_vec();
+                let (min, max) = (values.iter().min().cloned().flatten(), values.iter().max().cloned().flatten());
+                let column = group.columns().iter().find(|c| c.column_descr().name() == name).unwrap();
+                let Some(parquet::file::statistics::Statistics::ByteArray(stats)) = column.statistics() else {
+                    panic!("{name} has no statistics")
+                };
+                let (low, high) =
+                    (stats.min_opt().unwrap().as_utf8().unwrap(), stats.max_opt().unwrap().as_utf8().unwrap());
+                let (min, max) = (min.unwrap(), max.unwrap());
+                assert!(low <= min.as_str() && max.as_str() <= high, "{name}: [{low}, {high}] holds [{min}, {max}]");
+                if max.len() <= 64 {
+                    assert_eq!((low, high), (min.as_str(), max.as_str()), "{name}: exact");
+                }
+                assert_eq!(stats.null_count_opt(), Some(0));
+            }
+            first_row += rows;
+        }
+        assert_eq!(first_row, df.height());
+    }
 }

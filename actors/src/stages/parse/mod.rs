@@ -12,6 +12,7 @@
 //! - `part`: a checkpoint part, a chunk written as read.
 //! - `encoded`: a large checkpoint part encoded at parse, spliced into the dataset as it is.
 //! - `encoding`: how dat's Parquet is encoded (codecs, encodings, when a dictionary pays).
+//! - `source_stats`: the source columns' statistics, computed by dat (one comparison a batch).
 //! - `frame`: dat's column types in Arrow.
 //! - `dataset_file`: a Parquet file written from Arrow batches, row groups encoded on every core.
 //! - `conform`: a part's columns brought to the dataset's types without losing a value.
@@ -35,6 +36,7 @@ mod part;
 mod ranges;
 mod recall;
 mod sink;
+mod source_stats;
 mod unite;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use dat_contracts::artifacts::SelectedTable;
 use dat_contracts::bundle::FailureCode;
 use dat_contracts::{TableStatus, WorkspacePath};
 use dat_readers::{AdapterRegistry, ReadOptions, SourceFile, TextHints};
+use parquet::file::metadata::ParquetMetaData;
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -54,13 +55,14 @@ pub(super) fn assemble_files(
     ranges: usize,
     between: &dyn Fn(&std::path::Path, &[&std::path::Path]),
 ) -> Result<(DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>), assemble::AssembleError> {
-    let (df, losses, checkpoints, left_out) = assemble_leaving_out(files, chunk_rows, ranges, between)?;
+    let (df, losses, checkpoints, left_out, _) = assemble_leaving_out(files, chunk_rows, ranges, between)?;
     assert_eq!(left_out, Vec::<String>::new(), "no table left out");
     Ok((df, losses, checkpoints))
 }
 
-/// The dataset, what each table could not keep, the checkpoints, and the tables left out.
-type Assembled = (DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>, Vec<String>);
+/// The dataset, what each table could not keep, the checkpoints, the tables left out, and the
+/// dataset's Parquet footer.
+type Assembled = (DataFrame, Vec<Losses>, Vec<checkpoint::TableCheckpoint>, Vec<String>, ParquetMetaData);
 
 /// [`assemble_files`], leaving out the tables whose text cannot be read again (as the stage
 /// does): also the reasons they were left out, in order.
@@ -121,8 +123,18 @@ fn assemble_leaving_out(
     let (written, left_out) = assemble::without_unrecallable(&mut parsed, write)?;
     let (_, losses) = written.unwrap();
     let df = ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
+    let footer = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&std::fs::File::open(&path).unwrap())
+        .unwrap();
     let left_out = left_out.into_iter().map(|(_, p, why)| format!("{}: {why}", p.table.table_id)).collect();
-    Ok((df, losses, parsed.into_iter().map(|(_, p)| p.checkpoint).collect(), left_out))
+    Ok((df, losses, parsed.into_iter().map(|(_, p)| p.checkpoint).collect(), left_out, footer))
+}
+
+/// The dataset of `files` read in chunks of `chunk_rows` rows, and its Parquet footer.
+pub(super) fn assemble_with_footer(files: &[(&str, &str)], chunk_rows: usize) -> (DataFrame, ParquetMetaData) {
+    let (df, _, _, left_out, footer) = assemble_leaving_out(files, chunk_rows, 1, &|_, _| {}).unwrap();
+    assert_eq!(left_out, Vec::<String>::new(), "no table left out");
+    (df, footer)
 }
 
 pub(super) fn texts(df: &DataFrame, column: &str) -> Vec<Option<String>> {
@@ -298,7 +310,7 @@ fn a_file_changed_before_its_text_is_read_again_is_left_out_and_the_others_are_a
     let edit = |dir: &std::path::Path, _: &[&std::path::Path]| {
         std::fs::write(dir.join("a.csv"), NUMBERS.replace("1.50", "1.75")).unwrap()
     };
-    let (df, _, _, left_out) = assemble_leaving_out(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit).unwrap();
+    let (df, _, _, left_out, _) = assemble_leaving_out(&[("a.csv", NUMBERS), ("b.csv", TEXT)], 1, 1, &edit).unwrap();
     assert_eq!(left_out.len(), 1, "{left_out:?}");
     assert!(left_out[0].starts_with("a.csv: ") && left_out[0].contains("re-lock discovery"), "{left_out:?}");
     assert_eq!(texts(&df, "_source_file"), some(&["b.csv"]), "only b.csv's rows, none from other content");
