@@ -244,12 +244,20 @@ impl GroupCommit {
                 self.work.wait(state).unwrap_or_else(|p| p.into_inner())
             };
         }
+        let mut before = state.durable;
         state = self.lead(state, &flush);
         // Still on the CPU: a record another flush took and has not made durable yet (it waits
         // for the sync turn, or is being written) is synced by this flusher now, rather than
         // once that flush's thread wakes up, so the disk is not left idle meanwhile; appends
-        // that came since go in too. Ends once every taken ticket is durable.
-        while state.taken > state.durable && state.flushing < FLUSHES && state.failed.is_none() {
+        // that came since go in too. Ends once every taken ticket is durable, or once a flush
+        // made nothing more durable: what is left waits for the flush under way that took it
+        // (the log shows a group once it is in sled as well; leading again would only spin).
+        while state.durable > before
+            && state.taken > state.durable
+            && state.flushing < FLUSHES
+            && state.failed.is_none()
+        {
+            before = state.durable;
             state = self.lead(state, &flush);
         }
         true
@@ -279,6 +287,22 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_flusher_does_not_lead_again_when_a_flush_made_nothing_more_durable() {
+        // The flush takes ticket 1 but shows nothing yet (its group is still going into sled,
+        // and the flush that took it answers it): the flusher stops rather than spin.
+        let commit = GroupCommit::default();
+        let _receipt = commit.receipt(1);
+        let calls = AtomicU64::new(0);
+        let more = commit.flusher_turn(|took| {
+            took(1);
+            // A spinning flusher is let out after 100 flushes, to fail rather than hang.
+            Ok(u64::from(calls.fetch_add(1, Ordering::SeqCst) >= 100))
+        });
+        assert!(more);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "led once");
+    }
 
     /// A "disk" whose flush is slow: `order` is the last ticket handed out (records buffered),
     /// `durable` how far each finished flush reached.

@@ -84,7 +84,9 @@ impl Inserter {
             if state.failed.is_none() {
                 if let Some(pairs) = state.queue.pop_front() {
                     drop(state);
-                    let result = insert(&pairs);
+                    // A panic fails the log like an error, so that no flush waits for ever.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| insert(&pairs)))
+                        .unwrap_or_else(|_| Err("the event log's inserter failed".to_owned()));
                     state = self.lock();
                     match result {
                         Ok(()) => state.inserted += 1,
@@ -159,6 +161,23 @@ mod tests {
         assert_eq!(inserter.wait(second), Err("disk full".to_owned()));
         assert_eq!(inserter.wait(third), Err("disk full".to_owned()));
         assert_eq!(inserter.inserted(), 1);
+        inserter.close();
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn an_insert_that_panics_fails_the_waits_instead_of_leaving_them_blocked() {
+        let inserter = Arc::new(Inserter::default());
+        let told = Arc::new(Mutex::new(None));
+        let thread = {
+            let (inserter, told) = (inserter.clone(), told.clone());
+            std::thread::spawn(move || {
+                inserter.run(|_| panic!("sled broke"), |error| *told.lock().unwrap() = Some(error));
+            })
+        };
+        let first = inserter.queue(vec![(vec![0], vec![])]);
+        assert!(inserter.wait(first).is_err());
+        assert!(told.lock().unwrap().is_some(), "the log is told it failed");
         inserter.close();
         thread.join().unwrap();
     }

@@ -9,7 +9,7 @@
 //! thread puts it into sled (one `g` key for the whole group, one `e` key per event: plain
 //! inserts, not a `sled::Batch`, which writes and syncs sled's io buffer each time); every append
 //! in the group is acknowledged once both are done. A group of one append, with none waiting
-//! for the inserter, is inserted by its flush before the write instead. Appends go on filling
+//! for the inserter, is inserted by its flush instead, before the sync. Appends go on filling
 //! the next group while a flush runs, and a second flush may take and write that group while
 //! the first syncs (`flush`). A sync covers every record written before it began: the first
 //! flusher, its sync done, syncs the second's record at once if no sync has yet, rather than
@@ -326,16 +326,17 @@ impl SledLog {
             });
         };
         let inserter = std::thread::Builder::new().name("dat-log-insert".into()).spawn(insert).map_err(io_err)?;
-        let flushers = (0..crate::group_commit::FLUSHES)
-            .map(|i| {
-                let shared = shared.clone();
-                std::thread::Builder::new()
-                    .name(format!("dat-log-flush-{i}"))
-                    .spawn(move || while shared.commit.flusher_turn(|took| shared.flush(took)) {})
-                    .map_err(io_err)
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(SledLog { shared, flushers, inserter: Some(inserter) })
+        // Built before the flushers start: if one cannot, dropping it stops those that did.
+        let mut log = SledLog { shared, flushers: vec![], inserter: Some(inserter) };
+        for i in 0..crate::group_commit::FLUSHES {
+            let shared = log.shared.clone();
+            let flusher = std::thread::Builder::new()
+                .name(format!("dat-log-flush-{i}"))
+                .spawn(move || while shared.commit.flusher_turn(|took| shared.flush(took)) {})
+                .map_err(io_err)?;
+            log.flushers.push(flusher);
+        }
+        Ok(log)
     }
 
     fn decode(key: String, bytes: &[u8]) -> Result<RawEnvelope, LogReadError> {
