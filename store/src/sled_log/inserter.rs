@@ -34,9 +34,10 @@ pub(super) struct Inserter {
 }
 
 impl Inserter {
+    /// The state (a poisoned lock only means a waiter panicked; the queue and counters stay
+    /// valid).
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A poisoned lock only means a waiter panicked; the queue and counters stay valid.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        super::lock(&self.state)
     }
 
     /// Queues `pairs`; returns the group's number, to [`Self::wait`] for.
