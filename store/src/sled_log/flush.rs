@@ -153,7 +153,7 @@ impl Shared {
         let (through, queued) = if wal.bytes >= RESET_BYTES {
             // Everything inserted so far, earlier flushes' groups and this one included, is then
             // in sled's files: the file's records are no longer needed.
-            self.inserter.wait(self.inserter.queued())?;
+            self.inserter.wait_all()?;
             self.insert(&pairs).map_err(|e| writing(e.to_string()))?;
             lock(&self.unpublished).taken.push_back(Taken { covers, queued: 0, heads, last });
             let through = self.synced(covers, || {
@@ -174,7 +174,7 @@ impl Shared {
             // One append's group, with none queued before it, is inserted here: handing a few
             // inserts to the other thread cost a lone run more (a context switch each) than
             // doing them before its sync (1 run with receipts: 0.89-0.94x raw, 0.99-1.11 so).
-            let queued = if heads.len() == 1 && self.inserter.inserted() == self.inserter.queued() {
+            let queued = if heads.len() == 1 && self.inserter.idle() {
                 self.insert(&pairs).map_err(|e| writing(e.to_string()))?;
                 0
             } else {

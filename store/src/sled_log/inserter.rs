@@ -49,9 +49,19 @@ impl Inserter {
         state.queued
     }
 
-    /// Groups queued so far (the number of the last one).
-    pub(super) fn queued(&self) -> u64 {
-        self.lock().queued
+    /// Whether every group queued so far is inserted (read under one lock).
+    pub(super) fn idle(&self) -> bool {
+        let state = self.lock();
+        state.inserted == state.queued
+    }
+
+    /// Waits until every group queued so far is in sled.
+    ///
+    /// # Errors
+    /// As [`Self::wait`].
+    pub(super) fn wait_all(&self) -> Result<(), String> {
+        let queued = self.lock().queued;
+        self.wait(queued)
     }
 
     /// Groups inserted so far.
