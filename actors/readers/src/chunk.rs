@@ -6,7 +6,7 @@
 use dat_contracts::ColumnType;
 
 use crate::options::ReadOptions;
-use crate::typed::TypedCells;
+use crate::typed::{DenseValues, TypedCells};
 use crate::typing::{is_null, CellRules, CellValue, TypeTally};
 
 /// One cell as a reader found it, before its column's type is final.
@@ -226,13 +226,38 @@ impl TextValues {
     ///
     /// # Errors
     /// The text values, when the column is text (or only nulls, or a cell's value was lost).
-    pub fn into_typed(mut self) -> Result<(Values, u64), Box<TextValues>> {
-        if !self.typed.holds(self.tally.column_type(), self.valid.len()) {
+    pub fn into_typed(self) -> Result<(Values, u64), Box<TextValues>> {
+        let (dense, valid, rounded) = self.into_dense()?;
+        Ok((dense.into_values(&valid), rounded))
+    }
+
+    /// Whether the cells are held as values of the column's type (int, float, bool, date,
+    /// date-time): [`Self::into_typed`] and [`Self::into_dense`] then give them.
+    pub fn is_typed(&self) -> bool {
+        self.typed.holds(self.tally.column_type(), self.valid.len())
+    }
+
+    /// [`Self::into_typed`] without the pass through `Option`s: the values (a placeholder where
+    /// a cell is null), whether each cell has a value, and the count of ints held rounded.
+    ///
+    /// # Errors
+    /// The text values, when the column is not [typed](Self::is_typed).
+    pub fn into_dense(mut self) -> Result<(DenseValues, Vec<bool>, u64), Box<TextValues>> {
+        if !self.is_typed() {
             return Err(Box::new(self));
         }
-        let typed = std::mem::take(&mut self.typed);
-        let rounded = self.rounded;
-        typed.into_values(&self.valid).map(|values| (values, rounded)).ok_or_else(|| Box::new(self))
+        match std::mem::take(&mut self.typed).into_dense() {
+            Ok(dense) => Ok((dense, std::mem::take(&mut self.valid), self.rounded)),
+            Err(typed) => {
+                self.typed = typed;
+                Err(Box::new(self))
+            }
+        }
+    }
+
+    /// Ints beyond ±2^53 the column, being float, holds only rounded.
+    pub fn rounded(&self) -> u64 {
+        self.rounded
     }
 
     /// Widens the column with the type of the cell about to be added. Inlined: on most cells

@@ -55,6 +55,7 @@ pub use options::{ReadOptions, TextHints};
 pub use sink::{ReadEnd, ReadError, Reject, Sink, Stop};
 pub use source::{ByteCount, Compression, Counting, Fingerprint, SourceFile};
 pub use split::{ByteRange, RANGES};
+pub use typed::DenseValues;
 
 /// One file format.
 pub trait Adapter: Send + Sync {

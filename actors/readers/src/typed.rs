@@ -100,21 +100,52 @@ impl TypedCells {
         }
     }
 
-    /// The cells as typed values (`valid` says which are null), or `None` when the column is
-    /// text, only nulls, or lost its values.
-    pub(crate) fn into_values(self, valid: &[bool]) -> Option<Values> {
-        fn with<T: Copy>(values: Vec<T>, valid: &[bool]) -> Option<Vec<Option<T>>> {
-            (values.len() == valid.len())
-                .then(|| values.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v)).collect())
-        }
-        Some(match self {
-            TypedCells::Int(v) => Values::Int(with(v, valid)?),
-            TypedCells::Float(v) => Values::Float(with(v, valid)?),
-            TypedCells::Bool(v) => Values::Bool(with(v, valid)?),
-            TypedCells::Date(v) => Values::Date(with(v, valid)?),
-            TypedCells::Datetime(v) => Values::Datetime(with(v, valid)?),
-            TypedCells::Empty | TypedCells::Lost => return None,
+    /// The values, unless the column is text, only nulls, or lost its values (`self` back).
+    pub(crate) fn into_dense(self) -> Result<DenseValues, Self> {
+        Ok(match self {
+            TypedCells::Int(v) => DenseValues::Int(v),
+            TypedCells::Float(v) => DenseValues::Float(v),
+            TypedCells::Bool(v) => DenseValues::Bool(v),
+            TypedCells::Date(v) => DenseValues::Date(v),
+            TypedCells::Datetime(v) => DenseValues::Datetime(v),
+            TypedCells::Empty | TypedCells::Lost => return Err(self),
         })
+    }
+}
+
+/// A typed column's values, one per cell (a placeholder where the cell is null), as Arrow holds
+/// them: an array takes the vector as it is, where going through [`Values`] wrote every value
+/// into an `Option` and then back out (W1: 4% of the CPU).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DenseValues {
+    /// 64-bit integers.
+    Int(Vec<i64>),
+    /// 64-bit floats.
+    Float(Vec<f64>),
+    /// Booleans.
+    Bool(Vec<bool>),
+    /// Days since 1970-01-01.
+    Date(Vec<i32>),
+    /// Microseconds since 1970-01-01T00:00:00.
+    Datetime(Vec<i64>),
+}
+
+impl DenseValues {
+    /// As [`Values`], null where `valid` (one flag per value, as [`TextValues::into_dense`]
+    /// gives them) says so.
+    ///
+    /// [`TextValues::into_dense`]: crate::TextValues::into_dense
+    pub(crate) fn into_values(self, valid: &[bool]) -> Values {
+        fn with<T: Copy>(values: Vec<T>, valid: &[bool]) -> Vec<Option<T>> {
+            values.into_iter().zip(valid).map(|(v, ok)| ok.then_some(v)).collect()
+        }
+        match self {
+            DenseValues::Int(v) => Values::Int(with(v, valid)),
+            DenseValues::Float(v) => Values::Float(with(v, valid)),
+            DenseValues::Bool(v) => Values::Bool(with(v, valid)),
+            DenseValues::Date(v) => Values::Date(with(v, valid)),
+            DenseValues::Datetime(v) => Values::Datetime(with(v, valid)),
+        }
     }
 }
 

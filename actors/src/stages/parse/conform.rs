@@ -21,7 +21,7 @@ use dat_readers::typing::{
     as_f64, date_text, datetime_text, decimal_text, epoch_days, epoch_micros, float_text, hex, parse_bool, parse_int,
     trim, CellRules,
 };
-use dat_readers::{TextValues, Values};
+use dat_readers::{DenseValues, TextValues, Values};
 
 /// Values that could not be kept exactly, by column and reason; reported per table.
 pub(crate) type Losses = BTreeMap<(String, &'static str), u64>;
@@ -65,6 +65,11 @@ pub(crate) fn conform(
     };
     let bug = |reason: String| ConformError { column: own.to_owned(), reason };
     Ok(match (values, target) {
+        // Typed as they were read, by the same rules: the values go into the array as they are.
+        (Values::Text(text), _) if text.column_type() == target && text.is_typed() => match text.into_dense() {
+            Ok((values, valid, _)) => dense_array(values, &valid).map_err(bug)?,
+            Err(text) => from_text(&text, target, rules, &mut lost).map_err(bug)?,
+        },
         (Values::Text(text), _) => from_text(&text, target, rules, &mut lost).map_err(bug)?,
         (native, _) if native.column_type() == target => native_array(native).map_err(bug)?,
         (values, ColumnType::String) => as_text(&values),
@@ -175,6 +180,27 @@ fn native_array(values: Values) -> Result<ArrayRef, String> {
     })
 }
 
+/// A typed column's values as the Arrow array of their type, the vector taken as it is; null
+/// where `valid` says so.
+fn dense_array(values: DenseValues, valid: &[bool]) -> Result<ArrayRef, String> {
+    fn array<T: ArrowPrimitiveType>(values: Vec<T::Native>, nulls: Option<NullBuffer>) -> Result<ArrayRef, String> {
+        Ok(Arc::new(PrimitiveArray::<T>::try_new(ScalarBuffer::from(values), nulls).map_err(|e| e.to_string())?))
+    }
+    let nulls = valid.contains(&false).then(|| NullBuffer::new(valid.iter().copied().collect::<BooleanBuffer>()));
+    match values {
+        DenseValues::Int(v) => array::<Int64Type>(v, nulls),
+        DenseValues::Float(v) => array::<Float64Type>(v, nulls),
+        DenseValues::Bool(v) => {
+            if v.len() != valid.len() {
+                return Err(format!("{} values for {} cells", v.len(), valid.len()));
+            }
+            Ok(Arc::new(BooleanArray::new(v.into_iter().collect::<BooleanBuffer>(), nulls)))
+        }
+        DenseValues::Date(v) => array::<Date32Type>(v, nulls),
+        DenseValues::Datetime(v) => array::<TimestampMicrosecondType>(v, nulls),
+    }
+}
+
 /// Unscaled decimals as a decimal array of `precision` and `scale`.
 fn decimal(values: impl Iterator<Item = Option<i128>>, precision: u8, scale: u8) -> Result<ArrayRef, String> {
     let scale = i8::try_from(scale).map_err(|_| format!("a decimal scale of {scale}"))?;
@@ -211,6 +237,34 @@ mod tests {
 
     fn conformed(values: Values, target: ColumnType) -> ArrayRef {
         conform("c", values, target, &CellRules::default(), &mut Losses::new()).unwrap()
+    }
+
+    /// A text column typed as it was read goes into its array as it is: the same array as its
+    /// values give, nulls in place, for every typed kind.
+    #[test]
+    fn typed_text_gives_the_array_its_values_give() {
+        let columns: [&[&str]; 5] = [
+            &["7", "", "-12", "null"],
+            &["1.5", "", "-0.25", "3"],
+            &["true", "", "false", "true"],
+            &["2025-03-17", "", "1969-12-31", "2000-02-29"],
+            &["2025-03-17T16:31:48", "", "1970-01-01T00:00:00.000001", "2025-03-17"],
+        ];
+        for cells in columns {
+            let text = TextValues::from_cells(cells.iter().map(|c| Cell::Infer(c)));
+            assert!(text.is_typed(), "{cells:?}");
+            let target = text.column_type();
+            let (values, _) = text.clone().into_typed().unwrap();
+            let direct = conformed(Values::Text(text), target);
+            assert_eq!(&direct, &conformed(values, target), "{cells:?}");
+            assert_eq!(
+                direct.null_count(),
+                cells.iter().filter(|c| c.is_empty() || **c == "null").count(),
+                "{cells:?}"
+            );
+        }
+        let text = TextValues::from_cells([Cell::Infer("1"), Cell::Infer("x")]);
+        assert!(!text.is_typed(), "a column that became text keeps its text");
     }
 
     #[test]

@@ -65,14 +65,14 @@ pub(crate) struct Source<'a> {
 }
 
 /// Whether `chunk` is encoded at parse: it has `from_rows` rows, and each column holds
-/// what the dataset would write for its type (native values, or text whose type is text). A text
-/// column still to be typed keeps its text for assembly, so such a chunk stays raw; so does one
-/// with a column named like a source column.
+/// what the dataset would write for its type (native values, text typed as it was read, or
+/// text whose type is text). A text column still to be typed keeps its text for assembly, so
+/// such a chunk stays raw; so does one with a column named like a source column.
 pub(crate) fn encodable(chunk: &Chunk, from_rows: usize) -> bool {
     chunk.rows() >= from_rows
         && chunk.names.iter().all(|name| !SOURCE_COLUMNS.contains(&name.as_str()))
         && chunk.columns.iter().all(|values| match values {
-            Values::Text(text) => arrow_type(text.column_type()) == DataType::Utf8,
+            Values::Text(text) => text.is_typed() || arrow_type(text.column_type()) == DataType::Utf8,
             _ => true,
         })
 }
@@ -394,7 +394,11 @@ mod tests {
         let mut typed_text = chunk(ENCODE_FROM_ROWS);
         typed_text.columns[2] =
             Values::Text(TextValues::from_cells((0..ENCODE_FROM_ROWS).map(|_| Cell::Infer("1.50"))));
-        assert!(!encodable(&typed_text, 1), "a float column held as text keeps its text for assembly");
+        assert!(encodable(&typed_text, 1), "a float column typed as it was read goes in as its values");
+        let mut untyped_text = chunk(ENCODE_FROM_ROWS);
+        untyped_text.columns[2] =
+            Values::Text(TextValues::from_cells((0..ENCODE_FROM_ROWS).map(|_| Cell::Typed(ColumnType::Float, "1,50"))));
+        assert!(!encodable(&untyped_text, 1), "a float column whose values were not read keeps its text for assembly");
         let mut named = chunk(ENCODE_FROM_ROWS);
         named.names[0] = SOURCE_COLUMNS[2].to_owned();
         assert!(!encodable(&named, 1));

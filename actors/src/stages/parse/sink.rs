@@ -115,7 +115,7 @@ fn write_parts(
             *checkpoint.nulls.entry(name.clone()).or_default() += values.null_count() as u64;
             if let Values::Text(text) = values {
                 note_text_column(&mut checkpoint, name, text, &chunk.source_rows);
-                settle(&mut checkpoint, name, values);
+                note_typed(&mut checkpoint, name, text);
             }
         }
         let rows = chunk.rows() as u64;
@@ -123,6 +123,7 @@ fn write_parts(
             encoded::write(&encoded_part_file(dir, checkpoint.parts.len()), chunk, source)?;
         } else {
             // Read once more, by assembly only: written as read, no encoding.
+            chunk.columns.iter_mut().for_each(settle);
             let path = part_file(dir, checkpoint.parts.len());
             part::write(&path, &chunk).map_err(|e| format!("cannot write a checkpoint part: {e}"))?;
         }
@@ -136,18 +137,24 @@ fn write_parts(
 /// A text column of a typed kind is kept as its values (read as the cells were typed), not its
 /// text: the part is smaller than the input and no cell is parsed again. The column is noted as
 /// typed from text, so that a dataset keeping it as text reads its text again (`recall`).
-fn settle(checkpoint: &mut TableCheckpoint, name: &str, values: &mut Values) {
-    let Values::Text(text) = std::mem::replace(values, Values::Int(vec![])) else { return };
-    *values = match text.into_typed() {
-        Ok((typed, rounded)) => {
-            checkpoint.from_text.insert(name.to_owned());
-            if rounded > 0 {
-                *checkpoint.rounded.entry(name.to_owned()).or_default() += rounded;
-            }
-            typed
+fn note_typed(checkpoint: &mut TableCheckpoint, name: &str, text: &TextValues) {
+    if text.is_typed() {
+        checkpoint.from_text.insert(name.to_owned());
+        if text.rounded() > 0 {
+            *checkpoint.rounded.entry(name.to_owned()).or_default() += text.rounded();
         }
-        Err(text) => Values::Text(*text),
-    };
+    }
+}
+
+/// A typed text column as its values, for a raw part (an encoded part takes them as they are).
+fn settle(values: &mut Values) {
+    let Values::Text(text) = values else { return };
+    if text.is_typed() {
+        *values = match std::mem::take(text).into_typed() {
+            Ok((typed, _)) => typed,
+            Err(text) => Values::Text(*text),
+        };
+    }
 }
 
 /// Keeps what a text column's chunk says about its type: the rules it was typed by, and the
