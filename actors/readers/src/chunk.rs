@@ -3,8 +3,11 @@
 //! final, native values (Parquet) typed. Readers build chunks cell by cell with a
 //! [`ChunkBuilder`]; a cell arrives as a [`Cell`].
 
+use std::borrow::Cow;
+
 use dat_contracts::ColumnType;
 
+use crate::deferred::Deferred;
 use crate::options::ReadOptions;
 use crate::typed::{DenseValues, TypedCells};
 use crate::typing::{is_null, CellRules, CellValue, TypeTally};
@@ -128,11 +131,14 @@ impl Values {
     }
 }
 
-/// Text cells back to back, with where each ends and whether it is null.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Text cells back to back, with where each ends and whether it is null. The text of a column
+/// whose cells are all typed may be held back ([`Deferred`]): it is then written from the
+/// values when first asked for.
+#[derive(Debug, Clone, Default)]
 pub struct TextValues {
+    /// The cells' text, unless held back.
     text: String,
-    /// Where each cell ends in `text`.
+    /// Where each cell ends in `text` (none while the text is held back).
     ends: Vec<usize>,
     /// Whether each cell has a value (a JSON `""` is a value, a CSV empty cell is not).
     valid: Vec<bool>,
@@ -149,6 +155,22 @@ pub struct TextValues {
     /// The type of the last cell observed: a cell of that type again changes neither the tally
     /// nor `firsts` (widening is idempotent), so it skips both (most cells of a column).
     last_observed: Option<ColumnType>,
+    /// While `Some`, the cells' text is held back: every cell writes back from its value.
+    /// Boxed: most columns of most readers never hold text back.
+    deferred: Option<Box<Deferred>>,
+}
+
+impl PartialEq for TextValues {
+    /// The same cells (text and validity), read the same way: whether the text was held back
+    /// does not matter.
+    fn eq(&self, other: &Self) -> bool {
+        self.raw() == other.raw()
+            && self.tally == other.tally
+            && self.rules == other.rules
+            && self.firsts == other.firsts
+            && self.typed == other.typed
+            && self.rounded == other.rounded
+    }
 }
 
 impl TextValues {
@@ -161,9 +183,11 @@ impl TextValues {
         values
     }
 
-    /// Text values typed by `rules`.
+    /// Text values typed by `rules`, the text of typed cells held back while it writes back
+    /// from their values (numbers in the plain format only).
     pub(crate) fn with_rules(rules: CellRules) -> Self {
-        TextValues { rules, ..TextValues::default() }
+        let deferred = rules.plain_numbers().then(Box::default);
+        TextValues { rules, deferred, ..TextValues::default() }
     }
 
     /// An empty column for the chunk after `previous`, typed by the same rules, with room for
@@ -183,7 +207,7 @@ impl TextValues {
     /// Adds one cell. Kept as written: strings keep their spaces, numbers their digits. Its
     /// value is read here, once, as its column's type so far.
     fn push(&mut self, cell: Cell<'_>) {
-        let index = self.ends.len();
+        let index = self.valid.len();
         let text = match cell {
             Cell::Null => None,
             // Once a column is text, no cell can make it anything else: skip typing.
@@ -191,24 +215,30 @@ impl TextValues {
             Cell::Infer(text) => match self.rules.read_like(text, self.tally.column_type()) {
                 CellValue::Null => None,
                 value => {
+                    if self.deferred.as_mut().is_some_and(|d| !d.keeps(&self.typed, index, value, text)) {
+                        self.write_held_text();
+                    }
                     self.observe(value.column_type());
-                    self.typed.push(index, value, &mut self.rounded, self.ends.capacity());
+                    self.typed.push(index, value, &mut self.rounded, self.valid.capacity());
                     Some(text)
                 }
             },
             Cell::Typed(dtype, text) => {
+                self.write_held_text();
                 self.observe(dtype);
                 let value = match dtype {
                     ColumnType::Null => CellValue::Text,
                     _ => self.rules.read_as(dtype, text).unwrap_or(CellValue::Text),
                 };
-                self.typed.push(index, value, &mut self.rounded, self.ends.capacity());
+                self.typed.push(index, value, &mut self.rounded, self.valid.capacity());
                 Some(text)
             }
         };
         match text {
             Some(text) => {
-                self.text.push_str(text);
+                if self.deferred.is_none() {
+                    self.text.push_str(text);
+                }
                 self.valid.push(true);
             }
             None => {
@@ -217,7 +247,27 @@ impl TextValues {
                 self.valid.push(false);
             }
         }
-        self.ends.push(self.text.len());
+        match &mut self.deferred {
+            None => self.ends.push(self.text.len()),
+            Some(deferred) => deferred.added(),
+        }
+    }
+
+    /// Writes the text held back, from the values of the cells so far (before one that does
+    /// not write back is added), and keeps the text of the cells from then on.
+    #[cold]
+    fn write_held_text(&mut self) {
+        if let Some(deferred) = self.deferred.take() {
+            (self.text, self.ends) = deferred.write(&self.typed, &self.valid);
+        }
+    }
+
+    /// The text and cell ends, written from the values when held back.
+    fn text_and_ends(&self) -> (&str, &[usize]) {
+        match &self.deferred {
+            None => (&self.text, &self.ends),
+            Some(deferred) => deferred.written(&self.typed, &self.valid),
+        }
     }
 
     /// The cells as values of the column's type when that is a typed one (int, float, bool,
@@ -274,20 +324,21 @@ impl TextValues {
     fn observe_new(&mut self, dtype: ColumnType) {
         self.last_observed = Some(dtype);
         if dtype != ColumnType::Null && !self.firsts.iter().any(|(t, _)| *t == dtype) {
-            self.firsts.push((dtype, self.ends.len()));
+            self.firsts.push((dtype, self.valid.len()));
         }
         self.tally.observe(dtype);
     }
 
     /// How many cells.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.valid.len()
     }
 
     /// The raw layout: the cells' text back to back, where each ends, and whether each has a
     /// value (for writing a chunk to disk as it is).
     pub fn raw(&self) -> (&str, &[usize], &[bool]) {
-        (&self.text, &self.ends, &self.valid)
+        let (text, ends) = self.text_and_ends();
+        (text, ends, &self.valid)
     }
 
     /// Cells from their raw layout, as [`Self::raw`] gives it.
@@ -309,17 +360,30 @@ impl TextValues {
     }
 
     /// The first cell of each type the column took (type, index, text), in the order taken.
-    pub fn firsts(&self) -> impl Iterator<Item = (ColumnType, usize, &str)> + '_ {
+    pub fn firsts(&self) -> impl Iterator<Item = (ColumnType, usize, Cow<'_, str>)> + '_ {
         self.firsts.iter().map(|&(dtype, i)| {
-            let start = i.checked_sub(1).and_then(|p| self.ends.get(p)).copied().unwrap_or(0);
-            let end = self.ends.get(i).copied().unwrap_or(start);
-            (dtype, i, self.text.get(start..end).unwrap_or_default())
+            let text = match &self.deferred {
+                // Written alone: the whole column's text is not needed for a few cells.
+                Some(deferred) => {
+                    let mut text = String::new();
+                    if self.valid.get(i) == Some(&true) {
+                        deferred.write_cell(&self.typed, i, &mut text);
+                    }
+                    Cow::Owned(text)
+                }
+                None => {
+                    let start = i.checked_sub(1).and_then(|p| self.ends.get(p)).copied().unwrap_or(0);
+                    let end = self.ends.get(i).copied().unwrap_or(start);
+                    Cow::Borrowed(self.text.get(start..end).unwrap_or_default())
+                }
+            };
+            (dtype, i, text)
         })
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.valid.is_empty()
     }
 
     /// The type every cell fits.
@@ -329,9 +393,10 @@ impl TextValues {
 
     /// The cells in order, `None` for null.
     pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        let (text, ends) = self.text_and_ends();
         let mut start = 0;
-        self.ends.iter().zip(&self.valid).map(move |(&end, &valid)| {
-            let cell = self.text.get(start..end);
+        ends.iter().zip(&self.valid).map(move |(&end, &valid)| {
+            let cell = text.get(start..end);
             start = end;
             cell.filter(|_| valid)
         })
@@ -471,6 +536,130 @@ fn cell_len(cell: Cell<'_>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell's text at random: a shape that writes back from its value, one that does not,
+    /// or a random number, date or date-time of a shape that does.
+    fn any_cell(next: &mut impl FnMut() -> u64, kind: u64) -> String {
+        const ODD: &[&str] = &[
+            "+5",
+            "-0",
+            "007",
+            "-0.0",
+            "-0.00",
+            ".5",
+            "5.",
+            "1e5",
+            "2.5E-3",
+            "123456789012345.6",
+            "9007199254740993",
+            "-9007199254740993",
+            "9223372036854775807",
+            " 42",
+            "42 ",
+            "1.5 ",
+            "2025-3-17",
+            "17/03/2025",
+            "03/17/2025",
+            "2025-03-17 16:31:48",
+            "2025-03-17T16:31:48.5",
+            "2025-03-17T23:59:60",
+            "2025-03-17T16:31",
+            "2025-03-17T16:31:48Z",
+            "2025-03-17T16:31:48+02:00",
+            "true",
+            "false",
+            "x",
+            "",
+            "null",
+            "NaN",
+            "1,5",
+            "0x10",
+            "inf",
+            "-",
+            "1.2.3",
+            "9999-12-31",
+            "0000-01-01",
+            "0001-01-01T00:00:00",
+            "2024-02-29",
+        ];
+        let pick = next() % 100;
+        if pick < 8 {
+            return ODD[(next() as usize) % ODD.len()].to_owned();
+        }
+        let sign = if next().is_multiple_of(4) { "-" } else { "" };
+        match kind {
+            0 => format!("{sign}{}", next() % 10u64.pow((next() % 16) as u32 + 1)),
+            1 => {
+                let (whole_digits, fraction_digits) = ((next() % 8) as u32 + 1, (next() % 8) as usize + 1);
+                let whole = next() % 10u64.pow(whole_digits);
+                let fraction = next() % 10u64.pow(fraction_digits as u32);
+                format!("{sign}{whole}.{fraction:0fraction_digits$}")
+            }
+            2 => format!("{:04}-{:02}-{:02}", next() % 10_000, next() % 12 + 1, next() % 28 + 1),
+            _ => format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                next() % 10_000,
+                next() % 12 + 1,
+                next() % 28 + 1,
+                next() % 24,
+                next() % 60,
+                next() % 60
+            ),
+        }
+    }
+
+    /// A column whose typed cells' text is held back gives, in every way it can be read, what
+    /// the same cells give when their text is copied as read: the text, the validity, the
+    /// firsts, the type and the values, whatever cells come and in whatever order.
+    #[test]
+    fn held_back_text_writes_back_exactly_as_read() {
+        let mut next = crate::testing::random(0x7e57_dead_beef_0001);
+        for round in 0..20_000 {
+            let kind = next() % 4;
+            let cells: Vec<String> = (0..next() % 40).map(|_| any_cell(&mut next, kind)).collect();
+            let nulls: Vec<bool> = cells.iter().map(|_| next().is_multiple_of(10)).collect();
+            let as_cells =
+                || cells.iter().zip(&nulls).map(|(c, null)| if *null { Cell::Null } else { Cell::Infer(c.as_str()) });
+            let copied = TextValues::from_cells(as_cells());
+            let mut held = TextValues::with_rules(CellRules::default());
+            assert!(held.deferred.is_some());
+            for cell in as_cells() {
+                held.push(cell);
+            }
+            let context = format!("round {round}: {cells:?}");
+            assert_eq!(held.iter().collect::<Vec<_>>(), copied.iter().collect::<Vec<_>>(), "{context}");
+            assert_eq!(held.raw(), copied.raw(), "{context}");
+            let firsts = |t: &TextValues| t.firsts().map(|(d, i, v)| (d, i, v.into_owned())).collect::<Vec<_>>();
+            assert_eq!(firsts(&held), firsts(&copied), "{context}");
+            assert_eq!((held.column_type(), held.is_typed()), (copied.column_type(), copied.is_typed()), "{context}");
+            assert_eq!(held, copied, "{context}");
+            let typed =
+                |t: TextValues| t.into_typed().map_err(|t| t.iter().map(|c| c.map(str::to_owned)).collect::<Vec<_>>());
+            assert_eq!(typed(held), typed(copied), "{context}");
+        }
+    }
+
+    #[test]
+    fn text_is_held_back_only_while_every_cell_writes_back() {
+        let pushed = |cells: &[&str]| {
+            let mut values = TextValues::with_rules(CellRules::default());
+            cells.iter().for_each(|c| values.push(Cell::Infer(c)));
+            values.deferred.is_some()
+        };
+        assert!(pushed(&["1", "-2", "3.50", "", "4"]), "ints and floats of a float column");
+        assert!(pushed(&["2025-03-17", "2025-03-18"]));
+        assert!(pushed(&["2025-03-17T16:31:48"]));
+        for odd in ["+5", "-0", "1e3", " 7", "5.", "2025-03-17 16:31:48", "true", "x"] {
+            assert!(!pushed(&["1", odd]), "{odd}");
+        }
+        assert!(!pushed(&["9007199254740993", "1.5"]), "an int a float holds only rounded");
+        assert!(!pushed(&["2025-03-17", "2025-03-17T16:31:48"]), "a date in a date-time column");
+        let comma = CellRules {
+            number: dat_contracts::text_layout::NumberFormat { decimal: ',', thousands: None },
+            ..CellRules::default()
+        };
+        assert!(TextValues::with_rules(comma).deferred.is_none(), "numbers in a local format keep their text");
+    }
 
     fn texts(values: &Values) -> Vec<Option<String>> {
         let Values::Text(text) = values else { panic!("not text: {values:?}") };

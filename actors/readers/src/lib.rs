@@ -15,6 +15,7 @@
 //! - [`typing`]: the one set of cell rules (nulls, numbers, dates, widening) probe and parse share.
 //! - [`chunk`]: [`Cell`], [`Chunk`] and [`ChunkBuilder`]: rows as readers hand them over.
 //! - `typed`: a chunk column's values, read as each cell is typed.
+//! - `deferred`: the text of typed cells, written back from their values when it is needed.
 //! - [`sink`]: [`Sink`], [`Reject`], [`ReadEnd`], [`ReadError`].
 //! - [`options`]: [`ReadOptions`], the chunk sizes and limits.
 //! - [`source`]: [`SourceFile`], compression, and the [`Fingerprint`] taken while reading.
@@ -26,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod chunk;
+mod deferred;
 mod excel;
 #[cfg(test)]
 mod fuzz;

@@ -34,7 +34,7 @@ impl TypedCells {
         use CellValue as V;
         use TypedCells as T;
         let as_float = |i: i64, rounded: &mut u64| {
-            *rounded += u64::from(!(-EXACT_IN_FLOAT..=EXACT_IN_FLOAT).contains(&i));
+            *rounded += u64::from(!exact_in_float(i));
             i as f64
         };
         match (&mut *self, value) {
@@ -147,6 +147,11 @@ impl DenseValues {
             DenseValues::Datetime(v) => Values::Datetime(with(v, valid)),
         }
     }
+}
+
+/// Whether a float holds the int `i` exactly.
+pub(crate) fn exact_in_float(i: i64) -> bool {
+    (-EXACT_IN_FLOAT..=EXACT_IN_FLOAT).contains(&i)
 }
 
 /// Midnight of a day, in microseconds since the epoch (every i32 day count fits).
