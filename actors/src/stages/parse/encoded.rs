@@ -9,7 +9,7 @@
 //! the last range was read; now no part is read back and the dataset is written at disk speed.
 
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -99,7 +99,9 @@ pub(crate) fn write(path: &Path, chunk: Chunk, source: Source<'_>) -> std::resul
         // Written column by column as the dataset's row groups are, so that the source columns
         // get the statistics dat computes (see `source_stats`), which a splice then copies.
         let props = Arc::new(properties(&schema, vec![], std::slice::from_ref(&batch))?);
-        let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        // Unbuffered: the writer buffers small writes itself, and a page goes to the file as it
+        // is (a buffer of ours copied every byte of every part once more).
+        let file = File::create(path)?;
         let parquet_schema = ArrowSchemaConverter::new().convert(&schema)?;
         let mut writer = SerializedFileWriter::new(file, parquet_schema.root_schema_ptr(), props)?;
         let columns = ArrowRowGroupWriterFactory::new(&writer, schema.clone()).create_column_writers(0)?;
