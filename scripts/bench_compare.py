@@ -926,7 +926,7 @@ rest of the machine used during the run (from `/proc/stat`): well above 0 means 
 
 {limits}
 
-The shares above come from `perf record` of dat on this machine (2026-12-06); they change
+The shares above come from `perf record` of dat on this machine (2026-12-06; W1 on 2026-12-07); they change
 only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 """
     md = re.sub(r"\n{3,}", "\n\n", md)
@@ -938,19 +938,18 @@ only when the code does, so they live in `LIMITS` in scripts/bench_compare.py.
 
 
 # What limits dat on each workload, from `perf record` profiles of `dat run` on the 2-core
-# machine of the benchmark (2026-12-06; W1 on 2026-12-07 at 10:30). Update them with the code, not with each run.
+# machine of the benchmark (2026-12-06; W1 on 2026-12-07 at 15:10). Update them with the code, not with each run.
 LIMITS = {
     "W1": "The sha256 of the file, before anything else: discovery hashes it on one core (a sha256 "
-          "is one sequential stream, ~0.30 s, ~8% of dat's CPU; the pass that finds where the 32 "
+          "is one sequential stream, ~0.30 s, ~7% of dat's CPU; the pass that finds where the 32 "
           "ranges start and counts their lines, so that every row keeps its line number, runs on the "
-          "other core meanwhile), and the stage IDs that parse needs exist only then. After it, dat "
-          "takes ~1.95 s, less than DuckDB's whole run (a run whose fingerprints are cached, as a "
-          "re-run in the same data folder, takes 2.0-2.2 s). dat spends ~4.2 s of CPU, DuckDB ~3.7: "
-          "both cores are busy ~90% of dat's run. Reading and typing the ranges (~35% of the "
-          "CPU: typing cells ~13%, splitting lines ~8%) and encoding each range's chunks as Parquet "
-          "as they are read (~26%: zstd ~15%) fill both cores (~75% of the wall); assembly then "
-          "splices the encoded column chunks into the dataset as they are (~0.1 s: copying, the "
-          "dataset's sha256 on a thread of its own, the sync) where a column's final type is the "
+          "other core meanwhile), and the stage IDs that parse needs exist only then. Then both cores "
+          "are busy to the end: typing cells ~17% of the CPU (the float division of a decimal's "
+          "digits alone ~1%), splitting lines ~10%, building the columns ~9% (the text of typed "
+          "cells is not copied while their values write it back), encoding each range's chunks as "
+          "Parquet as they are read ~20% (zstd ~11%), kernel copies of the file and the parts ~8%. "
+          "Assembly splices the encoded column chunks into the dataset as they are (~0.1 s: copying, "
+          "the dataset's sha256 on a thread of its own, the sync) where a column's final type is the "
           "one its chunk had, which is every column here. DuckDB writes Snappy, dat and Polars zstd "
           "(LZ4 for the floats and date-times alone would save dat ~5% of its CPU for a 19% larger "
           "file). Parse does not hash the file again while its size and change time are those "
