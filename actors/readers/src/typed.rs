@@ -115,7 +115,7 @@ impl TypedCells {
 
 /// A typed column's values, one per cell (a placeholder where the cell is null), as Arrow holds
 /// them: an array takes the vector as it is, where going through [`Values`] wrote every value
-/// into an `Option` and then back out (W1: 4% of the CPU).
+/// into an `Option` and then back out (W1: about 1% of the CPU).
 #[derive(Debug, Clone, PartialEq)]
 pub enum DenseValues {
     /// 64-bit integers.
