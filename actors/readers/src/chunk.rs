@@ -186,7 +186,8 @@ impl TextValues {
     /// Text values typed by `rules`, the text of typed cells held back while it writes back
     /// from their values (numbers in the plain format only).
     pub(crate) fn with_rules(rules: CellRules) -> Self {
-        let deferred = rules.plain_numbers().then(Box::default);
+        // Numbers in the plain format (`1234.5`) are the ones whose text their value writes back.
+        let deferred = rules.number.is_plain().then(Box::default);
         TextValues { rules, deferred, ..TextValues::default() }
     }
 

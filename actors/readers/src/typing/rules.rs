@@ -46,12 +46,6 @@ impl CellRules {
         *self == CellRules::default()
     }
 
-    /// Whether numbers are read in the plain format (`1234.5`): an int or float cell's text is
-    /// then what its value writes back, for the shapes [`crate::deferred`] takes.
-    pub(crate) fn plain_numbers(&self) -> bool {
-        self.number.is_plain()
-    }
-
     /// The type of one cell under these rules (see [`super::cell_type`] for the plain ones).
     pub fn cell_type(&self, cell: &str) -> ColumnType {
         self.read(cell).column_type()

@@ -130,13 +130,11 @@ impl Write for Hashing {
     }
 }
 
-type Sink = Hashing;
-
 /// Where row groups go: the bare file until the first row group is gathered (its values decide
 /// how text columns are encoded), then the Parquet writer over it.
 enum Output {
-    Waiting { file: Sink, metadata: Vec<KeyValue> },
-    Writing { writer: Box<SerializedFileWriter<Sink>>, factory: ArrowRowGroupWriterFactory },
+    Waiting { file: Hashing, metadata: Vec<KeyValue> },
+    Writing { writer: Box<SerializedFileWriter<Hashing>>, factory: ArrowRowGroupWriterFactory },
 }
 
 /// The file being written.
@@ -187,7 +185,7 @@ impl DatasetFile {
 
     /// The Parquet writer and its column writers' factory, created from the first row group's
     /// batches (`pending`) when not yet.
-    fn started(&mut self) -> Result<(&mut SerializedFileWriter<Sink>, &ArrowRowGroupWriterFactory)> {
+    fn started(&mut self) -> Result<(&mut SerializedFileWriter<Hashing>, &ArrowRowGroupWriterFactory)> {
         let output = match self.output.take() {
             Some(Output::Waiting { file, metadata }) => {
                 let properties = Arc::new(properties(&self.schema, metadata, &self.pending)?);
