@@ -33,8 +33,8 @@ fn envelopes(run: RunId, from: u64, count: u64) -> Vec<Envelope> {
 /// The child: `WRITERS` threads append to runs of their own (continuing the runs it finds, one
 /// per thread, and new ones), one to sixteen events at a time (the more, the likelier a kill
 /// parts one), and print each acknowledged head. Half of them wait for the disk on their own
-/// thread, half with receipts as run actors do, so both ways of waiting and two flushes at
-/// once are killed mid-way.
+/// thread, half with receipts as run actors do, so both ways of waiting are killed mid-way, and
+/// so are acknowledged groups the inserter has not yet put into sled.
 fn child(dir: &str) {
     let log = Arc::new(SledLog::open(std::path::Path::new(dir), Durability::Flush).expect("open"));
     let existing = log.list_runs().expect("runs");
@@ -43,7 +43,7 @@ fn child(dir: &str) {
             let log = log.clone();
             let mut run = existing.get(i).copied().unwrap_or_else(new_run);
             std::thread::spawn(move || {
-                // Half the writers wait on their own thread, half with receipts (the flushers).
+                // Half the writers wait on their own thread, half with receipts (the flusher).
                 let runtime =
                     (i % 2 == 1).then(|| tokio::runtime::Builder::new_current_thread().build().expect("runtime"));
                 let mut head = log.last_seq(run).expect("head").0;

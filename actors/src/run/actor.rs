@@ -1,7 +1,7 @@
 //! The run actor. Handlers that change the run are atomic (no other message is handled until
 //! the append has landed and been applied), so the actor's state is always the fold of the
 //! log. Blocking work (files) runs on tokio's blocking pool, not on the actor's thread; appends
-//! are submitted and their durability awaited (the log's flushers sync them).
+//! are submitted and their durability awaited (the log's flusher syncs them).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,7 +154,7 @@ impl RunActor {
         if envelopes.is_empty() {
             return Box::pin(fut::ready(rejected.map_or_else(|| Ok(RunView::from(&self.state)), Err)));
         }
-        // The conflict check and the events' order are settled here; the log's flushers make
+        // The conflict check and the events' order are settled here; the log's flusher makes
         // them durable while this actor waits without holding a thread.
         let submitted = self.deps.log.submit(run, expected, &envelopes);
         let append = async move { submitted?.await };

@@ -1,5 +1,5 @@
-//! The pending group and its flush: written to the write-ahead file, inserted into sled (on the
-//! inserter's thread) while one `fdatasync` makes the record durable, then shown to readers.
+//! The pending group and its flush: written to the write-ahead file, queued for the inserter's
+//! thread, made durable by one `fdatasync`, then shown to readers.
 
 use std::sync::atomic::Ordering;
 
@@ -7,7 +7,7 @@ use dat_contracts::RunId;
 
 use super::{lock, Shared};
 use crate::sled_keys::{global_key, head_key};
-use crate::wal::{self, RESET_BYTES};
+use crate::wal::{self, Wal, RESET_BYTES};
 
 /// Events at consecutive global positions, inserted and made durable together.
 #[derive(Default)]
@@ -51,24 +51,12 @@ pub(super) struct Faults {
     pub(super) insert: std::sync::Mutex<Option<std::time::Duration>>,
 }
 
-/// A group taken by a flush, to be shown to readers once a sync covers it and it is in sled.
-pub(super) struct Taken {
-    /// The last ticket of the appends in it.
-    covers: u64,
-    /// Its number in the inserter's queue (0: inserted by the flush itself).
-    queued: u64,
-    /// Each run's last seq in it.
-    heads: Vec<(RunId, u64)>,
-    /// Its last global position.
-    last: u64,
-}
-
-/// The groups taken and not yet shown, in the order taken.
-#[derive(Default)]
-pub(super) struct Unpublished {
-    taken: std::collections::VecDeque<Taken>,
-    /// The last ticket of the last group shown: appends up to it may be acknowledged.
-    through: u64,
+/// What one flush at a time holds (the *turn*): the write-ahead file, and how far the syncs
+/// of its records reached.
+pub(super) struct Turn {
+    pub(super) wal: Wal,
+    /// The last ticket a sync made durable.
+    pub(super) synced: u64,
 }
 
 impl Shared {
@@ -84,23 +72,6 @@ impl Shared {
         Ok(())
     }
 
-    /// Lets readers see the groups a sync that covered tickets up to `synced` made durable and
-    /// the inserter has put in sled, in the order they were taken (a later flush's sync covers
-    /// an earlier flush's group too); returns the last ticket shown so far. A group still being
-    /// inserted is shown by its own flush, which waits for it: an append is acknowledged only
-    /// once its events can be read.
-    fn publish_through(&self, synced: u64) -> u64 {
-        let inserted = self.inserter.inserted();
-        let mut unpublished = lock(&self.unpublished);
-        while unpublished.taken.front().is_some_and(|taken| taken.covers <= synced && taken.queued <= inserted) {
-            if let Some(taken) = unpublished.taken.pop_front() {
-                self.publish(&taken.heads, taken.last);
-                unpublished.through = taken.covers;
-            }
-        }
-        unpublished.through
-    }
-
     /// Lets readers see a durable group: its runs' heads and its last global position.
     pub(super) fn publish(&self, heads: &[(RunId, u64)], last: u64) {
         let mut visible = lock(&self.visible);
@@ -112,26 +83,26 @@ impl Shared {
         self.durable.fetch_max(last, Ordering::SeqCst);
     }
 
-    /// One flush: takes the pending group (telling `took` the last ticket it holds), writes its
-    /// record, syncs the file while the inserter puts the group into sled, and returns the last
-    /// ticket shown to readers, which may be past the group's when the sync covered later
-    /// flushes' records too. With no pending group it only syncs what other flushes wrote (if a
-    /// sync has not yet covered it). Once the file is large, the group is inserted here and sled
-    /// is flushed instead (it then holds everything inserted) and the file starts over.
+    /// One flush, in the turn (one at a time): takes the pending group, writes its record,
+    /// queues the group for the inserter, syncs the record, and shows the group to readers;
+    /// returns the last ticket made durable. Once the file is large, the group is inserted here
+    /// and sled is flushed instead (it then holds everything inserted) and the file starts over.
     ///
-    /// Taking, writing and queueing the group happen under the write-ahead file's lock, so
-    /// groups reach the file and sled (the inserter's one thread) in the order of their
-    /// positions: a crash can tear only the last one in sled, and `open` applies the records
-    /// again first. The sync happens outside the lock, so the next flush prepares its group
-    /// meanwhile, and in the sync turn, one at a time.
+    /// The group holds every append that came while the flush before it ran (see
+    /// [`crate::group_commit`]). Groups reach the file, sled (the inserter's one thread) and
+    /// readers in the order of their positions: a crash can tear only the first group sled
+    /// lacks, and `open` applies the records again first.
+    ///
+    /// The group is shown once its record is synced, whether or not the inserter has put it
+    /// into sled yet: readers wait for the inserter first ([`Shared::inserted_so_far`]), so an
+    /// append is acknowledged without waiting for sled, and still reads back at once.
     ///
     /// After a write, sync or insert fails, no later flush writes or syncs (the failure is
-    /// recorded under the lock that orders the writes, in the sync turn, or by the inserter),
-    /// and one that was past its write fails at its sync turn: nothing more is shown or
-    /// acknowledged. What the failed flushes wrote may still reach sled's files or be applied
-    /// from the file: their appends are found in the log, or not, once it is opened again.
-    pub(super) fn flush(&self, took: &dyn Fn(u64)) -> Result<u64, String> {
-        let mut wal = lock(&self.wal);
+    /// recorded in the turn, or by the inserter): nothing more is shown or acknowledged. What
+    /// the failed flushes wrote may still reach sled's files or be applied from the file: their
+    /// appends are found in the log, or not, once it is opened again.
+    pub(super) fn flush(&self) -> Result<u64, String> {
+        let mut turn = lock(&self.turn);
         if let Some(error) = self.failure.get() {
             return Err(error.clone());
         }
@@ -140,69 +111,48 @@ impl Shared {
             (std::mem::take(&mut writer.pending), writer.issued)
         };
         if group.events.is_empty() {
-            drop(wal);
-            // Nothing new to write: a record another flush wrote and has not synced yet is
-            // synced by this one (see `GroupCommit::flusher_turn`).
-            let written = self.written.load(Ordering::Acquire);
-            let through = self.records_synced(written)?;
-            return Ok(self.publish_through(through));
+            // Every record written is synced: writes and syncs happen in the turn.
+            return Ok(turn.synced);
         }
-        took(covers);
         let (pairs, heads, last) = group.split();
         let writing = |e: String| self.fail(format!("cannot write the event log: {e}"));
-        let (through, queued) = if wal.bytes >= RESET_BYTES {
+        if turn.wal.bytes >= RESET_BYTES {
             // Everything inserted so far, earlier flushes' groups and this one included, is then
             // in sled's files: the file's records are no longer needed.
             self.inserter.wait_all()?;
             self.insert(&pairs).map_err(|e| writing(e.to_string()))?;
-            lock(&self.unpublished).taken.push_back(Taken { covers, queued: 0, heads, last });
-            let through = self.synced(covers, || {
+            self.synced(|| {
                 let flushed = self.db.flush().map(|_| ()).map_err(|e| e.to_string());
                 flushed
-                    .and_then(|()| wal.reset().map_err(|e| e.to_string()))
+                    .and_then(|()| turn.wal.reset().map_err(|e| e.to_string()))
                     .map_err(|e| format!("cannot start the event log's file over: {e}"))
             })?;
-            (through, 0)
         } else {
             // Fails only for a key or value over 4 GiB, which serialised events never reach.
-            wal.buffer(&pairs).map_err(|e| writing(e.to_string()))?;
-            let (bytes, at) = wal.take();
+            turn.wal.buffer(&pairs).map_err(|e| writing(e.to_string()))?;
+            let (bytes, at) = turn.wal.take();
             self.write_record(&bytes, at).map_err(|e| {
-                wal.rewind(at);
+                turn.wal.rewind(at);
                 writing(e.to_string())
             })?;
             // One append's group, with none queued before it, is inserted here: handing a few
             // inserts to the other thread cost a lone run more (a context switch each) than
             // doing them before its sync (1 run with receipts: 0.89-0.94x raw, 0.99-1.11 so).
-            let queued = if heads.len() == 1 && self.inserter.idle() {
+            if heads.len() == 1 && self.inserter.idle() {
                 self.insert(&pairs).map_err(|e| writing(e.to_string()))?;
-                0
             } else {
-                self.inserter.queue(pairs)
-            };
-            lock(&self.unpublished).taken.push_back(Taken { covers, queued, heads, last });
-            self.written.fetch_max(covers, Ordering::Release);
-            drop(wal);
-            (self.records_synced(covers)?, queued)
-        };
-        self.inserter.wait(queued)?;
-        Ok(self.publish_through(through))
+                self.inserter.queue(pairs)?;
+            }
+            self.synced(|| self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
+        }
+        turn.synced = covers;
+        self.publish(&heads, last);
+        Ok(covers)
     }
 
-    /// Makes the record of tickets up to `covers` durable in the sync turn, unless a write or
-    /// sync failed before (its failure fails every later flush), and returns the last ticket
-    /// made durable. A sync that began after the record was written covers it: then `sync` is
-    /// not run. Otherwise `sync` (of the write-ahead file, or sled's flush and the file's
-    /// start-over) covers every record written before it starts, other flushes' included.
-    fn synced(&self, covers: u64, sync: impl FnOnce() -> Result<(), String>) -> Result<u64, String> {
-        let mut synced = lock(&self.sync_turn);
-        if let Some(error) = self.failure.get() {
-            return Err(error.clone());
-        }
-        if *synced >= covers {
-            return Ok(*synced);
-        }
-        let through = self.written.load(Ordering::Acquire).max(covers);
+    /// Runs `sync` (of the write-ahead file, or sled's flush and the file's start-over), counted
+    /// and timed; a failure becomes the log's.
+    fn synced(&self, sync: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
         let started = std::time::Instant::now();
         self.syncs.fetch_add(1, Ordering::Relaxed);
         sync().map_err(|e| self.fail(e))?;
@@ -211,13 +161,7 @@ impl Shared {
                 observe(started.elapsed());
             }
         }
-        *synced = through;
-        Ok(through)
-    }
-
-    /// [`Self::synced`] for the write-ahead file's records (an `fdatasync`).
-    fn records_synced(&self, covers: u64) -> Result<u64, String> {
-        self.synced(covers, || self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))
+        Ok(())
     }
 
     /// Records `error` as the log's failure (unless one is recorded already) and returns it.

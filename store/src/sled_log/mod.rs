@@ -3,30 +3,29 @@
 //!
 //! An append, under the writer's mutex, checks the run's head, takes global positions and adds
 //! its events to the *pending group*; then it waits for a flush that covers it
-//! ([`GroupCommit`]), on its thread or with a receipt ([`EventLog::submit`], answered by the
-//! log's flusher threads). A flush takes the pending group, writes it as one checksummed record
-//! to the write-ahead file and syncs that (one `write`, one `fdatasync`) while the inserter's
-//! thread puts it into sled (one `g` key for the whole group, one `e` key per event: plain
-//! inserts, not a `sled::Batch`, which writes and syncs sled's io buffer each time); every append
-//! in the group is acknowledged once both are done. A group of one append, with none waiting
+//! ([`GroupCommit`], one flush at a time), on its thread or with a receipt
+//! ([`EventLog::submit`], answered by the log's flusher thread). A flush takes the pending
+//! group, writes it as one checksummed record to the write-ahead file, queues it for the
+//! inserter's thread and syncs the record (one `write`, one `fdatasync`); every append in the
+//! group is acknowledged once the sync returns. Meanwhile the inserter puts the group into sled
+//! (one `g` key for the whole group, one `e` key per event: plain inserts, not a `sled::Batch`,
+//! which writes and syncs sled's io buffer each time). A group of one append, with none waiting
 //! for the inserter, is inserted by its flush instead, before the sync. Appends go on filling
-//! the next group while a flush runs, and a second flush may take and write that group while
-//! the first syncs (`flush`). A sync covers every record written before it began: the first
-//! flusher, its sync done, syncs the second's record at once if no sync has yet, rather than
-//! the disk waiting for the second thread to wake up; the second then finds its record durable
-//! and issues no sync. A crash can leave only the last group half in sled, never acknowledged;
-//! [`SledLog::open`] applies the write-ahead records again and removes such a group
-//! (`sled_keys::repair`).
+//! the next group while a flush runs. A crash can leave the groups after some point missing
+//! from sled, the first of them maybe half in: [`SledLog::open`] applies the write-ahead
+//! records again, so every acknowledged group is whole, and removes a half group whose record
+//! did not reach the disk (never acknowledged; `sled_keys::repair`).
 //!
-//! Readers see what is durable and in sled only: a run's events up to its *visible* head and
-//! global positions up to the durable watermark, both moved once a group is synced and
-//! inserted. So nothing is read, published or replayed that a crash could still take back, and
-//! an acknowledged append can be read at once.
+//! Readers see what is durable only: a run's events up to its *visible* head and global
+//! positions up to the durable watermark, both moved once a group is synced. A reader that
+//! reads sled first waits for the inserter to have put in every group shown so far (a few
+//! inserts, usually none). So nothing is read, published or replayed that a crash could still
+//! take back, and an acknowledged append can be read at once.
 //!
 //! # Layout
 //! - this file: [`SledLog`], opening, appending and reading;
 //! - `flush`: the pending group and its flush;
-//! - `inserter`: the thread that inserts flushed groups while their records sync;
+//! - `inserter`: the thread that inserts flushed groups into sled;
 //! - `fingerprints`: the fingerprint cache's tree;
 //! - `tests`: against real sled in temporary folders.
 
@@ -65,9 +64,9 @@ pub enum Durability {
 /// The event log in a sled database.
 pub struct SledLog {
     shared: Arc<Shared>,
-    /// Lead the flushes that appends submitted with [`EventLog::submit`] wait for (none when
+    /// Leads the flushes that appends submitted with [`EventLog::submit`] wait for (none when
     /// appends do not wait for the disk).
-    flushers: Vec<std::thread::JoinHandle<()>>,
+    flusher: Option<std::thread::JoinHandle<()>>,
     /// Inserts the groups flushes queue (none when appends do not wait for the disk).
     inserter: Option<std::thread::JoinHandle<()>>,
 }
@@ -79,14 +78,8 @@ struct Shared {
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
-    /// Writes and syncs the write-ahead records, outside the writer's lock.
+    /// Writes and syncs the write-ahead records (a second handle to the file the turn holds).
     syncer: std::fs::File,
-    /// Held while the write-ahead file is synced: one sync at a time, so that each sync is told
-    /// of any write-back error since the one before (Linux tells only one of two syncs under
-    /// way on one file of an error). Holds the last ticket a sync made durable.
-    sync_turn: Mutex<u64>,
-    /// The last ticket whose record is written to the write-ahead file (not yet synced, maybe).
-    written: AtomicU64,
     /// `fdatasync`s (or sled flushes) run: fsyncs issued, for benchmarks.
     syncs: AtomicU64,
     /// The first write or sync of the write-ahead file that failed: no flush writes or syncs
@@ -99,15 +92,15 @@ struct Shared {
     /// check and the positions of every append, which makes the conflict check exact and the
     /// global order that of the appends.
     writer: Mutex<Writer>,
-    /// The write-ahead file: used by one flush leader at a time (and by `open`).
-    wal: Mutex<Wal>,
+    /// The write-ahead file, held by the flush that takes, writes and syncs a group. Group
+    /// commit runs one flush at a time; the lock keeps it so for any caller, as each sync must
+    /// be told of any write-back error since the one before (Linux tells only one of two syncs
+    /// under way on one file of an error).
+    turn: Mutex<flush::Turn>,
     /// Each run's last durable seq, as readers may see it (read from sled the first time, then
     /// moved by flushes). Taken after `writer` when both are needed.
     visible: Mutex<HashMap<RunId, u64>>,
-    /// Groups taken by flushes not yet shown to readers (until a sync covers them and they are
-    /// in sled), in the order taken.
-    unpublished: Mutex<flush::Unpublished>,
-    /// Inserts the groups flushes wrote into sled while their records sync.
+    /// Inserts the groups flushes wrote into sled, in their order.
     inserter: inserter::Inserter,
     /// Highest global position known durable: tailers never read past it.
     durable: AtomicU64,
@@ -148,6 +141,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Waits until every group queued for the inserter so far, so every group shown to readers
+    /// so far, is in sled: a reader calls it after it looked at what is shown (a run's visible
+    /// head, the durable position) and before it reads sled. Flushes show a group once it is
+    /// durable, without waiting for sled (see `flush`).
+    ///
+    /// # Errors
+    /// [`LogReadError::Backend`] when an insert failed (the log is then failed).
+    fn inserted_so_far(&self) -> Result<(), LogReadError> {
+        self.inserter.wait_all().map_err(|e| LogReadError::Backend(e.into()))
+    }
+
     /// `run`'s visible head, read from sled the first time.
     fn visible_head(&self, run: RunId) -> Result<u64, sled::Error> {
         let mut visible = lock(&self.visible);
@@ -295,8 +299,6 @@ impl SledLog {
             fingerprints,
             durability,
             syncer,
-            sync_turn: Mutex::new(0),
-            written: AtomicU64::new(0),
             syncs: AtomicU64::new(0),
             failure: std::sync::OnceLock::new(),
             #[cfg(test)]
@@ -307,16 +309,15 @@ impl SledLog {
                 pending: Group::default(),
                 issued: 0,
             }),
-            wal: Mutex::new(wal),
+            turn: Mutex::new(flush::Turn { wal, synced: 0 }),
             visible: Mutex::new(HashMap::new()),
-            unpublished: Mutex::default(),
             inserter: inserter::Inserter::default(),
             durable: AtomicU64::new(last_global),
             commit: GroupCommit::default(),
             flush_observer: std::sync::RwLock::new(None),
         });
         if durability == Durability::Buffered {
-            return Ok(SledLog { shared, flushers: vec![], inserter: None });
+            return Ok(SledLog { shared, flusher: None, inserter: None });
         }
         let inserting = shared.clone();
         let insert = move || {
@@ -326,16 +327,14 @@ impl SledLog {
             });
         };
         let inserter = std::thread::Builder::new().name("dat-log-insert".into()).spawn(insert).map_err(io_err)?;
-        // Built before the flushers start: if one cannot, dropping it stops those that did.
-        let mut log = SledLog { shared, flushers: vec![], inserter: Some(inserter) };
-        for i in 0..crate::group_commit::FLUSHES {
-            let shared = log.shared.clone();
-            let flusher = std::thread::Builder::new()
-                .name(format!("dat-log-flush-{i}"))
-                .spawn(move || while shared.commit.flusher_turn(|took| shared.flush(took)) {})
-                .map_err(io_err)?;
-            log.flushers.push(flusher);
-        }
+        // Built before the flusher starts: if it cannot, dropping the log stops the inserter.
+        let mut log = SledLog { shared, flusher: None, inserter: Some(inserter) };
+        let shared = log.shared.clone();
+        let flusher = std::thread::Builder::new()
+            .name("dat-log-flush".into())
+            .spawn(move || while shared.commit.flusher_turn(|| shared.flush()) {})
+            .map_err(io_err)?;
+        log.flusher = Some(flusher);
         Ok(log)
     }
 
@@ -345,11 +344,11 @@ impl SledLog {
 }
 
 impl Drop for SledLog {
-    /// Lets the flushers answer the receipts handed out (the inserter inserting what their
+    /// Lets the flusher answer the receipts handed out (the inserter inserting what its
     /// flushes wrote), then stop.
     fn drop(&mut self) {
         self.shared.commit.close();
-        for flusher in self.flushers.drain(..) {
+        if let Some(flusher) = self.flusher.take() {
             let _ = flusher.join();
         }
         self.shared.inserter.close();
@@ -362,8 +361,7 @@ impl Drop for SledLog {
 impl EventLog for SledLog {
     fn append(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<(), AppendError> {
         let Some(ticket) = self.shared.enqueue(run, expected, events)? else { return Ok(()) };
-        let flush = |took: &dyn Fn(u64)| self.shared.flush(took);
-        self.shared.commit.wait(ticket, flush).map_err(|e| AppendError::Backend(e.into()))
+        self.shared.commit.wait(ticket, || self.shared.flush()).map_err(|e| AppendError::Backend(e.into()))
     }
 
     fn submit(&self, run: RunId, expected: Seq, events: &[Envelope]) -> Result<Submitted, AppendError> {
@@ -377,6 +375,7 @@ impl EventLog for SledLog {
         if head <= after.0 {
             return Ok(vec![]);
         }
+        self.shared.inserted_so_far()?;
         let start = event_key(run, after.next());
         let end = event_key(run, Seq(head));
         self.shared
@@ -395,6 +394,7 @@ impl EventLog for SledLog {
     }
 
     fn list_runs(&self) -> Result<Vec<RunId>, LogReadError> {
+        self.shared.inserted_so_far()?;
         let mut runs = Vec::new();
         for key in self.shared.log.scan_prefix(b"h").keys().rev() {
             let key = key.map_err(|e| LogReadError::Backend(backend(e)))?;
@@ -414,6 +414,7 @@ impl EventLog for SledLog {
         if after.0 >= durable || limit == 0 {
             return Ok(vec![]);
         }
+        self.shared.inserted_so_far()?;
         let log = &self.shared.log;
         let wanted = after.0 + 1;
         // The group holding `wanted` starts at or before it.
