@@ -133,7 +133,9 @@ impl GroupCommit {
         state.flushes += 1;
         match result {
             Ok(covers) => state.durable = state.durable.max(covers),
-            Err(e) => state.failed = Some(e),
+            Err(e) => {
+                state.failed.get_or_insert(e);
+            }
         }
         let answered = state.answer();
         if answered > 0 {
