@@ -222,17 +222,32 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     let enter = fantoccini::key::Key::Enter.to_string();
     let lock = "li[data-stage=\"table_availability\"] button[type=submit]";
     // A redraw between the press and its submit can swallow it (seen once under CI load): the
-    // key is pressed again while the stage is still unlocked 3 s later.
+    // key is pressed again while the stage is still unlocked 3 s later. A card being redrawn is
+    // not found for an instant and reads as "": read again then, as it may be locked already
+    // (no button to press) or still unlocked (press again).
     find(&client, lock).await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while stage_state(&client, "table_availability").await == "unlocked" {
+    loop {
+        let state = stage_state(&client, "table_availability").await;
         assert!(Instant::now() < deadline, "table_availability stayed unlocked after pressing Enter on Lock");
-        if find(&client, lock).await.send_keys(&enter).await.is_err() {
-            tokio::time::sleep(Duration::from_millis(100)).await; // redrawn meanwhile: press it again
+        if state.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        if state != "unlocked" {
+            break;
+        }
+        // Not waited for: redrawn, or locked meanwhile, the state is read again.
+        let pressed = match client.find(Locator::Css(lock)).await {
+            Ok(button) => button.send_keys(&enter).await.is_ok(),
+            Err(_) => false,
+        };
+        if !pressed {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
         let pressed = Instant::now();
-        while stage_state(&client, "table_availability").await == "unlocked"
+        while matches!(stage_state(&client, "table_availability").await.as_str(), "unlocked" | "")
             && pressed.elapsed() < Duration::from_secs(3)
         {
             tokio::time::sleep(Duration::from_millis(100)).await;
