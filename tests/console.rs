@@ -222,9 +222,9 @@ async fn a_run_is_walked_through_every_stage_in_the_browser() {
     let enter = fantoccini::key::Key::Enter.to_string();
     let lock = "li[data-stage=\"table_availability\"] button[type=submit]";
     // A redraw between the press and its submit can swallow it (seen once under CI load): the
-    // key is pressed again while the stage is still unlocked 3 s later. A card being redrawn is
-    // not found for an instant and reads as "": read again then, as it may be locked already
-    // (no button to press) or still unlocked (press again).
+    // key is pressed again while the stage is still unlocked 3 s later. A card that an event's
+    // redraw replaces between its lookup and the read of its state (a stale element) reads as
+    // "": read again then, as it may be locked already (no button to press) or still unlocked.
     find(&client, lock).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
