@@ -11,8 +11,9 @@
 //! sync, 16 runs split into two halves taking turns, 8 appends per sync, and the disk still
 //! waited for each hand-over between the flushes. With one, the runs a sync answered append
 //! again together, in less time than a sync takes, and the next sync covers all of them
-//! (16 runs, `benches/event_log.rs`: 7.5–7.9× the raw fsync rate with two flushes at once,
-//! 8.9–12.7× with one; one run is unchanged).
+//! (16 runs, `benches/event_log.rs`: 7.5–7.9× the raw fsync rate with two flushes at once;
+//! with one, 15–16 appends per sync and a median of 9.3× over 27 invocations; one run is
+//! unchanged).
 //!
 //! An append waits in one of two ways:
 //! - **on its thread** ([`GroupCommit::wait`]): the first waiter finding no flush under way
