@@ -226,8 +226,8 @@ impl SledLog {
         }
     }
 
-    /// Flushes led for durable appends so far (a flush whose record another's sync covered
-    /// issues no sync of its own: see [`Self::syncs`]).
+    /// Flushes led for durable appends so far (one that found no pending group issues no
+    /// sync: see [`Self::syncs`]).
     pub fn flushes(&self) -> u64 {
         self.shared.commit.flushes()
     }
