@@ -111,13 +111,9 @@ impl Wal {
         self.allocated = at;
     }
 
-    /// A second handle to the file, for the flusher to write and sync it without the writer's
-    /// lock.
-    ///
-    /// # Errors
-    /// The handle cannot be cloned.
-    pub(crate) fn syncer(&self) -> io::Result<File> {
-        self.file.try_clone()
+    /// The file, for the flush that holds this to write its taken records and sync them.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
     }
 
     /// Empties the file and the buffer: call only once everything they hold is durable

@@ -131,7 +131,7 @@ impl Shared {
             // Fails only for a key or value over 4 GiB, which serialised events never reach.
             turn.wal.buffer(&pairs).map_err(|e| writing(e.to_string()))?;
             let (bytes, at) = turn.wal.take();
-            self.write_record(&bytes, at).map_err(|e| {
+            self.write_record(&turn.wal, &bytes, at).map_err(|e| {
                 turn.wal.rewind(at);
                 writing(e.to_string())
             })?;
@@ -143,7 +143,7 @@ impl Shared {
             } else {
                 self.inserter.queue(pairs)?;
             }
-            self.synced(|| self.sync_records().map_err(|e| format!("cannot sync the event log: {e}")))?;
+            self.synced(|| self.sync_records(&turn.wal).map_err(|e| format!("cannot sync the event log: {e}")))?;
         }
         turn.synced = covers;
         self.publish(&heads, last);
@@ -171,16 +171,16 @@ impl Shared {
     }
 
     /// Writes records at `at` in the file (cut back to `at` when that fails).
-    fn write_record(&self, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    fn write_record(&self, wal: &Wal, bytes: &[u8], at: u64) -> std::io::Result<()> {
         #[cfg(test)]
         if self.faults.write.swap(false, Ordering::SeqCst) {
             return Err(std::io::Error::other("a write failure the test made"));
         }
-        wal::write_at(&self.syncer, bytes, at)
+        wal::write_at(wal.file(), bytes, at)
     }
 
     /// Syncs the records written (`fdatasync`).
-    fn sync_records(&self) -> std::io::Result<()> {
+    fn sync_records(&self, wal: &Wal) -> std::io::Result<()> {
         #[cfg(test)]
         {
             let fault = lock(&self.faults.sync).take();
@@ -193,6 +193,6 @@ impl Shared {
                 std::thread::sleep(delay);
             }
         }
-        self.syncer.sync_data()
+        wal.file().sync_data()
     }
 }

@@ -78,8 +78,6 @@ struct Shared {
     cursors: sled::Tree,
     fingerprints: sled::Tree,
     durability: Durability,
-    /// Writes and syncs the write-ahead records (a second handle to the file the turn holds).
-    syncer: std::fs::File,
     /// `fdatasync`s (or sled flushes) run: fsyncs issued, for benchmarks.
     syncs: AtomicU64,
     /// The first write or sync of the write-ahead file that failed: no flush writes or syncs
@@ -290,7 +288,6 @@ impl SledLog {
         db.flush().map_err(open_err)?;
         wal.reset().map_err(io_err)?;
         sled_format::settle(dir, &db, &log)?;
-        let syncer = wal.syncer().map_err(io_err)?;
         let last_global = sled_keys::last_global(&log).map_err(open_err)?;
         let shared = Arc::new(Shared {
             db,
@@ -298,7 +295,6 @@ impl SledLog {
             cursors,
             fingerprints,
             durability,
-            syncer,
             syncs: AtomicU64::new(0),
             failure: std::sync::OnceLock::new(),
             #[cfg(test)]
