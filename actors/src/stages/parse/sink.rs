@@ -134,9 +134,8 @@ fn write_parts(
     Ok(checkpoint)
 }
 
-/// A text column of a typed kind is kept as its values (read as the cells were typed), not its
-/// text: the part is smaller than the input and no cell is parsed again. The column is noted as
-/// typed from text, so that a dataset keeping it as text reads its text again (`recall`).
+/// Notes a text column typed as it was read as typed from text, so that a dataset keeping it as
+/// text reads its text again (`recall`), with the ints it holds only rounded.
 fn note_typed(checkpoint: &mut TableCheckpoint, name: &str, text: &TextValues) {
     if text.is_typed() {
         checkpoint.from_text.insert(name.to_owned());
@@ -146,7 +145,9 @@ fn note_typed(checkpoint: &mut TableCheckpoint, name: &str, text: &TextValues) {
     }
 }
 
-/// A typed text column as its values, for a raw part (an encoded part takes them as they are).
+/// A typed text column as its values (read as the cells were typed), not its text, for a raw
+/// part: the part is smaller than the input and no cell is parsed again (an encoded part takes
+/// the values as they are).
 fn settle(values: &mut Values) {
     let Values::Text(text) = values else { return };
     if text.is_typed() {
